@@ -1,0 +1,61 @@
+"""Settings of the reference stack: explicit argument, then environment variable, then default.
+
+Every environment variable the stack reads is named once here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DATABASE_URL = "DATABASE_URL"
+"""libpq URL of an existing database. When set, the stack creates no cluster and only migrates."""
+
+SPANBENCH_HOME = "SPANBENCH_HOME"
+"""Directory for the throwaway cluster, the stack's state file and runs. Default: ./.spanbench"""
+
+STACK_VISIBILITY_TIMEOUT = "SPANBENCH_VISIBILITY_TIMEOUT_S"
+"""Seconds a claimed worker message stays invisible before it is delivered again. Default: 30."""
+
+STACK_POLL_INTERVAL = "SPANBENCH_POLL_INTERVAL_MS"
+"""Polling fallback of the LISTEN wake-ups, in milliseconds. Default: 1000."""
+
+STACK_BATCH_SIZE = "SPANBENCH_READ_BATCH"
+"""Messages read from a queue at once. Default: 10."""
+
+
+def spanbench_home(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The directory holding .spanbench state."""
+    if explicit is not None:
+        return Path(explicit)
+    return Path(os.environ.get(SPANBENCH_HOME, ".spanbench")).absolute()
+
+
+def database_url(explicit: str | None = None) -> str | None:
+    """The DATABASE_URL to use, or None when the stack should start its own cluster."""
+    return explicit or os.environ.get(DATABASE_URL) or None
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as error:
+        raise ValueError(f"{name}={raw!r} is not a number") from error
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What an orchestration or worker process needs to run."""
+
+    database_url: str
+    visibility_timeout_s: int = field(
+        default_factory=lambda: int(_env_number(STACK_VISIBILITY_TIMEOUT, 30))
+    )
+    poll_interval_s: float = field(
+        default_factory=lambda: _env_number(STACK_POLL_INTERVAL, 1000) / 1000
+    )
+    read_batch: int = field(default_factory=lambda: int(_env_number(STACK_BATCH_SIZE, 10)))
