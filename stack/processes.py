@@ -46,3 +46,21 @@ def command_line(pid: int) -> list[str]:
     except OSError:
         return []
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any non-zombie process is in process group `pgid` (reaping our own child)."""
+    leader_alive = alive(pgid)
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return leader_alive
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False

@@ -1,0 +1,163 @@
+"""The `spanbench` command: wires the parts together (Typer + Rich).
+
+Command groups each have a section below; add new ones (run, collect, extract) the same way:
+a Typer app or command, a thin body that calls the part, and a renderer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stack import lifecycle
+from stack.migrate import MigrationError
+from stack.pg_runtime import ClusterError
+from stack.settings import spanbench_home
+from stack.stackfile import StackFileError, StackState
+from stack.supervisor import SupervisorError
+
+app = typer.Typer(
+    name="spanbench",
+    help="Measure where the time goes in a PostgreSQL + PGMQ workflow stack.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+STACK_ERRORS = (ClusterError, MigrationError, SupervisorError, StackFileError)
+
+
+def _home() -> Path:
+    return spanbench_home().absolute()
+
+
+def _fail(error: Exception) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {error}", highlight=False)
+    return typer.Exit(1)
+
+
+def _print_json(payload: object) -> None:
+    typer.echo(json.dumps(payload, indent=2))
+
+
+# ── spanbench stack ───────────────────────────────────────────────────────────
+
+stack_app = typer.Typer(
+    help="The reference stack: PostgreSQL + PGMQ, orchestration service, workers.",
+    no_args_is_help=True,
+)
+app.add_typer(stack_app, name="stack")
+
+
+def _render_stack(state: StackState, already_running: bool) -> None:
+    title = "stack already up" if already_running else "stack up"
+    table = Table(title=title, title_justify="left")
+    for column in ("service", "url", "pid", "log"):
+        table.add_column(column, overflow="fold")
+    for name, service in state.services.items():
+        table.add_row(name, service.url, str(service.pid), str(service.log_file))
+    console.print(table)
+    settings = state.server_settings
+    durability = ", ".join(
+        f"{key}={settings[key]}"
+        for key in ("fsync", "synchronous_commit", "full_page_writes")
+        if key in settings
+    )
+    console.print(f"database  {state.database_url}", highlight=False)
+    console.print(
+        f"postgres  {settings.get('server_version', '?')}  {durability}", highlight=False
+    )
+    console.print(
+        f"pgmq      {state.pgmq['version']} ({state.pgmq['mode']}), "
+        f"schema version {state.schema_version}",
+        highlight=False,
+    )
+
+
+@stack_app.command("up")
+def stack_up(
+    orchestrators: Annotated[int, typer.Option(min=1, help="Orchestration processes.")] = 1,
+    workers: Annotated[int, typer.Option(min=0, help="Worker processes.")] = 2,
+    relaxed: Annotated[
+        bool, typer.Option(help="fsync, synchronous_commit and full_page_writes off.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print stack.json.")] = False,
+    orchestration_module: Annotated[str, typer.Option(hidden=True)] = (
+        lifecycle.ORCHESTRATION_MODULE
+    ),
+    worker_module: Annotated[str, typer.Option(hidden=True)] = lifecycle.WORKER_MODULE,
+) -> None:
+    """Start (or reuse) the database, migrate it, start the services."""
+    options = lifecycle.StackOptions(
+        orchestrators=orchestrators,
+        workers=workers,
+        relaxed=relaxed,
+        orchestration_module=orchestration_module,
+        worker_module=worker_module,
+    )
+    try:
+        result = lifecycle.up(_home(), options)
+    except STACK_ERRORS as error:
+        raise _fail(error) from error
+    if as_json:
+        _print_json({"already_running": result.already_running, **result.state.to_json()})
+    else:
+        _render_stack(result.state, result.already_running)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the services and the database, and forget the stack."""
+    try:
+        result = lifecycle.down(_home())
+    except STACK_ERRORS as error:
+        raise _fail(error) from error
+    stopped = ", ".join(result.stopped) or "no services"
+    killed = f" (killed after timeout: {', '.join(result.killed)})" if result.killed else ""
+    database = "; database stopped" if result.cluster_stopped else ""
+    console.print(f"stopped {stopped}{killed}{database}", highlight=False)
+
+
+def _render_status(report: dict[str, object]) -> None:
+    health = report["health"]
+    assert isinstance(health, dict)
+    table = Table(title="stack status", title_justify="left")
+    for column in ("service", "url", "pid", "health"):
+        table.add_column(column, overflow="fold")
+    for name, entry in health["services"].items():
+        verdict = "[green]healthy[/green]" if entry["healthy"] else (
+            f"[red]{entry['status_code'] or entry['error']}[/red]"
+        )
+        table.add_row(name, entry["url"], str(entry["pid"]), verdict)
+    database = health["database"]
+    db_verdict = "[green]reachable[/green]" if database["reachable"] else (
+        f"[red]{database['error']}[/red]"
+    )
+    table.add_row("database", str(report["database_url"]), "", db_verdict)
+    console.print(table)
+
+
+@stack_app.command("status")
+def stack_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Health of every service and of the database; exit 1 unless all are healthy."""
+    try:
+        report = lifecycle.status(_home())
+    except STACK_ERRORS as error:
+        if as_json:
+            _print_json({"healthy": False, "error": str(error)})
+            raise typer.Exit(1) from error
+        raise _fail(error) from error
+    if as_json:
+        _print_json(report)
+    else:
+        _render_status(report)
+    if not report["healthy"]:
+        raise typer.Exit(1)
