@@ -66,8 +66,12 @@ def multiply_and_square(ctx: StepContext) -> int:
 
 
 async def sleep_ms(ctx: StepContext) -> Any:
-    """Wait config['ms'] milliseconds (default 10) without blocking the worker, then pass through."""
-    await asyncio.sleep(float(ctx.config.get("ms", 10)) / 1000)
+    """Wait without blocking the worker, then pass the input through.
+
+    The wait is the task context's ``sleep_ms``, else the step's configured ``ms``, else 10 ms.
+    """
+    milliseconds = ctx.task_context.get("sleep_ms", ctx.config.get("ms", 10))
+    await asyncio.sleep(float(milliseconds) / 1000)
     return _inputs(ctx)[0]
 
 

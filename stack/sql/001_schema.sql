@@ -59,6 +59,9 @@ CREATE TABLE tasker.tasks (
     priority integer NOT NULL DEFAULT 0,
     correlation_id uuid NOT NULL,
     parent_correlation_id uuid,
+    -- W3C trace context of the task's creation (not in tasker-core): lets retries that the
+    -- readiness sweep enqueues later join the workflow's trace.
+    trace_context jsonb,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
