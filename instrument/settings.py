@@ -1,0 +1,122 @@
+"""Settings of tracing: explicit argument, then environment variable, then default.
+
+Every environment variable that `instrument/` reads, or relies on the OpenTelemetry
+SDK to read, is named once here. The variables keep the meaning the OpenTelemetry
+specification gives them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from opentelemetry.sdk.resources import SERVICE_NAME, OTELResourceDetector
+
+OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
+"""Value of the `service.name` resource attribute. When set it wins over the name a
+process passes to `setup_tracing` (which is only the default), as OpenTelemetry's
+convention lets an operator rename a service without touching code."""
+
+OTEL_RESOURCE_ATTRIBUTES = "OTEL_RESOURCE_ATTRIBUTES"
+"""Extra resource attributes, `key=value,key=value` (values percent-encoded).
+Read by the SDK's `Resource.create`; a `service.name` here also wins over the default."""
+
+OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+"""Base URL of the OTLP receiver, e.g. `http://127.0.0.1:4318`. For http/protobuf the
+signal path `/v1/traces` is appended. Unset (with the variable below): nothing is exported."""
+
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+"""Full URL of the traces endpoint, used as is; wins over OTEL_EXPORTER_OTLP_ENDPOINT."""
+
+OTEL_EXPORTER_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
+"""`http/protobuf` (default) or `grpc`."""
+
+OTEL_EXPORTER_OTLP_TRACES_PROTOCOL = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+"""Protocol for traces only; wins over OTEL_EXPORTER_OTLP_PROTOCOL."""
+
+OTEL_TRACES_SAMPLER = "OTEL_TRACES_SAMPLER"
+"""Sampler of root spans, read by the SDK's TracerProvider. Default `parentbased_always_on`.
+Phases with a parent follow the parent's sampled flag whatever this says."""
+
+OTEL_TRACES_SAMPLER_ARG = "OTEL_TRACES_SAMPLER_ARG"
+"""Argument of the sampler (e.g. the ratio of `traceidratio`), read by the SDK."""
+
+OTEL_SDK_DISABLED = "OTEL_SDK_DISABLED"
+"""`true` turns the SDK into a no-op, read by the SDK; phases then time but export nothing."""
+
+OTEL_BSP_SCHEDULE_DELAY = "OTEL_BSP_SCHEDULE_DELAY"
+"""Milliseconds between two exports of the batch span processor (SDK default 5000)."""
+
+OTEL_BSP_MAX_QUEUE_SIZE = "OTEL_BSP_MAX_QUEUE_SIZE"
+"""Spans the batch span processor holds before dropping (SDK default 2048)."""
+
+OTEL_BSP_MAX_EXPORT_BATCH_SIZE = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
+"""Spans per export request (SDK default 512)."""
+
+# The OTLP exporters also read OTEL_EXPORTER_OTLP_[TRACES_]{HEADERS,TIMEOUT,COMPRESSION,
+# CERTIFICATE,CLIENT_KEY,CLIENT_CERTIFICATE,INSECURE} themselves, as the specification says.
+
+HTTP_PROTOBUF = "http/protobuf"
+GRPC = "grpc"
+PROTOCOLS = (HTTP_PROTOBUF, GRPC)
+TRACES_PATH = "/v1/traces"
+
+DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
+"""How long `shutdown_tracing` waits for the last spans to leave."""
+
+
+@dataclass(frozen=True)
+class TraceExport:
+    """Where and how spans are exported."""
+
+    endpoint: str
+    """Full traces URL for http/protobuf; the receiver address for grpc."""
+    protocol: str
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def service_name(explicit: str | None = None) -> str | None:
+    """The service name: OTEL_SERVICE_NAME, else `service.name` in OTEL_RESOURCE_ATTRIBUTES,
+    else the explicit argument (None lets the SDK say `unknown_service`)."""
+    from_env = OTELResourceDetector().detect().attributes.get(SERVICE_NAME)
+    return str(from_env) if from_env else explicit
+
+
+def trace_protocol(explicit: str | None = None) -> str:
+    """The OTLP protocol: argument, then the traces variable, then the general one."""
+    protocol = (
+        explicit
+        or _env(OTEL_EXPORTER_OTLP_TRACES_PROTOCOL)
+        or _env(OTEL_EXPORTER_OTLP_PROTOCOL)
+        or HTTP_PROTOBUF
+    )
+    if protocol not in PROTOCOLS:
+        raise ValueError(
+            f"OTLP protocol {protocol!r} is not supported: set {OTEL_EXPORTER_OTLP_PROTOCOL} "
+            f"to one of {', '.join(PROTOCOLS)}"
+        )
+    return protocol
+
+
+def trace_export(endpoint: str | None = None, protocol: str | None = None) -> TraceExport | None:
+    """Resolve the export target, or None when no endpoint is configured.
+
+    `endpoint` means what OTEL_EXPORTER_OTLP_ENDPOINT means (a base URL); it wins over
+    both variables. OTEL_EXPORTER_OTLP_TRACES_ENDPOINT wins over OTEL_EXPORTER_OTLP_ENDPOINT.
+    """
+    resolved_protocol = trace_protocol(protocol)
+    base = endpoint or None
+    if base is None:
+        full = _env(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+        if full is not None:
+            return TraceExport(full, resolved_protocol)
+        base = _env(OTEL_EXPORTER_OTLP_ENDPOINT)
+    if base is None:
+        return None
+    if resolved_protocol == HTTP_PROTOBUF:
+        return TraceExport(base.rstrip("/") + TRACES_PATH, resolved_protocol)
+    return TraceExport(base, resolved_protocol)

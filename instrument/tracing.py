@@ -1,0 +1,95 @@
+"""Tracing setup: an SDK TracerProvider that ships spans over OTLP, or None.
+
+Telemetry trouble never fails the host: a bad configuration is logged and tracing is
+off; export failures are logged by the SDK's span processor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from instrument import settings
+
+_logger = logging.getLogger(__name__)
+
+
+def setup_tracing(
+    service_name: str | None = None,
+    *,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+) -> TracerProvider | None:
+    """Build a TracerProvider exporting through a BatchSpanProcessor and an OTLP exporter.
+
+    `service_name` is the default name: OTEL_SERVICE_NAME (or `service.name` in
+    OTEL_RESOURCE_ATTRIBUTES) wins when set. `endpoint` and `protocol`, when given, win
+    over the OTEL_EXPORTER_OTLP_* variables (see `instrument.settings`). The sampler is
+    the SDK's choice from OTEL_TRACES_SAMPLER, `parentbased_always_on` by default.
+
+    Returns None, creating no exporter and no thread, when no endpoint is configured or
+    the configuration is unusable (the reason is logged). The provider is not installed
+    globally: call `opentelemetry.trace.set_tracer_provider` if other libraries need it.
+    """
+    try:
+        export = settings.trace_export(endpoint, protocol)
+        if export is None:
+            _logger.debug("no OTLP endpoint configured: spans are not exported")
+            return None
+        name = settings.service_name(service_name)
+        resource = Resource.create({SERVICE_NAME: name} if name else {})
+        provider = TracerProvider(resource=resource)
+        provider.add_span_processor(BatchSpanProcessor(_exporter(export)))
+    except Exception:
+        _logger.exception("tracing is off: could not set up the OTLP span export")
+        return None
+    _logger.debug("exporting spans over %s to %s", export.protocol, export.endpoint)
+    return provider
+
+
+def _exporter(export: settings.TraceExport) -> SpanExporter:
+    if export.protocol == settings.GRPC:
+        # Imported here: grpc is heavy and most runs use http/protobuf.
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcSpanExporter,
+        )
+
+        return GrpcSpanExporter(endpoint=export.endpoint)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter(endpoint=export.endpoint)
+
+
+def shutdown_tracing(
+    provider: TracerProvider | None,
+    timeout_s: float = settings.DEFAULT_SHUTDOWN_TIMEOUT_S,
+) -> bool:
+    """Flush and shut down `provider`, waiting at most `timeout_s`.
+
+    Returns True when everything finished in time. The SDK's flush does not honour its
+    timeout, so the work runs in a daemon thread that is abandoned after the deadline.
+    """
+    if provider is None:
+        return True
+    done = threading.Event()
+
+    def _flush_and_shutdown() -> None:
+        try:
+            provider.force_flush(int(timeout_s * 1000))
+            provider.shutdown()
+        except Exception:
+            _logger.exception("tracing shutdown failed; some spans may be lost")
+        finally:
+            done.set()
+
+    threading.Thread(
+        target=_flush_and_shutdown, name="spanbench-tracing-shutdown", daemon=True
+    ).start()
+    if done.wait(timeout_s):
+        return True
+    _logger.warning("tracing shutdown took longer than %.1f s; unsent spans are lost", timeout_s)
+    return False
