@@ -58,11 +58,13 @@ app.add_typer(stack_app, name="stack")
 def _render_stack(state: StackState, already_running: bool) -> None:
     title = "stack already up" if already_running else "stack up"
     table = Table(title=title, title_justify="left")
-    for column in ("service", "url", "pid", "log"):
+    for column in ("service", "url", "pid"):
         table.add_column(column, overflow="fold")
     for name, service in state.services.items():
-        table.add_row(name, service.url, str(service.pid), str(service.log_file))
+        table.add_row(name, service.url, str(service.pid))
     console.print(table)
+    log_dirs = sorted({str(service.log_file.parent) for service in state.services.values()})
+    console.print(f"logs      {', '.join(log_dirs)}/<service>.log", highlight=False)
     settings = state.server_settings
     durability = ", ".join(
         f"{key}={settings[key]}"

@@ -82,8 +82,8 @@ def up(home: Path, options: StackOptions) -> UpResult:
         cluster_info = postgres.ensure_started(home, relaxed=options.relaxed)
         url = cluster_info.database_url
     try:
-        settings = cluster_info.server_settings if cluster_info else postgres.server_settings(url)
         report = migrate.migrate(url)
+        settings = cluster_info.server_settings if cluster_info else postgres.server_settings(url)
         env = {**os.environ, "DATABASE_URL": url}
         specs = options.orchestration_specs() + options.worker_specs()
         services = supervisor.start_all(specs, env, home / "logs", options.health_timeout_s)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import psycopg
-from pgmq.install import get_embedded_sql_version, install_pgmq_from_sql
+from pgmq.install import PGMQInstallError, get_embedded_sql_version, install_pgmq_from_sql
 from psycopg import sql
 
 PgmqMode = Literal["extension", "sql"]
@@ -158,24 +158,31 @@ def migrate(database_url: str, sql_dir: Traversable | Path | None = None) -> Mig
     try:
         conn = psycopg.connect(database_url, autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as error:
+        reason = " ".join(str(error).split())
         raise MigrationError(
-            f"cannot connect to {database_url} ({error}): start it with 'spanbench stack up' "
-            "or set DATABASE_URL"
+            f"cannot connect to {database_url} ({reason}): fix DATABASE_URL, or unset it "
+            "so that 'spanbench stack up' starts a throwaway cluster"
         ) from error
     with conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
         try:
-            pgmq_mode, pgmq_version = _install_pgmq(conn)
-            with conn.transaction():
-                conn.execute(CREATE_LEDGER)
-            rows = conn.execute(
-                "SELECT version, name, checksum FROM tasker.schema_migrations"
-            ).fetchall()
+            try:
+                pgmq_mode, pgmq_version = _install_pgmq(conn)
+                with conn.transaction():
+                    conn.execute(CREATE_LEDGER)
+                rows = conn.execute(
+                    "SELECT version, name, checksum FROM tasker.schema_migrations"
+                ).fetchall()
+            except (psycopg.Error, PGMQInstallError) as error:
+                raise MigrationError(
+                    f"installing PGMQ or the migration ledger failed: {error}"
+                ) from error
             applied = {int(version): (name, checksum) for version, name, checksum in rows}
             _check_applied(applied, migrations, directory)
             newly = _apply_pending(conn, migrations, applied)
         finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
     current = max([*applied, *newly], default=0)
     return MigrationReport(pgmq_mode, pgmq_version, tuple(newly), current)
 

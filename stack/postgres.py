@@ -121,7 +121,10 @@ def load(home: Path) -> Cluster | None:
     path = _state_file(home)
     if not path.is_file():
         return None
-    return Cluster.from_json(json.loads(path.read_text()))
+    try:
+        return Cluster.from_json(json.loads(path.read_text()))
+    except (ValueError, KeyError) as error:
+        raise ClusterError(f"{path} is unreadable ({error!r}): delete it and retry") from error
 
 
 def _save(home: Path, cluster: Cluster) -> None:
