@@ -145,6 +145,9 @@ def _free_port() -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the postmaster binds: connections of a stopped server in TIME_WAIT must not make
+        # its own port look taken, or a restart would move to another port behind clients' backs.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
