@@ -22,8 +22,7 @@ def make_pool(database_url: str, max_size: int, name: str) -> AsyncConnectionPoo
         timeout=POOL_TIMEOUT_S,
         name=name,
         open=False,
-        check=AsyncConnectionPool.check_connection,
-        kwargs={"autocommit": True, "row_factory": dict_row},
+        kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0},
         reconnect_timeout=0,
     )
 

@@ -1,0 +1,162 @@
+"""How fast is the reference stack? POST /v1/tasks latency and linear_4 end-to-end latency.
+
+Starts a throwaway stack (1 orchestrator, 2 workers) with durable commits and, side by side in
+the same run, with relaxed durability; measures from the client; prints medians and tails.
+End-to-end completion is taken from a LISTEN on the orchestration's task-finalized channel in a
+separate thread, so no polling interval is added to the figure.
+
+    python -m benchmarks.stack_latency [--posts 200] [--workflows 40] [--only durable|relaxed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from stack import lifecycle, postgres
+from stack.messages import FINALIZED_CHANNEL
+
+WARMUP = 10
+
+
+def _task_body(name: str, namespace: str) -> dict[str, object]:
+    return {"name": name, "namespace": namespace, "version": "1.0.0",
+            "context": {"even_number": 6}, "initiator": "benchmark",
+            "source_system": "spanbench", "reason": "stack latency", "tags": []}
+
+
+class FinalizedListener(threading.Thread):
+    """Receipt time (perf_counter_ns) of each task's finalization NOTIFY."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__(daemon=True)
+        self._url = database_url
+        self._received: dict[str, int] = {}
+        self._arrived = threading.Condition()
+        self._stopping = threading.Event()
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self._url, autocommit=True) as conn:
+            conn.execute(f"LISTEN {FINALIZED_CHANNEL}")
+            self.ready.set()
+            while not self._stopping.is_set():
+                for notification in conn.notifies(timeout=0.2):
+                    received_ns = time.perf_counter_ns()
+                    task_uuid = json.loads(notification.payload)["task_uuid"]
+                    with self._arrived:
+                        self._received[task_uuid] = received_ns
+                        self._arrived.notify_all()
+
+    def wait_for(self, task_uuid: str, timeout_s: float = 30.0) -> int:
+        deadline = time.monotonic() + timeout_s
+        with self._arrived:
+            while task_uuid not in self._received:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"task {task_uuid} did not finish in {timeout_s} s")
+                self._arrived.wait(remaining)
+            return self._received.pop(task_uuid)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=2)
+
+
+@dataclass
+class Measured:
+    label: str
+    settings: dict[str, str]
+    post_ns: list[int] = field(default_factory=list)
+    e2e_ns: list[int] = field(default_factory=list)
+
+
+def _create(client: httpx.Client, name: str, namespace: str) -> str:
+    response = client.post("/v1/tasks", json=_task_body(name, namespace))
+    response.raise_for_status()
+    return str(response.json()["task_uuid"])
+
+
+def measure(label: str, relaxed: bool, posts: int, workflows: int) -> Measured:
+    home = Path(tempfile.mkdtemp(prefix=f"spanbench-bench-{label}-"))
+    state = lifecycle.up(home, lifecycle.StackOptions(relaxed=relaxed)).state
+    result = Measured(label, {k: state.server_settings.get(k, "?")
+                              for k in ("fsync", "synchronous_commit", "full_page_writes")})
+    listener = FinalizedListener(state.database_url)
+    listener.start()
+    listener.ready.wait(10)
+    try:
+        with httpx.Client(base_url=state.orchestration_urls[0], timeout=30) as client:
+            for _ in range(WARMUP):
+                listener.wait_for(_create(client, "linear_4", "linear_workflow"))
+            for i in range(posts):
+                started = time.perf_counter_ns()
+                task_uuid = _create(client, "linear_3", "linear_workflow")
+                result.post_ns.append(time.perf_counter_ns() - started)
+                if i % 20 == 0:
+                    print(f"  [{label}] POST {i}/{posts}", flush=True)
+                listener.wait_for(task_uuid)  # one task at a time: no queueing behind others
+            for i in range(workflows):
+                started = time.perf_counter_ns()
+                task_uuid = _create(client, "linear_4", "linear_workflow")
+                result.e2e_ns.append(listener.wait_for(task_uuid) - started)
+                if i % 10 == 0:
+                    print(f"  [{label}] linear_4 {i}/{workflows}", flush=True)
+    finally:
+        listener.stop()
+        lifecycle.down(home)
+        postgres.remove(home)
+    return result
+
+
+def _ms(ns: float) -> str:
+    return f"{ns / 1e6:8.2f}"
+
+
+def summary(samples: list[int]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {"n": len(samples), "p50": statistics.median(samples), "p95": cuts[94],
+            "p99": cuts[98], "min": min(samples), "max": max(samples)}
+
+
+def report(results: list[Measured]) -> str:
+    lines = [f"{'metric':<34}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'min':>9}{'max':>9}"]
+    for result in results:
+        for name, samples in (("POST /v1/tasks (linear_3)", result.post_ns),
+                              ("linear_4 end to end", result.e2e_ns)):
+            s = summary(samples)
+            lines.append(f"{name + ' [' + result.label + ']':<34}{s['n']:>5}{_ms(s['p50'])} "
+                         f"{_ms(s['p95'])} {_ms(s['p99'])} {_ms(s['min'])} {_ms(s['max'])}")
+        per_stage = statistics.median(result.e2e_ns) / 4
+        lines.append(f"  linear_4 median per sequential stage [{result.label}]: "
+                     f"{per_stage / 1e6:.2f} ms (tasker-core publishes ~64 ms)")
+        lines.append(f"  server settings [{result.label}]: {result.settings}")
+    if len(results) == 2:
+        ratio = statistics.median(results[0].post_ns) / statistics.median(results[1].post_ns)
+        lines.append(f"POST median ratio {results[0].label}/{results[1].label}: {ratio:.2f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=200)
+    parser.add_argument("--workflows", type=int, default=40)
+    parser.add_argument("--only", choices=("durable", "relaxed"))
+    args = parser.parse_args()
+    configs = [("durable", False), ("relaxed", True)]
+    results = [measure(label, relaxed, args.posts, args.workflows)
+               for label, relaxed in configs if args.only in (None, label)]
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
