@@ -92,9 +92,10 @@ def measure(label: str, relaxed: bool, posts: int, workflows: int) -> Measured:
     result = Measured(label, {k: state.server_settings.get(k, "?")
                               for k in ("fsync", "synchronous_commit", "full_page_writes")})
     listener = FinalizedListener(state.database_url)
-    listener.start()
-    listener.ready.wait(10)
     try:
+        listener.start()
+        if not listener.ready.wait(10):
+            raise TimeoutError("the LISTEN connection did not open within 10 s")
         with httpx.Client(base_url=state.orchestration_urls[0], timeout=30) as client:
             for _ in range(WARMUP):
                 listener.wait_for(_create(client, "linear_4", "linear_workflow"))
@@ -112,9 +113,11 @@ def measure(label: str, relaxed: bool, posts: int, workflows: int) -> Measured:
                 if i % 10 == 0:
                     print(f"  [{label}] linear_4 {i}/{workflows}", flush=True)
     finally:
-        listener.stop()
-        lifecycle.down(home)
-        postgres.remove(home)
+        try:
+            listener.stop()
+        finally:
+            lifecycle.down(home)
+            postgres.remove(home)
     return result
 
 

@@ -114,3 +114,12 @@ def fresh_db(pg_url: str, migrated_template: str) -> Iterator[str]:
     url = _create_database(pg_url, name, template=migrated_template)
     yield url
     _drop_database(pg_url, name)
+
+
+@pytest.fixture(scope="module")
+def module_db(pg_url: str, migrated_template: str) -> Iterator[str]:
+    """Like `fresh_db`, shared by the tests of one module (for a stack started once per module)."""
+    name = unique_name("spanbench_module")
+    url = _create_database(pg_url, name, template=migrated_template)
+    yield url
+    _drop_database(pg_url, name)

@@ -20,9 +20,14 @@ FINAL_STATUSES = ("all_complete", "blocked_by_failures")
 
 @dataclass
 class RunningStack:
-    orchestration: Service
+    orchestrators: list[Service]
     workers: list[Service]
     client: httpx.Client
+    """Talks to the first orchestrator; every orchestrator consumes step results."""
+
+    @property
+    def orchestration(self) -> Service:
+        return self.orchestrators[0]
 
     def create(self, name: str, namespace: str, context: Mapping[str, Any] | None = None,
                headers: Mapping[str, str] | None = None, **fields: Any) -> httpx.Response:
@@ -59,21 +64,22 @@ def task_request(name: str, namespace: str, context: Mapping[str, Any] | None = 
 
 
 @contextmanager
-def running_stack(database_url: str, log_dir: Path, workers: int = 1,
+def running_stack(database_url: str, log_dir: Path, workers: int = 1, orchestrators: int = 1,
                   env: Mapping[str, str] | None = None) -> Iterator[RunningStack]:
-    """Start one orchestration process and `workers` worker processes; stop them after."""
+    """Start the orchestration and worker processes; stop them after."""
     environment = {key: value for key, value in os.environ.items()
                    if not key.startswith("OTEL_")}
     environment.update(DATABASE_URL=database_url, SPANBENCH_POLL_INTERVAL_MS="200")
     environment.update(env or {})
-    orchestration = supervisor.start_all([ServiceSpec("orchestration", "stack.orchestration")],
-                                         environment, log_dir)
+    orchestration = supervisor.start_all(
+        [ServiceSpec(f"orchestration-{i}", "stack.orchestration")
+         for i in range(1, orchestrators + 1)], environment, log_dir)
     worker_services: list[Service] = []
     try:
         worker_services = supervisor.start_all(
             [ServiceSpec(f"worker-{i}", "stack.worker", ("--worker-id", str(i)))
              for i in range(1, workers + 1)], environment, log_dir)
         with httpx.Client(base_url=orchestration[0].url, timeout=10) as client:
-            yield RunningStack(orchestration[0], worker_services, client)
+            yield RunningStack(orchestration, worker_services, client)
     finally:
         supervisor.stop([*worker_services, *orchestration])

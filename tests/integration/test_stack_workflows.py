@@ -17,17 +17,10 @@ MATH_TEMPLATES = [t for t in BUILTIN_TEMPLATES
 
 
 @pytest.fixture(scope="module")
-def module_db(pg_url: str, migrated_template: str) -> Iterator[str]:
-    from tests.conftest import _create_database, _drop_database, unique_name
-
-    name = unique_name("spanbench_workflows")
-    yield _create_database(pg_url, name, template=migrated_template)
-    _drop_database(pg_url, name)
-
-
-@pytest.fixture(scope="module")
 def stack(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with running_stack(module_db, tmp_path_factory.mktemp("logs"), workers=2) as running:
+    # tasker's cluster tier: two orchestrators compete for step results, two workers for steps.
+    with running_stack(module_db, tmp_path_factory.mktemp("logs"), workers=2,
+                       orchestrators=2) as running:
         yield running
 
 
