@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +11,7 @@ from uuid import UUID
 
 import psycopg
 from opentelemetry.trace import SpanKind
+from psycopg import AsyncConnection
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,16 +37,24 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _task_uuid(request: Request) -> UUID | JSONResponse:
-    raw = request.path_params["uuid"]
-    try:
-        return UUID(raw)
-    except ValueError:
-        return _error(400, "BadRequest", f"uuid: {raw!r} is not a UUID")
-
-
 def _unavailable(error: Exception) -> JSONResponse:
     return _error(503, "ServiceUnavailable", f"database unavailable: {error}")
+
+
+async def _read_task(request: Request,
+                     read: Callable[[AsyncConnection, UUID], Awaitable[Any]]) -> Any:
+    """Parse the path's task uuid and run `read` on a pooled connection; an error response
+    (400 for a malformed uuid, 503 without the database) is returned instead of raising."""
+    raw = request.path_params["uuid"]
+    try:
+        task_uuid = UUID(raw)
+    except ValueError:
+        return _error(400, "BadRequest", f"uuid: {raw!r} is not a UUID")
+    try:
+        async with request.app.state.orchestrator.pool.connection() as conn:
+            return await read(conn, task_uuid)
+    except (psycopg.OperationalError, TimeoutError) as error:
+        return _unavailable(error)
 
 
 async def create_task_endpoint(request: Request) -> Response:
@@ -85,29 +94,20 @@ async def _create(request: Request, orchestrator: Orchestrator, server: Any) -> 
 
 
 async def get_task(request: Request) -> Response:
-    task_uuid = _task_uuid(request)
-    if isinstance(task_uuid, Response):
-        return task_uuid
-    try:
-        async with request.app.state.orchestrator.pool.connection() as conn:
-            body = await task_response(conn, task_uuid)
-    except (psycopg.OperationalError, TimeoutError) as error:
-        return _unavailable(error)
-    if body is None:
-        return _error(404, "NotFound", f"no task {task_uuid}")
-    return JSONResponse(body)
+    async def read(conn: AsyncConnection, task_uuid: UUID) -> Response:
+        body = await task_response(conn, task_uuid)
+        if body is None:
+            return _error(404, "NotFound", f"no task {task_uuid}")
+        return JSONResponse(body)
+
+    return await _read_task(request, read)
 
 
 async def get_workflow_steps(request: Request) -> Response:
-    task_uuid = _task_uuid(request)
-    if isinstance(task_uuid, Response):
-        return task_uuid
-    try:
-        async with request.app.state.orchestrator.pool.connection() as conn:
-            rows = await step_rows(conn, task_uuid)
-    except (psycopg.OperationalError, TimeoutError) as error:
-        return _unavailable(error)
-    return JSONResponse([step_response(row) for row in rows])
+    async def read(conn: AsyncConnection, task_uuid: UUID) -> Response:
+        return JSONResponse([step_response(row) for row in await step_rows(conn, task_uuid)])
+
+    return await _read_task(request, read)
 
 
 async def list_templates(request: Request) -> Response:
