@@ -1,5 +1,6 @@
 -- tasker schema: the tables of tasker-core's data model that the reference stack needs.
 -- Current state lives in the transition tables (the row with most_recent = true), as in tasker-core.
+-- Transitions are stamped with clock_timestamp(): when they happened, not when their transaction began.
 
 CREATE SCHEMA IF NOT EXISTS tasker;
 
@@ -109,7 +110,7 @@ CREATE TABLE tasker.workflow_step_transitions (
     metadata jsonb NOT NULL DEFAULT '{}',
     sort_key integer NOT NULL,
     most_recent boolean NOT NULL DEFAULT false,
-    created_at timestamptz NOT NULL DEFAULT now(),
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (workflow_step_uuid, sort_key)
 );
@@ -128,7 +129,7 @@ CREATE TABLE tasker.task_transitions (
     metadata jsonb NOT NULL DEFAULT '{}',
     sort_key integer NOT NULL,
     most_recent boolean NOT NULL DEFAULT false,
-    created_at timestamptz NOT NULL DEFAULT now(),
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (task_uuid, sort_key)
 );
