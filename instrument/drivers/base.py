@@ -1,0 +1,165 @@
+"""What every suite driver shares: iterations with warm-up, bench attributes, a per-iteration
+deadline that costs one error span instead of the run, and progress reporting.
+
+A driver is a module with `SUITE` (its suite name, from the vocabulary) and
+`run(ctx: DriverContext) -> None`. It times phases only with `ctx.recorder` and parents its
+root phases on `ctx.parent(iteration)`, so every span carries the run's bench.* values; it
+wraps each iteration in `ctx.guard(iteration)` so one failure costs one iteration.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from opentelemetry.context import Context
+
+from instrument.propagation import context_with_baggage, unsampled_context
+from instrument.recorder import AttrValue, PhaseRecorder
+from spanbench.vocabulary import Attr
+
+QUICK_SAMPLES = 3
+QUICK_WARMUP = 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the drivers point: a tasker-compatible deployment."""
+
+    orchestration_url: str
+    database_url: str
+    worker_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How much to measure. None means the suite's own default (the seed's sample sizes)."""
+
+    run_id: str
+    samples: int | None = None
+    warmup: int | None = None
+    quick: bool = False
+    """A smoke run: QUICK_SAMPLES samples, QUICK_WARMUP warm-up, the smallest datasets."""
+    iteration_timeout_s: float = 30.0
+    poll_interval_s: float = 0.05
+    """How often e2e completion is polled through GET /v1/tasks/{uuid}."""
+
+
+@dataclass(frozen=True)
+class Iteration:
+    scenario: str
+    index: int
+    warmup: bool
+
+
+class Progress(Protocol):
+    """Where drivers report progress; the CLI draws it."""
+
+    def start(self, suite: str, scenario: str, total: int) -> None: ...
+
+    def advance(self, suite: str, scenario: str) -> None: ...
+
+
+class NoProgress:
+    def start(self, suite: str, scenario: str, total: int) -> None:
+        pass
+
+    def advance(self, suite: str, scenario: str) -> None:
+        pass
+
+
+class IterationTimeout(TimeoutError):
+    """An iteration ran past its deadline."""
+
+
+@dataclass
+class Deadline:
+    """The time an iteration may still take."""
+
+    expires_at: float
+
+    def remaining(self) -> float:
+        """Seconds left; raises IterationTimeout when none are."""
+        left = self.expires_at - time.monotonic()
+        if left <= 0:
+            raise IterationTimeout("the iteration ran past its deadline")
+        return left
+
+
+@dataclass
+class IterationFailure:
+    scenario: str
+    index: int
+    error: str
+
+
+@dataclass
+class DriverContext:
+    """One suite's view of the run."""
+
+    suite: str
+    settings: RunSettings
+    target: Target
+    recorder: PhaseRecorder
+    progress: Progress = field(default_factory=NoProgress)
+    failures: list[IterationFailure] = field(default_factory=list)
+
+    def samples(self, default: int) -> int:
+        if self.settings.quick:
+            return QUICK_SAMPLES
+        return default if self.settings.samples is None else self.settings.samples
+
+    def warmup(self, default: int) -> int:
+        if self.settings.quick:
+            return QUICK_WARMUP
+        return default if self.settings.warmup is None else self.settings.warmup
+
+    def iterations(self, scenario: str, samples: int, warmup: int) -> Iterator[Iteration]:
+        """Warm-up iterations first (bench.warmup true), then the samples; reports progress.
+
+        `samples` and `warmup` are the suite's defaults; --samples, --warmup and --quick
+        override them. Spans are flushed after each iteration, outside any timed region.
+        """
+        n_warmup, n_samples = self.warmup(warmup), self.samples(samples)
+        self.progress.start(self.suite, scenario, n_warmup + n_samples)
+        for index in range(n_warmup + n_samples):
+            yield Iteration(scenario, index, warmup=index < n_warmup)
+            self.recorder.flush()
+            self.progress.advance(self.suite, scenario)
+
+    def attributes(self, iteration: Iteration) -> dict[str, AttrValue]:
+        """The bench.* attributes of an iteration's spans."""
+        return {
+            Attr.RUN_ID: self.settings.run_id,
+            Attr.SUITE: self.suite,
+            Attr.SCENARIO: iteration.scenario,
+            Attr.ITERATION: iteration.index,
+            Attr.WARMUP: iteration.warmup,
+        }
+
+    def parent(self, iteration: Iteration, sampled: bool = True) -> Context:
+        """The parent of an iteration's root phase: its bench.* values as W3C baggage, which
+        the recorder stamps on every span and propagation carries into the stack.
+        With sampled False the trace is switched off downstream (flags 00)."""
+        context = context_with_baggage(self.attributes(iteration))
+        return context if sampled else unsampled_context(context)
+
+    def deadline(self) -> Deadline:
+        return Deadline(time.monotonic() + self.settings.iteration_timeout_s)
+
+    @contextmanager
+    def guard(self, iteration: Iteration) -> Iterator[None]:
+        """Run one iteration's body; a failure or timeout is noted and the run goes on.
+
+        Time the body's work inside phases: an exception leaving a phase is recorded on its
+        span as an error, so the failed iteration is visible in the traces. Ctrl-C (not an
+        Exception) still stops the run.
+        """
+        try:
+            yield
+        except Exception as error:
+            self.failures.append(IterationFailure(iteration.scenario, iteration.index,
+                                                  f"{type(error).__name__}: {error}"))
