@@ -22,7 +22,6 @@ from instrument.drivers.base import DriverContext, RunSettings, Target
 from instrument.recorder import PhaseRecorder
 from instrument.tracing import setup_tracing, shutdown_tracing
 from spanbench.vocabulary import Attr
-from tests.conftest import _create_database, _drop_database, unique_name
 from tests.otlp_capture import CapturedSpan, OtlpCapture
 from tests.stack_harness import RunningStack, running_stack
 
@@ -61,19 +60,16 @@ class DriverEnv:
 
 
 @pytest.fixture(scope="module")
-def driver_env(pg_url: str, migrated_template: str,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[DriverEnv]:
-    name = unique_name("spanbench_drivers")
-    url = _create_database(pg_url, name, template=migrated_template)
+def driver_env(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DriverEnv]:
     capture = OtlpCapture().start()
     provider = setup_tracing("spanbench-driver", endpoint=capture.endpoint)
     assert provider is not None
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": capture.endpoint,
            "OTEL_BSP_SCHEDULE_DELAY": STACK_EXPORT_DELAY_MS}
     try:
-        with running_stack(url, tmp_path_factory.mktemp("logs"), workers=2, env=env) as stack:
-            yield DriverEnv(stack, url, capture, provider)
+        with running_stack(module_db, tmp_path_factory.mktemp("logs"), workers=2,
+                           env=env) as stack:
+            yield DriverEnv(stack, module_db, capture, provider)
     finally:
         shutdown_tracing(provider)
         capture.stop()
-        _drop_database(pg_url, name)
