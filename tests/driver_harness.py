@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -41,11 +42,13 @@ class DriverEnv:
         return Target(self.stack.orchestration.url, self.database_url,
                       tuple(w.url for w in self.stack.workers))
 
-    def context(self, suite: str, **settings: object) -> DriverContext:
+    def context(self, suite: str, artifacts_dir: Path | None = None,
+                **settings: object) -> DriverContext:
         """A quick-mode context with a fresh run id whose spans go to the capture."""
         run_settings = RunSettings(run_id=f"test-{uuid.uuid4().hex[:8]}",
                                    **{"quick": True, **settings})  # type: ignore[arg-type]
-        return DriverContext(suite, run_settings, self.target, PhaseRecorder(self.provider))
+        return DriverContext(suite, run_settings, self.target, PhaseRecorder(self.provider),
+                             artifacts_dir=artifacts_dir)
 
     def spans_of(self, ctx: DriverContext, settle_s: float = 1.0) -> list[CapturedSpan]:
         """Every captured span of the context's run id, after exports have settled."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from opentelemetry.context import Context
@@ -105,7 +106,17 @@ class DriverContext:
     target: Target
     recorder: PhaseRecorder
     progress: Progress = field(default_factory=NoProgress)
+    artifacts_dir: Path | None = None
+    """The run's directory for outputs that are not spans (EXPLAIN plans...); None: keep none."""
     failures: list[IterationFailure] = field(default_factory=list)
+
+    def artifact_path(self, name: str) -> Path | None:
+        """Where to store an artifact of this suite: <artifacts_dir>/<suite>/<name>."""
+        if self.artifacts_dir is None:
+            return None
+        path = self.artifacts_dir / self.suite / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     def samples(self, default: int) -> int:
         if self.settings.quick:

@@ -1,0 +1,35 @@
+"""task_initialization: POST /v1/tasks for linear_3 and diamond_4.
+
+The client span `api.create_task` covers the request from the driver's side and is the
+parent of the orchestration's server span and its task.initialize, discovery and publish
+phases. The created tasks run to completion in the background; the driver waits for none.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.trace import SpanKind
+
+from instrument.drivers.base import DriverContext
+from instrument.drivers.tasker_client import TaskerClient, task_request
+from spanbench.vocabulary import Attr, Phase
+
+SUITE = "task_initialization"
+SCENARIOS = {"linear_3": "linear_workflow", "diamond_4": "diamond_workflow"}
+SAMPLES = 50
+WARMUP = 5
+
+
+def run(ctx: DriverContext) -> None:
+    with TaskerClient(ctx.target.orchestration_url,
+                      timeout_s=ctx.settings.iteration_timeout_s) as client:
+        for scenario, namespace in SCENARIOS.items():
+            for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
+                body = task_request(scenario, namespace, {"even_number": 6})
+                with ctx.guard(iteration), ctx.recorder.phase(
+                        Phase.API_CREATE_TASK, parent=ctx.parent(iteration),
+                        kind=SpanKind.CLIENT,
+                        attributes={"http.request.method": "POST",
+                                    "url.path": "/v1/tasks"}) as span:
+                    task = client.create_task(body, propagate=span.context)
+                    span.set_attribute(Attr.TASK_UUID, task["task_uuid"])
+                    span.set_attribute(Attr.CORRELATION_ID, task["correlation_id"])
