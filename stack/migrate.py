@@ -106,8 +106,8 @@ def discover(sql_dir: Traversable | Path) -> list[Migration]:
     return [migrations[version] for version in sorted(migrations)]
 
 
-def _install_pgmq(conn: psycopg.Connection) -> tuple[PgmqMode, str]:
-    """Install PGMQ once: as an extension where the server has it, else from the bundled SQL."""
+def installed_pgmq(conn: psycopg.Connection) -> tuple[PgmqMode, str] | None:
+    """How PGMQ is installed in this database and its version; None when it is not."""
     row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'pgmq'").fetchone()
     if row is not None:
         return "extension", str(row[0])
@@ -117,6 +117,14 @@ def _install_pgmq(conn: psycopg.Connection) -> tuple[PgmqMode, str]:
         ).fetchone()
         match = PGMQ_COMMENT_PATTERN.match(str(comment[0] if comment else ""))
         return "sql", match.group(1) if match else "unknown"
+    return None
+
+
+def _install_pgmq(conn: psycopg.Connection) -> tuple[PgmqMode, str]:
+    """Install PGMQ once: as an extension where the server has it, else from the bundled SQL."""
+    installed = installed_pgmq(conn)
+    if installed is not None:
+        return installed
     available = conn.execute(
         "SELECT 1 FROM pg_available_extensions WHERE name = 'pgmq'"
     ).fetchone()
