@@ -1,0 +1,30 @@
+-- name: phase_summary
+-- Per suite, scenario and phase of one run: sample count and latency in ms, warm-up excluded.
+-- A span covering bench.batch_size calls counts as that many calls of Duration / batch_size.
+-- p95 needs at least 20 samples and p99 at least 100; below that they are NULL.
+-- Parameters: $run_id.
+WITH measured AS (
+    SELECT Suite, Scenario, Phase, StatusCode,
+           coalesce(TRY_CAST(SpanAttributes['bench.batch_size'] AS BIGINT), 1) AS batch,
+           Duration / coalesce(TRY_CAST(SpanAttributes['bench.batch_size'] AS BIGINT), 1)
+               AS per_call_ns
+    FROM spans
+    WHERE RunId = $run_id AND Suite IS NOT NULL AND NOT coalesce(Warmup, false)
+)
+SELECT Suite AS suite,
+       Scenario AS scenario,
+       Phase AS phase,
+       count(*) FILTER (WHERE StatusCode <> 'Error') AS n,
+       count(*) FILTER (WHERE StatusCode = 'Error') AS errors,
+       avg(per_call_ns) FILTER (WHERE StatusCode <> 'Error') / 1e6 AS mean_ms,
+       quantile_cont(per_call_ns, 0.5) FILTER (WHERE StatusCode <> 'Error') / 1e6 AS p50_ms,
+       CASE WHEN count(*) FILTER (WHERE StatusCode <> 'Error') >= 20
+            THEN quantile_cont(per_call_ns, 0.95) FILTER (WHERE StatusCode <> 'Error') / 1e6
+       END AS p95_ms,
+       CASE WHEN count(*) FILTER (WHERE StatusCode <> 'Error') >= 100
+            THEN quantile_cont(per_call_ns, 0.99) FILTER (WHERE StatusCode <> 'Error') / 1e6
+       END AS p99_ms,
+       max(batch) AS batch_size
+FROM measured
+GROUP BY ALL
+ORDER BY suite, scenario, phase
