@@ -7,7 +7,8 @@ starts the orchestration and worker processes and records everything in <home>/s
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +33,8 @@ class StackOptions:
     orchestration_module: str = ORCHESTRATION_MODULE
     worker_module: str = WORKER_MODULE
     health_timeout_s: float = supervisor.HEALTH_TIMEOUT_S
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """Variables the services get on top of this process's (e.g. OTEL_EXPORTER_OTLP_ENDPOINT)."""
 
     def orchestration_specs(self) -> list[ServiceSpec]:
         return [
@@ -84,7 +87,7 @@ def up(home: Path, options: StackOptions) -> UpResult:
     try:
         report = migrate.migrate(url)
         settings = cluster_info.server_settings if cluster_info else postgres.server_settings(url)
-        env = {**os.environ, "DATABASE_URL": url}
+        env = {**os.environ, **options.environment, "DATABASE_URL": url}
         specs = options.orchestration_specs() + options.worker_specs()
         services = supervisor.start_all(specs, env, home / "logs", options.health_timeout_s)
     except BaseException:
