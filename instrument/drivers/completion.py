@@ -1,0 +1,148 @@
+"""Completion by LISTEN: one connection, for a whole suite, hears tasker's finalization NOTIFYs.
+
+The orchestration NOTIFYs `tasker_task_finalized` with JSON `{task_uuid, correlation_id,
+status}` when it commits a task's final state. A background thread LISTENs and stamps each
+notification with `time.perf_counter_ns()` the moment it arrives, so the stamp does not wait
+for the driver's thread. Receipts are kept by task uuid until a driver takes them; a NOTIFY
+may arrive before the driver asks, and tasks nobody asks for (an abandoned iteration) are
+dropped oldest first beyond `retain`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from types import TracebackType
+
+import psycopg
+from psycopg import sql
+
+_logger = logging.getLogger(__name__)
+
+FINALIZED_CHANNEL = "tasker_task_finalized"
+"""tasker's NOTIFY channel for finalized tasks (the stack's `stack.messages` says the same)."""
+
+_WAKE_S = 0.1
+"""How often the listener thread looks up from the socket to see whether it should stop."""
+_RECONNECT_S = 0.5
+
+
+@dataclass(frozen=True)
+class Finalization:
+    """One finalization NOTIFY, as received."""
+
+    task_uuid: str
+    correlation_id: str
+    status: str
+    """tasker's final task state: complete or blocked_by_failures."""
+    received_ns: int
+    """time.perf_counter_ns() in the listener thread when the notification arrived."""
+
+
+class ListenerError(RuntimeError):
+    """The listener could not LISTEN (unreachable database, refused connection)."""
+
+
+def parse_payload(payload: str, received_ns: int) -> Finalization | None:
+    """A Finalization from a NOTIFY payload; None (logged) when the payload is not one."""
+    try:
+        body = json.loads(payload)
+        return Finalization(str(body["task_uuid"]), str(body.get("correlation_id", "")),
+                            str(body["status"]), received_ns)
+    except (ValueError, KeyError, TypeError):
+        _logger.warning("ignoring a %s payload that is not a finalization: %.200r",
+                        FINALIZED_CHANNEL, payload)
+        return None
+
+
+class FinalizationListener:
+    """A background LISTEN on the finalization channel; `wait(task_uuid)` hands out receipts.
+
+    Use as a context manager, or `start()` (returns once LISTEN is active) and `stop()`.
+    A dropped connection is re-established; NOTIFYs sent while it was down are lost, and the
+    driver learns of those tasks only by polling.
+    """
+
+    def __init__(self, database_url: str, channel: str = FINALIZED_CHANNEL,
+                 retain: int = 10_000) -> None:
+        self._database_url = database_url
+        self._channel = channel
+        self._retain = retain
+        self._receipts: OrderedDict[str, Finalization] = OrderedDict()
+        self._arrived = threading.Condition()
+        self._stopping = threading.Event()
+        self._listening = threading.Event()
+        self._first_error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout_s: float = 10.0) -> FinalizationListener:
+        """Start the thread; return once LISTEN is active, or raise ListenerError."""
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._run, name="spanbench-finalization-listener",
+                                        daemon=True)
+        self._thread.start()
+        if not self._listening.wait(timeout_s):
+            self.stop()
+            raise ListenerError(
+                f"could not LISTEN on {self._channel} within {timeout_s:.0f} s: "
+                f"{self._first_error or 'no answer from the database'}; check DATABASE_URL")
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread and close its connection (within about 0.1 s)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FinalizationListener:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def wait(self, task_uuid: str, timeout_s: float) -> Finalization | None:
+        """The task's finalization, waiting at most `timeout_s`; None if none arrived.
+
+        A receipt is handed out once.
+        """
+        with self._arrived:
+            self._arrived.wait_for(lambda: task_uuid in self._receipts, max(timeout_s, 0.0))
+            return self._receipts.pop(task_uuid, None)
+
+    def _keep(self, finalization: Finalization) -> None:
+        with self._arrived:
+            self._receipts[finalization.task_uuid] = finalization
+            while len(self._receipts) > self._retain:
+                self._receipts.popitem(last=False)
+            self._arrived.notify_all()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._listen()
+            except Exception as error:  # psycopg.Error, OSError: reconnect
+                if self._first_error is None:
+                    self._first_error = error
+                self._listening.clear()
+                _logger.warning("finalization listener lost its connection (%s); reconnecting",
+                                error)
+                self._stopping.wait(_RECONNECT_S)
+
+    def _listen(self) -> None:
+        with psycopg.connect(self._database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+            self._listening.set()
+            clock = time.perf_counter_ns
+            while not self._stopping.is_set():
+                for notify in conn.notifies(timeout=_WAKE_S):
+                    received_ns = clock()
+                    finalization = parse_payload(notify.payload, received_ns)
+                    if finalization is not None:
+                        self._keep(finalization)
