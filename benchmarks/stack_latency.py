@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from spanbench.vocabulary import FINALIZED_CHANNEL
 from stack import lifecycle, postgres
-from stack.messages import FINALIZED_CHANNEL
 
 WARMUP = 10
 

@@ -65,6 +65,8 @@ class Attr:
     ITERATION: Final = "bench.iteration"
     WARMUP: Final = "bench.warmup"
     BATCH_SIZE: Final = "bench.batch_size"
+    STACK_TRACED: Final = "bench.stack_traced"
+    """False on e2e workflows whose stack spans were switched off (observer-effect pairs)."""
 
     CORRELATION_ID: Final = "correlation_id"
     TASK_UUID: Final = "task_uuid"
@@ -91,6 +93,9 @@ BAGGAGE_KEYS: Final[tuple[str, ...]] = (
     Attr.ITERATION,
     Attr.WARMUP,
 )
+
+FINALIZED_CHANNEL: Final = "tasker_task_finalized"
+"""NOTIFY channel on which the orchestration announces a finalized task (JSON payload)."""
 
 DB_SYSTEM_POSTGRESQL: Final = "postgresql"
 MESSAGING_SYSTEM_PGMQ: Final = "pgmq"

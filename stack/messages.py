@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 ORCHESTRATION_RESULTS_QUEUE = "orchestration_step_results"
-FINALIZED_CHANNEL = "tasker_task_finalized"
-"""NOTIFY channel on which the orchestration announces a finalized task (JSON payload)."""
 MESSAGE_READY_CHANNEL = "pgmq_message_ready"
 
 

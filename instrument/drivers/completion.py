@@ -21,10 +21,9 @@ from types import TracebackType
 import psycopg
 from psycopg import sql
 
-_logger = logging.getLogger(__name__)
+from spanbench.vocabulary import FINALIZED_CHANNEL
 
-FINALIZED_CHANNEL = "tasker_task_finalized"
-"""tasker's NOTIFY channel for finalized tasks (the stack's `stack.messages` says the same)."""
+_logger = logging.getLogger(__name__)
 
 _WAKE_S = 0.1
 """How often the listener thread looks up from the socket to see whether it should stop."""

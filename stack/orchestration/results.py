@@ -13,8 +13,8 @@ from psycopg.types.json import Jsonb
 
 from instrument.propagation import extract_message_headers
 from instrument.recorder import Parent, PhaseRecorder
-from spanbench.vocabulary import Attr, Phase
-from stack.messages import FINALIZED_CHANNEL, ORCHESTRATION_RESULTS_QUEUE, StepResultMessage
+from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
+from stack.messages import ORCHESTRATION_RESULTS_QUEUE, StepResultMessage
 from stack.orchestration.enqueue import TaskRef, enqueue_ready_steps, lock_task
 from stack.telemetry import messaging_attributes
 
