@@ -1,0 +1,133 @@
+"""event_propagation: LISTEN/NOTIFY latency, bare and through tasker.pgmq_send_with_notify.
+
+One listener process (`notify_listener`) LISTENs on the namespace channel of a private queue
+for the whole suite; tasker-core's benchmark re-created its listener per iteration, which
+counted connection setup as latency. The driver's own autocommit connection sends:
+
+- notify_round_trip: `SELECT pg_notify(channel, payload)`, a payload shaped like
+  tasker's with a nonce: LISTEN/NOTIFY alone.
+- send_with_notify: `tasker.pgmq_send_with_notify(queue, message, 0, headers)`: the PGMQ
+  insert plus both notifications, as the orchestration publishes a step.
+
+Spans: `publish` (producer) covers the send call; `notify` (consumer, its child) runs from
+the send call's start to the listener's receipt, both read from CLOCK_MONOTONIC (see
+`notify_listener` for why that is one clock across the two processes). The notification is
+delivered at commit, so `notify` may end before `publish` does: the reply to the sender
+travels while the listener already has the payload.
+
+The queue is `spanbench_events_<hex>` (created with pgmq.create, dropped at the end); the
+stack's workers read only worker_*_queue queues and ignore its notifications.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+import psycopg
+from opentelemetry.trace import SpanKind
+from psycopg.types.json import Jsonb
+
+from instrument.drivers.base import DriverContext, Iteration
+from instrument.drivers.notify_listener import ListenerProcess
+from instrument.propagation import inject_message_headers
+from instrument.recorder import PhaseRecord
+from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, MESSAGING_SYSTEM_PGMQ, Attr, Phase
+
+SUITE = "event_propagation"
+SAMPLES = 100
+WARMUP = 10
+CHANNEL_PREFIX = "pgmq_message_ready."
+LISTENER_PID = "notify.listener.pid"
+NOTIFY_CHANNEL = "notify.channel"
+
+NOTIFY_SQL = "SELECT pg_notify(%s, %s)"
+SEND_SQL = "SELECT tasker.pgmq_send_with_notify(%s, %s, 0, %s)"
+
+Sender = Callable[["EventBench", Iteration], None]
+
+
+class EventBench:
+    """The suite's fixed parts: sending connection, private queue, its channel, the listener."""
+
+    def __init__(self, ctx: DriverContext, conn: psycopg.Connection, queue: str,
+                 channel: str, listener: ListenerProcess) -> None:
+        self.ctx = ctx
+        self.conn = conn
+        self.queue = queue
+        self.channel = channel
+        self.listener = listener
+
+    def _publish(self, iteration: Iteration, attributes: dict[str, str]) -> PhaseRecord:
+        return self.ctx.recorder.phase(
+            Phase.PUBLISH, parent=self.ctx.parent(iteration), kind=SpanKind.PRODUCER,
+            attributes={**attributes, Attr.NAMESPACE: self.channel[len(CHANNEL_PREFIX):],
+                        NOTIFY_CHANNEL: self.channel})
+
+    def _notified(self, publish: PhaseRecord, key: str) -> None:
+        receipt_ns = self.listener.receipt(key, self.ctx.deadline().expires_at)
+        self.ctx.recorder.record(
+            Phase.NOTIFY, publish.start_ns, receipt_ns, parent=publish, kind=SpanKind.CONSUMER,
+            attributes={Attr.MESSAGING_SYSTEM: MESSAGING_SYSTEM_PGMQ,
+                        Attr.MESSAGING_OPERATION_TYPE: "receive",
+                        Attr.MESSAGING_DESTINATION: self.queue,
+                        NOTIFY_CHANNEL: self.channel, LISTENER_PID: self.listener.pid,
+                        "notify.key": key})
+
+    def notify_round_trip(self, iteration: Iteration) -> None:
+        """A bare pg_notify on the channel, correlated by a nonce."""
+        nonce = uuid.uuid4().hex
+        payload = json.dumps({"event_type": "message_ready", "nonce": nonce,
+                              "queue_name": self.queue})
+        publish = self._publish(iteration, {Attr.DB_SYSTEM: DB_SYSTEM_POSTGRESQL,
+                                            Attr.DB_OPERATION: "SELECT",
+                                            Attr.DB_QUERY_TEXT: NOTIFY_SQL})
+        with publish:
+            self.conn.execute(NOTIFY_SQL, (self.channel, payload))
+        self._notified(publish, nonce)
+
+    def send_with_notify(self, iteration: Iteration) -> None:
+        """A PGMQ send with notification, correlated by the message id."""
+        publish = self._publish(iteration, {Attr.MESSAGING_SYSTEM: MESSAGING_SYSTEM_PGMQ,
+                                            Attr.MESSAGING_OPERATION_TYPE: "send",
+                                            Attr.MESSAGING_DESTINATION: self.queue})
+        message = Jsonb({"nonce": uuid.uuid4().hex})
+        headers = Jsonb(inject_message_headers(publish.context))
+        with publish:
+            row = self.conn.execute(SEND_SQL, (self.queue, message, headers)).fetchone()
+        if row is None or row[0] is None:
+            raise RuntimeError(f"pgmq_send_with_notify to {self.queue} returned no message id")
+        publish.set_attribute(Attr.MESSAGING_MESSAGE_ID, str(row[0]))
+        self._notified(publish, str(row[0]))
+
+
+SCENARIOS: dict[str, Sender] = {
+    "notify_round_trip": EventBench.notify_round_trip,
+    "send_with_notify": EventBench.send_with_notify,
+}
+
+
+def channel_of(conn: psycopg.Connection, queue: str) -> str:
+    """The namespace channel pgmq_send_with_notify notifies for `queue` (the stack's rule)."""
+    row = conn.execute("SELECT tasker.queue_namespace(%s)", (queue,)).fetchone()
+    if row is None:
+        raise RuntimeError("tasker.queue_namespace returned no row")
+    return CHANNEL_PREFIX + str(row[0])
+
+
+def run(ctx: DriverContext) -> None:
+    queue = f"spanbench_events_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ctx.target.database_url, autocommit=True) as conn:
+        conn.execute("SELECT pgmq.create(%s)", (queue,))
+        try:
+            channel = channel_of(conn, queue)
+            with ListenerProcess.start(ctx.target.database_url, channel) as listener:
+                listener.verify_clock()
+                bench = EventBench(ctx, conn, queue, channel, listener)
+                for scenario, send in SCENARIOS.items():
+                    for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
+                        with ctx.guard(iteration):
+                            send(bench, iteration)
+        finally:
+            conn.execute("SELECT pgmq.drop_queue(%s)", (queue,))
