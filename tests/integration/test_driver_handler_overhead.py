@@ -1,0 +1,56 @@
+"""handler_overhead in quick mode: three paths, one foreign process, square(6) = 36 on each."""
+
+from __future__ import annotations
+
+import sys
+
+from instrument.drivers import handler_overhead
+from instrument.drivers.handler_overhead import Dispatch
+from spanbench.vocabulary import Attr
+from stack.handlers import REGISTRY, StepContext, run_handler
+from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+
+FOREIGN = (sys.executable, "-m", "stack.foreign_handler")
+
+
+def stack_framework() -> Dispatch:
+    """The stack's handler framework, as the CLI wires it."""
+    return Dispatch(REGISTRY, StepContext, run_handler)
+
+
+def test_three_paths_give_36_with_per_call_costs(driver_env: DriverEnv) -> None:  # noqa: F811
+    ctx = driver_env.context(handler_overhead.SUITE)
+    handler_overhead.run(ctx, stack_framework(), FOREIGN)
+    assert ctx.failures == []
+    spans = driver_env.spans_of(ctx, settle_s=0.2)
+    for scenario, name in handler_overhead.PHASES.items():
+        mine = [s for s in spans if s.name == name]
+        assert len(mine) == 4, scenario  # 1 warm-up + 3 samples
+        batch = handler_overhead.BATCH_SIZE if scenario == "direct" else 1
+        for span in mine:
+            assert span.parent_span_id == ""
+            assert span.attributes[Attr.SCENARIO] == scenario
+            assert span.attributes[Attr.SUITE] == "handler_overhead"
+            assert span.attributes[Attr.WARMUP] == (span.attributes[Attr.ITERATION] == 0)
+            assert span.attributes[Attr.BATCH_SIZE] == batch
+            assert span.attributes[handler_overhead.RESULT] == "36"
+            per_call = span.attributes[handler_overhead.PER_CALL_NS]
+            assert per_call == span.duration_ns // batch
+    foreign_pids = {s.attributes["foreign.pid"] for s in spans if s.name == "handler.foreign"}
+    assert len(foreign_pids) == 1
+
+
+def test_a_wrong_result_fails_the_iteration(driver_env: DriverEnv) -> None:  # noqa: F811
+    calls = 0
+
+    def flaky_square(ctx: StepContext) -> int:
+        nonlocal calls
+        calls += 1
+        return 36 if calls == 1 else 35
+
+    registry = {**REGISTRY, "square": flaky_square}
+    ctx = driver_env.context(handler_overhead.SUITE)
+    handler_overhead.run(ctx, Dispatch(registry, StepContext, run_handler), FOREIGN)
+    failed = {(f.scenario, f.index) for f in ctx.failures}
+    assert failed == {(path, i) for path in ("direct", "framework") for i in range(4)}
+    assert all("HandlerMismatch" in f.error for f in ctx.failures)
