@@ -1,0 +1,257 @@
+"""worker_execution: one worker cycle (claim, execute, submit) on pre-enqueued steps.
+
+Steps: for each scenario the driver creates one single_step task per iteration over HTTP
+(templates single_noop, single_square, single_database; unsampled, so the stack exports
+nothing for them) and lets the stack run them, since the stack's workers consume
+worker_single_step_queue. It then moves each completed step back to `enqueued` and sends its
+step message to a private queue `spanbench_steps_<hex>`, which no stack worker reads (they
+read worker_*_queue only): real step rows, so the atomic claim works as in production, and
+a queue holding every iteration's message before the first is timed. The tasks stay
+complete, so the orchestration's sweep leaves them alone; afterwards their steps are put
+back to `complete` and both private queues are dropped.
+
+The driver-side worker does what the stack's does (stack/worker/steps.py), over SQL:
+
+- claim: pgmq.read + in one transaction the transition enqueued → in_progress and loading
+  the step's handler, configuration, task context and parents' results;
+- execute: the handler through the framework (lookup, context, run), given as an argument
+  (`HandlerFramework`, see handler_overhead);
+- submit: the result envelope serialised, and in one transaction in_progress →
+  enqueued_for_orchestration, the results stored, pgmq_send_with_notify to a private results
+  queue `spanbench_results_<hex>`, pgmq.delete of the step message.
+
+`worker.total` is the parent of the three phases. `worker_phases.summarize` gives the same
+phases as the stack's own workers emitted them, from traces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.trace import SpanKind
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from instrument.drivers.base import DriverContext, Iteration
+from instrument.drivers.handler_overhead import HandlerFramework, lookup
+from instrument.drivers.tasker_client import TaskerClient, task_request
+from instrument.propagation import inject_message_headers, unsampled_context
+from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase
+
+SUITE = "worker_execution"
+NAMESPACE = "single_step"
+SCENARIOS = {"noop": "single_noop", "calculation": "single_square",
+             "database": "single_database"}
+SAMPLES = 50
+WARMUP = 5
+EVEN_NUMBER = 6
+VISIBILITY_TIMEOUT_S = 30
+RESULT = "handler.result"
+
+READ_SQL = "SELECT msg_id, read_ct, message FROM pgmq.read(%s, %s, 1)"
+TRANSITION_SQL = "SELECT tasker.transition_step_state_atomic(%s, %s::text[], %s, %s) AS moved"
+LOAD_SQL = """
+WITH attempt AS (
+    UPDATE tasker.workflow_steps
+    SET attempts = attempts + 1, last_attempted_at = now(), in_process = true, updated_at = now()
+    WHERE workflow_step_uuid = %(step)s
+    RETURNING workflow_step_uuid, task_uuid, named_step_uuid, attempts
+)
+SELECT ns.name AS step_name, t.context, nt.configuration,
+       (SELECT COALESCE(jsonb_object_agg(pns.name, pws.results -> 'result'), '{}'::jsonb)
+        FROM tasker.workflow_step_edges e
+        JOIN tasker.workflow_steps pws ON pws.workflow_step_uuid = e.from_step_uuid
+        JOIN tasker.named_steps pns ON pns.named_step_uuid = pws.named_step_uuid
+        WHERE e.to_step_uuid = a.workflow_step_uuid) AS dependency_results
+FROM attempt a
+JOIN tasker.named_steps ns ON ns.named_step_uuid = a.named_step_uuid
+JOIN tasker.tasks t ON t.task_uuid = a.task_uuid
+JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+"""
+STORE_SQL = ("UPDATE tasker.workflow_steps SET results = %s, in_process = false, "
+             "updated_at = now() WHERE workflow_step_uuid = %s")
+SEND_SQL = "SELECT tasker.pgmq_send_with_notify(%s, %s, 0, %s)"
+DELETE_SQL = "SELECT pgmq.delete(%s, %s::bigint)"
+STEPS_OF_TASK_SQL = ("SELECT workflow_step_uuid, correlation_id FROM tasker.workflow_steps "
+                     "JOIN tasker.tasks USING (task_uuid) WHERE task_uuid = %s")
+
+
+@dataclass(frozen=True)
+class Queues:
+    """The driver's private queues: step messages in, results out."""
+
+    steps: str
+    results: str
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A step the driver's worker owns: its message and what its handler needs."""
+
+    msg_id: int
+    message: dict[str, Any]
+    step_name: str
+    handler: str
+    config: dict[str, Any]
+    task_context: dict[str, Any]
+    dependency_results: dict[str, Any]
+
+
+def _messaging(operation: str, queue: str) -> dict[str, str]:
+    return {Attr.MESSAGING_SYSTEM: MESSAGING_SYSTEM_PGMQ,
+            Attr.MESSAGING_OPERATION_TYPE: operation, Attr.MESSAGING_DESTINATION: queue}
+
+
+async def _transition(conn: AsyncConnection, step: str, from_states: list[str],
+                      to_state: str, metadata: dict[str, Any]) -> bool:
+    cur = await conn.execute(TRANSITION_SQL, (step, from_states, to_state, Jsonb(metadata)))
+    row = await cur.fetchone()
+    return row is not None and row["moved"] is not None
+
+
+async def claim(conn: AsyncConnection, queue: str, worker_id: str) -> Claimed:
+    """Read one step message and take its step (enqueued → in_progress)."""
+    cur = await conn.execute(READ_SQL, (queue, VISIBILITY_TIMEOUT_S))
+    read = await cur.fetchone()
+    if read is None:
+        raise RuntimeError(f"no step message in {queue}")
+    message, msg_id = read["message"], read["msg_id"]
+    async with conn.transaction():
+        if not await _transition(conn, message["step_uuid"], ["enqueued"], "in_progress",
+                                 {"worker_id": worker_id, "msg_id": msg_id}):
+            await conn.execute(DELETE_SQL, (queue, msg_id))
+            raise RuntimeError(f"step {message['step_uuid']} was not enqueued")
+        cur = await conn.execute(LOAD_SQL, {"step": message["step_uuid"]})
+        row = await cur.fetchone()
+    if row is None:
+        raise RuntimeError(f"step {message['step_uuid']} vanished while claimed")
+    step = next(s for s in row["configuration"]["steps"] if s["name"] == row["step_name"])
+    return Claimed(msg_id, message, row["step_name"], step["handler"],
+                   step.get("handler_config") or {}, row["context"] or {},
+                   row["dependency_results"] or {})
+
+
+async def execute(framework: HandlerFramework, step: Claimed, conn: AsyncConnection) -> Any:
+    """Run the step's handler through the framework."""
+    ctx = framework.context(step_name=step.step_name, task_context=step.task_context,
+                            dependency_results=step.dependency_results, config=step.config,
+                            connection=conn)
+    return await framework.run(lookup(framework, step.handler), ctx)
+
+
+async def submit(conn: AsyncConnection, queues: Queues, step: Claimed, outcome: Any,
+                 worker_id: str, headers: dict[str, Any]) -> None:
+    """Store the result and hand it on (in_progress → enqueued_for_orchestration)."""
+    result = {**step.message, "status": "success", "worker_id": worker_id, "error": None}
+    stored = Jsonb({"result": outcome})
+    async with conn.transaction():
+        if not await _transition(conn, step.message["step_uuid"], ["in_progress"],
+                                 "enqueued_for_orchestration",
+                                 {"worker_id": worker_id, "status": "success"}):
+            raise RuntimeError(f"step {step.message['step_uuid']} is no longer ours")
+        await conn.execute(STORE_SQL, (stored, step.message["step_uuid"]))
+        await conn.execute(SEND_SQL, (queues.results, Jsonb(result), Jsonb(headers)))
+        await conn.execute(DELETE_SQL, (queues.steps, step.msg_id))
+
+
+async def cycle(ctx: DriverContext, iteration: Iteration, conn: AsyncConnection,
+                framework: HandlerFramework, queues: Queues, worker_id: str) -> None:
+    """One timed worker cycle: worker.total over claim, execute, submit."""
+    recorder = ctx.recorder
+    base = {Attr.NAMESPACE: NAMESPACE, "worker.id": worker_id}
+    with recorder.phase(Phase.WORKER_TOTAL, parent=ctx.parent(iteration),
+                        attributes=base) as total:
+        with recorder.phase(Phase.CLAIM, parent=total, kind=SpanKind.CONSUMER,
+                            attributes={**base, **_messaging("receive", queues.steps)}) as c:
+            step = await claim(conn, queues.steps, worker_id)
+        with recorder.phase(Phase.EXECUTE, parent=total,
+                            attributes={**base, **_messaging("process", queues.steps)}) as e:
+            outcome = await execute(framework, step, conn)
+        submit_phase = recorder.phase(Phase.SUBMIT, parent=total, kind=SpanKind.PRODUCER,
+                                      attributes={**base, **_messaging("send", queues.results)})
+        headers = inject_message_headers(submit_phase.context)
+        with submit_phase:
+            await submit(conn, queues, step, outcome, worker_id, headers)
+    step_attributes = {Attr.TASK_UUID: step.message["task_uuid"],
+                       Attr.STEP_UUID: step.message["step_uuid"],
+                       Attr.CORRELATION_ID: step.message["correlation_id"],
+                       Attr.STEP_NAME: step.step_name, Attr.HANDLER: step.handler,
+                       Attr.MESSAGING_MESSAGE_ID: str(step.msg_id)}
+    for span in (total, c, e, submit_phase):
+        span.set_attributes(step_attributes)
+    e.set_attribute(RESULT, json.dumps(outcome))
+
+
+def prepare_steps(ctx: DriverContext, client: TaskerClient, template: str,
+                  count: int) -> list[str]:
+    """Create `count` single-step tasks and wait until the stack has run them; their uuids."""
+    context = unsampled_context()
+    tasks = [client.create_task(task_request(template, NAMESPACE, {"even_number": EVEN_NUMBER}),
+                                propagate=context)["task_uuid"] for _ in range(count)]
+    deadline = ctx.deadline().expires_at
+    for task_uuid in tasks:
+        client.wait_until_final(task_uuid, deadline, ctx.settings.poll_interval_s)
+    return tasks
+
+
+async def enqueue_privately(conn: AsyncConnection, tasks: list[str], queue: str) -> list[str]:
+    """Move each task's (complete) step back to enqueued and send its message to `queue`."""
+    steps: list[str] = []
+    for task_uuid in tasks:
+        async with conn.transaction():
+            cur = await conn.execute(STEPS_OF_TASK_SQL, (task_uuid,))
+            for row in await cur.fetchall():
+                step = str(row["workflow_step_uuid"])
+                if not await _transition(conn, step, ["complete"], "enqueued",
+                                         {"spanbench": "re-enqueued by worker_execution"}):
+                    raise RuntimeError(f"step {step} of task {task_uuid} is not complete")
+                message = {"task_uuid": task_uuid, "step_uuid": step,
+                           "correlation_id": str(row["correlation_id"])}
+                await conn.execute("SELECT pgmq.send(%s, %s)", (queue, Jsonb(message)))
+                steps.append(step)
+    return steps
+
+
+async def restore(conn: AsyncConnection, steps: list[str]) -> None:
+    """Put the borrowed steps back to complete, wherever a failed iteration left them."""
+    for step in steps:
+        await _transition(conn, step, ["enqueued", "in_progress", "enqueued_for_orchestration"],
+                          "complete", {"spanbench": "restored by worker_execution"})
+
+
+async def _run(ctx: DriverContext, framework: HandlerFramework) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    queues = Queues(f"spanbench_steps_{suffix}", f"spanbench_results_{suffix}")
+    worker_id = f"spanbench-driver-{suffix}"
+    async with await AsyncConnection.connect(ctx.target.database_url, autocommit=True,
+                                             row_factory=dict_row) as conn:
+        for queue in (queues.steps, queues.results):
+            await conn.execute("SELECT pgmq.create(%s)", (queue,))
+        try:
+            with TaskerClient(ctx.target.orchestration_url,
+                              timeout_s=ctx.settings.iteration_timeout_s) as client:
+                for scenario, template in SCENARIOS.items():
+                    count = ctx.warmup(WARMUP) + ctx.samples(SAMPLES)
+                    tasks = prepare_steps(ctx, client, template, count)
+                    steps = await enqueue_privately(conn, tasks, queues.steps)
+                    try:
+                        for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
+                            with ctx.guard(iteration):
+                                async with asyncio.timeout(ctx.settings.iteration_timeout_s):
+                                    await cycle(ctx, iteration, conn, framework, queues,
+                                                worker_id)
+                    finally:
+                        await restore(conn, steps)
+                        await conn.execute("SELECT pgmq.purge_queue(%s)", (queues.steps,))
+        finally:
+            for queue in (queues.steps, queues.results):
+                await conn.execute("SELECT pgmq.drop_queue(%s)", (queue,))
+
+
+def run(ctx: DriverContext, framework: HandlerFramework) -> None:
+    asyncio.run(_run(ctx, framework))

@@ -1,0 +1,72 @@
+"""worker_execution in quick mode: worker.total parents claim/execute/submit for each handler;
+the stack's own worker phases summarised from its traces."""
+
+from __future__ import annotations
+
+import psycopg
+
+from instrument.drivers import worker_execution, worker_phases
+from instrument.drivers.base import Iteration
+from instrument.drivers.handler_overhead import Dispatch
+from instrument.drivers.tasker_client import TaskerClient, task_request
+from spanbench.vocabulary import Attr
+from stack.handlers import REGISTRY, StepContext, run_handler
+from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+
+EXPECTED = {"noop": ("noop", "6"), "calculation": ("square", "36"), "database": ("database", "6")}
+
+
+def test_cycles_on_private_queues(driver_env: DriverEnv) -> None:  # noqa: F811
+    ctx = driver_env.context(worker_execution.SUITE)
+    worker_execution.run(ctx, Dispatch(REGISTRY, StepContext, run_handler))
+    assert ctx.failures == []
+    spans = driver_env.spans_of(ctx, settle_s=0.2)
+    assert all(s.attributes[Attr.SUITE] == "worker_execution" for s in spans)
+    for scenario, (handler, result) in EXPECTED.items():
+        totals = [s for s in spans if s.name == "worker.total"
+                  and s.attributes[Attr.SCENARIO] == scenario]
+        assert len(totals) == 4  # 1 warm-up + 3 samples
+        for total in totals:
+            assert total.parent_span_id == ""
+            children = {s.name: s for s in spans if s.parent_span_id == total.span_id}
+            assert set(children) == {"claim", "execute", "submit"}
+            for span in (total, *children.values()):
+                assert span.attributes[Attr.HANDLER] == handler
+                assert span.attributes[Attr.WARMUP] == (span.attributes[Attr.ITERATION] == 0)
+                assert span.attributes[Attr.ITERATION] == total.attributes[Attr.ITERATION]
+                assert total.start_ns <= span.start_ns <= span.end_ns <= total.end_ns
+            assert children["execute"].attributes[worker_execution.RESULT] == result
+            assert (children["claim"].end_ns <= children["execute"].start_ns
+                    <= children["execute"].end_ns <= children["submit"].start_ns)
+    summary = worker_phases.summarize(spans, suite=worker_execution.SUITE)
+    assert {(s.handler, s.phase, s.n) for s in summary} == {
+        (handler, phase, 3) for handler, _ in EXPECTED.values()
+        for phase in ("claim", "execute", "submit", "worker.total")}
+    with psycopg.connect(driver_env.database_url) as conn:
+        queues = conn.execute("SELECT count(*) FROM pgmq.meta WHERE queue_name LIKE "
+                              "'spanbench\\_steps\\_%' OR queue_name LIKE "
+                              "'spanbench\\_results\\_%'").fetchone()
+        borrowed = conn.execute(
+            "SELECT count(*) FROM tasker.workflow_step_transitions t "
+            "WHERE most_recent AND to_state <> 'complete' AND EXISTS ("
+            "  SELECT 1 FROM tasker.workflow_step_transitions r "
+            "  WHERE r.workflow_step_uuid = t.workflow_step_uuid AND r.metadata ? 'spanbench')"
+        ).fetchone()
+    assert queues == (0,)
+    assert borrowed == (0,)
+
+
+def test_stack_worker_phases_from_traces(driver_env: DriverEnv) -> None:  # noqa: F811
+    ctx = driver_env.context("e2e_latency")
+    with TaskerClient(driver_env.target.orchestration_url) as client:
+        for index, (name, namespace) in enumerate(
+                [("linear_3", "linear_workflow"), ("single_noop", "single_step")]):
+            parent = ctx.parent(Iteration(name, index, warmup=False))
+            task = client.create_task(task_request(name, namespace, {"even_number": 6}),
+                                      propagate=parent)
+            driver_env.stack.wait_final(task["task_uuid"])
+    summary = worker_phases.summarize(driver_env.spans_of(ctx), suite="e2e_latency")
+    counts = {(s.handler, s.phase): s.n for s in summary}
+    assert counts == {(handler, phase): n for handler, n in (("square", 3), ("noop", 1))
+                      for phase in ("claim", "execute", "submit", "worker.total")}
+    assert all(s.p95_ns is None and s.p50_ns > 0 for s in summary)
