@@ -7,6 +7,8 @@ a Typer app or command, a thin body that calls the part, and a renderer.
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +16,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from extract import settings as sink_settings
+from extract import sink
+from extract.receiver_grpc import BindError
+from extract.settings import SettingsError, SinkSettings
+from extract.sink import Bound, SinkError
+from extract.spool import SpoolError
 from stack import lifecycle
 from stack.migrate import MigrationError
 from stack.pg_runtime import ClusterError
@@ -31,6 +39,7 @@ console = Console()
 errors = Console(stderr=True)
 
 STACK_ERRORS = (ClusterError, MigrationError, SupervisorError, StackFileError)
+SINK_ERRORS = (SinkError, SpoolError, SettingsError, BindError)
 
 
 def _home() -> Path:
@@ -163,3 +172,65 @@ def stack_status(
         _render_status(report)
     if not report["healthy"]:
         raise typer.Exit(1)
+
+
+# ── spanbench collect ─────────────────────────────────────────────────────────
+
+
+def _sink_settings(
+    listen: str | None,
+    grpc: str | None,
+    out: Path | None,
+    max_backlog_bytes: int | None,
+    max_body_bytes: int | None,
+    ready_file: Path | None,
+) -> SinkSettings:
+    overrides: dict[str, object] = {"out": sink_settings.runs_dir(out, home=_home())}
+    if listen is not None:
+        overrides["http"] = sink_settings.parse_address(listen, "--listen")
+    if grpc is not None:
+        overrides["grpc"] = None if grpc == "off" else sink_settings.parse_address(grpc, "--grpc")
+    if max_backlog_bytes is not None:
+        overrides["max_backlog_bytes"] = max_backlog_bytes
+    if max_body_bytes is not None:
+        overrides["max_body_bytes"] = max_body_bytes
+    if ready_file is not None:
+        overrides["ready_file"] = ready_file.absolute()
+    return SinkSettings(**overrides)  # type: ignore[arg-type]
+
+
+def _announce(bound: Bound) -> None:
+    grpc = bound.grpc or "off"
+    typer.echo(f"sink ready: http {bound.http}  grpc {grpc}  out {bound.out}  pid {bound.pid}")
+    sys.stdout.flush()
+
+
+@app.command("collect")
+def collect(
+    listen: Annotated[
+        str | None, typer.Option(help="OTLP/HTTP host:port (port 0: any free port).")
+    ] = None,
+    grpc: Annotated[str | None, typer.Option(help="OTLP/gRPC host:port, or 'off'.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Runs directory (default .spanbench/runs).")
+    ] = None,
+    max_backlog_bytes: Annotated[
+        int | None, typer.Option(min=1, help="Backlog bound; past it: 503 / UNAVAILABLE.")
+    ] = None,
+    max_body_bytes: Annotated[
+        int | None, typer.Option(min=1, help="Largest request, before and after inflating.")
+    ] = None,
+    ready_file: Annotated[
+        Path | None, typer.Option(help="Write the bound addresses here (JSON) once serving.")
+    ] = None,
+) -> None:
+    """Run the OTLP sink in the foreground: spans → <out>/<run_id>/spans/*.parquet."""
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    try:
+        settings = _sink_settings(listen, grpc, out, max_backlog_bytes, max_body_bytes, ready_file)
+        code = sink.run(settings, _announce)
+    except SINK_ERRORS as error:
+        raise _fail(error) from error
+    raise typer.Exit(code)
