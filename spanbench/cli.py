@@ -12,12 +12,14 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from extract import settings as sink_settings
 from extract import sink
+from extract.duckdb_runner import NoSpansError, open_runs
 from extract.receiver_grpc import BindError
 from extract.settings import SettingsError, SinkSettings
 from extract.sink import Bound, SinkError
@@ -234,3 +236,58 @@ def collect(
     except SINK_ERRORS as error:
         raise _fail(error) from error
     raise typer.Exit(code)
+
+
+# ── spanbench extract ─────────────────────────────────────────────────────────
+
+RUN_SUMMARY_SQL = """
+SELECT coalesce(RunId, 'unassigned') AS run_id,
+       count(*) AS spans,
+       count(DISTINCT TraceId) AS traces,
+       string_agg(DISTINCT SpanName, ', ' ORDER BY SpanName) AS span_names,
+       round(epoch(max(EndTimestamp)) - epoch(min(Timestamp)), 3) AS wall_s
+FROM spans
+GROUP BY ALL
+ORDER BY run_id
+"""
+
+
+def _cell(value: object) -> object:
+    return value if isinstance(value, int | float | str | bool) or value is None else str(value)
+
+
+@app.command("extract")
+def extract_runs(
+    run_ids: Annotated[list[str], typer.Argument(metavar="RUN_ID...", help="Runs to open.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Runs directory (default .spanbench/runs).")
+    ] = None,
+    sql: Annotated[
+        str | None, typer.Option(help="Query over the `spans` view (default: a run summary).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
+) -> None:
+    """Open runs in DuckDB as the `spans` view and print a query's result."""
+    runs_dir = sink_settings.runs_dir(out, home=_home())
+    try:
+        connection = open_runs(runs_dir, run_ids)
+    except (NoSpansError, ValueError, duckdb.Error) as error:
+        raise _fail(error) from error
+    try:
+        result = connection.execute(sql or RUN_SUMMARY_SQL)
+        columns = [column[0] for column in result.description or ()]
+        rows = result.fetchall()
+    except duckdb.Error as error:
+        raise _fail(f"query over the `spans` view failed: {error}") from error
+    finally:
+        connection.close()
+    if as_json:
+        _print_json([{name: _cell(value) for name, value in zip(columns, row, strict=True)}
+                     for row in rows])
+        return
+    table = Table(title=", ".join(run_ids), title_justify="left")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)
