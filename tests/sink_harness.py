@@ -173,3 +173,26 @@ def make_request(
             span.attributes.append(_kv(key, value))
         ids.append(span_id.hex())
     return request, ids
+
+
+def count_spans(out: Path) -> dict[str, tuple[int, int]]:
+    """Per run directory: (rows, distinct span ids)."""
+    counts = {}
+    for run_id in list_runs(out):
+        connection = open_runs(out, [run_id])
+        try:
+            query = "SELECT count(*), count(DISTINCT SpanId) FROM spans"
+            row = connection.execute(query).fetchone()
+        finally:
+            connection.close()
+        assert row is not None
+        counts[run_id] = (int(row[0]), int(row[1]))
+    return counts
+
+
+def client_process(
+    endpoint: str, run_id: str, count: int, protocol: str = "http"
+) -> subprocess.Popen[bytes]:
+    """Start `tests.sink_client`: the stock SDK exporting `count` spans of run `run_id`."""
+    command = [sys.executable, "-m", "tests.sink_client", endpoint, run_id, str(count), protocol]
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
