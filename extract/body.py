@@ -41,6 +41,11 @@ class BodyReader:
         """Bytes of (inflated) body held so far."""
         return self._size
 
+    @property
+    def memory(self) -> int:
+        """Bytes to count against the backlog: the body, plus what was read when inflating."""
+        return self._size + (self.raw_bytes if self._inflater is not None else 0)
+
     def feed(self, chunk: bytes) -> None:
         """Add a chunk as received on the wire."""
         self.raw_bytes += len(chunk)

@@ -99,7 +99,7 @@ class HttpReceiver:
             reader = BodyReader(encoding, self._max_body)
             async for chunk in request.stream():
                 reader.feed(chunk)
-                need = reader.raw_bytes + reader.size
+                need = reader.memory
                 if need > held:
                     if not self._backlog.reserve(need - held, already_held=held):
                         return await self._overloaded(request, fmt)
@@ -188,4 +188,6 @@ async def _drain(request: Request, limit: int) -> bool:
                 return False
     except ClientDisconnect:
         return False
+    except RuntimeError:  # Starlette: "Stream consumed", the body was read to its end
+        return True
     return True

@@ -53,3 +53,13 @@ def test_truncated_gzip() -> None:
 def test_unknown_encoding() -> None:
     with pytest.raises(ValueError, match="br"):
         BodyReader("br", 10)
+
+
+def test_memory_counts_the_body_once_when_plain() -> None:
+    plain = BodyReader("", 1 << 20)
+    plain.feed(b"x" * 100)
+    assert plain.memory == 100
+    inflating = BodyReader("gzip", 1 << 20)
+    compressed = gzip.compress(b"x" * 1000)
+    inflating.feed(compressed)
+    assert inflating.memory == 1000 + len(compressed)
