@@ -3,6 +3,8 @@
 Columnar on purpose: one pass over the protobuf messages appends to flat per-column
 lists (a tuple per span, transposed at the end); maps are flat key/value lists with
 offsets, resource- and scope-level columns are built once and repeated with `take`.
+Given request bytes, span and event attributes are read as serialized KeyValues
+(`decode_lazy`) and decoded once per distinct KeyValue: a benchmark's attributes repeat.
 Attribute values are stored as the ClickHouse exporter's `AsString` text, with the type
 of every non-string value in the matching *Types map; `decode_value` inverts that.
 """
@@ -19,7 +21,7 @@ import pyarrow.compute as pc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 
-from extract.otlp_decode import RUN_ID_PATTERN, UNASSIGNED
+from extract.otlp_decode import RUN_ID_PATTERN, UNASSIGNED, decode_lazy, decode_protobuf
 from extract.parquet_store import EVENT_TYPE, LINK_TYPE, SCHEMA
 from spanbench.vocabulary import Attr
 
@@ -36,68 +38,51 @@ STATUS_CODES: Final = {0: "Unset", 1: "Ok", 2: "Error"}
 
 _PROMOTED: Final = (Attr.RUN_ID, Attr.SUITE, Attr.SCENARIO, Attr.PHASE, Attr.ITERATION, Attr.WARMUP)
 _PROMOTED_ARRAY: Final = pa.array(_PROMOTED, pa.string())
+_TYPED_PROMOTED: Final = (Attr.RUN_ID, Attr.ITERATION, Attr.WARMUP)  # the type decides these
 _ZERO_SPAN_ID: Final = bytes(8)
+_Entry = tuple[str, str, str | None]  # an attribute: key, AsString text, type name (None: str)
+_Maps = tuple[list[str], list[str], list[str], list[str]]  # keys, values, typed keys, types
 _TIMESTAMP: Final = pa.timestamp("ns", tz="UTC")
+_BYTES: Final = (bytes, bytearray, memoryview)
 
 
-def to_tables(requests: Iterable[ExportTraceServiceRequest]) -> dict[str, pa.Table]:
-    """One table per run id (spans without `bench.run_id` under "unassigned")."""
+def to_tables(
+    requests: Iterable[ExportTraceServiceRequest | bytes | bytearray | memoryview],
+) -> dict[str, pa.Table]:
+    """One table per run id (spans without `bench.run_id` under "unassigned").
+
+    Items are decoded requests or their protobuf bytes. Bytes are faster: they skip a
+    decode, and their span and event attributes are decoded once per distinct KeyValue.
+    """
     c = _Collected()
     spans_append = c.spans.append
     events_append = c.events.append
     links_append = c.links.append
-    span_maps = c.span_attributes
-    keys, values, type_keys, type_values = span_maps
-    keys_append, values_append = keys.append, values.append
-    type_keys_append, type_values_append = type_keys.append, type_values.append
-    event_maps = c.event_attributes
-    event_keys, event_values, event_type_keys, event_type_values = event_maps
-    event_keys_append, event_values_append = event_keys.append, event_values.append
-    link_maps = c.link_attributes
+    span_maps, event_maps, link_maps = c.span_attributes, c.event_attributes, c.link_attributes
+    keys, type_keys = span_maps[0], span_maps[2]
+    event_keys, event_type_keys = event_maps[0], event_maps[2]
     link_keys, link_type_keys = link_maps[0], link_maps[2]
     kinds, codes = SPAN_KINDS, STATUS_CODES
     events, links = c.events, c.links
-    for request in requests:
+    cached = _CachedKeyValues()
+    for item in requests:
+        if not isinstance(item, _BYTES):
+            request: Any = item
+            append = _append_key_values
+        elif cached.worthwhile(len(keys) + len(event_keys)):
+            request = decode_lazy(item)
+            append = cached.append
+        else:
+            request = decode_protobuf(item)
+            append = _append_key_values
         for resource_spans in request.resource_spans:
             resource_index = c.add_resource(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
                 scope_index = c.add_scope(scope_spans.scope)
                 for span in scope_spans.spans:
-                    start = len(keys)
-                    type_start = len(type_keys)
-                    attributes = span.attributes
-                    for kv in attributes:
-                        key = kv.key
-                        value = kv.value
-                        text = value.string_value
-                        if not text:
-                            text, type_name = text_of(value)
-                            if type_name is not None:
-                                type_keys_append(key)
-                                type_values_append(type_name)
-                        keys_append(key)
-                        values_append(text)
-                    count = len(keys) - start
-                    if count > 1 and len(set(keys[start:])) < count:
-                        _reappend_unique(attributes, span_maps, start, type_start)
+                    append(span.attributes, span_maps)
                     for event in span.events:
-                        start = len(event_keys)
-                        type_start = len(event_type_keys)
-                        attributes = event.attributes
-                        for kv in attributes:
-                            key = kv.key
-                            value = kv.value
-                            text = value.string_value
-                            if not text:
-                                text, type_name = text_of(value)
-                                if type_name is not None:
-                                    event_type_keys.append(key)
-                                    event_type_values.append(type_name)
-                            event_keys_append(key)
-                            event_values_append(text)
-                        count = len(event_keys) - start
-                        if count > 1 and len(set(event_keys[start:])) < count:
-                            _reappend_unique(attributes, event_maps, start, type_start)
+                        append(event.attributes, event_maps)
                         events_append(
                             (
                                 event.time_unix_nano,
@@ -107,7 +92,7 @@ def to_tables(requests: Iterable[ExportTraceServiceRequest]) -> dict[str, pa.Tab
                             )
                         )
                     for link in span.links:
-                        _append_attributes(link.attributes, link_maps)
+                        _append_key_values(link.attributes, link_maps)
                         links_append(
                             (
                                 link.trace_id.hex(),
@@ -147,6 +132,91 @@ def to_tables(requests: Iterable[ExportTraceServiceRequest]) -> dict[str, pa.Tab
     if not c.spans:
         return {}
     return _split(c.table())
+
+
+def _append_key_values(attributes: Sequence[KeyValue], maps: _Maps) -> None:
+    """Append one attribute map of KeyValue messages (the first occurrence of a key wins)."""
+    keys, values, type_keys, type_values = maps
+    for kv in attributes:
+        key = kv.key
+        value = kv.value
+        text = value.string_value
+        if not text:
+            text, type_name = text_of(value)
+            if type_name is not None:
+                type_keys.append(key)
+                type_values.append(type_name)
+        keys.append(key)
+        values.append(text)
+    count = len(attributes)
+    if count > 1 and len(set(keys[-count:])) < count:
+        _reappend_unique([(kv.key, *text_of(kv.value)) for kv in attributes], maps)
+
+
+class _CachedKeyValues:
+    """Attribute maps from serialized KeyValues, each distinct one decoded once.
+
+    A cache miss costs about twice a plain decode, so once misses pass `MAX_MISS_RATE`
+    of the attributes seen (mostly unique values), the caller goes back to messages.
+    """
+
+    MAX_MISS_RATE: Final = 0.3
+
+    def __init__(self) -> None:
+        self.cache: dict[bytes, _Entry] = {}
+        self.useful = True
+
+    def worthwhile(self, attributes_seen: int) -> bool:
+        """Whether to go on decoding through the cache, given the attributes seen so far."""
+        misses = len(self.cache)
+        if self.useful and misses > 64 and misses > self.MAX_MISS_RATE * attributes_seen:
+            self.useful = False
+            self.cache.clear()
+        return self.useful
+
+    def append(self, attributes: Sequence[bytes], maps: _Maps) -> None:
+        keys, values, type_keys, type_values = maps
+        cached = self.cache.get
+        for raw in attributes:
+            key, text, type_name = cached(raw) or self._decode(raw)
+            keys.append(key)
+            values.append(text)
+            if type_name is not None:
+                type_keys.append(key)
+                type_values.append(type_name)
+        count = len(attributes)
+        if count > 1 and len(set(keys[-count:])) < count:
+            _reappend_unique([self.cache[raw] for raw in attributes], maps)
+
+    def _decode(self, raw: bytes) -> _Entry:
+        kv = KeyValue.FromString(raw)
+        entry = self.cache[raw] = (kv.key, *text_of(kv.value))
+        return entry
+
+
+def _append_unique(entries: Sequence[_Entry], maps: _Maps) -> None:
+    """Append one attribute map from (key, text, type) entries, the first of a key winning."""
+    keys, values, type_keys, type_values = maps
+    seen: set[str] = set()
+    for key, text, type_name in entries:
+        if key in seen:
+            continue
+        seen.add(key)
+        keys.append(key)
+        values.append(text)
+        if type_name is not None:
+            type_keys.append(key)
+            type_values.append(type_name)
+
+
+def _reappend_unique(entries: Sequence[_Entry], maps: _Maps) -> None:
+    """Redo the map just appended from `entries` without repeated keys (DuckDB refuses them)."""
+    keys, values, type_keys, type_values = maps
+    typed = sum(1 for entry in entries if entry[2] is not None)
+    del keys[-len(entries) :], values[-len(entries) :]
+    if typed:
+        del type_keys[-typed:], type_values[-typed:]
+    _append_unique(entries, maps)
 
 
 def text_of(value: AnyValue) -> tuple[str, str | None]:
@@ -221,49 +291,6 @@ def decode_value(text: str, type_name: str | None) -> Any:
     raise ValueError(f"unknown attribute type name {type_name!r}")
 
 
-_Maps = tuple[list[str], list[str], list[str], list[str]]
-
-
-def _append_attributes(attributes: Sequence[KeyValue], maps: _Maps) -> None:
-    """Append one attribute map (first occurrence of a key wins) to flat key/value lists."""
-    keys, values, type_keys, type_values = maps
-    start = len(keys)
-    type_start = len(type_keys)
-    for kv in attributes:
-        key = kv.key
-        value = kv.value
-        text = value.string_value
-        if not text:
-            text, type_name = text_of(value)
-            if type_name is not None:
-                type_keys.append(key)
-                type_values.append(type_name)
-        keys.append(key)
-        values.append(text)
-    count = len(keys) - start
-    if count > 1 and len(set(keys[start:])) < count:
-        _reappend_unique(attributes, maps, start, type_start)
-
-
-def _reappend_unique(
-    attributes: Sequence[KeyValue], maps: _Maps, start: int, type_start: int
-) -> None:
-    """Redo one map without repeated keys (DuckDB refuses maps with duplicate keys)."""
-    keys, values, type_keys, type_values = maps
-    del keys[start:], values[start:], type_keys[type_start:], type_values[type_start:]
-    seen: set[str] = set()
-    for kv in attributes:
-        if kv.key in seen:
-            continue
-        seen.add(kv.key)
-        text, type_name = text_of(kv.value)
-        keys.append(kv.key)
-        values.append(text)
-        if type_name is not None:
-            type_keys.append(kv.key)
-            type_values.append(type_name)
-
-
 class _Collected:
     """The flat lists one `to_tables` pass fills, and their assembly into a table."""
 
@@ -282,7 +309,7 @@ class _Collected:
         """Append a resource's attributes once; return its index."""
         maps = self.resource_attributes
         start = len(maps[0])
-        _append_attributes(attributes, maps)
+        _append_key_values(attributes, maps)
         service = ""
         for key, text in zip(maps[0][start:], maps[1][start:], strict=True):
             if key == "service.name":
@@ -376,14 +403,16 @@ def _promoted(
     span_type_lookup = _Lookup(span_types)
     resource_lookup = _Lookup(resource_map)
     resource_type_lookup = _Lookup(resource_types)
-    found: dict[str, tuple[pa.Array, pa.Array]] = {}
+    found: dict[str, tuple[pa.Array, pa.Array | None]] = {}
     for key in _PROMOTED:
         span_text = span_lookup(key)
         on_span = pc.is_valid(span_text)
         text = pc.if_else(on_span, span_text, resource_lookup(key).take(resource_index))
-        type_name = pc.if_else(
-            on_span, span_type_lookup(key), resource_type_lookup(key).take(resource_index)
-        )
+        type_name = None
+        if key in _TYPED_PROMOTED:
+            type_name = pc.if_else(
+                on_span, span_type_lookup(key), resource_type_lookup(key).take(resource_index)
+            )
         found[key] = (text, type_name)
     run_text, run_type = found[Attr.RUN_ID]
     run_ids = pc.fill_null(pc.if_else(pc.is_null(run_type), run_text, ""), UNASSIGNED)

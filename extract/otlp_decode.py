@@ -2,7 +2,8 @@
 
 `decode_protobuf` and `decode_json` turn a request body into an `ExportTraceServiceRequest`
 or raise `OtlpDecodeError` (a message fit for a 400 body). `screen` drops individually
-invalid spans and reports them the way OTLP's partial success wants.
+invalid spans and reports them the way OTLP's partial success wants. `decode_lazy` reads
+the same bytes with span and event attributes left serialized, for the converter.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from google.protobuf import json_format
-from google.protobuf.message import DecodeError
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.proto.trace.v1 import trace_pb2
 
 from spanbench.vocabulary import Attr
 
@@ -28,6 +30,7 @@ _INT64_MAX: Final = 2**63 - 1
 _ZERO_TRACE_ID: Final = bytes(16)
 _ZERO_SPAN_ID: Final = bytes(8)
 _HEX: Final = re.compile(r"[0-9A-Fa-f]*")
+_LAZY_PACKAGE: Final = "spanbench.lazy.v1"
 # OTLP/JSON carries these ids as hex; protobuf's JSON mapping wants base64 for bytes.
 _ID_FIELDS: Final = ("traceId", "trace_id", "spanId", "span_id", "parentSpanId", "parent_span_id")
 
@@ -97,6 +100,62 @@ def _rewrite_ids(message: dict[str, Any], what: str) -> None:
         if not isinstance(text, str) or len(text) % 2 or not _HEX.fullmatch(text):
             raise OtlpDecodeError(f"{what} {name} must be a hex string, got {text!r}")
         message[name] = base64.b64encode(bytes.fromhex(text)).decode("ascii")
+
+
+def _lazy_request_class() -> type[Message]:
+    """ExportTraceServiceRequest's wire format with span and event attributes kept as bytes.
+
+    The same bytes parse into it; each `attributes` element is then the serialized
+    KeyValue, which a converter can look up in a cache instead of walking it field by
+    field (most attributes of a benchmark repeat from span to span).
+    """
+    pool = descriptor_pool.Default()
+    name = "spanbench/lazy_trace.proto"
+    try:
+        pool.FindFileByName(name)
+    except KeyError:
+        proto = descriptor_pb2.FileDescriptorProto()
+        trace_pb2.DESCRIPTOR.CopyToProto(proto)
+        proto.name, proto.package = name, _LAZY_PACKAGE
+        original = f".{trace_pb2.DESCRIPTOR.package}."
+        messages = list(proto.message_type)
+        messages += [nested for message in proto.message_type for nested in message.nested_type]
+        for message in messages:
+            for field in message.field:
+                if field.type_name.startswith(original):
+                    field.type_name = field.type_name.replace(original, f".{_LAZY_PACKAGE}.")
+                if field.name == "attributes" and message.name in ("Span", "Event"):
+                    field.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
+                    field.ClearField("type_name")
+        request = proto.message_type.add(name="ExportTraceServiceRequest")
+        request.field.add(
+            name="resource_spans",
+            number=1,
+            label=descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED,
+            type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE,
+            type_name=f".{_LAZY_PACKAGE}.ResourceSpans",
+        )
+        pool.Add(proto)
+    descriptor = pool.FindMessageTypeByName(f"{_LAZY_PACKAGE}.ExportTraceServiceRequest")
+    return message_factory.GetMessageClass(descriptor)
+
+
+_LazyRequest: Final = _lazy_request_class()
+
+
+def decode_lazy(body: bytes | bytearray | memoryview | ExportTraceServiceRequest) -> Message:
+    """The request with each span's and event's attributes left as serialized KeyValues.
+
+    Everything else (resources, scopes, links, status, ...) reads as in the real message.
+    """
+    if isinstance(body, ExportTraceServiceRequest):
+        body = body.SerializeToString()
+    try:
+        return _LazyRequest.FromString(body)
+    except DecodeError as error:
+        raise OtlpDecodeError(
+            f"body is not a protobuf ExportTraceServiceRequest ({len(body)} bytes): {error}"
+        ) from error
 
 
 def run_id_of(

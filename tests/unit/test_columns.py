@@ -24,7 +24,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 
 from extract.columns import decode_value, text_of, to_tables
 from extract.duckdb_runner import open_runs
-from extract.otlp_decode import decode_protobuf, screen
+from extract.otlp_decode import OtlpDecodeError, decode_protobuf, screen
 from extract.parquet_store import SCHEMA, write_part
 
 RUN = "run-sdk.1"
@@ -391,3 +391,32 @@ def test_kind_status_and_duplicate_keys(tmp_path: Path) -> None:
 def test_no_spans_no_tables() -> None:
     assert to_tables([]) == {}
     assert to_tables([ExportTraceServiceRequest(), _request(({}, []))]) == {}
+
+
+def test_request_bytes_give_the_same_tables_as_messages() -> None:
+    body = encoded(sdk_spans())
+    from_bytes, from_messages = to_tables([body, body]), to_tables([decode_protobuf(body)] * 2)
+    assert from_bytes.keys() == from_messages.keys()
+    for run_id, table in from_bytes.items():
+        assert table.equals(from_messages[run_id])
+
+
+def test_mostly_unique_attributes_leave_the_cache_and_stay_equal() -> None:
+    bodies = []
+    for r in range(4):
+        request = _request(({}, [{f"k{j}": f"{r}-{n}-{j}" for j in range(8)} for n in range(40)]))
+        span = request.resource_spans[0].scope_spans[0].spans[0]
+        span.attributes.append(_kv("k0", "dup"))
+        span.events.add(name="e").attributes.extend([_kv("a", 1), _kv("a", 2)])
+        bodies.append(request.SerializeToString())
+    from_bytes = to_tables(bodies)["unassigned"]
+    assert from_bytes.equals(to_tables([decode_protobuf(b) for b in bodies])["unassigned"])
+    assert from_bytes.num_rows == 160
+    first = from_bytes.slice(0, 1).select(["SpanAttributes", "Events"]).to_pylist()[0]
+    assert first["SpanAttributes"][0] == ("k0", "0-0-0") and len(first["SpanAttributes"]) == 8
+    assert first["Events"][0]["Attributes"] == [("a", "1")]
+
+
+def test_undecodable_bytes_are_a_decode_error() -> None:
+    with pytest.raises(OtlpDecodeError):
+        to_tables([b"\xff\xff\xff\xff"])

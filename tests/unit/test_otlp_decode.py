@@ -23,6 +23,7 @@ from extract.otlp_decode import (
     RUN_ID_PATTERN,
     OtlpDecodeError,
     decode_json,
+    decode_lazy,
     decode_protobuf,
     run_id_of,
     screen,
@@ -261,3 +262,25 @@ def test_valid_run_ids(run_id: str) -> None:
 @pytest.mark.parametrize("run_id", ["", ".", "..", "../x", "a/b", "-a", "a b", "A" * 129, "é"])
 def test_invalid_run_ids(run_id: str) -> None:
     assert not RUN_ID_PATTERN.match(run_id)
+
+
+def test_decode_lazy_keeps_attributes_as_serialized_key_values() -> None:
+    request = sdk_request()
+    for lazy in (decode_lazy(request.SerializeToString()), decode_lazy(request)):
+        for got, want in zip(
+            lazy.resource_spans[0].scope_spans[0].spans,
+            request.resource_spans[0].scope_spans[0].spans,
+            strict=True,
+        ):
+            assert list(got.attributes) == [kv.SerializeToString() for kv in want.attributes]
+            assert [list(e.attributes) for e in got.events] == [
+                [kv.SerializeToString() for kv in e.attributes] for e in want.events
+            ]
+            assert (got.trace_id, got.name, got.kind, got.status.code) == (
+                want.trace_id, want.name, want.kind, want.status.code,
+            )  # fmt: skip
+            assert [link.attributes for link in got.links] == [
+                link.attributes for link in want.links
+            ]  # links keep KeyValue messages
+    with pytest.raises(OtlpDecodeError, match="not a protobuf"):
+        decode_lazy(b"\xff\xff")
