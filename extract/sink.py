@@ -23,7 +23,7 @@ import grpc
 import uvicorn
 
 from extract.backlog import Backlog
-from extract.converter import Converter
+from extract.converter import Converter, chunk_bytes_for
 from extract.ingest import Ingestor, SinkCounters
 from extract.receiver_grpc import BindError, GrpcReceiver, start_grpc
 from extract.receiver_http import HttpReceiver
@@ -98,7 +98,10 @@ class Sink:
         self.settings = settings
         self.backlog = Backlog(settings.max_backlog_bytes)
         self.counters = SinkCounters()
-        self.converter = Converter(settings.out, self._converted, self._conversion_failed)
+        self.converter = Converter(
+            settings.out, self._converted, self._conversion_failed,
+            chunk_bytes=chunk_bytes_for(settings.max_backlog_bytes),
+        )  # fmt: skip
         self._writer: SpoolWriter | None = None
         self._stop: asyncio.Event | None = None
 

@@ -19,7 +19,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +79,37 @@ def decode_segment(data: bytes) -> SegmentContents:
 
 
 def read_segment(path: Path) -> SegmentContents:
-    """The intact records of the segment file at `path`."""
+    """The intact records of the segment file at `path`, all in memory."""
     return decode_segment(path.read_bytes())
+
+
+class SegmentReader:
+    """Iterates a segment file's intact records one at a time (constant memory).
+
+    After iteration, `ignored_bytes` says how many trailing bytes were not records.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.ignored_bytes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb", buffering=1 << 20) as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if stream.read(len(MAGIC)) != MAGIC:
+                self.ignored_bytes = size
+                return
+            offset = len(MAGIC)
+            while offset + HEADER.size <= size:
+                length, crc = HEADER.unpack(stream.read(HEADER.size))
+                if offset + HEADER.size + length > size:
+                    break
+                payload = stream.read(length)
+                if len(payload) != length or zlib.crc32(payload) != crc:
+                    break
+                offset += HEADER.size + length
+                yield payload
+            self.ignored_bytes = size - offset
 
 
 def segment_path(directory: Path, seq: int) -> Path:

@@ -13,6 +13,7 @@ from extract.backlog import Backlog
 from extract.spool import (
     MAGIC,
     Segment,
+    SegmentReader,
     SpoolError,
     SpoolLock,
     SpoolWriter,
@@ -137,3 +138,12 @@ def test_one_sink_per_spool(tmp_path: Path) -> None:
     finally:
         first.release()
     SpoolLock(tmp_path).acquire()
+
+
+@pytest.mark.parametrize("tail", [b"", b"\x05", encode_record(b"torn")[:-1], b"\x00" * 8])
+def test_streaming_reader_matches_the_whole_file_reader(tmp_path: Path, tail: bytes) -> None:
+    path = tmp_path / "1.seg"
+    path.write_bytes(MAGIC + b"".join(encode_record(bytes([i]) * i) for i in range(50)) + tail)
+    reader = SegmentReader(path)
+    assert list(reader) == read_segment(path).records
+    assert reader.ignored_bytes == read_segment(path).ignored_bytes
