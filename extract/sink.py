@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +151,10 @@ class Sink:
                 )
         return leftovers[-1].seq + 1 if leftovers else 0
 
+    @staticmethod
+    def _stop_grpc(server: grpc.aio.Server | None) -> list[Awaitable[None]]:
+        return [] if server is None else [server.stop(SHUTDOWN_GRACE_S)]
+
     async def serve(self, on_ready: Callable[[Bound], None] | None = None) -> int:
         """Run until `request_stop`; return the exit code (0 when everything is in Parquet)."""
         settings = self.settings
@@ -207,12 +211,12 @@ class Sink:
             stopping = asyncio.create_task(self._stop.wait())
             await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
             log.info("stopping: no new requests; finishing in-flight ones")
-            server.should_exit = True
+            server.should_exit = True  # both receivers stop accepting at once
             stopping.cancel()
-            await serving
+            await asyncio.gather(serving, *self._stop_grpc(grpc_server))
+            grpc_server = None
         finally:
-            if grpc_server is not None:
-                await grpc_server.stop(SHUTDOWN_GRACE_S)
+            await asyncio.gather(*self._stop_grpc(grpc_server))
             await asyncio.to_thread(writer.close)
             failed = await asyncio.to_thread(self.converter.stop)
             http_sock.close()
