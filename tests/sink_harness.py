@@ -61,6 +61,7 @@ class SinkProcess:
         self.ready: dict[str, Any] = {}
 
     def start(self) -> SinkProcess:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
         out = self.log_file.open("ab")
         self.process = subprocess.Popen(
             self.command, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT
