@@ -24,6 +24,7 @@ from extract.receiver_grpc import BindError
 from extract.settings import SettingsError, SinkSettings
 from extract.sink import Bound, SinkError
 from extract.spool import SpoolError
+from spanbench import run_command
 from stack import lifecycle
 from stack.migrate import MigrationError
 from stack.pg_runtime import ClusterError
@@ -55,6 +56,11 @@ def _fail(error: Exception) -> typer.Exit:
 
 def _print_json(payload: object) -> None:
     typer.echo(json.dumps(payload, indent=2))
+
+
+# ── spanbench run ─────────────────────────────────────────────────────────────
+
+app.command("run")(run_command.run)
 
 
 # ── spanbench stack ───────────────────────────────────────────────────────────

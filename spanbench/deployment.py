@@ -1,0 +1,128 @@
+"""What a run measures and where its spans go: given by the environment, or started here.
+
+`deploy()` starts what is not given — the sink first (so the stack's services export to it),
+then PostgreSQL and the stack — and, when the run ends, stops them in the order that loses no
+span: the stack's services flush on SIGTERM before the sink converts its spool and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spanbench import settings
+from stack import lifecycle
+
+SINK_START_TIMEOUT_S = 30.0
+SINK_STOP_TIMEOUT_S = 120.0
+
+
+class DeploymentError(RuntimeError):
+    """Something the run needed could not be started."""
+
+
+@dataclass
+class Deployment:
+    database_url: str | None
+    orchestration_url: str | None
+    worker_urls: tuple[str, ...]
+    otlp_endpoint: str
+    runs_dir: Path
+    """Where the spans land as Parquet (the run's own sink, or --out for an external one)."""
+    started: list[str] = field(default_factory=list)
+    server_settings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SinkProcess:
+    process: subprocess.Popen[bytes]
+    endpoint: str
+    log_file: Path
+
+    def stop(self) -> int:
+        """SIGTERM, then wait for the spool to be converted; the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=SINK_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise DeploymentError(f"the sink did not finish converting within "
+                                  f"{SINK_STOP_TIMEOUT_S:.0f} s; see {self.log_file}") from None
+
+
+def start_sink(runs_dir: Path, log_dir: Path) -> SinkProcess:
+    """`spanbench collect` on a free loopback port, in its own process (never the drivers')."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    ready = log_dir / "sink.ready.json"
+    ready.unlink(missing_ok=True)
+    log_file = log_dir / "sink.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "spanbench", "collect", "--listen", "127.0.0.1:0",
+             "--grpc", "off", "--out", str(runs_dir), "--ready-file", str(ready)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    deadline = time.monotonic() + SINK_START_TIMEOUT_S
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise DeploymentError(f"the sink did not start; see {log_file}:\n"
+                                  f"{log_file.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.05)
+    bound = json.loads(ready.read_text())
+    return SinkProcess(process, f"http://{bound['http']}", log_file)
+
+
+@contextmanager
+def deploy(home: Path, runs_dir: Path, workers: int = 2) -> Iterator[Deployment]:
+    """The deployment to measure, starting what the environment does not name."""
+    external_endpoint = settings.env(settings.OTEL_EXPORTER_OTLP_ENDPOINT)
+    external_orchestration = settings.env(settings.TASKER_TEST_ORCHESTRATION_URL)
+    sink: SinkProcess | None = None
+    stack_home: Path | None = None
+    deployment = Deployment(
+        database_url=settings.env(settings.DATABASE_URL),
+        orchestration_url=external_orchestration,
+        worker_urls=settings.urls(settings.TASKER_TEST_WORKER_URL),
+        otlp_endpoint=external_endpoint or "",
+        runs_dir=runs_dir,
+    )
+    try:
+        if external_endpoint is None:
+            sink = start_sink(runs_dir, home / "logs")
+            deployment.otlp_endpoint = sink.endpoint
+            deployment.started.append(f"sink {sink.endpoint}")
+        if external_orchestration is None:
+            stack_home = home / "run-stack"
+            options = lifecycle.StackOptions(
+                workers=workers,
+                environment={settings.OTEL_EXPORTER_OTLP_ENDPOINT: deployment.otlp_endpoint})
+            started = lifecycle.up(stack_home, options)
+            if started.already_running:  # left by an interrupted run: it exports elsewhere
+                lifecycle.down(stack_home)
+                started = lifecycle.up(stack_home, options)
+            state = started.state
+            deployment.database_url = state.database_url
+            deployment.orchestration_url = state.orchestration_urls[0]
+            deployment.worker_urls = tuple(state.worker_urls)
+            deployment.server_settings = dict(state.server_settings)
+            deployment.started.append(f"stack ({len(state.worker_urls)} workers)")
+        yield deployment
+    finally:
+        try:
+            if stack_home is not None:
+                lifecycle.down(stack_home)
+        finally:
+            if sink is not None:
+                code = sink.stop()
+                if code != 0:
+                    raise DeploymentError(f"the sink exited with {code}; see {sink.log_file}")

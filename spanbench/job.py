@@ -1,0 +1,134 @@
+"""The main job's steps, each returning data: check prerequisites, run the suites, summarise.
+
+The CLI (`spanbench run`) strings them together and decides what is printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import queries
+from extract.duckdb_runner import open_runs
+from instrument.drivers.base import DriverContext, IterationFailure, Progress, RunSettings, Target
+from instrument.recorder import PhaseRecorder
+from instrument.tracing import setup_tracing, shutdown_tracing
+from spanbench import prerequisites, runinfo, settings
+from spanbench.deployment import Deployment
+from spanbench.prerequisites import Check
+from spanbench.suites import DRIVERS
+
+SERVICE_NAME = "spanbench-driver"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    suites: Sequence[str]
+    samples: int | None = None
+    warmup: int | None = None
+    quick: bool = False
+    iteration_timeout_s: float = 30.0
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    results: dict[str, Any] = field(default_factory=dict)
+    """What each suite's driver returned (e2e_latency: the tracing tax)."""
+    failures: dict[str, list[IterationFailure]] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def check(deployment: Deployment) -> list[Check]:
+    """Every prerequisite of the run, before any timing starts."""
+    checks: list[Check] = []
+    if deployment.database_url is None:
+        checks.append(Check("Database reachable", False, f"{settings.DATABASE_URL} is not set",
+                            f"set {settings.DATABASE_URL} to the deployment's database, or "
+                            f"unset {settings.TASKER_TEST_ORCHESTRATION_URL} to measure the "
+                            "reference stack"))
+    else:
+        checks.append(prerequisites.database(deployment.database_url))
+        if checks[-1].ok:
+            checks.append(prerequisites.pgmq(deployment.database_url))
+    if not settings.flag(settings.TASKER_TEST_SKIP_HEALTH_CHECK):
+        if deployment.orchestration_url:
+            checks.append(prerequisites.service("Orchestration", deployment.orchestration_url))
+        for index, url in enumerate(deployment.worker_urls, start=1):
+            checks.append(prerequisites.service(f"Worker {index}", url))
+    checks.append(prerequisites.sink(deployment.otlp_endpoint))
+    return checks
+
+
+def metadata(run_id: str, deployment: Deployment, options: RunOptions,
+             started_at: datetime, outcome: RunOutcome | None = None) -> dict[str, Any]:
+    """What run.json records."""
+    record: dict[str, Any] = {
+        "run_id": run_id,
+        "started_at": started_at.isoformat(),
+        "commit": runinfo.git_commit(),
+        "host": runinfo.host(),
+        "config": {"suites": list(options.suites), "samples": options.samples,
+                   "warmup": options.warmup, "quick": options.quick,
+                   "iteration_timeout_s": options.iteration_timeout_s},
+        "deployment": {"orchestration_url": deployment.orchestration_url,
+                       "worker_urls": list(deployment.worker_urls),
+                       "otlp_endpoint": deployment.otlp_endpoint,
+                       "started_by_run": deployment.started},
+    }
+    if deployment.database_url:
+        try:
+            record["database"] = runinfo.database_versions(deployment.database_url)
+        except Exception as error:  # metadata must never fail a run
+            record["database"] = {"error": str(error)}
+    if outcome is not None:
+        record["finished_at"] = datetime.now(UTC).isoformat()
+        record["interrupted"] = outcome.interrupted
+        record["failures"] = {suite: [f.__dict__ for f in failures]
+                              for suite, failures in outcome.failures.items() if failures}
+    return record
+
+
+def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
+               progress: Progress, artifacts_dir: Path) -> RunOutcome:
+    """Run each suite's driver; spans go to the deployment's OTLP endpoint.
+
+    Ctrl-C ends the run early: what was measured is flushed and the outcome says interrupted.
+    """
+    assert deployment.orchestration_url is not None and deployment.database_url is not None
+    provider = setup_tracing(SERVICE_NAME, endpoint=deployment.otlp_endpoint)
+    target = Target(deployment.orchestration_url, deployment.database_url,
+                    deployment.worker_urls)
+    run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
+                               quick=options.quick,
+                               iteration_timeout_s=options.iteration_timeout_s)
+    outcome = RunOutcome(run_id)
+    try:
+        for suite in options.suites:
+            ctx = DriverContext(suite, run_settings, target, PhaseRecorder(provider),
+                                progress=progress, artifacts_dir=artifacts_dir)
+            try:
+                outcome.results[suite] = DRIVERS[suite](ctx)
+            finally:
+                ctx.recorder.flush()
+                outcome.failures[suite] = ctx.failures
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    finally:
+        if provider is not None:
+            shutdown_tracing(provider, timeout_s=30)
+    return outcome
+
+
+def summarize(runs_dir: Path, run_id: str) -> list[dict[str, Any]]:
+    """Per suite, scenario and phase: n, errors, mean, p50, p95, p99 in ms (warm-up excluded)."""
+    connection = open_runs(runs_dir, [run_id])
+    try:
+        cursor = connection.execute(queries.load()["phase_summary"].sql, {"run_id": run_id})
+        columns = [description[0] for description in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        connection.close()

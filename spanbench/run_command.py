@@ -1,0 +1,140 @@
+"""`spanbench run`: the main job, drawn with Rich (the steps themselves are in spanbench.job)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from extract.duckdb_runner import NoSpansError
+from spanbench import job, prerequisites, runinfo, suites
+from spanbench.deployment import DeploymentError, deploy
+from stack.migrate import MigrationError
+from stack.pg_runtime import ClusterError
+from stack.settings import spanbench_home
+from stack.supervisor import SupervisorError
+
+EXIT_OK, EXIT_FAILED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class RichProgress:
+    """One bar per scenario."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[tuple[str, str], Any] = {}
+
+    def start(self, suite: str, scenario: str, total: int) -> None:
+        self._tasks[(suite, scenario)] = self._progress.add_task(f"{suite}/{scenario}",
+                                                                 total=total)
+
+    def advance(self, suite: str, scenario: str) -> None:
+        self._progress.advance(self._tasks[(suite, scenario)])
+
+
+def _ms(value: float | None, n: int, needed: int) -> str:
+    if value is None:
+        return f"n<{needed}" if n < needed else "—"
+    return f"{value:.3f}"
+
+
+def summary_tables(rows: list[dict[str, Any]]) -> list[Table]:
+    """One table per suite: each scenario and phase, in ms, warm-up excluded."""
+    tables: dict[str, Table] = {}
+    for row in rows:
+        table = tables.get(row["suite"])
+        if table is None:
+            table = Table(title=f"{row['suite']} (ms, warm-up excluded)", title_justify="left")
+            for column in ("scenario", "phase"):
+                table.add_column(column, no_wrap=True)
+            for column in ("n", "err", "mean", "p50", "p95", "p99"):
+                table.add_column(column, justify="right", no_wrap=True)
+            tables[row["suite"]] = table
+        n = int(row["n"])
+        table.add_row(row["scenario"], row["phase"], str(n), str(row["errors"]),
+                      _ms(row["mean_ms"], n, 1), _ms(row["p50_ms"], n, 1),
+                      _ms(row["p95_ms"], n, 20), _ms(row["p99_ms"], n, 100))
+    return list(tables.values())
+
+
+def run(
+    suite: Annotated[list[str] | None, typer.Argument(
+        help="Suites to run (default: all seven, in the seed's order).")] = None,
+    samples: Annotated[int | None, typer.Option(
+        min=1, help="Samples per scenario (default: the seed's, 50; e2e 10).")] = None,
+    warmup: Annotated[int | None, typer.Option(
+        min=0, help="Warm-up iterations per scenario (excluded from statistics).")] = None,
+    quick: Annotated[bool, typer.Option(
+        help="A smoke run: 3 samples, 1 warm-up, the smallest datasets.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        help="Runs directory for the Parquet spans (default .spanbench/runs).")] = None,
+    timeout: Annotated[float, typer.Option(
+        min=0.1, help="Seconds one iteration may take before it counts as failed.")] = 30.0,
+    workers: Annotated[int, typer.Option(min=1, help="Workers of the reference stack.")] = 2,
+) -> None:
+    """Run the benchmark suites against a live stack and print per-phase percentiles."""
+    console, errors = Console(), Console(stderr=True)
+    try:
+        chosen = suites.resolve(suite or [])
+    except ValueError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(EXIT_PREREQUISITE) from None
+    home = spanbench_home()
+    runs_dir = (out or home / "runs").absolute()
+    options = job.RunOptions(chosen, samples, warmup, quick, timeout)
+    run_id = runinfo.new_run_id()
+    started_at = datetime.now(UTC)
+    outcome: job.RunOutcome | None = None
+    try:
+        with deploy(home, runs_dir, workers=workers) as deployment:
+            checks = job.check(deployment)
+            console.print(prerequisites.banner(checks), highlight=False)
+            if not all(c.ok for c in checks):
+                failed = next(c for c in checks if not c.ok)
+                errors.print(f"prerequisite missing: {failed.name}: {failed.fix}")
+                raise typer.Exit(EXIT_PREREQUISITE)
+            run_dir = runs_dir / run_id
+            runinfo.write(run_dir, job.metadata(run_id, deployment, options, started_at))
+            console.print(f"run {run_id}: {', '.join(chosen)}")
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console) as bars:
+                outcome = job.run_suites(deployment, run_id, options, RichProgress(bars),
+                                         run_dir / "artifacts")
+            runinfo.write(run_dir, job.metadata(run_id, deployment, options, started_at,
+                                                outcome))
+            console.print("flushing spans and stopping what the run started…")
+    except (DeploymentError, ClusterError, MigrationError, SupervisorError) as error:
+        errors.print(f"[red]error:[/red] {error}", highlight=False)
+        raise typer.Exit(EXIT_PREREQUISITE) from None
+    except KeyboardInterrupt:
+        errors.print("interrupted: what the run started has been stopped")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    assert outcome is not None
+    _report(console, runs_dir, outcome)
+    if outcome.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _report(console: Console, runs_dir: Path, outcome: job.RunOutcome) -> None:
+    try:
+        rows = job.summarize(runs_dir, outcome.run_id)
+    except NoSpansError as error:
+        console.print(f"no spans to summarise: {error}")
+        return
+    for table in summary_tables(rows):
+        console.print(table)
+    e2e = outcome.results.get("e2e_latency")
+    tax = e2e.tax() if e2e is not None else None
+    if tax is not None:
+        console.print(f"observer effect: {tax.describe()}")
+    failed = {suite: f for suite, f in outcome.failures.items() if f}
+    for suite, failures in failed.items():
+        console.print(f"[yellow]{suite}: {len(failures)} failed iteration(s); first: "
+                      f"{failures[0].scenario}#{failures[0].index}: {failures[0].error}[/yellow]")
+    console.print(f"spans: {runs_dir / outcome.run_id} — open them with "
+                  f"'spanbench extract {outcome.run_id}'")

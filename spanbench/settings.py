@@ -1,0 +1,34 @@
+"""The variables `spanbench run` reads, each named once (the seed's meanings, and OTel's own)."""
+
+from __future__ import annotations
+
+import os
+
+DATABASE_URL = "DATABASE_URL"
+"""The deployment's database; unset: the run starts a throwaway cluster."""
+
+TASKER_TEST_ORCHESTRATION_URL = "TASKER_TEST_ORCHESTRATION_URL"
+"""An orchestration service to measure; unset: the run starts the reference stack."""
+
+TASKER_TEST_WORKER_URL = "TASKER_TEST_WORKER_URL"
+"""Worker service URL(s), comma-separated, checked for health before the run."""
+
+TASKER_TEST_SKIP_HEALTH_CHECK = "TASKER_TEST_SKIP_HEALTH_CHECK"
+"""Any value but empty, 0 or false: skip the services' health checks."""
+
+OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+"""Where spans go; unset: the run starts its own sink and reads the spans back from Parquet."""
+
+
+def env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def flag(name: str) -> bool:
+    return (env(name) or "").lower() not in ("", "0", "false", "no")
+
+
+def urls(name: str) -> tuple[str, ...]:
+    return tuple(part.strip().rstrip("/") for part in (env(name) or "").split(",")
+                 if part.strip())
