@@ -93,6 +93,16 @@ def chain(steps: int) -> TaskTemplate:
                         description=f"{steps} noop steps in sequence")
 
 
+def fanout(leaves: int) -> TaskTemplate:
+    """fanout_N: a root whose result makes N noop leaves ready at once (step enqueueing)."""
+    if not 1 <= leaves <= 500:
+        raise ValueError(f"fanout_{leaves}: a fan-out has 1 to 500 leaves")
+    steps = [_step("fanout_root", "noop")]
+    steps += [_step(f"fanout_leaf_{i}", "noop", "fanout_root") for i in range(1, leaves + 1)]
+    return TaskTemplate("chain_workflow", f"fanout_{leaves}", tuple(steps),
+                        description=f"root → {leaves} leaves ready together")
+
+
 DIAMOND_4 = TaskTemplate(
     "diamond_workflow",
     "diamond_4",
@@ -163,10 +173,11 @@ FAILING = TaskTemplate(
 
 BUILTIN_TEMPLATES: tuple[TaskTemplate, ...] = (
     linear(3), linear(4), DIAMOND_4, TREE_7, TREE_8, COMPLEX_DAG_7, chain(3), chain(10),
-    chain(50), *SINGLE_STEP, FAILING,
+    chain(50), fanout(3), fanout(10), fanout(50), *SINGLE_STEP, FAILING,
 )
 
-_CHAIN_NAME = re.compile(r"^chain_(\d+)$")
+_SIZED_NAME = re.compile(r"^(chain|fanout)_(\d+)$")
+_SIZED = {"chain": chain, "fanout": fanout}
 
 
 class TemplateNotFound(LookupError):
@@ -175,13 +186,13 @@ class TemplateNotFound(LookupError):
 
 def find_template(namespace: str, name: str, version: str,
                   templates: Iterable[TaskTemplate] = BUILTIN_TEMPLATES) -> TaskTemplate:
-    """The template for a TaskRequest; chain_N exists for any N from 1 to 500."""
+    """The template for a TaskRequest; chain_N and fanout_N exist for any N from 1 to 500."""
     for template in templates:
         if template.key == (namespace, name, version):
             return template
-    match = _CHAIN_NAME.match(name)
+    match = _SIZED_NAME.match(name)
     if match and namespace == "chain_workflow" and version == DEFAULT_VERSION:
-        return chain(int(match.group(1)))
+        return _SIZED[match.group(1)](int(match.group(2)))
     raise TemplateNotFound(f"no template {namespace}/{name}/{version}")
 
 

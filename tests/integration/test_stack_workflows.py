@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from stack.templates import BUILTIN_TEMPLATES, TaskTemplate, chain, expected_results
+from stack.templates import BUILTIN_TEMPLATES, TaskTemplate, chain, expected_results, fanout
 from tests.stack_harness import RunningStack, running_stack
 
 MATH_TEMPLATES = [t for t in BUILTIN_TEMPLATES
                   if t.name in ("linear_3", "linear_4", "diamond_4", "tree_7", "tree_8",
-                                "complex_dag_7")] + [chain(10)]
+                                "complex_dag_7")] + [chain(10), fanout(10)]
 
 
 @pytest.fixture(scope="module")
