@@ -216,23 +216,34 @@ def _announce(bound: Bound) -> None:
 @app.command("collect")
 def collect(
     listen: Annotated[
-        str | None, typer.Option(help="OTLP/HTTP host:port (port 0: any free port).")
+        str | None,
+        typer.Option(help="OTLP/HTTP host:port (default 127.0.0.1:4318; port 0: any free port)."),
     ] = None,
-    grpc: Annotated[str | None, typer.Option(help="OTLP/gRPC host:port, or 'off'.")] = None,
+    grpc: Annotated[
+        str | None, typer.Option(help="OTLP/gRPC host:port or 'off' (default 127.0.0.1:4317).")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Runs directory (default .spanbench/runs).")
     ] = None,
     max_backlog_bytes: Annotated[
-        int | None, typer.Option(min=1, help="Backlog bound; past it: 503 / UNAVAILABLE.")
+        int | None,
+        typer.Option(min=1, help="Bytes in flight + not yet in Parquet; past it: 503 "
+                     "/ UNAVAILABLE (default 256 MiB)."),
     ] = None,
     max_body_bytes: Annotated[
-        int | None, typer.Option(min=1, help="Largest request, before and after inflating.")
+        int | None,
+        typer.Option(min=1, help="Largest request, before and after inflating (default 32 MiB)."),
     ] = None,
     ready_file: Annotated[
         Path | None, typer.Option(help="Write the bound addresses here (JSON) once serving.")
     ] = None,
 ) -> None:
-    """Run the OTLP sink in the foreground: spans → <out>/<run_id>/spans/*.parquet."""
+    """Run the OTLP sink in the foreground: spans → <out>/<run_id>/spans/*.parquet.
+
+    Defaults come from SPANBENCH_SINK_* variables (see extract/settings.py).
+
+    SIGTERM or Ctrl-C: stop accepting, convert everything received, exit 0.
+    """
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
