@@ -1,10 +1,13 @@
 -- name: phase_summary
--- Per suite, scenario and phase of one run: sample count and latency in ms, warm-up excluded.
+-- Per suite, scenario, variant and phase of one run: sample count and latency in ms, warm-up
+-- excluded. The variant tells apart what one scenario measures under different conditions:
+-- sql_functions' dataset size (bench.dataset_size), NULL elsewhere.
 -- A span covering bench.batch_size calls counts as that many calls of Duration / batch_size.
 -- p95 needs at least 20 samples and p99 at least 100; below that they are NULL.
 -- Parameters: $run_id.
 WITH measured AS (
     SELECT Suite, Scenario, Phase, StatusCode,
+           SpanAttributes['bench.dataset_size'] AS variant,
            coalesce(TRY_CAST(SpanAttributes['bench.batch_size'] AS BIGINT), 1) AS batch,
            Duration / coalesce(TRY_CAST(SpanAttributes['bench.batch_size'] AS BIGINT), 1)
                AS per_call_ns
@@ -13,6 +16,7 @@ WITH measured AS (
 )
 SELECT Suite AS suite,
        Scenario AS scenario,
+       variant,
        Phase AS phase,
        count(*) FILTER (WHERE StatusCode <> 'Error') AS n,
        count(*) FILTER (WHERE StatusCode = 'Error') AS errors,
@@ -27,4 +31,4 @@ SELECT Suite AS suite,
        max(batch) AS batch_size
 FROM measured
 GROUP BY ALL
-ORDER BY suite, scenario, phase
+ORDER BY suite, scenario, TRY_CAST(variant AS BIGINT) NULLS FIRST, phase

@@ -56,7 +56,8 @@ def summary_tables(rows: list[dict[str, Any]]) -> list[Table]:
                 table.add_column(column, justify="right", no_wrap=True)
             tables[row["suite"]] = table
         n = int(row["n"])
-        table.add_row(row["scenario"], row["phase"], str(n), str(row["errors"]),
+        scenario = row["scenario"] + (f" @{row['variant']}" if row["variant"] else "")
+        table.add_row(scenario, row["phase"], str(n), str(row["errors"]),
                       _ms(row["mean_ms"], n, 1), _ms(row["p50_ms"], n, 1),
                       _ms(row["p95_ms"], n, 20), _ms(row["p99_ms"], n, 100))
     return list(tables.values())

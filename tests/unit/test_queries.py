@@ -42,12 +42,22 @@ def test_phase_summary_excludes_warmup_errors_and_other_runs() -> None:
              ("other", "s", "x", "claim", False, "Unset", 999_000_000, {})]
     _spans(conn, rows)
     result = conn.execute(queries.load()["phase_summary"].sql, {"run_id": "r"}).fetchall()
-    [(suite, scenario, phase, n, errors, mean, p50, p95, p99, batch)] = result
+    [(suite, scenario, variant, phase, n, errors, mean, p50, p95, p99, batch)] = result
+    assert variant is None
     assert (suite, scenario, phase, n, errors, batch) == ("s", "x", "claim", 20, 1, 1)
     assert mean == pytest.approx(10.5)
     assert p50 == pytest.approx(10.5)
     assert p95 == pytest.approx(19.05)
     assert p99 is None
+
+
+def test_dataset_sizes_are_kept_apart() -> None:
+    conn = duckdb.connect()
+    _spans(conn, [("r", "sql_functions", "get_next_ready_tasks", "sql.get_next_ready_tasks",
+                   False, "Unset", size, {"bench.dataset_size": str(size)})
+                  for size in (100_000, 1000, 5000)])
+    rows = conn.execute(queries.load()["phase_summary"].sql, {"run_id": "r"}).fetchall()
+    assert [(row[2], row[4]) for row in rows] == [("1000", 1), ("5000", 1), ("100000", 1)]
 
 
 def test_batched_spans_count_per_call() -> None:
