@@ -30,5 +30,5 @@ SELECT Suite AS suite,
        END AS p99_ms,
        max(batch) AS batch_size
 FROM measured
-GROUP BY ALL
+GROUP BY Suite, Scenario, variant, Phase
 ORDER BY suite, scenario, TRY_CAST(variant AS BIGINT) NULLS FIRST, phase
