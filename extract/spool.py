@@ -242,6 +242,16 @@ class SpoolWriter:
         self._thread.join()
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as error:  # never leave a request waiting on a dead thread
+            log.exception("the spool writer stopped")
+            with self._cond:
+                self._closing = True
+                batch, self._pending = self._pending, []
+            self._settle(batch, SpoolError(f"the spool writer stopped: {error}"))
+
+    def _loop(self) -> None:
         while True:
             with self._cond:
                 while not self._pending and not self._closing:
@@ -287,6 +297,11 @@ class SpoolWriter:
             error = exc
             if self._fd is not None:
                 self._seal()  # later records go to a fresh segment, never after a bad one
+        self._settle(batch, error)
+
+    @staticmethod
+    def _settle(batch: list[_Pending], error: BaseException | None) -> None:
+        """Answer every waiter of `batch`, each on its own event loop."""
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for item in batch:
             by_loop.setdefault(item.loop, []).append(item.future)

@@ -147,3 +147,18 @@ def test_streaming_reader_matches_the_whole_file_reader(tmp_path: Path, tail: by
     reader = SegmentReader(path)
     assert list(reader) == read_segment(path).records
     assert reader.ignored_bytes == read_segment(path).ignored_bytes
+
+
+def test_a_dead_writer_fails_waiters_instead_of_hanging(tmp_path: Path) -> None:
+    def explode(segment: Segment) -> None:
+        raise RuntimeError("converter queue broken")
+
+    writer = SpoolWriter(tmp_path, Backlog(1 << 30), explode, 10, 60.0).start()
+
+    async def main() -> None:
+        await writer.append(b"first")  # durable, then sealing (size > 10) raises
+        with pytest.raises(SpoolError):
+            await asyncio.wait_for(writer.append(b"second"), timeout=5)
+
+    asyncio.run(main())
+    writer.close()
