@@ -190,7 +190,9 @@ class _CachedKeyValues:
 
     def _decode(self, raw: bytes) -> _Entry:
         kv = KeyValue.FromString(raw)
-        entry = self.cache[raw] = (kv.key, *text_of(kv.value))
+        value = kv.value
+        text = value.string_value
+        entry = self.cache[raw] = (kv.key, text, None) if text else (kv.key, *text_of(value))
         return entry
 
 
