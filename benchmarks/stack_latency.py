@@ -11,18 +11,15 @@ separate thread, so no polling interval is added to the figure.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import psycopg
 
-from spanbench.vocabulary import FINALIZED_CHANNEL
+from instrument.drivers.completion import FinalizationListener
 from stack import lifecycle, postgres
 
 WARMUP = 10
@@ -34,50 +31,20 @@ def _task_body(name: str, namespace: str) -> dict[str, object]:
             "source_system": "spanbench", "reason": "stack latency", "tags": []}
 
 
-class FinalizedListener(threading.Thread):
-    """Receipt time (perf_counter_ns) of each task's finalization NOTIFY."""
-
-    def __init__(self, database_url: str) -> None:
-        super().__init__(daemon=True)
-        self._url = database_url
-        self._received: dict[str, int] = {}
-        self._arrived = threading.Condition()
-        self._stopping = threading.Event()
-        self.ready = threading.Event()
-
-    def run(self) -> None:
-        with psycopg.connect(self._url, autocommit=True) as conn:
-            conn.execute(f"LISTEN {FINALIZED_CHANNEL}")
-            self.ready.set()
-            while not self._stopping.is_set():
-                for notification in conn.notifies(timeout=0.2):
-                    received_ns = time.perf_counter_ns()
-                    task_uuid = json.loads(notification.payload)["task_uuid"]
-                    with self._arrived:
-                        self._received[task_uuid] = received_ns
-                        self._arrived.notify_all()
-
-    def wait_for(self, task_uuid: str, timeout_s: float = 30.0) -> int:
-        deadline = time.monotonic() + timeout_s
-        with self._arrived:
-            while task_uuid not in self._received:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"task {task_uuid} did not finish in {timeout_s} s")
-                self._arrived.wait(remaining)
-            return self._received.pop(task_uuid)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self.join(timeout=2)
-
-
 @dataclass
 class Measured:
     label: str
     settings: dict[str, str]
     post_ns: list[int] = field(default_factory=list)
     e2e_ns: list[int] = field(default_factory=list)
+
+
+def _finished(listener: FinalizationListener, task_uuid: str, timeout_s: float = 30.0) -> int:
+    """When the task's finalization NOTIFY arrived (perf_counter_ns)."""
+    finalization = listener.wait(task_uuid, timeout_s)
+    if finalization is None:
+        raise TimeoutError(f"task {task_uuid} did not finish in {timeout_s:.0f} s")
+    return finalization.received_ns
 
 
 def _create(client: httpx.Client, name: str, namespace: str) -> str:
@@ -91,25 +58,23 @@ def measure(label: str, relaxed: bool, posts: int, workflows: int) -> Measured:
     state = lifecycle.up(home, lifecycle.StackOptions(relaxed=relaxed)).state
     result = Measured(label, {k: state.server_settings.get(k, "?")
                               for k in ("fsync", "synchronous_commit", "full_page_writes")})
-    listener = FinalizedListener(state.database_url)
+    listener = FinalizationListener(state.database_url)
     try:
         listener.start()
-        if not listener.ready.wait(10):
-            raise TimeoutError("the LISTEN connection did not open within 10 s")
         with httpx.Client(base_url=state.orchestration_urls[0], timeout=30) as client:
             for _ in range(WARMUP):
-                listener.wait_for(_create(client, "linear_4", "linear_workflow"))
+                _finished(listener, _create(client, "linear_4", "linear_workflow"))
             for i in range(posts):
                 started = time.perf_counter_ns()
                 task_uuid = _create(client, "linear_3", "linear_workflow")
                 result.post_ns.append(time.perf_counter_ns() - started)
                 if i % 20 == 0:
                     print(f"  [{label}] POST {i}/{posts}", flush=True)
-                listener.wait_for(task_uuid)  # one task at a time: no queueing behind others
+                _finished(listener, task_uuid)  # one task at a time: no queueing behind others
             for i in range(workflows):
                 started = time.perf_counter_ns()
                 task_uuid = _create(client, "linear_4", "linear_workflow")
-                result.e2e_ns.append(listener.wait_for(task_uuid) - started)
+                result.e2e_ns.append(_finished(listener, task_uuid) - started)
                 if i % 10 == 0:
                     print(f"  [{label}] linear_4 {i}/{workflows}", flush=True)
     finally:
