@@ -37,10 +37,21 @@ class RichProgress:
         self._progress.advance(self._tasks[(suite, scenario)])
 
 
-def _ms(value: float | None, n: int, needed: int) -> str:
+def format_ms(value: float) -> str:
+    """A duration given in ms, in the unit that keeps three significant digits readable."""
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    if value >= 1:
+        return f"{value:.2f} ms"
+    if value >= 0.001:
+        return f"{value * 1000:.1f} µs"
+    return f"{value * 1e6:.0f} ns"
+
+
+def _cell(value: float | None, n: int, needed: int) -> str:
     if value is None:
         return f"n<{needed}" if n < needed else "—"
-    return f"{value:.3f}"
+    return format_ms(value)
 
 
 def summary_tables(rows: list[dict[str, Any]]) -> list[Table]:
@@ -49,7 +60,7 @@ def summary_tables(rows: list[dict[str, Any]]) -> list[Table]:
     for row in rows:
         table = tables.get(row["suite"])
         if table is None:
-            table = Table(title=f"{row['suite']} (ms, warm-up excluded)", title_justify="left")
+            table = Table(title=f"{row['suite']} (warm-up excluded)", title_justify="left")
             for column in ("scenario", "phase"):
                 table.add_column(column, no_wrap=True)
             for column in ("n", "err", "mean", "p50", "p95", "p99"):
@@ -58,8 +69,8 @@ def summary_tables(rows: list[dict[str, Any]]) -> list[Table]:
         n = int(row["n"])
         scenario = row["scenario"] + (f" @{row['variant']}" if row["variant"] else "")
         table.add_row(scenario, row["phase"], str(n), str(row["errors"]),
-                      _ms(row["mean_ms"], n, 1), _ms(row["p50_ms"], n, 1),
-                      _ms(row["p95_ms"], n, 20), _ms(row["p99_ms"], n, 100))
+                      _cell(row["mean_ms"], n, 1), _cell(row["p50_ms"], n, 1),
+                      _cell(row["p95_ms"], n, 20), _cell(row["p99_ms"], n, 100))
     return list(tables.values())
 
 
