@@ -18,10 +18,17 @@ from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 
-from extract.otlp_decode import RUN_ID_PATTERN, UNASSIGNED, decode_lazy, decode_protobuf
+from extract.otlp_decode import (
+    RUN_ID_PATTERN,
+    UNASSIGNED,
+    OtlpDecodeError,
+    decode_lazy,
+    decode_protobuf,
+)
 from extract.parquet_store import EVENT_TYPE, LINK_TYPE, SCHEMA
 from spanbench.vocabulary import Attr
 
@@ -189,11 +196,46 @@ class _CachedKeyValues:
             _reappend_unique([self.cache[raw] for raw in attributes], maps)
 
     def _decode(self, raw: bytes) -> _Entry:
-        kv = KeyValue.FromString(raw)
-        value = kv.value
-        text = value.string_value
-        entry = self.cache[raw] = (kv.key, text, None) if text else (kv.key, *text_of(value))
+        entry = _short_key_value(raw)
+        if entry is None:
+            try:
+                kv = KeyValue.FromString(raw)
+            except DecodeError as error:
+                message = f"an attribute is not a protobuf KeyValue: {error}"
+                raise OtlpDecodeError(message) from error
+            entry = (kv.key, *text_of(kv.value))
+        self.cache[raw] = entry
         return entry
+
+
+def _short_key_value(raw: bytes) -> _Entry | None:
+    """The commonest serialized KeyValues, read straight off the wire; None for any other.
+
+    Handles a key and an AnyValue each under 128 bytes, the AnyValue holding only a
+    string or a non-negative int: `0A n key 12 m (0A m-2 text | 18 varint)`. A miss in
+    the attribute cache costs about half as much this way as through protobuf.
+    """
+    size = len(raw)
+    if size < 6 or raw[0] != 0x0A or raw[1] > 0x7F:
+        return None
+    value_at = raw[1] + 4  # past the key, the value's tag and its length
+    if value_at + 2 > size or raw[value_at - 2] != 0x12 or raw[value_at - 1] != size - value_at:
+        return None
+    tag = raw[value_at]
+    try:
+        if tag == 0x0A and raw[value_at + 1] == size - value_at - 2:
+            return raw[2 : value_at - 2].decode(), raw[value_at + 2 :].decode(), None
+        if tag == 0x18 and size - value_at <= 10 and raw[-1] < 0x80:
+            varint = raw[value_at + 1 :]
+            number = 0
+            for shift, byte in enumerate(varint):
+                if byte < 0x80 and shift < len(varint) - 1:
+                    return None
+                number |= (byte & 0x7F) << (7 * shift)
+            return raw[2 : value_at - 2].decode(), str(number), "int"
+    except UnicodeDecodeError:
+        return None
+    return None
 
 
 def _append_unique(entries: Sequence[_Entry], maps: _Maps) -> None:

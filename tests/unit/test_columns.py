@@ -420,3 +420,42 @@ def test_mostly_unique_attributes_leave_the_cache_and_stay_equal() -> None:
 def test_undecodable_bytes_are_a_decode_error() -> None:
     with pytest.raises(OtlpDecodeError):
         to_tables([b"\xff\xff\xff\xff"])
+
+
+def test_short_key_values_read_off_the_wire_agree_with_protobuf() -> None:
+    import random
+
+    from google.protobuf.message import DecodeError
+
+    from extract.columns import _short_key_value
+
+    samples = []
+    for key in ("", "k", "bench.iteration", "ü" * 20, "x" * 123, "x" * 124, "x" * 200):
+        for number in (0, 1, 127, 128, 2**62, 2**63 - 1, -1, -(2**63)):
+            samples.append(KeyValue(key=key, value=AnyValue(int_value=number)))
+        for text in ("", "a", "é" * 10, "x" * 121, "x" * 122, "x" * 126, "x" * 300):
+            samples.append(KeyValue(key=key, value=AnyValue(string_value=text)))
+        for value in (AnyValue(bool_value=True), AnyValue(double_value=1.5), AnyValue()):
+            samples.append(KeyValue(key=key, value=value))
+    read = 0
+    for kv in samples:
+        entry = _short_key_value(kv.SerializeToString())
+        if entry is not None:
+            read += 1
+            assert entry == (kv.key, *text_of(kv.value))
+    assert read == 5 * 11  # non-negative ints, strings under 126 bytes; keys 1..127 bytes
+
+    rng = random.Random(7)
+    bases = [samples[2].SerializeToString(), samples[10].SerializeToString()]
+    for _ in range(20_000):  # mangled bytes: either None or exactly what protobuf reads
+        raw = bytearray(rng.choice(bases))
+        raw[rng.randrange(len(raw))] = rng.randrange(256)
+        if rng.random() < 0.5:
+            del raw[rng.randrange(len(raw))]
+        entry = _short_key_value(bytes(raw))
+        if entry is not None:
+            try:
+                kv = KeyValue.FromString(bytes(raw))
+            except DecodeError:
+                pytest.fail(f"read {bytes(raw)!r}, which protobuf refuses")
+            assert entry == (kv.key, *text_of(kv.value))
