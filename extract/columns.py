@@ -3,8 +3,8 @@
 Columnar on purpose: one pass over the protobuf messages appends to flat per-column
 lists (a tuple per span, transposed at the end); maps are flat key/value lists with
 offsets, resource- and scope-level columns are built once and repeated with `take`.
-Given request bytes, span and event attributes are read as serialized KeyValues
-(`decode_lazy`) and decoded once per distinct KeyValue: a benchmark's attributes repeat.
+Span and event attributes are read as serialized KeyValues (`decode_lazy`) and decoded
+once per distinct KeyValue: most of a benchmark's attributes repeat from span to span.
 Attribute values are stored as the ClickHouse exporter's `AsString` text, with the type
 of every non-string value in the matching *Types map; `decode_value` inverts that.
 """
@@ -58,8 +58,9 @@ def to_tables(
 ) -> dict[str, pa.Table]:
     """One table per run id (spans without `bench.run_id` under "unassigned").
 
-    Items are decoded requests or their protobuf bytes. Bytes are faster: they skip a
-    decode, and their span and event attributes are decoded once per distinct KeyValue.
+    Items are decoded requests or their protobuf bytes (faster: no decode to do first).
+    Span and event attributes are decoded once per distinct serialized KeyValue, as long
+    as enough of them repeat.
     """
     c = _Collected()
     spans_append = c.spans.append
@@ -73,14 +74,11 @@ def to_tables(
     events, links = c.events, c.links
     cached = _CachedKeyValues()
     for item in requests:
-        if not isinstance(item, _BYTES):
-            request: Any = item
-            append = _append_key_values
-        elif cached.worthwhile(len(keys) + len(event_keys)):
-            request = decode_lazy(item)
+        if cached.worthwhile(len(keys) + len(event_keys)):
+            request: Any = decode_lazy(item)  # a message is serialized again: still faster
             append = cached.append
         else:
-            request = decode_protobuf(item)
+            request = decode_protobuf(item) if isinstance(item, _BYTES) else item
             append = _append_key_values
         for resource_spans in request.resource_spans:
             resource_index = c.add_resource(resource_spans.resource.attributes)

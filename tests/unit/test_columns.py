@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceState
 
+from extract import columns
 from extract.columns import decode_value, text_of, to_tables
 from extract.duckdb_runner import open_runs
 from extract.otlp_decode import OtlpDecodeError, decode_protobuf, screen
@@ -393,12 +394,14 @@ def test_no_spans_no_tables() -> None:
     assert to_tables([ExportTraceServiceRequest(), _request(({}, []))]) == {}
 
 
-def test_request_bytes_give_the_same_tables_as_messages() -> None:
+def test_bytes_messages_cached_and_plain_decoding_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     body = encoded(sdk_spans())
     from_bytes, from_messages = to_tables([body, body]), to_tables([decode_protobuf(body)] * 2)
-    assert from_bytes.keys() == from_messages.keys()
+    monkeypatch.setattr(columns._CachedKeyValues, "worthwhile", lambda self, seen: False)
+    plain = to_tables([body, decode_protobuf(body)])
+    assert from_bytes.keys() == from_messages.keys() == plain.keys()
     for run_id, table in from_bytes.items():
-        assert table.equals(from_messages[run_id])
+        assert table.equals(from_messages[run_id]) and table.equals(plain[run_id])
 
 
 def test_mostly_unique_attributes_leave_the_cache_and_stay_equal() -> None:
