@@ -50,7 +50,7 @@ def format_ms(value: float) -> str:
 
 def _cell(value: float | None, n: int, needed: int) -> str:
     if value is None:
-        return f"n<{needed}" if n < needed else "—"
+        return f"n<{needed}" if 0 < n < needed else "—"
     return format_ms(value)
 
 
@@ -72,6 +72,21 @@ def summary_tables(rows: list[dict[str, Any]]) -> list[Table]:
                       _cell(row["mean_ms"], n, 1), _cell(row["p50_ms"], n, 1),
                       _cell(row["p95_ms"], n, 20), _cell(row["p99_ms"], n, 100))
     return list(tables.values())
+
+
+def worker_table(rows: list[dict[str, Any]]) -> Table:
+    """worker_execution's phases beside the stack's own workers' (from e2e_latency traces)."""
+    table = Table(title="worker phases, p50: the driver's worker beside the stack's (e2e traces)",
+                  title_justify="left")
+    for column in ("handler", "phase"):
+        table.add_column(column, no_wrap=True)
+    for column in ("driver n", "driver p50", "stack n", "stack p50"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(row["handler"], row["phase"], str(row["driver_n"]),
+                      _cell(row["driver_p50_ms"], row["driver_n"], 1), str(row["stack_n"]),
+                      _cell(row["stack_p50_ms"], row["stack_n"], 1))
+    return table
 
 
 def run(
@@ -140,6 +155,9 @@ def _report(console: Console, runs_dir: Path, outcome: job.RunOutcome) -> None:
         return
     for table in summary_tables(rows):
         console.print(table)
+    comparison = job.worker_comparison(runs_dir, outcome.run_id, rows)
+    if comparison and any(row["stack_n"] for row in comparison):
+        console.print(worker_table(comparison))
     e2e = outcome.results.get("e2e_latency")
     tax = e2e.tax() if e2e is not None else None
     if tax is not None:

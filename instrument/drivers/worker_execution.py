@@ -20,8 +20,8 @@ The driver-side worker does what the stack's does (stack/worker/steps.py), over 
   enqueued_for_orchestration, the results stored, pgmq_send_with_notify to a private results
   queue `spanbench_results_<hex>`, pgmq.delete of the step message.
 
-`worker.total` is the parent of the three phases. `worker_phases.summarize` gives the same
-phases as the stack's own workers emitted them, from traces.
+`worker.total` is the parent of the three phases. The query `queries/worker_phases.sql` gives
+the same phases as the stack's own workers emitted them, from traces, to set beside these.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ SUITE = "worker_execution"
 NAMESPACE = "single_step"
 SCENARIOS = {"noop": "single_noop", "calculation": "single_square",
              "database": "single_database"}
+HANDLER_OF_SCENARIO = {scenario: template.removeprefix("single_")
+                       for scenario, template in SCENARIOS.items()}
 SAMPLES = 50
 WARMUP = 5
 EVEN_NUMBER = 6

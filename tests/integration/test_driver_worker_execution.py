@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import psycopg
 
-from instrument.drivers import worker_execution, worker_phases
+import queries
+from instrument.drivers import worker_execution
 from instrument.drivers.base import Iteration
 from instrument.drivers.handler_overhead import Dispatch
 from instrument.drivers.tasker_client import TaskerClient, task_request
 from spanbench.vocabulary import Attr
 from stack.handlers import REGISTRY, StepContext, run_handler
 from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+from tests.spans_table import spans_table
 
 EXPECTED = {"noop": ("noop", "6"), "calculation": ("square", "36"), "database": ("database", "6")}
 
@@ -38,9 +40,10 @@ def test_cycles_on_private_queues(driver_env: DriverEnv) -> None:  # noqa: F811
             assert children["execute"].attributes[worker_execution.RESULT] == result
             assert (children["claim"].end_ns <= children["execute"].start_ns
                     <= children["execute"].end_ns <= children["submit"].start_ns)
-    summary = worker_phases.summarize(spans, suite=worker_execution.SUITE)
-    assert {(s.handler, s.phase, s.n) for s in summary} == {
-        (handler, phase, 3) for handler, _ in EXPECTED.values()
+    rows = spans_table(spans).execute(queries.load()["phase_summary"].sql,
+                                      {"run_id": ctx.settings.run_id}).fetchall()
+    assert {(scenario, phase, n) for _, scenario, _, phase, n, *_ in rows} == {
+        (scenario, phase, 3) for scenario in EXPECTED
         for phase in ("claim", "execute", "submit", "worker.total")}
     with psycopg.connect(driver_env.database_url) as conn:
         queues = conn.execute("SELECT count(*) FROM pgmq.meta WHERE queue_name LIKE "
@@ -65,8 +68,10 @@ def test_stack_worker_phases_from_traces(driver_env: DriverEnv) -> None:  # noqa
             task = client.create_task(task_request(name, namespace, {"even_number": 6}),
                                       propagate=parent)
             driver_env.stack.wait_final(task["task_uuid"])
-    summary = worker_phases.summarize(driver_env.spans_of(ctx), suite="e2e_latency")
-    counts = {(s.handler, s.phase): s.n for s in summary}
+    rows = spans_table(driver_env.spans_of(ctx)).execute(
+        queries.load()["worker_phases"].sql,
+        {"run_id": ctx.settings.run_id, "suite": "e2e_latency"}).fetchall()
+    counts = {(handler, phase): n for handler, phase, n, *_ in rows}
     assert counts == {(handler, phase): n for handler, n in (("square", 3), ("noop", 1))
                       for phase in ("claim", "execute", "submit", "worker.total")}
-    assert all(s.p95_ns is None and s.p50_ns > 0 for s in summary)
+    assert all(p95 is None and p50 > 0 for *_, p50, p95 in rows)
