@@ -57,24 +57,7 @@ RESULT = "handler.result"
 
 READ_SQL = "SELECT msg_id, read_ct, message FROM pgmq.read(%s, %s, 1)"
 TRANSITION_SQL = "SELECT tasker.transition_step_state_atomic(%s, %s::text[], %s, %s) AS moved"
-LOAD_SQL = """
-WITH attempt AS (
-    UPDATE tasker.workflow_steps
-    SET attempts = attempts + 1, last_attempted_at = now(), in_process = true, updated_at = now()
-    WHERE workflow_step_uuid = %(step)s
-    RETURNING workflow_step_uuid, task_uuid, named_step_uuid, attempts
-)
-SELECT ns.name AS step_name, t.context, nt.configuration,
-       (SELECT COALESCE(jsonb_object_agg(pns.name, pws.results -> 'result'), '{}'::jsonb)
-        FROM tasker.workflow_step_edges e
-        JOIN tasker.workflow_steps pws ON pws.workflow_step_uuid = e.from_step_uuid
-        JOIN tasker.named_steps pns ON pns.named_step_uuid = pws.named_step_uuid
-        WHERE e.to_step_uuid = a.workflow_step_uuid) AS dependency_results
-FROM attempt a
-JOIN tasker.named_steps ns ON ns.named_step_uuid = a.named_step_uuid
-JOIN tasker.tasks t ON t.task_uuid = a.task_uuid
-JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
-"""
+LOAD_SQL = "SELECT * FROM tasker.start_step_attempt(%(step)s)"
 STORE_SQL = ("UPDATE tasker.workflow_steps SET results = %s, in_process = false, "
              "updated_at = now() WHERE workflow_step_uuid = %s")
 SEND_SQL = "SELECT tasker.pgmq_send_with_notify(%s, %s, 0, %s)"

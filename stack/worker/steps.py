@@ -13,26 +13,8 @@ from stack.messages import ORCHESTRATION_RESULTS_QUEUE, StepMessage, StepResultM
 
 TRANSITION_SQL = "SELECT tasker.transition_step_state_atomic(%s, %s::text[], %s, %s) AS moved"
 
-# Count the attempt and load what the handler needs: its name and configuration from the
-# template, the task context and the parents' results.
-START_ATTEMPT_SQL = """
-WITH attempt AS (
-    UPDATE tasker.workflow_steps
-    SET attempts = attempts + 1, last_attempted_at = now(), in_process = true, updated_at = now()
-    WHERE workflow_step_uuid = %(step)s
-    RETURNING workflow_step_uuid, task_uuid, named_step_uuid, attempts
-)
-SELECT ns.name AS step_name, a.attempts, t.context, nt.configuration,
-       (SELECT COALESCE(jsonb_object_agg(pns.name, pws.results -> 'result'), '{}'::jsonb)
-        FROM tasker.workflow_step_edges e
-        JOIN tasker.workflow_steps pws ON pws.workflow_step_uuid = e.from_step_uuid
-        JOIN tasker.named_steps pns ON pns.named_step_uuid = pws.named_step_uuid
-        WHERE e.to_step_uuid = a.workflow_step_uuid) AS dependency_results
-FROM attempt a
-JOIN tasker.named_steps ns ON ns.named_step_uuid = a.named_step_uuid
-JOIN tasker.tasks t ON t.task_uuid = a.task_uuid
-JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
-"""
+# Count the attempt and load what the handler needs (stack/sql/005_start_step_attempt.sql).
+START_ATTEMPT_SQL = "SELECT * FROM tasker.start_step_attempt(%(step)s)"
 
 DELETE_SQL = "SELECT pgmq.delete(%s, %s::bigint)"
 
