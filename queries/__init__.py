@@ -16,7 +16,7 @@ from importlib.resources.abc import Traversable
 
 NAME_LINE = re.compile(r"^-- name: ([a-z][a-z0-9_]*)\s*$")
 
-NAMES: tuple[str, ...] = ("phase_summary", "worker_phases")
+NAMES: tuple[str, ...] = ("phase_summary", "worker_phases", "phase_stats")
 """Every query the code runs."""
 
 
