@@ -1,0 +1,39 @@
+"""SPEC.md §3: the baseline comparison as markdown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from extract.reports.model import COMPARISON_MARK, benchmark_name
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.3g}ms" if value < 100 else f"{value:.0f}ms"
+
+
+def comparison_rows(comparisons: Sequence[Any]) -> list[str]:
+    """The table alone: header and one row per benchmark."""
+    lines = ["| Benchmark | Baseline | Current | Change | Status |",
+             "|-----------|----------|---------|--------|--------|"]
+    for row in comparisons:
+        change = "n/a" if row.change is None else f"{row.change:+.1%}"
+        lines.append(f"| {row.suite}/{benchmark_name(row)} | {_ms(row.baseline_median_ms)} | "
+                     f"{_ms(row.current_median_ms)} | {change} | "
+                     f"{COMPARISON_MARK[row.status]} |")
+    return lines
+
+
+def baseline_markdown(comparisons: Sequence[Any], baseline: str, current: str) -> str:
+    """The whole document: title, what was compared, the table."""
+    lines = ["# Performance Baseline Comparison", f"Baseline: {baseline}", f"Current: {current}",
+             ""]
+    lines += comparison_rows(comparisons)
+    regressed = sum(1 for row in comparisons if row.status == "Regressed")
+    improved = sum(1 for row in comparisons if row.status == "Improved")
+    lines += ["", f"{len(comparisons)} benchmarks: {improved} improved, {regressed} regressed, "
+              f"{len(comparisons) - improved - regressed} stable (medians; Mann–Whitney U on "
+              "the raw samples)"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,77 @@
+"""SPEC.md §4: CI JSON per suite, and the combined document of the whole run (data, not text)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from extract.reports.model import (
+    SCHEMA_VERSION,
+    ReportInput,
+    benchmark_name,
+    check_scenario,
+    checks_for,
+    ms,
+)
+
+JSON_STATUS = {"pass": "pass", "warning": "warning", "fail": "fail", "missing": "warning"}
+"""A target without data is a warning: nothing failed, but nothing was shown to pass."""
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _result(row: Any, check: Any | None) -> dict[str, Any]:
+    name = benchmark_name(row)
+    return {
+        "name": name if check is None else f"{name} {check.target.metric}",
+        "mean_ms": _r(ms(row.mean_ns)), "std_dev_ms": _r(ms(row.std_ns)),
+        "target_ms": None if check is None else check.target.threshold_ms,
+        "status": "pass" if check is None else JSON_STATUS[check.status],
+        "performance_ratio": None if check is None or check.ratio is None
+        else round(check.ratio, 3),
+        "scenario": row.scenario, "variant": row.variant, "phase": row.phase,
+        "metric": None if check is None else check.target.metric,
+        "measured_ms": None if check is None else _r(check.measured_ms),
+        "n": row.n, "errors": row.errors,
+        "p50_ms": _r(ms(row.p50_ns)), "p95_ms": _r(ms(row.p95_ns)), "p99_ms": _r(ms(row.p99_ns)),
+    }
+
+
+def _missing(check: Any) -> dict[str, Any]:
+    t = check.target
+    return {"name": f"{check_scenario(check)}/{t.phase} {t.metric}", "mean_ms": None,
+            "std_dev_ms": None, "target_ms": t.threshold_ms, "status": "warning",
+            "performance_ratio": None, "scenario": t.scenario, "variant": None,
+            "phase": t.phase, "metric": t.metric, "measured_ms": None, "n": 0, "errors": 0,
+            "p50_ms": None, "p95_ms": None, "p99_ms": None}
+
+
+def _summary(results: list[dict[str, Any]]) -> dict[str, int]:
+    statuses = [result["status"] for result in results]
+    return {"total_tests": len(statuses), "passed": statuses.count("pass"),
+            "failed": statuses.count("fail"), "warnings": statuses.count("warning")}
+
+
+def suite_document(report: ReportInput, suite: str) -> dict[str, Any]:
+    """One suite: a result per benchmark and target (untargeted benchmarks pass, target null)."""
+    checks = report.checks_of(suite)
+    results: list[dict[str, Any]] = []
+    for row in report.stats_of(suite):
+        matched = checks_for(row, checks)
+        results += [_result(row, check) for check in matched] or [_result(row, None)]
+    results += [_missing(check) for check in checks if check.status == "missing"]
+    return {"schema_version": SCHEMA_VERSION, "benchmark_suite": suite,
+            "timestamp": report.meta.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "commit": report.meta.commit, "run_id": report.meta.run_id,
+            "results": results, "summary": _summary(results)}
+
+
+def combined_document(report: ReportInput) -> dict[str, Any]:
+    """`latest/results.json`: every suite's document and the run's totals."""
+    suites = [suite_document(report, suite) for suite in report.suites()]
+    totals = _summary([result for doc in suites for result in doc["results"]])
+    return {"schema_version": SCHEMA_VERSION,
+            "timestamp": report.meta.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "commit": report.meta.commit, "run_id": report.meta.run_id,
+            "suites": suites, "summary": totals}

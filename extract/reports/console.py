@@ -1,0 +1,53 @@
+"""SPEC.md §1: the console blocks, one per suite (Criterion lines, summary, key findings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from extract.reports.findings import key_findings
+from extract.reports.model import (
+    STATUS_MARK,
+    ReportInput,
+    benchmark_name,
+    format_ms,
+    ms,
+    threshold,
+)
+
+RULE = "═" * 79
+
+
+def criterion_lines(row: Any) -> list[str]:
+    """`Benchmarking <suite>/<test>` and `<suite>/<test>   time: [low mid high]`."""
+    name = f"{row.suite}/{benchmark_name(row)}"
+    low, high = row.mean_ci if row.mean_ci is not None else (None, None)
+    return [f"Benchmarking {name}",
+            f"{name}   time: [{format_ms(ms(low))} {format_ms(ms(row.mean_ns))} "
+            f"{format_ms(ms(high))}]"]
+
+
+def target_line(check: Any) -> str:
+    t = check.target
+    return (f"  • {t.label}: {format_ms(check.measured_ms)} {t.metric}  "
+            f"(Target: < {threshold(t.threshold_ms)})  {STATUS_MARK[check.status]}")
+
+
+def suite_block(report: ReportInput, suite: str) -> str:
+    """One suite: its Criterion lines, then the results banner."""
+    lines: list[str] = []
+    for row in report.stats_of(suite):
+        lines += criterion_lines(row)
+        lines.append("")
+    lines += [RULE, f"📊 BENCHMARK RESULTS: {suite.replace('_', ' ').upper()}", RULE, "",
+              "Performance Summary:"]
+    checks = report.checks_of(suite)
+    lines += [target_line(check) for check in checks] or ["  • no targets for this suite"]
+    lines += ["", "Key Findings:"]
+    lines += [f"  • {finding}" for finding in key_findings(report, suite)] or ["  • none"]
+    lines += ["", RULE]
+    return "\n".join(lines)
+
+
+def console_report(report: ReportInput) -> str:
+    """Every suite's block, in the seed's order."""
+    return "\n\n".join(suite_block(report, suite) for suite in report.suites()) + "\n"

@@ -1,0 +1,58 @@
+"""Build a ReportInput from one run's Parquet and run.json alone (no stack needed)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from extract.duckdb_runner import open_runs
+from extract.reports.model import Prerequisite, ReportInput, RunMeta
+
+
+class ReportInputError(RuntimeError):
+    """The run or the baseline asked for cannot be read."""
+
+
+def run_meta(runs_dir: Path, run_id: str) -> RunMeta:
+    """From run.json; a run without one still reports, with what its id says."""
+    path = runs_dir / run_id / "run.json"
+    record: dict[str, Any] = {}
+    if path.is_file():
+        record = json.loads(path.read_text())
+    started = record.get("started_at")
+    started_at = (datetime.fromisoformat(started) if started
+                  else datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+    deployment = record.get("deployment") or {}
+    if deployment.get("started_by_run"):
+        environment = "Reference stack (started by spanbench run)"
+    elif deployment.get("orchestration_url"):
+        environment = f"External deployment ({deployment['orchestration_url']})"
+    else:
+        environment = "unknown (no run.json)"
+    return RunMeta(run_id, started_at, str(record.get("commit", "unknown")), environment)
+
+
+def gather(runs_dir: Path, run_id: str, targets_path: Path | None = None,
+           baseline_dir: Path | None = None, baseline_name: str | None = None,
+           prerequisites: tuple[Prerequisite, ...] = ()) -> ReportInput:
+    """Statistics, target checks, breakdowns and (with a baseline) the comparison of one run."""
+    from extract import analysis, baselines, breakdown
+
+    if baseline_dir is not None and not baseline_dir.is_dir():
+        raise ReportInputError(f"no baseline at {baseline_dir}: save one with "
+                               "'spanbench run --save-baseline NAME'")
+    con = open_runs(runs_dir, [run_id])
+    try:
+        stats = analysis.phase_statistics(con, run_id)
+        checks = analysis.check_targets(stats, analysis.load_targets(targets_path))
+        comparisons = (baselines.compare(con, baseline_dir) if baseline_dir is not None else [])
+        return ReportInput(
+            meta=run_meta(runs_dir, run_id), stats=stats, checks=checks,
+            comparisons=comparisons, baseline_name=baseline_name,
+            breakdown=breakdown.e2e_breakdown(con, run_id),
+            completeness=breakdown.trace_completeness(con, run_id),
+            lifecycle=breakdown.lifecycle_counts(con, run_id), prerequisites=prerequisites)
+    finally:
+        con.close()

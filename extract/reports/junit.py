@@ -1,0 +1,39 @@
+"""JUnit XML for CI test reporters: one test case per target."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from extract.reports.model import ReportInput, check_name, format_ms, threshold
+
+
+def junit_xml(report: ReportInput) -> str:
+    """<testsuites> with a <testsuite> per suite; fail → <failure>, warning → property and
+    system-out, no data → <skipped>."""
+    root = ET.Element("testsuites", name="spanbench", tests=str(len(report.checks)))
+    for suite in report.suites():
+        checks = report.checks_of(suite)
+        if not checks:
+            continue
+        element = ET.SubElement(root, "testsuite", name=suite, tests=str(len(checks)),
+                                failures=str(sum(c.status == "fail" for c in checks)),
+                                skipped=str(sum(c.status == "missing" for c in checks)),
+                                timestamp=report.meta.started_at.strftime("%Y-%m-%dT%H:%M:%S"))
+        for check in checks:
+            t = check.target
+            case = ET.SubElement(element, "testcase", classname=f"{suite}.{t.phase}",
+                                 name=f"{t.label} ({check_name(check)})")
+            if check.measured_ms is not None:
+                case.set("time", f"{check.measured_ms / 1000:.6f}")
+            line = (f"{check_name(check)} {format_ms(check.measured_ms)} against "
+                    f"< {threshold(t.threshold_ms)}: {check.message}")
+            if check.status == "fail":
+                ET.SubElement(case, "failure", message=line, type="TargetMissed").text = line
+            elif check.status == "warning":
+                properties = ET.SubElement(case, "properties")
+                ET.SubElement(properties, "property", name="status", value="warning")
+                ET.SubElement(case, "system-out").text = f"WARNING {line}"
+            elif check.status == "missing":
+                ET.SubElement(case, "skipped", message=line)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"

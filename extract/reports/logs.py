@@ -1,0 +1,174 @@
+"""SPEC.md §2: the markdown log of one suite, and latest/summary.md of the whole run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from extract.reports.baseline_table import comparison_rows
+from extract.reports.findings import key_findings
+from extract.reports.model import (
+    E2E_SUITE,
+    STATUS_MARK,
+    ReportInput,
+    benchmark_name,
+    checks_for,
+    format_ms,
+    ms,
+    threshold,
+)
+
+
+def _ms3(ns: float | None) -> str:
+    return "n/a" if ns is None else f"{ns / 1_000_000:.3f} ms"
+
+
+def _status(check: Any) -> str:
+    mark = STATUS_MARK[check.status]
+    if check.ratio is None:
+        return mark
+    if check.ratio >= 1:
+        return f"{mark} ({check.ratio:.1f}x better than target)"
+    return f"{mark} ({1 / check.ratio:.1f}x slower than target)"
+
+
+def _percentile(ns: float | None, ci: Any, n: int, needed: int) -> str:
+    if ns is None:
+        return f"not reported (n={n} < {needed})"
+    if ci is None:
+        return _ms3(ns)
+    return f"{_ms3(ns)} (95% CI {_ms3(ci[0])} – {_ms3(ci[1])})"
+
+
+def result_section(row: Any, checks: list[Any]) -> list[str]:
+    outliers = row.outliers_mild + row.outliers_severe
+    share = f"{outliers / row.n:.0%}" if row.n else "n/a"
+    lines = [f"### {benchmark_name(row)}", f"- Samples: {row.n} ({row.errors} errors)",
+             f"- Mean: {_ms3(row.mean_ns)}", f"- Std Dev: {_ms3(row.std_ns)}",
+             f"- Min: {_ms3(row.min_ns)}", f"- Max: {_ms3(row.max_ns)}",
+             f"- P50: {_percentile(row.p50_ns, row.p50_ci, row.n, 1)}",
+             f"- P95: {_percentile(row.p95_ns, row.p95_ci, row.n, 20)}",
+             f"- P99: {_percentile(row.p99_ns, row.p99_ci, row.n, 100)}"]
+    for check in checks:
+        lines.append(f"- Target: < {threshold(check.target.threshold_ms)} "
+                     f"{check.target.metric} ({check.target.label})")
+        lines.append(f"- Status: {_status(check)}")
+    lines.append(f"- Outliers: {outliers}/{row.n} ({share}; {row.outliers_mild} mild, "
+                 f"{row.outliers_severe} severe)")
+    lines.extend(f"- Note: {note}" for note in row.notes)
+    return [*lines, ""]
+
+
+def summary_lines(checks: list[Any]) -> list[str]:
+    failed = [c for c in checks if c.status == "fail"]
+    warned = [c for c in checks if c.status == "warning"]
+    missing = [c for c in checks if c.status == "missing"]
+    if not checks:
+        first = "✅ No targets for this suite"
+    elif failed:
+        first = f"❌ {len(failed)} of {len(checks)} targets failed"
+    elif warned:
+        first = f"⚠️  All targets met, {len(warned)} within 10% of the target"
+    else:
+        first = "✅ All tests passed"
+    lines = [first]
+    if missing:
+        lines.append(f"⚠️  {len(missing)} target(s) without data")
+    ratios = [c.ratio for c in checks if c.ratio is not None]
+    if ratios:
+        average = sum(ratios) / len(ratios)
+        word = "better" if average >= 1 else "slower"
+        factor = average if average >= 1 else 1 / average
+        lines.append(f"🎯 Average performance: {factor:.1f}x {word} than targets")
+    return lines
+
+
+def _header(report: ReportInput, title: str) -> list[str]:
+    meta = report.meta
+    lines = [f"# {title}", f"Date: {meta.started_at:%Y-%m-%d %H:%M:%S} UTC",
+             f"Commit: {meta.commit}", f"Environment: {meta.environment}",
+             f"Run: {meta.run_id}", ""]
+    if report.prerequisites:
+        lines.append("## Prerequisites")
+        lines += [f"- [{'x' if p.ok else ' '}] {p.name} ({p.detail})"
+                  for p in report.prerequisites]
+        lines.append("")
+    return lines
+
+
+def suite_log(report: ReportInput, suite: str) -> str:
+    """`tmp/benchmarks/<date>-<suite>.log`."""
+    lines = [*_header(report, f"Benchmark Run: {suite}"), "## Results", ""]
+    checks = report.checks_of(suite)
+    for row in report.stats_of(suite):
+        lines += result_section(row, checks_for(row, checks))
+    unmatched = [c for c in checks if c.status == "missing"]
+    for check in unmatched:
+        lines += [f"### {check.target.label}", f"- Status: {_status(check)}",
+                  f"- {check.message}", ""]
+    if suite == E2E_SUITE:
+        lines += breakdown_sections(report)
+    findings = key_findings(report, suite)
+    if findings:
+        lines += ["## Key Findings"] + [f"- {finding}" for finding in findings] + [""]
+    lines += ["## Summary", *summary_lines(checks)]
+    return "\n".join(lines) + "\n"
+
+
+def breakdown_sections(report: ReportInput) -> list[str]:
+    lines: list[str] = []
+    if report.breakdown:
+        lines += ["## E2E Breakdown", "",
+                  "| Scenario | Phase | Median | P95 | Share | Workflows |",
+                  "|----------|-------|--------|-----|-------|-----------|"]
+        lines += [f"| {r.scenario} | {r.phase} | {format_ms(r.median_ms)} | "
+                  f"{format_ms(r.p95_ms)} | {r.share:.1%} | {r.n_workflows} |"
+                  for r in report.breakdown]
+        lines.append("")
+    if report.completeness:
+        lines += ["## Trace Completeness", ""]
+        for r in report.completeness:
+            missing = ", ".join(f"{k}×{v}" for k, v in sorted(r.missing.items())) or "none"
+            lines.append(f"- {r.scenario}: {r.complete} complete, {r.incomplete} incomplete "
+                         f"(missing: {missing})")
+        lines.append("")
+    if report.lifecycle:
+        lines += ["## Per-step Lifecycle (tasker-core publishes ~19 DB operations and 2 MQ "
+                  "round trips per step)", "",
+                  "| Scenario | Spans/step | Messages/step | DB ops/step | Tasker DB ops/step "
+                  "| Tasker MQ round trips/step |",
+                  "|---|---|---|---|---|---|"]
+        for r in report.lifecycle:
+            db = "n/a" if r.db_operations_per_step is None else f"{r.db_operations_per_step:.1f}"
+            lines.append(f"| {r.scenario} | {r.spans_per_step:.1f} | {r.messages_per_step:.1f} | "
+                         f"{db} | {r.tasker_db_operations_per_step:g} | "
+                         f"{r.tasker_mq_round_trips_per_step:g} |")
+        lines.append("")
+    return lines
+
+
+def summary_markdown(report: ReportInput) -> str:
+    """`latest/summary.md`: every suite of the run with its targets, breakdowns, baseline."""
+    lines = _header(report, f"Benchmark Summary: {report.meta.run_id}")
+    lines += ["## Targets", "", "| Suite | Target | Metric | Measured | Target | Status |",
+              "|-------|--------|--------|----------|--------|--------|"]
+    for suite in report.suites():
+        for c in report.checks_of(suite):
+            lines.append(f"| {suite} | {c.target.label} | {c.target.metric} | "
+                         f"{format_ms(c.measured_ms)} | < {threshold(c.target.threshold_ms)} | "
+                         f"{STATUS_MARK[c.status]} |")
+    lines.append("")
+    for suite in report.suites():
+        lines += [f"## {suite}", "", "| Benchmark | n | Mean | P50 | P95 | P99 |",
+                  "|-----------|---|------|-----|-----|-----|"]
+        for r in report.stats_of(suite):
+            lines.append(f"| {benchmark_name(r)} | {r.n} | {format_ms(ms(r.mean_ns))} | "
+                         f"{format_ms(ms(r.p50_ns))} | {format_ms(ms(r.p95_ns))} | "
+                         f"{format_ms(ms(r.p99_ns))} |")
+        lines += ["", *summary_lines(report.checks_of(suite)), ""]
+    lines += [line.replace("## ", "### ", 1) if line.startswith("## ") else line
+              for line in breakdown_sections(report)]
+    if report.comparisons:
+        lines += [f"## Baseline Comparison (against {report.baseline_name})", ""]
+        lines += [*comparison_rows(report.comparisons), ""]
+    lines += ["## Summary", *summary_lines(list(report.checks))]
+    return "\n".join(lines) + "\n"

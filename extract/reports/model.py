@@ -1,0 +1,119 @@
+"""What every report is made from: one run's statistics, target checks, baseline comparison,
+e2e breakdowns and trace completeness. Rows are the analysis helpers' dataclasses
+(extract.analysis, extract.baselines, extract.breakdown); reports only read their fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from spanbench.vocabulary import SUITES
+
+E2E_SUITE = "e2e_latency"
+SCHEMA_VERSION = 1
+"""CI JSON schema version. 1: the seed's fields plus p50/p95/p99 (ms), n, schema_version."""
+
+NS_PER_MS = 1_000_000
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    run_id: str
+    started_at: datetime
+    commit: str
+    environment: str
+
+
+@dataclass(frozen=True)
+class Prerequisite:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    meta: RunMeta
+    stats: Sequence[Any]
+    """PhaseStats rows."""
+    checks: Sequence[Any] = ()
+    """TargetCheck rows."""
+    comparisons: Sequence[Any] = ()
+    """Comparison rows against `baseline_name`."""
+    baseline_name: str | None = None
+    breakdown: Sequence[Any] = ()
+    """BreakdownRow rows (e2e_latency)."""
+    completeness: Sequence[Any] = ()
+    lifecycle: Sequence[Any] = ()
+    prerequisites: Sequence[Prerequisite] = field(default_factory=tuple)
+
+    def suites(self) -> list[str]:
+        """Suites with statistics or targets, in the seed's order (unknown names last)."""
+        present = {row.suite for row in self.stats} | {c.target.suite for c in self.checks}
+        order = [suite for suite in SUITES if suite in present]
+        return order + sorted(present - set(order))
+
+    def stats_of(self, suite: str) -> list[Any]:
+        return [row for row in self.stats if row.suite == suite]
+
+    def checks_of(self, suite: str) -> list[Any]:
+        return [check for check in self.checks if check.target.suite == suite]
+
+    def comparisons_of(self, suite: str) -> list[Any]:
+        return [row for row in self.comparisons if row.suite == suite]
+
+
+def ms(ns: float | None) -> float | None:
+    return None if ns is None else ns / NS_PER_MS
+
+
+def benchmark_name(row: Any) -> str:
+    """scenario[@variant]/phase: the test name within a suite."""
+    variant = f"@{row.variant}" if getattr(row, "variant", None) else ""
+    return f"{row.scenario}{variant}/{row.phase}"
+
+
+def checks_for(row: Any, checks: Sequence[Any]) -> list[Any]:
+    """The target checks that apply to one statistics row."""
+    return [check for check in checks
+            if check.target.suite == row.suite and check.target.phase == row.phase
+            and check.target.scenario in (None, row.scenario)]
+
+
+def format_ms(value: float | None) -> str:
+    """A duration in ms, in the unit that keeps it readable."""
+    if value is None:
+        return "n/a"
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    if value >= 1:
+        return f"{value:.2f} ms"
+    if value >= 0.001:
+        return f"{value * 1000:.1f} µs"
+    return f"{value * 1e6:.0f} ns"
+
+
+def threshold(value: float) -> str:
+    """A target in ms as the seed writes it: 50 ms, 0.001 ms → 1 µs."""
+    if value >= 1:
+        return f"{value:g} ms"
+    if value >= 0.001:
+        return f"{value * 1000:g} µs"
+    return f"{value * 1e6:g} ns"
+
+
+STATUS_MARK = {"pass": "✅ PASS", "warning": "⚠️  WARNING", "fail": "❌ FAIL",
+               "missing": "⚠️  NO DATA"}
+COMPARISON_MARK = {"Improved": "✅ Improved", "Stable": "✅ Stable", "Regressed": "❌ Regressed"}
+
+
+def check_scenario(check: Any) -> str:
+    return check.target.scenario or "*"
+
+
+def check_name(check: Any) -> str:
+    """suite/scenario phase metric: how a failing check is named on stderr and in JUnit."""
+    t = check.target
+    return f"{t.suite}/{check_scenario(check)} {t.phase} {t.metric}"

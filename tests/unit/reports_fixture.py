@@ -1,0 +1,175 @@
+"""Hand-built rows shaped like extract.analysis / baselines / breakdown dataclasses."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from extract.reports.model import Prerequisite, ReportInput, RunMeta
+
+GOLDEN = Path(__file__).parent.parent / "golden" / "reports"
+REGENERATE = "SPANBENCH_REGENERATE_GOLDEN"
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/reports/<name>; SPANBENCH_REGENERATE_GOLDEN=1 rewrites it."""
+    path = GOLDEN / name
+    if os.environ.get(REGENERATE) == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text, f"{name} differs from its golden file"
+
+
+@dataclass(frozen=True)
+class PhaseStats:
+    suite: str
+    scenario: str
+    variant: str | None
+    phase: str
+    n: int
+    errors: int
+    mean_ns: float
+    std_ns: float
+    min_ns: float
+    max_ns: float
+    p50_ns: float
+    p50_ci: tuple[float, float] | None
+    p95_ns: float | None
+    p95_ci: tuple[float, float] | None
+    p99_ns: float | None
+    p99_ci: tuple[float, float] | None
+    mean_ci: tuple[float, float] | None
+    outliers_mild: int = 0
+    outliers_severe: int = 0
+    batch_size: int = 1
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    suite: str
+    scenario: str | None
+    phase: str
+    metric: str
+    threshold_ms: float
+    label: str
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    target: Target
+    measured_ms: float | None
+    status: str
+    ratio: float | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    suite: str
+    scenario: str
+    variant: str | None
+    phase: str
+    baseline_median_ms: float
+    current_median_ms: float
+    change: float
+    p_value: float | None
+    status: str
+    n_baseline: int
+    n_current: int
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    scenario: str
+    phase: str
+    median_ms: float
+    p95_ms: float | None
+    share: float
+    n_workflows: int
+
+
+@dataclass(frozen=True)
+class Completeness:
+    scenario: str
+    complete: int
+    incomplete: int
+    missing: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LifecycleRow:
+    scenario: str
+    spans_per_step: float
+    messages_per_step: float
+    db_operations_per_step: float | None
+    tasker_db_operations_per_step: float
+    tasker_mq_round_trips_per_step: float
+
+
+MS = 1_000_000
+
+
+def stats(suite: str, scenario: str, phase: str, mean: float, n: int = 20,
+          variant: str | None = None, **kw: object) -> PhaseStats:
+    values = dict(std_ns=0.624 * MS, min_ns=mean * 0.96 * MS, max_ns=mean * 1.04 * MS,
+                  p50_ns=mean * MS, p50_ci=(mean * 0.98 * MS, mean * 1.02 * MS),
+                  p95_ns=mean * 1.03 * MS if n >= 20 else None,
+                  p95_ci=(mean * MS, mean * 1.04 * MS) if n >= 20 else None,
+                  p99_ns=None, p99_ci=None, mean_ci=(mean * 0.99 * MS, mean * 1.01 * MS),
+                  outliers_mild=2, outliers_severe=0)
+    values.update(kw)
+    return PhaseStats(suite, scenario, variant, phase, n, 0, mean * MS, **values)  # type: ignore[arg-type]
+
+
+def check(suite: str, scenario: str | None, phase: str, metric: str, threshold: float,
+          label: str, measured: float | None) -> TargetCheck:
+    target = Target(suite, scenario, phase, metric, threshold, label)
+    if measured is None:
+        return TargetCheck(target, None, "missing", None, "no samples for this target")
+    ratio = threshold / measured
+    status = "fail" if measured >= threshold else "warning" if measured >= 0.9 * threshold \
+        else "pass"
+    return TargetCheck(target, measured, status, ratio,
+                       f"{measured:g} ms against < {threshold:g} ms")
+
+
+def sample_report() -> ReportInput:
+    """Two suites: task_initialization passes; e2e_latency has a warning, a failure, a gap."""
+    rows = [
+        stats("task_initialization", "linear_3", "api.create_task", 17.748),
+        stats("task_initialization", "diamond_4", "api.create_task", 20.8),
+        stats("e2e_latency", "linear_3", "e2e.workflow", 480.0, n=10, outliers_severe=1),
+        stats("e2e_latency", "diamond_4", "e2e.workflow", 612.3, n=10,
+              notes=("batched: 10 workflows per sample",)),
+    ]
+    checks = [
+        check("task_initialization", "linear_3", "api.create_task", "mean", 50,
+              "Task Creation (3 steps)", 17.748),
+        check("task_initialization", "diamond_4", "api.create_task", "mean", 75,
+              "Task Creation (4 steps)", 20.8),
+        check("e2e_latency", "linear_3", "e2e.workflow", "mean", 500,
+              "Complete Workflow (3 steps)", 480.0),
+        check("e2e_latency", "diamond_4", "e2e.workflow", "mean", 500,
+              "Complete Workflow (diamond)", 612.3),
+        check("e2e_latency", "tree_7", "e2e.workflow", "p99", 1500, "Tree (7 steps)", None),
+    ]
+    comparisons = [
+        Comparison("task_initialization", "linear_3", None, "api.create_task", 18.2, 17.748,
+                   -0.0248, 0.01, "Improved", 20, 20),
+        Comparison("e2e_latency", "diamond_4", None, "e2e.workflow", 500.0, 612.3, 0.2246,
+                   0.0004, "Regressed", 10, 10),
+    ]
+    return ReportInput(
+        meta=RunMeta("20261129T222039Z-3fa9c2", datetime(2026, 11, 29, 22, 20, 39, tzinfo=UTC),
+                     "abc123def456", "Reference stack (started by spanbench run)"),
+        stats=rows, checks=checks, comparisons=comparisons, baseline_name="main",
+        breakdown=[BreakdownRow("linear_3", "execute", 210.0, 260.0, 0.45, 9),
+                   BreakdownRow("linear_3", "wait", 150.0, 170.0, 0.30, 9),
+                   BreakdownRow("linear_3", "claim", 120.0, 130.0, 0.25, 9)],
+        completeness=[Completeness("linear_3", 9, 1, {"claim": 1})],
+        lifecycle=[LifecycleRow("linear_3", 6.0, 2.0, None, 19, 2)],
+        prerequisites=(Prerequisite("Orchestration service healthy", True,
+                                    "http://localhost:8080"),))
