@@ -11,6 +11,7 @@ from extract.reports.model import (
     check_scenario,
     checks_for,
     ms,
+    unmatched,
 )
 
 JSON_STATUS = {"pass": "pass", "warning": "warning", "fail": "fail", "missing": "warning"}
@@ -60,7 +61,7 @@ def suite_document(report: ReportInput, suite: str) -> dict[str, Any]:
     for row in report.stats_of(suite):
         matched = checks_for(row, checks)
         results += [_result(row, check) for check in matched] or [_result(row, None)]
-    results += [_missing(check) for check in checks if check.status == "missing"]
+    results += [_missing(check) for check in unmatched(checks, report.stats_of(suite))]
     return {"schema_version": SCHEMA_VERSION, "benchmark_suite": suite,
             "timestamp": report.meta.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "commit": report.meta.commit, "run_id": report.meta.run_id,

@@ -13,7 +13,7 @@ def _slowest(report: ReportInput, suite: str) -> str | None:
         return (f"Slowest phase: {top.phase} in {top.scenario}, {top.share:.0%} of the "
                 f"workflow's wall time (median {format_ms(top.median_ms)}, "
                 f"{top.n_workflows} workflows)")
-    rows = [row for row in report.stats_of(suite) if row.p50_ns is not None]
+    rows = [row for row in report.stats_of(suite) if ms(row.p50_ns) is not None]
     if not rows:
         return None
     top = max(rows, key=lambda row: row.p50_ns)

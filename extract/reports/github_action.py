@@ -12,10 +12,11 @@ def github_action_entries(report: ReportInput) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for suite in report.suites():
         for row in report.stats_of(suite):
-            if row.mean_ns is None:
+            mean = ms(row.mean_ns)
+            if mean is None:
                 continue
             entry: dict[str, Any] = {"name": f"{suite}/{benchmark_name(row)}", "unit": "ms",
-                                     "value": round(row.mean_ns / 1_000_000, 6)}
+                                     "value": round(mean, 6)}
             if row.mean_ci is not None:
                 half = (row.mean_ci[1] - row.mean_ci[0]) / 2 / 1_000_000
                 entry["range"] = f"± {half:.6g}"

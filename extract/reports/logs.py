@@ -15,6 +15,7 @@ from extract.reports.model import (
     format_ms,
     ms,
     threshold,
+    unmatched,
 )
 
 
@@ -101,8 +102,7 @@ def suite_log(report: ReportInput, suite: str) -> str:
     checks = report.checks_of(suite)
     for row in report.stats_of(suite):
         lines += result_section(row, checks_for(row, checks))
-    unmatched = [c for c in checks if c.status == "missing"]
-    for check in unmatched:
+    for check in unmatched(checks, report.stats_of(suite)):
         lines += [f"### {check.target.label}", f"- Status: {_status(check)}",
                   f"- {check.message}", ""]
     if suite == E2E_SUITE:

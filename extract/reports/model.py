@@ -4,6 +4,7 @@ e2e breakdowns and trace completeness. Rows are the analysis helpers' dataclasse
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,7 +67,8 @@ class ReportInput:
 
 
 def ms(ns: float | None) -> float | None:
-    return None if ns is None else ns / NS_PER_MS
+    """ns → ms; None for a value not computed (None, or NaN when n = 0)."""
+    return None if ns is None or math.isnan(ns) else ns / NS_PER_MS
 
 
 def benchmark_name(row: Any) -> str:
@@ -76,10 +78,17 @@ def benchmark_name(row: Any) -> str:
 
 
 def checks_for(row: Any, checks: Sequence[Any]) -> list[Any]:
-    """The target checks that apply to one statistics row."""
+    """The target checks made on one statistics row (a check names its scenario and variant)."""
     return [check for check in checks
             if check.target.suite == row.suite and check.target.phase == row.phase
-            and check.target.scenario in (None, row.scenario)]
+            and check_scenario(check) == row.scenario
+            and getattr(check, "variant", None) == row.variant]
+
+
+def unmatched(checks: Sequence[Any], rows: Sequence[Any]) -> list[Any]:
+    """Checks of no statistics row: targets the run has no samples for."""
+    used = {id(check) for row in rows for check in checks_for(row, checks)}
+    return [check for check in checks if id(check) not in used]
 
 
 def format_ms(value: float | None) -> str:
@@ -110,10 +119,13 @@ COMPARISON_MARK = {"Improved": "✅ Improved", "Stable": "✅ Stable", "Regresse
 
 
 def check_scenario(check: Any) -> str:
-    return check.target.scenario or "*"
+    """The scenario a check measured (its target's, or * for a target of every scenario)."""
+    return getattr(check, "scenario", None) or check.target.scenario or "*"
 
 
 def check_name(check: Any) -> str:
     """suite/scenario phase metric: how a failing check is named on stderr and in JUnit."""
     t = check.target
-    return f"{t.suite}/{check_scenario(check)} {t.phase} {t.metric}"
+    variant = getattr(check, "variant", None)
+    variant = f"@{variant}" if variant else ""
+    return f"{t.suite}/{check_scenario(check)}{variant} {t.phase} {t.metric}"

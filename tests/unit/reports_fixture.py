@@ -64,6 +64,8 @@ class TargetCheck:
     status: str
     ratio: float | None
     message: str
+    scenario: str | None = None
+    variant: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,20 +122,22 @@ def stats(suite: str, scenario: str, phase: str, mean: float, n: int = 20,
                   p95_ci=(mean * MS, mean * 1.04 * MS) if n >= 20 else None,
                   p99_ns=None, p99_ci=None, mean_ci=(mean * 0.99 * MS, mean * 1.01 * MS),
                   outliers_mild=2, outliers_severe=0)
+    values["mean_ns"] = mean * MS
     values.update(kw)
-    return PhaseStats(suite, scenario, variant, phase, n, 0, mean * MS, **values)  # type: ignore[arg-type]
+    return PhaseStats(suite, scenario, variant, phase, n, 0, **values)  # type: ignore[arg-type]
 
 
 def check(suite: str, scenario: str | None, phase: str, metric: str, threshold: float,
           label: str, measured: float | None) -> TargetCheck:
     target = Target(suite, scenario, phase, metric, threshold, label)
     if measured is None:
-        return TargetCheck(target, None, "missing", None, "no samples for this target")
+        return TargetCheck(target, None, "missing", None, "no samples for this target",
+                           scenario)
     ratio = threshold / measured
     status = "fail" if measured >= threshold else "warning" if measured >= 0.9 * threshold \
         else "pass"
     return TargetCheck(target, measured, status, ratio,
-                       f"{measured:g} ms against < {threshold:g} ms")
+                       f"{measured:g} ms against < {threshold:g} ms", scenario)
 
 
 def sample_report() -> ReportInput:

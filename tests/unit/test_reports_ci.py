@@ -115,3 +115,24 @@ def test_write_reports_fills_latest(tmp_path: Path) -> None:
     assert log.is_symlink() and log.resolve() == tmp_path / "2026-11-29-task_initialization.log"
     write_reports(sample_report(), tmp_path)  # again: links are replaced, not duplicated
     assert json.loads((latest / "results.json").read_text())["schema_version"] == 1
+
+
+def test_a_target_on_a_thin_percentile_is_one_warning_not_two() -> None:
+    import dataclasses
+    import math
+
+    from tests.unit.reports_fixture import check, stats
+    report = sample_report()
+    thin = dataclasses.replace(check("e2e_latency", "linear_3", "e2e.workflow", "p99", 500,
+                                     "Complete Workflow p99", None), scenario="linear_3")
+    empty = stats("e2e_latency", "tree_7", "e2e.workflow", 1.0, n=0, mean_ns=math.nan,
+                  p50_ns=math.nan, mean_ci=None)
+    report = dataclasses.replace(report, checks=[thin],
+                                 stats=[*report.stats_of("e2e_latency"), empty])
+    doc = suite_document(report, "e2e_latency")
+    assert errors(doc, SCHEMA) == []
+    targeted = [r for r in doc["results"] if r["metric"] == "p99"]
+    assert len(targeted) == 1 and targeted[0]["status"] == "warning"
+    assert doc["results"][-1]["mean_ms"] is None
+    json.dumps(doc, allow_nan=False)
+    assert "tree_7" not in " ".join(e["name"] for e in github_action_entries(report))

@@ -1,0 +1,87 @@
+"""The e2e breakdown, trace completeness and lifecycle counts: queries/e2e_*.sql, typed.
+
+Each function runs queries/e2e_workflows.sql (table macros, temporary to the connection) and
+then its own query over the connection's `spans` view; see the SQL files for the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+import queries
+
+MACROS = "e2e_workflows"
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    """One phase of one scenario's breakdown ('wait' for time no phase span covers)."""
+
+    scenario: str
+    phase: str
+    median_ms: float
+    p95_ms: float | None
+    """None below 20 workflows."""
+    share: float
+    """Fraction of the scenario's total wall time; a scenario's shares sum to 1."""
+    n_workflows: int
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """How many of a scenario's measured workflow traces hold every span their template implies."""
+
+    scenario: str
+    complete: int
+    incomplete: int
+    missing: dict[str, int]
+    """Phase → how many workflows were short of it."""
+
+
+@dataclass(frozen=True)
+class LifecycleRow:
+    """Per-step costs seen in a scenario's traces, beside tasker-core's published figures."""
+
+    scenario: str
+    spans_per_step: float
+    messages_per_step: float
+    db_operations_per_step: float | None
+    """None when the traces carry no statement-level DB spans (the reference stack's do not)."""
+    tasker_db_operations_per_step: int
+    tasker_mq_round_trips_per_step: int
+
+
+def _run(con: duckdb.DuckDBPyConnection, name: str, run_id: str) -> list[tuple]:
+    loaded = queries.load()
+    con.execute(loaded[MACROS].sql)
+    return con.execute(loaded[name].sql, {"run_id": run_id}).fetchall()
+
+
+def e2e_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[BreakdownRow]:
+    """Per scenario and phase: median, p95 and share of wall time over complete workflows."""
+    return [BreakdownRow(scenario, phase, median, p95, share, n)
+            for scenario, phase, median, p95, share, n in _run(con, "e2e_breakdown", run_id)]
+
+
+def workflow_breakdowns(con: duckdb.DuckDBPyConnection, run_id: str
+                        ) -> list[tuple[str, str, str, int]]:
+    """(trace_id, scenario, phase, attributed_ns) per complete workflow; a trace's ns sum
+    exactly to its e2e.workflow span's Duration."""
+    return [(trace, scenario, phase, int(ns))
+            for trace, scenario, phase, ns in _run(con, "e2e_workflow_breakdown", run_id)]
+
+
+def trace_completeness(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Completeness]:
+    """Per scenario: complete and incomplete workflow traces, and which phases were missing."""
+    return [Completeness(scenario, complete, incomplete, dict(missing))
+            for scenario, complete, incomplete, missing
+            in _run(con, "e2e_completeness", run_id)]
+
+
+def lifecycle_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[LifecycleRow]:
+    """Per scenario: spans, PGMQ messages and DB operations per step, from complete traces."""
+    return [LifecycleRow(scenario, spans, messages, db, tasker_db, tasker_mq)
+            for scenario, spans, messages, db, tasker_db, tasker_mq
+            in _run(con, "e2e_lifecycle", run_id)]

@@ -1,0 +1,30 @@
+-- name: e2e_lifecycle
+-- Per scenario, what one workflow step costs as seen in its traces (complete, stack-traced,
+-- non-warm-up workflows; totals over the scenario divided by its template steps):
+-- spans per step (every span reachable from the root, root included); messages per step (PGMQ
+-- sends: spans with messaging.operation.type = 'send', i.e. publish and submit); DB operations
+-- per step from statement-level DB spans (db.system.name set on a span that is not one of the
+-- lifecycle's phase spans) — NULL when the traces have none, as the reference stack's do: its
+-- claim, submit and initialize phases run several statements inside one span.
+-- Set beside tasker-core's published ~19 DB operations and 2 MQ round trips per step.
+-- Needs e2e_workflows.sql run first. Parameters: $run_id.
+WITH complete AS (SELECT * FROM e2e_tree($run_id) WHERE complete),
+per_scenario AS (
+    SELECT Scenario,
+           count(*) AS spans,
+           count(*) FILTER (WHERE messaging_operation = 'send') AS messages,
+           count(*) FILTER (WHERE db_system IS NOT NULL AND name NOT IN (
+               'api.create_task', 'task.initialize', 'discovery', 'publish', 'claim', 'execute',
+               'submit', 'result.process', 'task.finalize', 'e2e.workflow')) AS db_operations,
+           sum(steps) FILTER (WHERE depth = 0) AS steps
+    FROM complete
+    GROUP BY Scenario
+)
+SELECT Scenario AS scenario,
+       spans / steps AS spans_per_step,
+       messages / steps AS messages_per_step,
+       CASE WHEN db_operations > 0 THEN db_operations / steps END AS db_operations_per_step,
+       19 AS tasker_db_operations_per_step,
+       2 AS tasker_mq_round_trips_per_step
+FROM per_scenario
+ORDER BY scenario

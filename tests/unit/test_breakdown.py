@@ -1,0 +1,90 @@
+"""The e2e breakdown attributes every instant of a workflow once and sums exactly to its span."""
+
+from __future__ import annotations
+
+import pytest
+
+from extract.breakdown import (
+    Completeness,
+    e2e_breakdown,
+    trace_completeness,
+    workflow_breakdowns,
+)
+from tests.e2e_traces import DIAMOND, UNIT, Drawn, Workflow, spans_view
+
+# Worked by hand from DIAMOND's drawing, in units (see tests/e2e_traces.py).
+DIAMOND_UNITS = {
+    "wait": 31, "api.create_task": 2, "POST /v1/tasks": 2, "task.initialize": 4,
+    "discovery": 5, "publish": 4, "claim": 7, "execute": 22, "submit": 5,
+    "result.process": 12, "task.finalize": 6,
+}
+
+
+def test_a_diamond_is_attributed_phase_by_phase_and_sums_to_its_duration() -> None:
+    con = spans_view([Workflow("t1", "diamond_4", DIAMOND)])
+    rows = workflow_breakdowns(con, "r")
+    assert {phase: ns for _, _, phase, ns in rows} == {
+        phase: units * UNIT for phase, units in DIAMOND_UNITS.items()}
+    assert sum(ns for *_, ns in rows) == 100 * UNIT
+    assert {(trace, scenario) for trace, scenario, _, _ in rows} == {("t1", "diamond_4")}
+
+
+def test_spans_are_clipped_to_the_root() -> None:
+    late = (*DIAMOND, Drawn("notify", "late", "fin", 70, 130))
+    con = spans_view([Workflow("t1", "diamond_4", late)])
+    by_phase = {phase: ns for _, _, phase, ns in workflow_breakdowns(con, "r")}
+    assert by_phase["notify"] == 30 * UNIT
+    assert by_phase["wait"] == 6 * UNIT
+    assert by_phase["result.process"] == 9 * UNIT
+    assert sum(by_phase.values()) == 100 * UNIT
+
+
+def test_the_scenario_breakdown_takes_medians_and_shares_over_workflows() -> None:
+    longer = Workflow("t2", "diamond_4", DIAMOND, end=120)  # 20 more units of wait
+    con = spans_view([Workflow("t1", "diamond_4", DIAMOND), longer])
+    rows = {row.phase: row for row in e2e_breakdown(con, "r")}
+    assert set(rows) == set(DIAMOND_UNITS)
+    assert rows["wait"].median_ms == pytest.approx((31 + 51) / 2 * UNIT / 1e6)
+    assert rows["execute"].median_ms == pytest.approx(22 * UNIT / 1e6)
+    assert rows["wait"].share == pytest.approx((31 + 51) / 220)
+    assert sum(row.share for row in rows.values()) == pytest.approx(1.0)
+    assert all(row.p95_ms is None and row.n_workflows == 2 for row in rows.values())
+
+
+def test_p95_from_twenty_workflows() -> None:
+    con = spans_view([Workflow(f"t{i}", "diamond_4", DIAMOND, end=100 + i) for i in range(20)])
+    wait = next(row for row in e2e_breakdown(con, "r") if row.phase == "wait")
+    assert wait.n_workflows == 20
+    assert wait.p95_ms == pytest.approx((31 + 0.95 * 19) * UNIT / 1e6)
+
+
+def test_a_trace_missing_a_span_is_incomplete_and_left_out() -> None:
+    no_claim = tuple(s for s in DIAMOND if s.span_id != "claimD")
+    con = spans_view([Workflow("t1", "diamond_4", DIAMOND),
+                      Workflow("t2", "diamond_4", no_claim, end=300)])
+    assert trace_completeness(con, "r") == [Completeness("diamond_4", 1, 1, {"claim": 1})]
+    assert {trace for trace, *_ in workflow_breakdowns(con, "r")} == {"t1"}
+    assert {row.n_workflows for row in e2e_breakdown(con, "r")} == {1}
+
+
+def test_a_lost_parent_makes_everything_under_it_missing() -> None:
+    lost = tuple(s for s in DIAMOND if s.span_id != "pubD")
+    con = spans_view([Workflow("t1", "diamond_4", lost)])
+    [result] = trace_completeness(con, "r")
+    assert (result.complete, result.incomplete) == (0, 1)
+    assert result.missing == {phase: 1 for phase in
+                              ("claim", "execute", "result.process", "submit", "task.finalize")}
+    assert workflow_breakdowns(con, "r") == []
+
+
+def test_warmup_untraced_other_runs_and_unknown_templates() -> None:
+    con = spans_view([
+        Workflow("t1", "diamond_4", DIAMOND),
+        Workflow("w", "diamond_4", DIAMOND, warmup=True),
+        Workflow("u", "diamond_4", (), stack_traced=False),
+        Workflow("o", "diamond_4", DIAMOND, run_id="other"),
+        Workflow("x", "mystery", DIAMOND),
+    ])
+    assert trace_completeness(con, "r") == [
+        Completeness("diamond_4", 1, 0, {}), Completeness("mystery", 0, 1, {"template": 1})]
+    assert {trace for trace, *_ in workflow_breakdowns(con, "r")} == {"t1"}
