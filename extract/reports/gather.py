@@ -15,12 +15,18 @@ class ReportInputError(RuntimeError):
     """The run or the baseline asked for cannot be read."""
 
 
+def run_record(runs_dir: Path, run_id: str) -> dict[str, Any]:
+    """run.json, or {} for a run without one (spans collected by 'spanbench collect')."""
+    path = runs_dir / run_id / "run.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError) as error:
+        raise ReportInputError(f"{path} is unreadable: {error}") from None
+
+
 def run_meta(runs_dir: Path, run_id: str) -> RunMeta:
     """From run.json; a run without one still reports, with what its id says."""
-    path = runs_dir / run_id / "run.json"
-    record: dict[str, Any] = {}
-    if path.is_file():
-        record = json.loads(path.read_text())
+    record = run_record(runs_dir, run_id)
     started = record.get("started_at")
     started_at = (datetime.fromisoformat(started) if started
                   else datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
@@ -37,8 +43,11 @@ def run_meta(runs_dir: Path, run_id: str) -> RunMeta:
 def gather(runs_dir: Path, run_id: str, targets_path: Path | None = None,
            baseline_dir: Path | None = None, baseline_name: str | None = None,
            prerequisites: tuple[Prerequisite, ...] = ()) -> ReportInput:
-    """Statistics, target checks, breakdowns and (with a baseline) the comparison of one run."""
-    from extract import analysis, baselines, breakdown
+    """Statistics, target checks, breakdowns and (with a baseline) the comparison of one run.
+
+    Prerequisites not given are those run.json recorded.
+    """
+    from extract import analysis, breakdown
 
     if baseline_dir is not None and not baseline_dir.is_dir():
         raise ReportInputError(f"no baseline at {baseline_dir}: save one with "
@@ -46,8 +55,19 @@ def gather(runs_dir: Path, run_id: str, targets_path: Path | None = None,
     con = open_runs(runs_dir, [run_id])
     try:
         stats = analysis.phase_statistics(con, run_id)
-        checks = analysis.check_targets(stats, analysis.load_targets(targets_path))
-        comparisons = (baselines.compare(con, baseline_dir) if baseline_dir is not None else [])
+        ran = {row.suite for row in stats}
+        checks = [check for check in
+                  analysis.check_targets(stats, analysis.load_targets(targets_path))
+                  if check.target.suite in ran]  # targets of suites not run are not reported
+        comparisons: list[Any] = []
+        if baseline_dir is not None:
+            from extract import baselines
+
+            comparisons = list(baselines.compare(con, run_id, baseline_dir))
+        if not prerequisites:
+            prerequisites = tuple(
+                Prerequisite(str(p["name"]), bool(p["ok"]), str(p.get("detail", "")))
+                for p in run_record(runs_dir, run_id).get("prerequisites", []))
         return ReportInput(
             meta=run_meta(runs_dir, run_id), stats=stats, checks=checks,
             comparisons=comparisons, baseline_name=baseline_name,

@@ -51,8 +51,8 @@ class ReportInput:
     prerequisites: Sequence[Prerequisite] = field(default_factory=tuple)
 
     def suites(self) -> list[str]:
-        """Suites with statistics or targets, in the seed's order (unknown names last)."""
-        present = {row.suite for row in self.stats} | {c.target.suite for c in self.checks}
+        """Suites with statistics, in the seed's order (unknown names last)."""
+        present = {row.suite for row in self.stats}
         order = [suite for suite in SUITES if suite in present]
         return order + sorted(present - set(order))
 

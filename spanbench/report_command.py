@@ -1,0 +1,111 @@
+"""`spanbench report`: every report of a run regenerated from its Parquet and run.json alone.
+
+`spanbench run` calls `produce` the same way at the end of a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import duckdb
+import typer
+from rich.console import Console
+
+from extract import settings as sink_settings
+from extract.duckdb_runner import NoSpansError, list_runs
+from extract.reports.console import console_report
+from extract.reports.files import LATEST, write_reports
+from extract.reports.gather import ReportInputError, gather
+from extract.reports.model import Prerequisite
+from extract.reports.verdict import EXIT_INPUT, verdict
+from stack.settings import spanbench_home
+
+DEFAULT_OUTPUT_DIR = Path("tmp/benchmarks")
+
+
+class ReportError(RuntimeError):
+    """An input of the reports is missing or unreadable (exit code 2)."""
+
+
+def baselines_dir() -> Path:
+    """Where named baselines live: <SPANBENCH_HOME>/baselines/<name>."""
+    return (spanbench_home() / "baselines").absolute()
+
+
+def baseline_path(name: str) -> Path:
+    """The saved baseline `name`; ReportError naming the known ones when there is none."""
+    path = baselines_dir() / name
+    if not path.is_dir():
+        known = sorted(p.name for p in baselines_dir().glob("*") if p.is_dir())
+        raise ReportError(f"no baseline named {name!r} under {baselines_dir()} (saved: "
+                          f"{', '.join(known) or 'none'}); save one with "
+                          "'spanbench run --save-baseline NAME'")
+    return path
+
+
+def check_targets_file(targets: Path | None) -> None:
+    """Load the targets once so a bad file stops a run before any timing."""
+    from extract.analysis import load_targets
+
+    try:
+        load_targets(targets)
+    except ValueError as error:
+        raise ReportError(str(error)) from None
+
+
+def produce(console: Console, errors: Console, runs_dir: Path, run_id: str, *,
+            targets: Path | None = None, baseline: str | None = None,
+            output_dir: Path = DEFAULT_OUTPUT_DIR,
+            prerequisites: Sequence[Prerequisite] = ()) -> int:
+    """Gather, write every report file, print the console blocks; the exit code (0 or 1).
+
+    The failing checks go to stderr, one line each. Raises ReportError on an input problem.
+    """
+    try:
+        report = gather(runs_dir, run_id, targets,
+                        baseline_path(baseline) if baseline else None, baseline,
+                        tuple(prerequisites))
+    except (ReportInputError, NoSpansError, ValueError, OSError, duckdb.Error) as error:
+        raise ReportError(str(error)) from None
+    write_reports(report, output_dir)
+    console.print(console_report(report), highlight=False, markup=False, soft_wrap=True)
+    console.print(f"reports: {output_dir / LATEST}/ (summary.md, results.json, "
+                  "github-action-benchmark.json, junit.xml, <suite>.log)", highlight=False)
+    outcome = verdict(report)
+    for line in outcome.lines:
+        errors.print(line, highlight=False, markup=False, soft_wrap=True)
+    return outcome.exit_code
+
+
+def newest_run(runs_dir: Path) -> str:
+    runs = list_runs(runs_dir)
+    if not runs:
+        raise ReportError(f"no run under {runs_dir} has spans: run 'spanbench run' first, "
+                          "or pass --out with the runs dir it wrote to")
+    return runs[-1]
+
+
+def report(
+    run: Annotated[str | None, typer.Option(
+        help="Run id (default: the newest run with spans).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Runs directory (default .spanbench/runs).")] = None,
+    targets: Annotated[Path | None, typer.Option(
+        help="targets.toml to check against (default: the seed's).")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        help="Compare with this saved baseline.")] = None,
+    output_dir: Annotated[Path, typer.Option(
+        help="Where the logs, summary.md and CI files go.")] = DEFAULT_OUTPUT_DIR,
+) -> None:
+    """Regenerate every report of a run from its Parquet alone (no stack needed)."""
+    console, errors = Console(), Console(stderr=True)
+    runs_dir = sink_settings.runs_dir(out, home=spanbench_home().absolute())
+    try:
+        code = produce(console, errors, runs_dir, run or newest_run(runs_dir),
+                       targets=targets, baseline=baseline, output_dir=output_dir)
+    except ReportError as error:
+        errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    raise typer.Exit(code)

@@ -1,0 +1,110 @@
+"""`spanbench report` and `spanbench compare` over Parquet written here: no stack, no sink."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from extract.parquet_store import spans_dir
+
+COLUMNS = """Timestamp TIMESTAMPTZ, EndTimestamp TIMESTAMPTZ, Duration BIGINT, TraceId VARCHAR,
+    SpanId VARCHAR, ParentSpanId VARCHAR, SpanName VARCHAR, ServiceName VARCHAR,
+    StatusCode VARCHAR, SpanAttributes MAP(VARCHAR, VARCHAR), RunId VARCHAR, Suite VARCHAR,
+    Scenario VARCHAR, Phase VARCHAR, Iteration BIGINT, Warmup BOOLEAN"""
+
+
+def write_run(runs_dir: Path, run_id: str, ms_by_scenario: dict[str, float], n: int = 30) -> None:
+    """task_initialization spans: n measured calls per scenario, each ms ± a little, 2 warm-up."""
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE spans ({COLUMNS})")
+    start = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
+    rows = []
+    for scenario, ms in ms_by_scenario.items():
+        for i in range(-2, n):
+            duration = int((ms + (i % 5) * 0.1 * ms / 10) * 1_000_000)
+            begin = start + timedelta(seconds=len(rows))
+            rows.append((begin, begin + timedelta(microseconds=duration // 1000), duration,
+                         f"{scenario}{i:030d}", f"{i + 100:016d}", None, "api.create_task",
+                         "spanbench-driver", "Unset", {}, run_id, "task_initialization",
+                         scenario, "api.create_task", i, i < 0))
+    con.executemany(f"INSERT INTO spans VALUES ({', '.join('?' * 16)})", rows)
+    folder = spans_dir(runs_dir, run_id)
+    folder.mkdir(parents=True)
+    con.execute(f"COPY spans TO '{folder / 'part-00000001.parquet'}' (FORMAT parquet)")
+    (runs_dir / run_id / "run.json").write_text(json.dumps({
+        "run_id": run_id, "started_at": start.isoformat(), "commit": "abc123def456",
+        "deployment": {"started_by_run": True},
+        "prerequisites": [{"name": "Database reachable", "ok": True, "detail": "PG 17"}]}))
+
+
+def spanbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SPANBENCH_HOME": str(cwd / ".spanbench"), "COLUMNS": "200"}
+    env.pop("SPANBENCH_SINK_OUT", None)
+    return subprocess.run([sys.executable, "-m", "spanbench", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_report_regenerates_everything_from_parquet(tmp_path: Path) -> None:
+    runs = tmp_path / ".spanbench" / "runs"
+    write_run(runs, "20261129T220000Z-aaaaaa", {"linear_3": 10.0, "diamond_4": 12.0})
+    result = spanbench("report", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "📊 BENCHMARK RESULTS: TASK INITIALIZATION" in result.stdout
+    assert "task_initialization/linear_3/api.create_task   time: [" in result.stdout
+    latest = tmp_path / "tmp" / "benchmarks" / "latest"
+    assert sorted(p.name for p in latest.iterdir()) == [
+        "github-action-benchmark.json", "junit.xml", "results.json", "summary.md",
+        "task_initialization.json", "task_initialization.log"]
+    log = (latest / "task_initialization.log").read_text()
+    assert log.startswith("# Benchmark Run: task_initialization\nDate: 2026-11-29 22:00:00 UTC")
+    assert "- [x] Database reachable (PG 17)" in log
+    results = json.loads((latest / "results.json").read_text())
+    [suite] = results["suites"]
+    linear = next(r for r in suite["results"] if r["scenario"] == "linear_3")
+    assert linear["n"] == 30 and linear["status"] == "warning"  # p99 needs n ≥ 100
+
+
+def test_a_failed_target_exits_1_and_names_the_check(tmp_path: Path) -> None:
+    runs = tmp_path / ".spanbench" / "runs"
+    write_run(runs, "20261129T220000Z-aaaaaa", {"linear_3": 10.0})
+    targets = tmp_path / "targets.toml"
+    targets.write_text('[[target]]\nsuite = "task_initialization"\nscenario = "linear_3"\n'
+                       'phase = "api.create_task"\nmetric = "mean"\nthreshold_ms = 5\n'
+                       'label = "Task Creation (3 steps)"\n')
+    result = spanbench("report", "--targets", str(targets), "--output-dir", "reports",
+                       cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.startswith(
+        "FAIL task_initialization/linear_3 api.create_task mean 10.2 ms ≥ 5 ms")
+    junit = (tmp_path / "reports" / "latest" / "junit.xml").read_text()
+    assert "<failure" in junit
+
+
+def test_input_problems_exit_2(tmp_path: Path) -> None:
+    result = spanbench("report", cwd=tmp_path)
+    assert result.returncode == 2 and "no run under" in result.stderr
+    write_run(tmp_path / ".spanbench" / "runs", "20261129T220000Z-aaaaaa", {"linear_3": 10.0})
+    result = spanbench("report", "--baseline", "nope", cwd=tmp_path)
+    assert result.returncode == 2 and "no baseline named 'nope'" in result.stderr
+    result = spanbench("report", "--targets", str(tmp_path / "missing.toml"), cwd=tmp_path)
+    assert result.returncode == 2 and "cannot read targets" in result.stderr
+
+
+def test_compare_two_runs_prints_the_table(tmp_path: Path) -> None:
+    runs = tmp_path / ".spanbench" / "runs"
+    write_run(runs, "20261129T220000Z-aaaaaa", {"linear_3": 10.0, "diamond_4": 12.0})
+    write_run(runs, "20261129T230000Z-bbbbbb", {"linear_3": 10.0, "diamond_4": 15.0})
+    result = spanbench("compare", "20261129T220000Z-aaaaaa", "20261129T230000Z-bbbbbb",
+                       cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("# Performance Baseline Comparison\nBaseline: ")
+    assert "| task_initialization/diamond_4/api.create_task | 12.2ms | 15.3ms | +25.0% | " \
+           "❌ Regressed |" in result.stdout
+    assert "✅ Stable" in result.stdout
+    assert "REGRESSED task_initialization/diamond_4" in result.stderr
