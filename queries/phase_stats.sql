@@ -19,52 +19,37 @@ WITH measured AS (
     WHERE RunId = $run_id AND Suite IS NOT NULL AND Phase IS NOT NULL
       AND NOT coalesce(Warmup, false)
 ),
-grouped AS (
-    SELECT *, dense_rank() OVER (ORDER BY suite, scenario, variant, phase) AS g
-    FROM measured
-),
 summary AS (
-    SELECT g, any_value(suite) AS suite, any_value(scenario) AS scenario,
-           any_value(variant) AS variant, any_value(phase) AS phase,
+    SELECT suite, scenario, variant, phase,
            count(*) FILTER (WHERE NOT failed) AS n,
            count(*) FILTER (WHERE failed) AS errors,
            avg(v) FILTER (WHERE NOT failed) AS mean_ns,
            stddev_samp(v) FILTER (WHERE NOT failed) AS std_ns,
            min(v) FILTER (WHERE NOT failed) AS min_ns,
            max(v) FILTER (WHERE NOT failed) AS max_ns,
-           quantile_cont(v, 0.25) FILTER (WHERE NOT failed) AS q1,
-           quantile_cont(v, 0.5) FILTER (WHERE NOT failed) AS p50_ns,
-           quantile_cont(v, 0.75) FILTER (WHERE NOT failed) AS q3,
-           quantile_cont(v, 0.95) FILTER (WHERE NOT failed) AS p95_all,
-           quantile_cont(v, 0.99) FILTER (WHERE NOT failed) AS p99_all,
+           quantile_cont(v, [0.25, 0.5, 0.75, 0.95, 0.99]) FILTER (WHERE NOT failed) AS qs,
+           list(v ORDER BY v) FILTER (WHERE NOT failed) AS sorted,
            max(batch) AS batch_size
-    FROM grouped
-    GROUP BY g
+    FROM measured
+    GROUP BY suite, scenario, variant, phase
 ),
-ok AS (
-    SELECT g, v, row_number() OVER (PARTITION BY g ORDER BY v) AS rank
-    FROM grouped
-    WHERE NOT failed
-),
-outliers AS (
-    SELECT ok.g,
-           count(*) FILTER (WHERE v < q1 - 3 * (q3 - q1) OR v > q3 + 3 * (q3 - q1)) AS severe,
-           count(*) FILTER (WHERE (v < q1 - 1.5 * (q3 - q1) AND v >= q1 - 3 * (q3 - q1))
-                               OR (v > q3 + 1.5 * (q3 - q1) AND v <= q3 + 3 * (q3 - q1))) AS mild
-    FROM ok JOIN summary USING (g)
-    GROUP BY ok.g
+keyed AS MATERIALIZED (
+    SELECT *, row_number() OVER () AS g, qs[3] - qs[1] AS iqr FROM summary
 ),
 levels AS (
-    SELECT g, n, q
-    FROM summary, (VALUES (0.5, 1), (0.95, 20), (0.99, 100)) AS l(q, min_n)
+    SELECT g, n, q,
+           greatest(0, floor(n * q - 15 * sqrt(n * q * (1 - q))) - 1)::BIGINT AS k_from,
+           least(n, ceil(n * q + 15 * sqrt(n * q * (1 - q))) + 2)::BIGINT AS k_to
+    FROM keyed, (VALUES (0.5, 1), (0.95, 20), (0.99, 100)) AS l(q, min_n)
     WHERE n >= min_n
 ),
 binomial AS (
+    -- Only k within 15 standard deviations of n q: the mass left out is far below 1e-15.
     SELECT g, q, k,
            sum(exp(lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)
                    + k * ln(q) + (n - k) * ln(1 - q)))
                OVER (PARTITION BY g, q ORDER BY k) AS cdf
-    FROM levels, range(0, n) AS r(k)
+    FROM levels, range(k_from, k_to) AS r(k)
 ),
 ranks AS (
     SELECT g, q,
@@ -74,20 +59,24 @@ ranks AS (
     GROUP BY g, q
 ),
 intervals AS (
-    SELECT ranks.g, ranks.q, lo.v AS lo, hi.v AS hi
-    FROM ranks
-    LEFT JOIN ok AS lo ON lo.g = ranks.g AND lo.rank = ranks.lo_rank
-    LEFT JOIN ok AS hi ON hi.g = ranks.g AND hi.rank = ranks.hi_rank
+    SELECT g, q, sorted[lo_rank] AS lo, sorted[hi_rank] AS hi
+    FROM ranks JOIN keyed USING (g)
 )
 SELECT s.suite, s.scenario, s.variant, s.phase, s.n, s.errors,
        s.mean_ns, s.std_ns, s.min_ns, s.max_ns,
-       s.p50_ns, c50.lo AS p50_lo, c50.hi AS p50_hi,
-       CASE WHEN s.n >= 20 THEN s.p95_all END AS p95_ns, c95.lo AS p95_lo, c95.hi AS p95_hi,
-       CASE WHEN s.n >= 100 THEN s.p99_all END AS p99_ns, c99.lo AS p99_lo, c99.hi AS p99_hi,
-       coalesce(o.mild, 0) AS outliers_mild, coalesce(o.severe, 0) AS outliers_severe,
+       s.qs[2] AS p50_ns, c50.lo AS p50_lo, c50.hi AS p50_hi,
+       CASE WHEN s.n >= 20 THEN s.qs[4] END AS p95_ns, c95.lo AS p95_lo, c95.hi AS p95_hi,
+       CASE WHEN s.n >= 100 THEN s.qs[5] END AS p99_ns, c99.lo AS p99_lo, c99.hi AS p99_hi,
+       coalesce(len(list_filter(s.sorted, lambda x: (x < s.qs[1] - 1.5 * s.iqr
+                                                     AND x >= s.qs[1] - 3 * s.iqr)
+                                                    OR (x > s.qs[3] + 1.5 * s.iqr
+                                                        AND x <= s.qs[3] + 3 * s.iqr))), 0)
+           AS outliers_mild,
+       coalesce(len(list_filter(s.sorted, lambda x: x < s.qs[1] - 3 * s.iqr
+                                                    OR x > s.qs[3] + 3 * s.iqr)), 0)
+           AS outliers_severe,
        s.batch_size
-FROM summary AS s
-LEFT JOIN outliers AS o USING (g)
+FROM keyed AS s
 LEFT JOIN intervals AS c50 ON c50.g = s.g AND c50.q = 0.5
 LEFT JOIN intervals AS c95 ON c95.g = s.g AND c95.q = 0.95
 LEFT JOIN intervals AS c99 ON c99.g = s.g AND c99.q = 0.99
