@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +13,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from extract.duckdb_runner import NoSpansError
+from extract.reports.model import Prerequisite
 from spanbench import job, prerequisites, runinfo, suites
 from spanbench.deployment import DeploymentError, deploy
+from spanbench.report_command import (
+    DEFAULT_OUTPUT_DIR,
+    ReportError,
+    baseline_path,
+    baselines_dir,
+    check_targets_file,
+    produce,
+)
 from stack.migrate import MigrationError
 from stack.pg_runtime import ClusterError
 from stack.settings import spanbench_home
@@ -97,12 +107,21 @@ def run(
     warmup: Annotated[int | None, typer.Option(
         min=0, help="Warm-up iterations per scenario (excluded from statistics).")] = None,
     quick: Annotated[bool, typer.Option(
-        help="A smoke run: 3 samples, 1 warm-up, the smallest datasets.")] = False,
+        help="A smoke run: 3 samples, 1 warm-up, the smallest datasets; targets and the "
+             "baseline are reported but do not set the exit code.")] = False,
     out: Annotated[Path | None, typer.Option(
         help="Runs directory for the Parquet spans (default .spanbench/runs).")] = None,
     timeout: Annotated[float, typer.Option(
         min=0.1, help="Seconds one iteration may take before it counts as failed.")] = 30.0,
     workers: Annotated[int, typer.Option(min=1, help="Workers of the reference stack.")] = 2,
+    targets: Annotated[Path | None, typer.Option(
+        help="targets.toml to check against (default: the seed's).")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        help="Compare with this saved baseline; a regression exits 1.")] = None,
+    save_baseline: Annotated[str | None, typer.Option(
+        help="Keep this run's samples as baseline NAME.")] = None,
+    output_dir: Annotated[Path, typer.Option(
+        help="Where the logs, summary.md and CI files go.")] = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """Run the benchmark suites against a live stack and print per-phase percentiles."""
     console, errors = Console(), Console(stderr=True)
@@ -111,12 +130,24 @@ def run(
     except ValueError as error:
         errors.print(f"[red]error:[/red] {error}")
         raise typer.Exit(EXIT_PREREQUISITE) from None
+    try:  # a bad targets file or an unknown baseline stops the run before any timing
+        check_targets_file(targets)
+        if baseline:
+            baseline_path(baseline)
+        if save_baseline is not None and (not save_baseline or "/" in save_baseline
+                                          or save_baseline.startswith(".")):
+            raise ReportError(f"baseline name {save_baseline!r} is not valid: use a plain "
+                              "folder name")
+    except ReportError as error:
+        errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_PREREQUISITE) from None
     home = spanbench_home()
     runs_dir = (out or home / "runs").absolute()
     options = job.RunOptions(chosen, samples, warmup, quick, timeout)
     run_id = runinfo.new_run_id()
     started_at = datetime.now(UTC)
     outcome: job.RunOutcome | None = None
+    checks: list[prerequisites.Check] = []
     try:
         with deploy(home, runs_dir, workers=workers) as deployment:
             checks = job.check(deployment)
@@ -126,14 +157,16 @@ def run(
                 errors.print(f"prerequisite missing: {failed.name}: {failed.fix}")
                 raise typer.Exit(EXIT_PREREQUISITE)
             run_dir = runs_dir / run_id
-            runinfo.write(run_dir, job.metadata(run_id, deployment, options, started_at))
+            recorded = [asdict(check) for check in checks]
+            runinfo.write(run_dir, {**job.metadata(run_id, deployment, options, started_at),
+                                    "prerequisites": recorded})
             console.print(f"run {run_id}: {', '.join(chosen)}")
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as bars:
                 outcome = job.run_suites(deployment, run_id, options, RichProgress(bars),
                                          run_dir / "artifacts")
-            runinfo.write(run_dir, job.metadata(run_id, deployment, options, started_at,
-                                                outcome))
+            runinfo.write(run_dir, {**job.metadata(run_id, deployment, options, started_at,
+                                                   outcome), "prerequisites": recorded})
             console.print("flushing spans and stopping what the run started…")
     except (DeploymentError, ClusterError, MigrationError, SupervisorError) as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False)
@@ -145,6 +178,20 @@ def run(
     _report(console, runs_dir, outcome)
     if outcome.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
+    try:
+        code = produce(console, errors, runs_dir, outcome.run_id, targets=targets,
+                       baseline=baseline, output_dir=output_dir,
+                       prerequisites=[Prerequisite(c.name, c.ok, c.detail) for c in checks],
+                       gate=not quick)
+        if save_baseline:
+            from extract.baselines import save_baseline as keep
+
+            saved = keep(runs_dir, baselines_dir(), save_baseline, outcome.run_id)
+            console.print(f"baseline {save_baseline!r} saved: {saved}", highlight=False)
+    except (ReportError, NoSpansError, ValueError, OSError) as error:
+        errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_PREREQUISITE) from None
+    raise typer.Exit(code)
 
 
 def _report(console: Console, runs_dir: Path, outcome: job.RunOutcome) -> None:

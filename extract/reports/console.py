@@ -9,6 +9,7 @@ from extract.reports.model import (
     STATUS_MARK,
     ReportInput,
     benchmark_name,
+    check_label,
     format_ms,
     ms,
     threshold,
@@ -28,7 +29,7 @@ def criterion_lines(row: Any) -> list[str]:
 
 def target_line(check: Any) -> str:
     t = check.target
-    return (f"  • {t.label}: {format_ms(check.measured_ms)} {t.metric}  "
+    return (f"  • {check_label(check)}: {format_ms(check.measured_ms)} {t.metric}  "
             f"(Target: < {threshold(t.threshold_ms)})  {STATUS_MARK[check.status]}")
 
 

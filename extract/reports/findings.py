@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from extract.reports.model import E2E_SUITE, ReportInput, benchmark_name, format_ms, ms
+from extract.reports.model import (
+    E2E_SUITE,
+    ReportInput,
+    benchmark_name,
+    check_label,
+    format_ms,
+    ms,
+)
 
 
 def _slowest(report: ReportInput, suite: str) -> str | None:
@@ -64,7 +71,7 @@ def key_findings(report: ReportInput, suite: str) -> list[str]:
     failed = [c for c in report.checks_of(suite) if c.status == "fail"]
     if failed:
         worst = min(failed, key=lambda c: c.ratio if c.ratio is not None else 0.0)
-        found.append(f"{len(failed)} target(s) missed; worst: {worst.target.label} "
+        found.append(f"{len(failed)} target(s) missed; worst: {check_label(worst)} "
                      f"{format_ms(worst.measured_ms)} against < {worst.target.threshold_ms:g} ms")
     found.append(_thin_percentiles(rows))
     found.extend(_incomplete(report, suite))
@@ -78,6 +85,4 @@ def key_findings(report: ReportInput, suite: str) -> list[str]:
         worst_row = max(severe, key=lambda row: row.outliers_severe / max(row.n, 1))
         found.append(f"Severe outliers in {len(severe)} benchmark(s); most in "
                      f"{benchmark_name(worst_row)} ({worst_row.outliers_severe}/{worst_row.n})")
-    for row in rows:
-        found.extend(f"{benchmark_name(row)}: {note}" for note in row.notes)
     return [line for line in found if line]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from extract.reports.model import ReportInput, check_name, format_ms, threshold
+from extract.reports.model import ReportInput, check_label, check_name, format_ms, threshold
 
 
 def junit_xml(report: ReportInput) -> str:
@@ -22,7 +22,7 @@ def junit_xml(report: ReportInput) -> str:
         for check in checks:
             t = check.target
             case = ET.SubElement(element, "testcase", classname=f"{suite}.{t.phase}",
-                                 name=f"{t.label} ({check_name(check)})")
+                                 name=f"{check_label(check)} ({check_name(check)})")
             if check.measured_ms is not None:
                 case.set("time", f"{check.measured_ms / 1000:.6f}")
             line = (f"{check_name(check)} {format_ms(check.measured_ms)} against "

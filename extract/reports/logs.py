@@ -11,6 +11,7 @@ from extract.reports.model import (
     STATUS_MARK,
     ReportInput,
     benchmark_name,
+    check_label,
     checks_for,
     format_ms,
     ms,
@@ -51,7 +52,7 @@ def result_section(row: Any, checks: list[Any]) -> list[str]:
              f"- P99: {_percentile(row.p99_ns, row.p99_ci, row.n, 100)}"]
     for check in checks:
         lines.append(f"- Target: < {threshold(check.target.threshold_ms)} "
-                     f"{check.target.metric} ({check.target.label})")
+                     f"{check.target.metric} ({check_label(check)})")
         lines.append(f"- Status: {_status(check)}")
     lines.append(f"- Outliers: {outliers}/{row.n} ({share}; {row.outliers_mild} mild, "
                  f"{row.outliers_severe} severe)")
@@ -103,7 +104,7 @@ def suite_log(report: ReportInput, suite: str) -> str:
     for row in report.stats_of(suite):
         lines += result_section(row, checks_for(row, checks))
     for check in unmatched(checks, report.stats_of(suite)):
-        lines += [f"### {check.target.label}", f"- Status: {_status(check)}",
+        lines += [f"### {check_label(check)}", f"- Status: {_status(check)}",
                   f"- {check.message}", ""]
     if suite == E2E_SUITE:
         lines += breakdown_sections(report)
@@ -153,7 +154,7 @@ def summary_markdown(report: ReportInput) -> str:
               "|-------|--------|--------|----------|--------|--------|"]
     for suite in report.suites():
         for c in report.checks_of(suite):
-            lines.append(f"| {suite} | {c.target.label} | {c.target.metric} | "
+            lines.append(f"| {suite} | {check_label(c)} | {c.target.metric} | "
                          f"{format_ms(c.measured_ms)} | < {threshold(c.target.threshold_ms)} | "
                          f"{STATUS_MARK[c.status]} |")
     lines.append("")

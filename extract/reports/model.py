@@ -95,6 +95,8 @@ def format_ms(value: float | None) -> str:
     """A duration in ms, in the unit that keeps it readable."""
     if value is None:
         return "n/a"
+    if value < 0:  # a t-interval's lower bound on few, spread samples
+        return f"-{format_ms(-value)}"
     if value >= 1000:
         return f"{value / 1000:.2f} s"
     if value >= 1:
@@ -121,6 +123,14 @@ COMPARISON_MARK = {"Improved": "✅ Improved", "Stable": "✅ Stable", "Regresse
 def check_scenario(check: Any) -> str:
     """The scenario a check measured (its target's, or * for a target of every scenario)."""
     return getattr(check, "scenario", None) or check.target.scenario or "*"
+
+
+def check_label(check: Any) -> str:
+    """The target's label, with the scenario measured when the target spans every scenario."""
+    if check.target.scenario is None and getattr(check, "scenario", None):
+        variant = getattr(check, "variant", None)
+        return f"{check.target.label} [{check.scenario}{f'@{variant}' if variant else ''}]"
+    return str(check.target.label)
 
 
 def check_name(check: Any) -> str:

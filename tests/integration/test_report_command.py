@@ -108,3 +108,28 @@ def test_compare_two_runs_prints_the_table(tmp_path: Path) -> None:
            "❌ Regressed |" in result.stdout
     assert "✅ Stable" in result.stdout
     assert "REGRESSED task_initialization/diamond_4" in result.stderr
+
+
+def test_a_quick_run_writes_every_report_and_saves_a_baseline(tmp_path: Path) -> None:
+    from stack import postgres
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OTEL_", "TASKER_TEST_", "SPANBENCH_")) and k != "DATABASE_URL"}
+    env.update(SPANBENCH_HOME=str(tmp_path / ".spanbench"), COLUMNS="200")
+    result = subprocess.run([sys.executable, "-m", "spanbench", "run", "task_initialization",
+                             "--quick", "--save-baseline", "smoke"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=240)
+    postgres.remove(tmp_path / ".spanbench" / "run-stack")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "📊 BENCHMARK RESULTS: TASK INITIALIZATION" in result.stdout
+    assert "baseline 'smoke' saved" in result.stdout
+    latest = tmp_path / "tmp" / "benchmarks" / "latest"
+    assert {"summary.md", "results.json", "github-action-benchmark.json", "junit.xml",
+            "task_initialization.log"} <= {p.name for p in latest.iterdir()}
+    assert "- [x] Database reachable" in (latest / "task_initialization.log").read_text()
+
+    again = spanbench("report", "--baseline", "smoke", "--output-dir", "again", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    summary = (tmp_path / "again" / "latest" / "summary.md").read_text()
+    assert "## Baseline Comparison (against smoke)" in summary
+    assert "Regressed" not in summary
