@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from extract.reports.baseline_table import comparison_rows
@@ -77,7 +78,7 @@ def summary_lines(checks: list[Any]) -> list[str]:
         lines.append(f"⚠️  {len(missing)} target(s) without data")
     ratios = [c.ratio for c in checks if c.ratio is not None]
     if ratios:
-        average = sum(ratios) / len(ratios)
+        average = math.exp(sum(math.log(r) for r in ratios) / len(ratios))  # geometric mean
         word = "better" if average >= 1 else "slower"
         factor = average if average >= 1 else 1 / average
         lines.append(f"🎯 Average performance: {factor:.1f}x {word} than targets")
