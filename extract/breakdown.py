@@ -53,35 +53,77 @@ class LifecycleRow:
     tasker_mq_round_trips_per_step: int
 
 
-def _run(con: duckdb.DuckDBPyConnection, name: str, run_id: str) -> list[tuple]:
+@dataclass(frozen=True)
+class E2eAnalysis:
+    """Everything the e2e queries say about one run, from one pass over its traces."""
+
+    breakdown: list[BreakdownRow]
+    workflows: list[tuple[str, str, str, int]]
+    completeness: list[Completeness]
+    lifecycle: list[LifecycleRow]
+
+
+def _run(con: duckdb.DuckDBPyConnection, name: str, run_id: str, *, macros: bool = True
+         ) -> list[tuple]:
     loaded = queries.load()
-    con.execute(loaded[MACROS].sql)
+    if macros:
+        con.execute(loaded[MACROS].sql)
     return con.execute(loaded[name].sql, {"run_id": run_id}).fetchall()
 
 
-def e2e_breakdown(con: duckdb.DuckDBPyConnection, run_id: str) -> list[BreakdownRow]:
+def e2e_breakdown(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: bool = True
+                  ) -> list[BreakdownRow]:
     """Per scenario and phase: median, p95 and share of wall time over complete workflows."""
-    return [BreakdownRow(scenario, phase, median, p95, share, n)
-            for scenario, phase, median, p95, share, n in _run(con, "e2e_breakdown", run_id)]
+    return [BreakdownRow(scenario, phase, median, p95, share, n) for scenario, phase, median,
+            p95, share, n in _run(con, "e2e_breakdown", run_id, macros=macros)]
 
 
-def workflow_breakdowns(con: duckdb.DuckDBPyConnection, run_id: str
+def workflow_breakdowns(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: bool = True
                         ) -> list[tuple[str, str, str, int]]:
     """(trace_id, scenario, phase, attributed_ns) per complete workflow; a trace's ns sum
     exactly to its e2e.workflow span's Duration."""
-    return [(trace, scenario, phase, int(ns))
-            for trace, scenario, phase, ns in _run(con, "e2e_workflow_breakdown", run_id)]
+    return [(trace, scenario, phase, int(ns)) for trace, scenario, phase, ns
+            in _run(con, "e2e_workflow_breakdown", run_id, macros=macros)]
 
 
-def trace_completeness(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Completeness]:
+def trace_completeness(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: bool = True
+                       ) -> list[Completeness]:
     """Per scenario: complete and incomplete workflow traces, and which phases were missing."""
     return [Completeness(scenario, complete, incomplete, dict(missing))
             for scenario, complete, incomplete, missing
-            in _run(con, "e2e_completeness", run_id)]
+            in _run(con, "e2e_completeness", run_id, macros=macros)]
 
 
-def lifecycle_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> list[LifecycleRow]:
+def lifecycle_counts(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: bool = True
+                     ) -> list[LifecycleRow]:
     """Per scenario: spans, PGMQ messages and DB operations per step, from complete traces."""
     return [LifecycleRow(scenario, spans, messages, db, tasker_db, tasker_mq)
             for scenario, spans, messages, db, tasker_db, tasker_mq
-            in _run(con, "e2e_lifecycle", run_id)]
+            in _run(con, "e2e_lifecycle", run_id, macros=macros)]
+
+
+_CACHED = (("e2e_tree", "e2e_tree_of_run"), ("e2e_attribution", "e2e_attribution_of_run"))
+
+
+def e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str) -> E2eAnalysis:
+    """All four results, walking the run's traces and attributing their time once.
+
+    The tree and the attribution are kept in temporary tables while the four queries run
+    (their macros are pointed at them), then dropped and the macros restored.
+    """
+    macros = queries.load()[MACROS].sql
+    con.execute(macros)
+    try:
+        for macro, table in _CACHED:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {macro}($run_id)",
+                        {"run_id": run_id})
+            con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}(run) AS TABLE "
+                        f"SELECT * FROM {table}")
+        return E2eAnalysis(e2e_breakdown(con, run_id, macros=False),
+                           workflow_breakdowns(con, run_id, macros=False),
+                           trace_completeness(con, run_id, macros=False),
+                           lifecycle_counts(con, run_id, macros=False))
+    finally:
+        con.execute(macros)
+        for _, table in _CACHED:
+            con.execute(f"DROP TABLE IF EXISTS {table}")

@@ -6,7 +6,9 @@ import pytest
 
 from extract.breakdown import (
     Completeness,
+    e2e_analysis,
     e2e_breakdown,
+    lifecycle_counts,
     trace_completeness,
     workflow_breakdowns,
 )
@@ -88,3 +90,15 @@ def test_warmup_untraced_other_runs_and_unknown_templates() -> None:
     assert trace_completeness(con, "r") == [
         Completeness("diamond_4", 1, 0, {}), Completeness("mystery", 0, 1, {"template": 1})]
     assert {trace for trace, *_ in workflow_breakdowns(con, "r")} == {"t1"}
+
+
+def test_one_pass_analysis_agrees_with_the_single_queries() -> None:
+    no_claim = tuple(s for s in DIAMOND if s.span_id != "claimD")
+    con = spans_view([Workflow(f"t{i}", "diamond_4", DIAMOND, end=100 + i) for i in range(3)]
+                     + [Workflow("bad", "diamond_4", no_claim)])
+    together = e2e_analysis(con, "r")
+    assert together.breakdown == e2e_breakdown(con, "r")
+    assert sorted(together.workflows) == sorted(workflow_breakdowns(con, "r"))
+    assert together.completeness == trace_completeness(con, "r")
+    assert together.lifecycle == lifecycle_counts(con, "r")
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
