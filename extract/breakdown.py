@@ -102,14 +102,15 @@ def lifecycle_counts(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: boo
             in _run(con, "e2e_lifecycle", run_id, macros=macros)]
 
 
-_CACHED = (("e2e_tree", "e2e_tree_of_run"), ("e2e_attribution", "e2e_attribution_of_run"))
+_CACHED = (("e2e_walk", "e2e_walk_of_run"), ("e2e_status", "e2e_status_of_run"),
+           ("e2e_attribution", "e2e_attribution_of_run"))
 
 
 def e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str) -> E2eAnalysis:
     """All four results, walking the run's traces and attributing their time once.
 
-    The tree and the attribution are kept in temporary tables while the four queries run
-    (their macros are pointed at them), then dropped and the macros restored.
+    The walk, the workflows' status and the attribution are kept in temporary tables while the
+    four queries run (their macros are pointed at them), then dropped and the macros restored.
     """
     macros = queries.load()[MACROS].sql
     con.execute(macros)

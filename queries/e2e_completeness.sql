@@ -4,7 +4,7 @@
 -- workflows were short of it ('template' when the scenario has no template in
 -- e2e_template_steps). Stack-traced, non-warm-up workflows only; needs e2e_workflows.sql run
 -- first. Parameters: $run_id.
-WITH workflows AS (SELECT Scenario, missing, complete FROM e2e_tree($run_id) WHERE depth = 0),
+WITH workflows AS (SELECT Scenario, missing, complete FROM e2e_status($run_id)),
 shortfalls AS (
     SELECT Scenario, unnest(missing) AS phase FROM workflows
 )

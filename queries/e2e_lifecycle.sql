@@ -8,7 +8,11 @@
 -- claim, submit and initialize phases run several statements inside one span.
 -- Set beside tasker-core's published ~19 DB operations and 2 MQ round trips per step.
 -- Needs e2e_workflows.sql run first. Parameters: $run_id.
-WITH complete AS (SELECT * FROM e2e_tree($run_id) WHERE complete),
+WITH complete AS (
+    SELECT t.*, s.Scenario, s.steps
+    FROM e2e_walk($run_id) t JOIN e2e_status($run_id) s USING (w)
+    WHERE s.complete
+),
 per_scenario AS (
     SELECT Scenario,
            count(*) AS spans,
