@@ -17,7 +17,7 @@ from extract import settings as sink_settings
 from extract.duckdb_runner import NoSpansError, list_runs
 from extract.reports.console import console_report
 from extract.reports.files import LATEST, write_reports
-from extract.reports.gather import ReportInputError, gather
+from extract.reports.gather import STAMPED, ReportInputError, gather
 from extract.reports.model import Prerequisite
 from extract.reports.verdict import EXIT_INPUT, verdict
 from stack.settings import spanbench_home
@@ -82,7 +82,8 @@ def produce(console: Console, errors: Console, runs_dir: Path, run_id: str, *,
 
 
 def newest_run(runs_dir: Path) -> str:
-    runs = list_runs(runs_dir)
+    """The newest run `spanbench run` made (ids start with their start time)."""
+    runs = [run for run in list_runs(runs_dir) if STAMPED.match(run)]
     if not runs:
         raise ReportError(f"no run under {runs_dir} has spans: run 'spanbench run' first, "
                           "or pass --out with the runs dir it wrote to")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from extract.duckdb_runner import open_runs
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
+
+STAMPED = re.compile(r"^\d{8}T\d{6}Z")
+"""Run ids `spanbench run` makes (runinfo.new_run_id) start with their UTC start time."""
 
 
 class ReportInputError(RuntimeError):
@@ -28,8 +32,12 @@ def run_meta(runs_dir: Path, run_id: str) -> RunMeta:
     """From run.json; a run without one still reports, with what its id says."""
     record = run_record(runs_dir, run_id)
     started = record.get("started_at")
-    started_at = (datetime.fromisoformat(started) if started
-                  else datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+    if started:
+        started_at = datetime.fromisoformat(started)
+    elif STAMPED.match(run_id):
+        started_at = datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    else:  # spans collected under a free-form run id: when they were last written
+        started_at = datetime.fromtimestamp((runs_dir / run_id).stat().st_mtime, tz=UTC)
     deployment = record.get("deployment") or {}
     if deployment.get("started_by_run"):
         environment = "Reference stack (started by spanbench run)"

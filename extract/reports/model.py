@@ -126,11 +126,12 @@ def check_scenario(check: Any) -> str:
 
 
 def check_label(check: Any) -> str:
-    """The target's label, with the scenario measured when the target spans every scenario."""
-    if check.target.scenario is None and getattr(check, "scenario", None):
-        variant = getattr(check, "variant", None)
-        return f"{check.target.label} [{check.scenario}{f'@{variant}' if variant else ''}]"
-    return str(check.target.label)
+    """The target's label, with what it measured when one target covers several rows: the
+    scenario (a target of every scenario) and the variant (e.g. a dataset size)."""
+    scenario = getattr(check, "scenario", None) if check.target.scenario is None else None
+    variant = getattr(check, "variant", None)
+    where = (scenario or "") + (f"@{variant}" if variant else "")
+    return f"{check.target.label} [{where}]" if where else str(check.target.label)
 
 
 def check_name(check: Any) -> str:

@@ -53,6 +53,7 @@ def spanbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_report_regenerates_everything_from_parquet(tmp_path: Path) -> None:
     runs = tmp_path / ".spanbench" / "runs"
     write_run(runs, "20261129T220000Z-aaaaaa", {"linear_3": 10.0, "diamond_4": 12.0})
+    write_run(runs, "unassigned", {"linear_3": 10.0})  # the sink's spans without a run id
     result = spanbench("report", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "📊 BENCHMARK RESULTS: TASK INITIALIZATION" in result.stdout
@@ -62,6 +63,7 @@ def test_report_regenerates_everything_from_parquet(tmp_path: Path) -> None:
         "github-action-benchmark.json", "junit.xml", "results.json", "summary.md",
         "task_initialization.json", "task_initialization.log"]
     log = (latest / "task_initialization.log").read_text()
+    assert "Run: 20261129T220000Z-aaaaaa" in log
     assert log.startswith("# Benchmark Run: task_initialization\nDate: 2026-11-29 22:00:00 UTC")
     assert "- [x] Database reachable (PG 17)" in log
     results = json.loads((latest / "results.json").read_text())
