@@ -34,7 +34,8 @@ class PhaseStats:
     """One phase of one scenario (and variant) of a run, in ns per call; warm-up excluded.
 
     With no successful sample (n = 0) mean, min, max and p50 are NaN and a note says so.
-    `mean_ci` is the t-based 95% interval of the mean (Criterion's `time: [low mid high]`);
+    `mean_ci` is the t-based 95% interval of the mean, clipped to [min, max] (Criterion's
+    `time: [low mid high]`);
     the percentile intervals are distribution-free 95% intervals from order statistics.
     """
 
@@ -99,7 +100,10 @@ def _stats(row: dict) -> PhaseStats:
     mean_ci = None
     if n >= 2 and std is not None:
         half = t_quantile(0.975, n - 1) * std / math.sqrt(n)
-        mean_ci = (row["mean_ns"] - half, row["mean_ns"] + half)
+        # Clipped to the observed range: on a few skewed samples (n = 3) a t interval can reach
+        # below zero, which no duration can; a bootstrap interval never leaves the range.
+        mean_ci = (max(row["mean_ns"] - half, row["min_ns"]),
+                   min(row["mean_ns"] + half, row["max_ns"]))
     return PhaseStats(
         suite=row["suite"], scenario=row["scenario"], variant=row["variant"],
         phase=row["phase"], n=n, errors=int(row["errors"]),

@@ -23,8 +23,12 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{stamp}-{secrets.token_hex(3)}"
 
 
-def git_commit(cwd: Path | None = None) -> str:
-    """The checked-out commit, '-dirty' when tracked files changed; 'unknown' outside git."""
+SOURCE_DIR = Path(__file__).resolve().parent
+
+
+def git_commit(cwd: Path | None = SOURCE_DIR) -> str:
+    """The commit of the spanbench checkout that runs (not of the working directory), with
+    '-dirty' when tracked files changed; 'unknown' when not run from a git checkout."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
                                 text=True, timeout=5, check=True).stdout.strip()

@@ -105,3 +105,12 @@ def test_only_errors_and_variants() -> None:
     assert failed.notes == ("no successful samples (1 errors)",)
     assert failed.metric_ns("mean") is None
     assert (small.variant, large.variant) == ("1000", "100000")
+
+
+def test_the_mean_interval_stays_within_the_observed_range() -> None:
+    stats = _one([1_000_000, 1_100_000, 20_000_000])  # three skewed samples
+    assert stats.mean_ci is not None
+    low, high = stats.mean_ci
+    assert low == 1_000_000  # the t interval alone would reach below zero
+    assert high == 20_000_000
+    assert low <= stats.mean_ns <= high
