@@ -1,9 +1,13 @@
 """Full analysis of 1M and 10M spans in DuckDB, against the same statistics in pandas.
 
-    python -m benchmarks.analysis_scale [--spans 1000000 10000000] [--dir DIR]
-
 Needs numpy and pandas, which the project does not depend on: run it from a throwaway venv
-that also sees the project's (see the closing note of issue 5 for the exact commands).
+that also sees the project's packages, from the repository root:
+
+    python3 -m venv /tmp/pandas-venv
+    echo "$PWD/.venv/lib/python3.11/site-packages" \
+        > /tmp/pandas-venv/lib/python3.11/site-packages/spanbench.pth
+    /tmp/pandas-venv/bin/pip install pandas
+    /tmp/pandas-venv/bin/python -m benchmarks.analysis_scale [--spans 1000000 10000000]
 
 The data: e2e_latency workflow traces of the five templates (root, api.create_task, POST
 /v1/tasks, task.initialize → discovery, publish; per step claim, execute, submit under its
@@ -179,7 +183,10 @@ def _attributes(name: np.ndarray, trace_id: pa.Array, step_id: pa.Array,
     columns: list[tuple[str, np.ndarray, pa.Array]] = []
 
     def put(key: str, where: np.ndarray, values: pa.Array | str) -> None:
-        value = pa.array(np.full(n, values), pa.string()) if isinstance(values, str) else values
+        value = (pa.repeat(pa.scalar(values, pa.string()), n) if isinstance(values, str)
+                 else values)
+        if isinstance(value, pa.ChunkedArray):  # large inputs come back chunked
+            value = value.combine_chunks()
         columns.append((key, where, value))
 
     worker = np.isin(name, ["claim", "execute", "submit"])
@@ -192,7 +199,7 @@ def _attributes(name: np.ndarray, trace_id: pa.Array, step_id: pa.Array,
     put("messaging.operation.type", np.isin(name, ["publish", "submit"]), "send")
     put("db.system.name", name == "discovery", "postgresql")
     rows = np.concatenate([np.nonzero(where)[0] for _, where, _ in columns])
-    keys = pa.concat_arrays([pa.array(np.full(int(where.sum()), key), pa.string())
+    keys = pa.concat_arrays([pa.repeat(pa.scalar(key, pa.string()), int(where.sum()))
                              for key, where, _ in columns])
     items = pa.concat_arrays([value.filter(pa.array(where)) for _, where, value in columns])
     order = np.argsort(rows, kind="stable")
