@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from extract.analysis import PhaseStats, Target, TargetCheck, check_targets
+from extract.baselines import Comparison
+from extract.breakdown import BreakdownRow, Completeness, LifecycleRow
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "reports"
@@ -21,96 +23,6 @@ def assert_golden(name: str, text: str) -> None:
     assert path.read_text(encoding="utf-8") == text, f"{name} differs from its golden file"
 
 
-@dataclass(frozen=True)
-class PhaseStats:
-    suite: str
-    scenario: str
-    variant: str | None
-    phase: str
-    n: int
-    errors: int
-    mean_ns: float
-    std_ns: float
-    min_ns: float
-    max_ns: float
-    p50_ns: float
-    p50_ci: tuple[float, float] | None
-    p95_ns: float | None
-    p95_ci: tuple[float, float] | None
-    p99_ns: float | None
-    p99_ci: tuple[float, float] | None
-    mean_ci: tuple[float, float] | None
-    outliers_mild: int = 0
-    outliers_severe: int = 0
-    batch_size: int = 1
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Target:
-    suite: str
-    scenario: str | None
-    phase: str
-    metric: str
-    threshold_ms: float
-    label: str
-    published: str | None = None
-
-
-@dataclass(frozen=True)
-class TargetCheck:
-    target: Target
-    measured_ms: float | None
-    status: str
-    ratio: float | None
-    message: str
-    scenario: str | None = None
-    variant: str | None = None
-
-
-@dataclass(frozen=True)
-class Comparison:
-    suite: str
-    scenario: str
-    variant: str | None
-    phase: str
-    baseline_median_ms: float
-    current_median_ms: float
-    change: float
-    p_value: float | None
-    status: str
-    n_baseline: int
-    n_current: int
-
-
-@dataclass(frozen=True)
-class BreakdownRow:
-    scenario: str
-    phase: str
-    median_ms: float
-    p95_ms: float | None
-    share: float
-    n_workflows: int
-
-
-@dataclass(frozen=True)
-class Completeness:
-    scenario: str
-    complete: int
-    incomplete: int
-    missing: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LifecycleRow:
-    scenario: str
-    spans_per_step: float
-    messages_per_step: float
-    db_operations_per_step: float | None
-    tasker_db_operations_per_step: float
-    tasker_mq_round_trips_per_step: float
-
-
 MS = 1_000_000
 
 
@@ -121,23 +33,15 @@ def stats(suite: str, scenario: str, phase: str, mean: float, n: int = 20,
                   p95_ns=mean * 1.03 * MS if n >= 20 else None,
                   p95_ci=(mean * MS, mean * 1.04 * MS) if n >= 20 else None,
                   p99_ns=None, p99_ci=None, mean_ci=(mean * 0.99 * MS, mean * 1.01 * MS),
-                  outliers_mild=2, outliers_severe=0)
+                  outliers_mild=2, outliers_severe=0, batch_size=1, notes=())
     values["mean_ns"] = mean * MS
     values.update(kw)
     return PhaseStats(suite, scenario, variant, phase, n, 0, **values)  # type: ignore[arg-type]
 
 
-def check(suite: str, scenario: str | None, phase: str, metric: str, threshold: float,
-          label: str, measured: float | None) -> TargetCheck:
-    target = Target(suite, scenario, phase, metric, threshold, label)
-    if measured is None:
-        return TargetCheck(target, None, "missing", None, "no samples for this target",
-                           scenario)
-    ratio = threshold / measured
-    status = "fail" if measured >= threshold else "warning" if measured >= 0.9 * threshold \
-        else "pass"
-    return TargetCheck(target, measured, status, ratio,
-                       f"{measured:g} ms against < {threshold:g} ms", scenario)
+def target(suite: str, scenario: str | None, phase: str, metric: str, threshold: float,
+           label: str) -> Target:
+    return Target(suite, scenario, phase, metric, threshold, label, None)
 
 
 def sample_report() -> ReportInput:
@@ -149,22 +53,22 @@ def sample_report() -> ReportInput:
         stats("e2e_latency", "diamond_4", "e2e.workflow", 612.3, n=10,
               notes=("batched: 10 workflows per sample",)),
     ]
-    checks = [
-        check("task_initialization", "linear_3", "api.create_task", "mean", 50,
-              "Task Creation (3 steps)", 17.748),
-        check("task_initialization", "diamond_4", "api.create_task", "mean", 75,
-              "Task Creation (4 steps)", 20.8),
-        check("e2e_latency", "linear_3", "e2e.workflow", "mean", 500,
-              "Complete Workflow (3 steps)", 480.0),
-        check("e2e_latency", "diamond_4", "e2e.workflow", "mean", 500,
-              "Complete Workflow (diamond)", 612.3),
-        check("e2e_latency", "tree_7", "e2e.workflow", "p99", 1500, "Tree (7 steps)", None),
-    ]
+    checks: list[TargetCheck] = check_targets(rows, [
+        target("task_initialization", "linear_3", "api.create_task", "mean", 50,
+               "Task Creation (3 steps)"),
+        target("task_initialization", "diamond_4", "api.create_task", "mean", 75,
+               "Task Creation (4 steps)"),
+        target("e2e_latency", "linear_3", "e2e.workflow", "mean", 500,
+               "Complete Workflow (3 steps)"),
+        target("e2e_latency", "diamond_4", "e2e.workflow", "mean", 500,
+               "Complete Workflow (diamond)"),
+        target("e2e_latency", "tree_7", "e2e.workflow", "p99", 1500, "Tree (7 steps)"),
+    ])
     comparisons = [
         Comparison("task_initialization", "linear_3", None, "api.create_task", 18.2, 17.748,
-                   -0.0248, 0.01, "Improved", 20, 20),
+                   -0.0248, 0.01, "Improved", 20, 20, 0.05),
         Comparison("e2e_latency", "diamond_4", None, "e2e.workflow", 500.0, 612.3, 0.2246,
-                   0.0004, "Regressed", 10, 10),
+                   0.0004, "Regressed", 10, 10, 0.05),
     ]
     return ReportInput(
         meta=RunMeta("20261129T222039Z-3fa9c2", datetime(2026, 11, 29, 22, 20, 39, tzinfo=UTC),

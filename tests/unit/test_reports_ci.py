@@ -121,10 +121,13 @@ def test_a_target_on_a_thin_percentile_is_one_warning_not_two() -> None:
     import dataclasses
     import math
 
-    from tests.unit.reports_fixture import check, stats
+    from extract.analysis import check_targets
+    from tests.unit.reports_fixture import stats, target
     report = sample_report()
-    thin = dataclasses.replace(check("e2e_latency", "linear_3", "e2e.workflow", "p99", 500,
-                                     "Complete Workflow p99", None), scenario="linear_3")
+    [thin] = check_targets(report.stats_of("e2e_latency"),
+                           [target("e2e_latency", "linear_3", "e2e.workflow", "p99", 500,
+                                   "Complete Workflow p99")])
+    assert thin.status == "missing"
     empty = stats("e2e_latency", "tree_7", "e2e.workflow", 1.0, n=0, mean_ns=math.nan,
                   p50_ns=math.nan, mean_ci=None)
     report = dataclasses.replace(report, checks=[thin],
