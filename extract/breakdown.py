@@ -51,6 +51,8 @@ class LifecycleRow:
     """None when the traces carry no statement-level DB spans (the reference stack's do not)."""
     tasker_db_operations_per_step: int
     tasker_mq_round_trips_per_step: int
+    transitions_per_step: float | None = None
+    """Task and step state transitions per step, from the tasker.transitions the stack stamps."""
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,10 @@ def trace_completeness(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: b
 
 def lifecycle_counts(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: bool = True
                      ) -> list[LifecycleRow]:
-    """Per scenario: spans, PGMQ messages and DB operations per step, from complete traces."""
-    return [LifecycleRow(scenario, spans, messages, db, tasker_db, tasker_mq)
-            for scenario, spans, messages, db, tasker_db, tasker_mq
+    """Per scenario: spans, PGMQ messages, DB operations and state transitions per step, from
+    complete traces."""
+    return [LifecycleRow(scenario, spans, messages, db, tasker_db, tasker_mq, transitions)
+            for scenario, spans, messages, db, tasker_db, tasker_mq, transitions
             in _run(con, "e2e_lifecycle", run_id, macros=macros)]
 
 

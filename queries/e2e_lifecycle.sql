@@ -5,7 +5,9 @@
 -- sends: spans with messaging.operation.type = 'send', i.e. publish and submit); DB operations
 -- per step from statement-level DB spans (db.system.name set on a span that is not one of the
 -- lifecycle's phase spans) — NULL when the traces have none, as the reference stack's do: its
--- claim, submit and initialize phases run several statements inside one span.
+-- claim, submit and initialize phases run several statements inside one span; state
+-- transitions per step from the tasker.transitions count each stack phase stamps (NULL when no
+-- span carries one).
 -- Set beside tasker-core's published ~19 DB operations and 2 MQ round trips per step.
 -- Needs e2e_workflows.sql run first. Parameters: $run_id.
 WITH complete AS (
@@ -20,6 +22,7 @@ per_scenario AS (
            count(*) FILTER (WHERE db_system IS NOT NULL AND name NOT IN (
                'api.create_task', 'task.initialize', 'discovery', 'publish', 'claim', 'execute',
                'submit', 'result.process', 'task.finalize', 'e2e.workflow')) AS db_operations,
+           sum(transitions) AS transitions,
            sum(steps) FILTER (WHERE depth = 0) AS steps
     FROM complete
     GROUP BY Scenario
@@ -29,6 +32,7 @@ SELECT Scenario AS scenario,
        messages / steps AS messages_per_step,
        CASE WHEN db_operations > 0 THEN db_operations / steps END AS db_operations_per_step,
        19 AS tasker_db_operations_per_step,
-       2 AS tasker_mq_round_trips_per_step
+       2 AS tasker_mq_round_trips_per_step,
+       transitions / steps AS transitions_per_step
 FROM per_scenario
 ORDER BY scenario

@@ -32,6 +32,7 @@ candidates AS MATERIALIZED (
            epoch_ns(s.Timestamp) AS start_ns, epoch_ns(s.Timestamp) + s.Duration AS end_ns,
            s.SpanAttributes['messaging.operation.type'] AS messaging_operation,
            s.SpanAttributes['db.system.name'] AS db_system,
+           TRY_CAST(s.SpanAttributes['tasker.transitions'] AS BIGINT) AS transitions,
            s.SpanName = 'e2e.workflow' AND s.SpanId = r.SpanId AS is_root
     FROM spans s JOIN roots r ON s.TraceId = r.TraceId
     WHERE s.RunId = run
@@ -49,7 +50,7 @@ tree AS (
     WHERE t.depth < 1000
 )
 SELECT c.w, c.id, c.SpanId, c.name, t.depth, c.start_ns, c.end_ns, c.messaging_operation,
-       c.db_system
+       c.db_system, c.transitions
 FROM tree t JOIN candidates c USING (id);
 
 CREATE OR REPLACE TEMP MACRO e2e_status(run) AS TABLE

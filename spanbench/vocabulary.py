@@ -72,6 +72,8 @@ class Attr:
     TASK_UUID: Final = "task_uuid"
     STEP_UUID: Final = "step_uuid"
     STEP_NAME: Final = "step_name"
+    TRANSITIONS: Final = "tasker.transitions"
+    """State transitions (task or step) a stack phase recorded; summed per step from traces."""
     NAMESPACE: Final = "namespace"
     HANDLER: Final = "handler"
 

@@ -136,13 +136,15 @@ def breakdown_sections(report: ReportInput) -> list[str]:
     if report.lifecycle:
         lines += ["## Per-step Lifecycle (tasker-core publishes ~19 DB operations and 2 MQ "
                   "round trips per step)", "",
-                  "| Scenario | Spans/step | Messages/step | DB ops/step | Tasker DB ops/step "
-                  "| Tasker MQ round trips/step |",
-                  "|---|---|---|---|---|---|"]
+                  "| Scenario | Spans/step | Messages/step | Transitions/step | DB ops/step "
+                  "| Tasker DB ops/step | Tasker MQ round trips/step |",
+                  "|---|---|---|---|---|---|---|"]
         for r in report.lifecycle:
             db = "n/a" if r.db_operations_per_step is None else f"{r.db_operations_per_step:.1f}"
+            moves = ("n/a" if r.transitions_per_step is None
+                     else f"{r.transitions_per_step:.2f}")
             lines.append(f"| {r.scenario} | {r.spans_per_step:.1f} | {r.messages_per_step:.1f} | "
-                         f"{db} | {r.tasker_db_operations_per_step:g} | "
+                         f"{moves} | {db} | {r.tasker_db_operations_per_step:g} | "
                          f"{r.tasker_mq_round_trips_per_step:g} |")
         lines.append("")
     return lines

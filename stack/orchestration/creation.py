@@ -79,6 +79,8 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
         Attr.NAMESPACE: template.namespace,
         "tasker.template": template.name,
         "tasker.total_steps": len(template.steps),
+        # pending → … → steps_in_process (4 task rows) and each step's first 'pending' row
+        Attr.TRANSITIONS: 4 + len(template.steps),
     }
     with recorder.phase(Phase.TASK_INITIALIZE, parent=parent, attributes=attributes) as init:
         trace_context = inject_message_headers(init.context)

@@ -101,5 +101,6 @@ async def enqueue_ready_steps(conn: AsyncConnection, recorder: PhaseRecorder, pa
             row = await cur.fetchone()
             if row is not None and row["msg_id"] is not None:
                 publish.set_attribute(Attr.MESSAGING_MESSAGE_ID, str(row["msg_id"]))
+                publish.set_attribute(Attr.TRANSITIONS, 1)
                 published.append(step_uuid)
     return published

@@ -63,7 +63,8 @@ async def transition_step(conn: AsyncConnection, step_uuid: Any, from_states: li
 
 async def apply_result(conn: AsyncConnection, result: StepResultMessage
                        ) -> tuple[bool, float | None]:
-    """Record a worker's outcome on its step; (applied, seconds until a retry may run)."""
+    """Record a worker's outcome on its step; (applied, seconds until a retry may run).
+    An applied success is one transition, an error one, an error to be retried two."""
     if result.status == "success":
         moved = await transition_step(conn, result.step_uuid, ["enqueued_for_orchestration"],
                                       "complete", {"worker_id": result.worker_id})
@@ -97,13 +98,14 @@ async def finalize_if_done(conn: AsyncConnection, recorder: PhaseRecorder, paren
     if final_state is None:
         return None
     with recorder.phase(Phase.TASK_FINALIZE, parent=parent,
-                        attributes={**task.attributes, "tasker.final_state": final_state}):
+                        attributes={**task.attributes, "tasker.final_state": final_state}) as span:
         cur = await conn.execute(
             "SELECT tasker.transition_task_state_atomic(%s, 'steps_in_process', %s) AS moved",
             (task.task_uuid, final_state))
         moved = await cur.fetchone()
         if moved is None or not moved["moved"]:
             return None
+        span.set_attribute(Attr.TRANSITIONS, 1)
         await conn.execute(FINALIZE_SQL, {"complete": final_state == "complete",
                                           "task": task.task_uuid})
         await conn.execute("SELECT pg_notify(%s, %s)", (FINALIZED_CHANNEL, json.dumps({
@@ -136,6 +138,8 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                 processing.set_attribute(Attr.NAMESPACE, task.namespace)
                 applied, retry_after = await apply_result(conn, result)
                 if applied:
+                    processing.set_attribute(Attr.TRANSITIONS, 1 if result.status == "success"
+                                             else 1 if retry_after is None else 2)
                     await enqueue_ready_steps(conn, recorder, processing, task)
                     final = await finalize_if_done(conn, recorder, processing, task)
                     outcome = ResultOutcome(True, retry_after, final)

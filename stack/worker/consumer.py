@@ -135,6 +135,7 @@ class StepWorker:
                                             **messaging_attributes("receive", queue)}) as span:
                 step = await claim(conn, queue, msg_id, message["read_ct"], body, self.worker_id)
                 span.set_attribute("tasker.claimed", step is not None)
+                span.set_attribute(Attr.TRANSITIONS, int(step is not None))
             if step is None:
                 return
             step_attributes = {**attributes, Attr.STEP_NAME: step.step_name,
@@ -150,6 +151,7 @@ class StepWorker:
             with recorder.phase(Phase.SUBMIT, parent=incoming, kind=SpanKind.PRODUCER,
                                 attributes={**step_attributes,
                                             **messaging_attributes("send", queue)}) as span:
-                await submit(conn, queue, msg_id, step, self.worker_id, outcome, failure,
-                             inject_message_headers(span.context))
+                moved = await submit(conn, queue, msg_id, step, self.worker_id, outcome,
+                                     failure, inject_message_headers(span.context))
+                span.set_attribute(Attr.TRANSITIONS, int(moved))
         self.steps_executed += 1

@@ -6,6 +6,7 @@ import random
 import time
 from pathlib import Path
 
+import psycopg
 from opentelemetry.trace import SpanContext, TraceFlags
 
 from instrument.propagation import context_for, context_with_baggage, inject_http_headers
@@ -62,6 +63,14 @@ def test_a_workflow_is_one_trace_holding_every_stack_phase(
             assert span.attributes[Attr.TASK_UUID] == task_uuid
     services = {s.resource["service.name"] for s in spans}
     assert services == {"spanbench-orchestration", "spanbench-worker"}
+    with psycopg.connect(fresh_db) as conn:
+        recorded = conn.execute(
+            "SELECT (SELECT count(*) FROM tasker.task_transitions WHERE task_uuid = %(t)s)"
+            " + (SELECT count(*) FROM tasker.workflow_step_transitions st"
+            "    JOIN tasker.workflow_steps ws USING (workflow_step_uuid)"
+            "    WHERE ws.task_uuid = %(t)s)", {"t": task_uuid}).fetchone()
+    stamped = sum(int(s.attributes.get(Attr.TRANSITIONS, 0)) for s in spans)
+    assert recorded is not None and stamped == recorded[0] == 5 + 3 * 5
 
 
 def test_an_unsampled_traceparent_switches_the_stack_spans_off(

@@ -78,6 +78,6 @@ def sample_report() -> ReportInput:
                    BreakdownRow("linear_3", "wait", 150.0, 170.0, 0.30, 9),
                    BreakdownRow("linear_3", "claim", 120.0, 130.0, 0.25, 9)],
         completeness=[Completeness("linear_3", 9, 1, {"claim": 1})],
-        lifecycle=[LifecycleRow("linear_3", 6.0, 2.0, None, 19, 2)],
+        lifecycle=[LifecycleRow("linear_3", 6.0, 2.0, None, 19, 2, 20 / 3)],
         prerequisites=(Prerequisite("Orchestration service healthy", True,
                                     "http://localhost:8080"),))

@@ -21,3 +21,20 @@ def test_db_operations_per_step_from_statement_spans() -> None:
     [row] = lifecycle_counts(con, "r")
     assert row.spans_per_step == 30 / 4
     assert row.db_operations_per_step == 1 / 4
+
+
+def test_transitions_per_step_sum_what_the_stack_phases_stamp() -> None:
+    import dataclasses
+
+    def stamped(span: Drawn) -> Drawn:  # as the reference stack stamps a diamond_4 workflow
+        count = {"task.initialize": 4 + 4, "publish": 1, "claim": 1, "submit": 1,
+                 "result.process": 1, "task.finalize": 1}.get(span.name)
+        if count is None:
+            return span
+        return dataclasses.replace(
+            span, attributes={**span.attributes, "tasker.transitions": str(count)})
+
+    con = spans_view([Workflow("t1", "diamond_4", tuple(stamped(s) for s in DIAMOND))])
+    [row] = lifecycle_counts(con, "r")
+    # 8 at creation, per step publish + claim + submit + result = 4, and 1 at finalisation
+    assert row.transitions_per_step == (8 + 4 * 4 + 1) / 4
