@@ -244,9 +244,9 @@ def duckdb_analysis(runs_dir: Path) -> dict[str, int]:
               for name in ("phase_summary", "phase_stats") if name in loaded}
     counts["worker_phases"] = len(con.execute(loaded["worker_phases"].sql,
                                               {"run_id": RUN, "suite": "e2e_latency"}).fetchall())
-    e2e = e2e_analysis(con, RUN)
+    e2e = e2e_analysis(con, RUN, with_workflows=True)
     counts["e2e_breakdown"] = len(e2e.breakdown)
-    counts["e2e_workflow_breakdown"] = len(e2e.workflows)
+    counts["e2e_workflow_breakdown"] = len(e2e.workflows or ())
     counts["e2e_completeness"] = sum(row.complete for row in e2e.completeness)
     counts["e2e_lifecycle"] = len(e2e.lifecycle)
     return counts

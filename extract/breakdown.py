@@ -60,9 +60,10 @@ class E2eAnalysis:
     """Everything the e2e queries say about one run, from one pass over its traces."""
 
     breakdown: list[BreakdownRow]
-    workflows: list[tuple[str, str, str, int]]
     completeness: list[Completeness]
     lifecycle: list[LifecycleRow]
+    workflows: list[tuple[str, str, str, int]] | None = None
+    """Per-workflow attribution rows, only when asked for (a row per workflow and phase)."""
 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str, run_id: str, *, macros: bool = True
@@ -109,8 +110,10 @@ _CACHED = (("e2e_walk", "e2e_walk_of_run"), ("e2e_status", "e2e_status_of_run"),
            ("e2e_attribution", "e2e_attribution_of_run"))
 
 
-def e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str) -> E2eAnalysis:
-    """All four results, walking the run's traces and attributing their time once.
+def e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str, *,
+                 with_workflows: bool = False) -> E2eAnalysis:
+    """The breakdown, completeness and lifecycle (and, when asked, the per-workflow rows),
+    walking the run's traces and attributing their time once.
 
     The walk, the workflows' status and the attribution are kept in temporary tables while the
     four queries run (their macros are pointed at them), then dropped and the macros restored.
@@ -123,10 +126,11 @@ def e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str) -> E2eAnalysis:
                         {"run_id": run_id})
             con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}(run) AS TABLE "
                         f"SELECT * FROM {table}")
-        return E2eAnalysis(e2e_breakdown(con, run_id, macros=False),
-                           workflow_breakdowns(con, run_id, macros=False),
-                           trace_completeness(con, run_id, macros=False),
-                           lifecycle_counts(con, run_id, macros=False))
+        return E2eAnalysis(
+            e2e_breakdown(con, run_id, macros=False),
+            trace_completeness(con, run_id, macros=False),
+            lifecycle_counts(con, run_id, macros=False),
+            workflow_breakdowns(con, run_id, macros=False) if with_workflows else None)
     finally:
         con.execute(macros)
         for _, table in _CACHED:

@@ -76,11 +76,11 @@ def gather(runs_dir: Path, run_id: str, targets_path: Path | None = None,
             prerequisites = tuple(
                 Prerequisite(str(p["name"]), bool(p["ok"]), str(p.get("detail", "")))
                 for p in run_record(runs_dir, run_id).get("prerequisites", []))
+        e2e = breakdown.e2e_analysis(con, run_id)  # one walk of the traces for all three
         return ReportInput(
             meta=run_meta(runs_dir, run_id), stats=stats, checks=checks,
             comparisons=comparisons, baseline_name=baseline_name,
-            breakdown=breakdown.e2e_breakdown(con, run_id),
-            completeness=breakdown.trace_completeness(con, run_id),
-            lifecycle=breakdown.lifecycle_counts(con, run_id), prerequisites=prerequisites)
+            breakdown=e2e.breakdown, completeness=e2e.completeness, lifecycle=e2e.lifecycle,
+            prerequisites=prerequisites)
     finally:
         con.close()

@@ -96,7 +96,7 @@ def test_one_pass_analysis_agrees_with_the_single_queries() -> None:
     no_claim = tuple(s for s in DIAMOND if s.span_id != "claimD")
     con = spans_view([Workflow(f"t{i}", "diamond_4", DIAMOND, end=100 + i) for i in range(3)]
                      + [Workflow("bad", "diamond_4", no_claim)])
-    together = e2e_analysis(con, "r")
+    together = e2e_analysis(con, "r", with_workflows=True)
     assert together.breakdown == e2e_breakdown(con, "r")
     assert sorted(together.workflows) == sorted(workflow_breakdowns(con, "r"))
     assert together.completeness == trace_completeness(con, "r")
