@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from extract.duckdb_runner import NoSpansError
-from extract.reports.model import Prerequisite
+from extract.reports.model import Prerequisite, format_ms
 from spanbench import job, prerequisites, runinfo, suites
 from spanbench.deployment import DeploymentError, deploy
 from spanbench.report_command import (
@@ -45,17 +45,6 @@ class RichProgress:
 
     def advance(self, suite: str, scenario: str) -> None:
         self._progress.advance(self._tasks[(suite, scenario)])
-
-
-def format_ms(value: float) -> str:
-    """A duration given in ms, in the unit that keeps three significant digits readable."""
-    if value >= 1000:
-        return f"{value / 1000:.2f} s"
-    if value >= 1:
-        return f"{value:.2f} ms"
-    if value >= 0.001:
-        return f"{value * 1000:.1f} µs"
-    return f"{value * 1e6:.0f} ns"
 
 
 def _cell(value: float | None, n: int, needed: int) -> str:
