@@ -24,6 +24,12 @@ from stack.settings import spanbench_home
 
 DEFAULT_OUTPUT_DIR = Path("tmp/benchmarks")
 
+TargetsOption = Annotated[Path | None, typer.Option(
+    help="targets.toml to check against (default: the seed's).")]
+OutputDirOption = Annotated[Path, typer.Option(
+    help="Where the logs, summary.md and CI files go.")]
+"""Options `spanbench report` and `spanbench run` share."""
+
 
 class ReportError(RuntimeError):
     """An input of the reports is missing or unreadable (exit code 2)."""
@@ -95,12 +101,10 @@ def report(
         help="Run id (default: the newest run with spans).")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Runs directory (default .spanbench/runs).")] = None,
-    targets: Annotated[Path | None, typer.Option(
-        help="targets.toml to check against (default: the seed's).")] = None,
+    targets: TargetsOption = None,
     baseline: Annotated[str | None, typer.Option(
         help="Compare with this saved baseline.")] = None,
-    output_dir: Annotated[Path, typer.Option(
-        help="Where the logs, summary.md and CI files go.")] = DEFAULT_OUTPUT_DIR,
+    output_dir: OutputDirOption = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """Regenerate every report of a run from its Parquet alone (no stack needed)."""
     console, errors = Console(), Console(stderr=True)

@@ -18,7 +18,9 @@ from spanbench import job, prerequisites, runinfo, suites
 from spanbench.deployment import DeploymentError, deploy
 from spanbench.report_command import (
     DEFAULT_OUTPUT_DIR,
+    OutputDirOption,
     ReportError,
+    TargetsOption,
     baseline_path,
     baselines_dir,
     check_targets_file,
@@ -103,14 +105,12 @@ def run(
     timeout: Annotated[float, typer.Option(
         min=0.1, help="Seconds one iteration may take before it counts as failed.")] = 30.0,
     workers: Annotated[int, typer.Option(min=1, help="Workers of the reference stack.")] = 2,
-    targets: Annotated[Path | None, typer.Option(
-        help="targets.toml to check against (default: the seed's).")] = None,
+    targets: TargetsOption = None,
     baseline: Annotated[str | None, typer.Option(
         help="Compare with this saved baseline; a regression exits 1.")] = None,
     save_baseline: Annotated[str | None, typer.Option(
         help="Keep this run's samples as baseline NAME.")] = None,
-    output_dir: Annotated[Path, typer.Option(
-        help="Where the logs, summary.md and CI files go.")] = DEFAULT_OUTPUT_DIR,
+    output_dir: OutputDirOption = DEFAULT_OUTPUT_DIR,
 ) -> None:
     """Run the benchmark suites against a live stack and print per-phase percentiles."""
     console, errors = Console(), Console(stderr=True)
