@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import queries
+from extract.analysis import PhaseStats
 from extract.duckdb_runner import open_runs
 from instrument.drivers import e2e_latency, worker_execution
 from instrument.drivers.base import DriverContext, IterationFailure, Progress, RunSettings, Target
@@ -135,25 +136,20 @@ def query(runs_dir: Path, run_id: str, name: str, **parameters: Any) -> list[dic
         connection.close()
 
 
-def summarize(runs_dir: Path, run_id: str) -> list[dict[str, Any]]:
-    """Per suite, scenario and phase: n, errors, mean, p50, p95, p99 in ms (warm-up excluded)."""
-    return query(runs_dir, run_id, "phase_summary")
-
-
 def worker_comparison(runs_dir: Path, run_id: str,
-                      phase_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+                      stats: Sequence[PhaseStats]) -> list[dict[str, Any]]:
     """The worker phases as the worker_execution driver measured them beside the same phases as
     the stack's own workers emitted them during e2e_latency: per handler and phase, both p50s."""
     stack = {(row["handler"], row["phase"]): row
              for row in query(runs_dir, run_id, "worker_phases", suite=e2e_latency.SUITE)}
     rows = []
-    for row in phase_rows:
-        if row["suite"] != worker_execution.SUITE:
+    for row in stats:
+        if row.suite != worker_execution.SUITE:
             continue
-        handler = worker_execution.HANDLER_OF_SCENARIO.get(row["scenario"], row["scenario"])
-        seen = stack.get((handler, row["phase"]))
-        rows.append({"handler": handler, "phase": row["phase"], "driver_n": row["n"],
-                     "driver_p50_ms": row["p50_ms"],
+        handler = worker_execution.HANDLER_OF_SCENARIO.get(row.scenario, row.scenario)
+        seen = stack.get((handler, row.phase))
+        rows.append({"handler": handler, "phase": row.phase, "driver_n": row.n,
+                     "driver_p50_ms": row.p50_ns / 1e6 if row.n else None,
                      "stack_n": seen["n"] if seen else 0,
                      "stack_p50_ms": seen["p50_ms"] if seen else None})
     return rows

@@ -1,6 +1,6 @@
 """`spanbench report`: every report of a run regenerated from its Parquet and run.json alone.
 
-`spanbench run` calls `produce` the same way at the end of a run.
+`spanbench run` collects and publishes the same way at the end of a run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from extract.duckdb_runner import NoSpansError, list_runs
 from extract.reports.console import console_report
 from extract.reports.files import LATEST, write_reports
 from extract.reports.gather import STAMPED, ReportInputError, gather
-from extract.reports.model import Prerequisite
+from extract.reports.model import Prerequisite, ReportInput
 from extract.reports.verdict import EXIT_INPUT, verdict
 from stack.settings import spanbench_home
 
@@ -61,21 +61,25 @@ def check_targets_file(targets: Path | None) -> None:
         raise ReportError(str(error)) from None
 
 
-def produce(console: Console, errors: Console, runs_dir: Path, run_id: str, *,
-            targets: Path | None = None, baseline: str | None = None,
-            output_dir: Path = DEFAULT_OUTPUT_DIR,
-            prerequisites: Sequence[Prerequisite] = (), gate: bool = True) -> int:
-    """Gather, write every report file, print the console blocks; the exit code (0 or 1).
-
-    The failing checks go to stderr, one line each; without `gate` (a smoke run) they are
-    reported but the code stays 0. Raises ReportError on an input problem.
-    """
+def collect(runs_dir: Path, run_id: str, *, targets: Path | None = None,
+            baseline: str | None = None,
+            prerequisites: Sequence[Prerequisite] = ()) -> ReportInput:
+    """Everything the reports say about a run, from its Parquet; ReportError on bad input."""
     try:
-        report = gather(runs_dir, run_id, targets,
-                        baseline_path(baseline) if baseline else None, baseline,
-                        tuple(prerequisites))
+        return gather(runs_dir, run_id, targets,
+                      baseline_path(baseline) if baseline else None, baseline,
+                      tuple(prerequisites))
     except (ReportInputError, NoSpansError, ValueError, OSError, duckdb.Error) as error:
         raise ReportError(str(error)) from None
+
+
+def publish(console: Console, errors: Console, report: ReportInput, *,
+            output_dir: Path = DEFAULT_OUTPUT_DIR, gate: bool = True) -> int:
+    """Write every report file, print the console blocks; the exit code (0 or 1).
+
+    The failing checks go to stderr, one line each; without `gate` (a smoke run) they are
+    reported but the code stays 0.
+    """
     write_reports(report, output_dir)
     console.print(console_report(report), highlight=False, markup=False, soft_wrap=True)
     console.print(f"reports: {output_dir / LATEST}/ (summary.md, results.json, "
@@ -85,6 +89,16 @@ def produce(console: Console, errors: Console, runs_dir: Path, run_id: str, *,
         errors.print(line if gate else f"{line} (quick run: reported, not gating)",
                      highlight=False, markup=False, soft_wrap=True)
     return outcome.exit_code if gate else 0
+
+
+def produce(console: Console, errors: Console, runs_dir: Path, run_id: str, *,
+            targets: Path | None = None, baseline: str | None = None,
+            output_dir: Path = DEFAULT_OUTPUT_DIR,
+            prerequisites: Sequence[Prerequisite] = (), gate: bool = True) -> int:
+    """Gather, write every report file, print the console blocks; the exit code (0 or 1)."""
+    report = collect(runs_dir, run_id, targets=targets, baseline=baseline,
+                     prerequisites=prerequisites)
+    return publish(console, errors, report, output_dir=output_dir, gate=gate)
 
 
 def newest_run(runs_dir: Path) -> str:

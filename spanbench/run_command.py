@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from extract.analysis import PhaseStats
 from extract.duckdb_runner import NoSpansError
 from extract.reports.model import Prerequisite, format_ms
 from spanbench import job, prerequisites, runinfo, suites
@@ -24,7 +27,8 @@ from spanbench.report_command import (
     baseline_path,
     baselines_dir,
     check_targets_file,
-    produce,
+    collect,
+    publish,
 )
 from stack.migrate import MigrationError
 from stack.pg_runtime import ClusterError
@@ -55,23 +59,27 @@ def _cell(value: float | None, n: int, needed: int) -> str:
     return format_ms(value)
 
 
-def summary_tables(rows: list[dict[str, Any]]) -> list[Table]:
-    """One table per suite: each scenario and phase, in ms, warm-up excluded."""
+def _ms_of(ns: float | None) -> float | None:
+    return None if ns is None or math.isnan(ns) else ns / 1e6
+
+
+def summary_tables(stats: Sequence[PhaseStats]) -> list[Table]:
+    """One table per suite: each scenario and phase, warm-up excluded."""
     tables: dict[str, Table] = {}
-    for row in rows:
-        table = tables.get(row["suite"])
+    for row in stats:
+        table = tables.get(row.suite)
         if table is None:
-            table = Table(title=f"{row['suite']} (warm-up excluded)", title_justify="left")
+            table = Table(title=f"{row.suite} (warm-up excluded)", title_justify="left")
             for column in ("scenario", "phase"):
                 table.add_column(column, no_wrap=True)
             for column in ("n", "err", "mean", "p50", "p95", "p99"):
                 table.add_column(column, justify="right", no_wrap=True)
-            tables[row["suite"]] = table
-        n = int(row["n"])
-        scenario = row["scenario"] + (f" @{row['variant']}" if row["variant"] else "")
-        table.add_row(scenario, row["phase"], str(n), str(row["errors"]),
-                      _cell(row["mean_ms"], n, 1), _cell(row["p50_ms"], n, 1),
-                      _cell(row["p95_ms"], n, 20), _cell(row["p99_ms"], n, 100))
+            tables[row.suite] = table
+        scenario = row.scenario + (f" @{row.variant}" if row.variant else "")
+        table.add_row(scenario, row.phase, str(row.n), str(row.errors),
+                      _cell(_ms_of(row.mean_ns), row.n, 1), _cell(_ms_of(row.p50_ns), row.n, 1),
+                      _cell(_ms_of(row.p95_ns), row.n, 20),
+                      _cell(_ms_of(row.p99_ns), row.n, 100))
     return list(tables.values())
 
 
@@ -164,14 +172,19 @@ def run(
         errors.print("interrupted: what the run started has been stopped")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     assert outcome is not None
-    _report(console, runs_dir, outcome)
+    prerequisite_rows = [Prerequisite(c.name, c.ok, c.detail) for c in checks]
+    try:
+        report = collect(runs_dir, outcome.run_id, targets=targets, baseline=baseline,
+                         prerequisites=prerequisite_rows)
+    except ReportError as error:
+        console.print(f"no spans to summarise: {error}")
+        raise typer.Exit(EXIT_INTERRUPTED if outcome.interrupted else EXIT_PREREQUISITE) \
+            from None
+    _print_run(console, runs_dir, outcome, report.stats)
     if outcome.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     try:
-        code = produce(console, errors, runs_dir, outcome.run_id, targets=targets,
-                       baseline=baseline, output_dir=output_dir,
-                       prerequisites=[Prerequisite(c.name, c.ok, c.detail) for c in checks],
-                       gate=not quick)
+        code = publish(console, errors, report, output_dir=output_dir, gate=not quick)
         if save_baseline:
             from extract.baselines import save_baseline as keep
 
@@ -183,15 +196,11 @@ def run(
     raise typer.Exit(code)
 
 
-def _report(console: Console, runs_dir: Path, outcome: job.RunOutcome) -> None:
-    try:
-        rows = job.summarize(runs_dir, outcome.run_id)
-    except NoSpansError as error:
-        console.print(f"no spans to summarise: {error}")
-        return
-    for table in summary_tables(rows):
+def _print_run(console: Console, runs_dir: Path, outcome: job.RunOutcome,
+               stats: Sequence[PhaseStats]) -> None:
+    for table in summary_tables(stats):
         console.print(table)
-    comparison = job.worker_comparison(runs_dir, outcome.run_id, rows)
+    comparison = job.worker_comparison(runs_dir, outcome.run_id, stats)
     if comparison and any(row["stack_n"] for row in comparison):
         console.print(worker_table(comparison))
     e2e = outcome.results.get("e2e_latency")
