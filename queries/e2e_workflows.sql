@@ -5,30 +5,35 @@
 -- e2e_template_steps(): the number of steps of each e2e scenario's template — the one place
 -- the expected counts come from.
 -- e2e_walk(run): every span reachable from a measured workflow's root by the parent chain: the
--- workflow's number w, the span's number id, its depth (root 0) and [start_ns, end_ns) in
--- integer ns (end = start + Duration). Workflows: e2e.workflow roots of the run, warm-up
+-- workflow's number w, the span's id, its depth (root 0) and [start_ns, end_ns) in integer ns
+-- (end = start + Duration). Workflows: e2e.workflow roots of the run, warm-up
 -- excluded, only those the stack traced (bench.stack_traced = 'true'). A span whose parent is
 -- lost is unreachable, and so is everything under it.
 -- e2e_status(run): one row per workflow: w, TraceId, Scenario, the root's bounds, the template's
 -- steps, and completeness. Complete: the walk reached at least api.create_task,
 -- task.initialize and task.finalize once, and claim, execute, submit and result.process once per
 -- template step; `missing` lists the phases short of that ('template' when the scenario has no
--- template in e2e_template_steps).
+-- template in e2e_template_steps; 'depth' when a span lies deeper than 62 levels, beyond what
+-- e2e_attribution handles).
 CREATE OR REPLACE TEMP MACRO e2e_template_steps() AS TABLE
 SELECT * FROM (VALUES ('linear_3', 3), ('linear_4', 4), ('diamond_4', 4), ('tree_7', 7),
                       ('complex_dag_7', 7)) AS t(scenario, steps);
 
 CREATE OR REPLACE TEMP MACRO e2e_roots(run) AS TABLE
+WITH named AS MATERIALIZED (  -- by name first: the attribute map is read for the roots only
+    SELECT TraceId, SpanId, Scenario, Timestamp, Duration, SpanAttributes
+    FROM spans
+    WHERE RunId = run AND SpanName = 'e2e.workflow' AND NOT coalesce(Warmup, false)
+)
 SELECT row_number() OVER (ORDER BY TraceId, SpanId) AS w, TraceId, SpanId, Scenario,
        epoch_ns(Timestamp) AS root_start, epoch_ns(Timestamp) + Duration AS root_end
-FROM spans
-WHERE RunId = run AND SpanName = 'e2e.workflow' AND NOT coalesce(Warmup, false)
-  AND SpanAttributes['bench.stack_traced'] = 'true';
+FROM named
+WHERE SpanAttributes['bench.stack_traced'] = 'true';
 
 CREATE OR REPLACE TEMP MACRO e2e_walk(run) AS TABLE
 WITH RECURSIVE roots AS MATERIALIZED (SELECT w, TraceId, SpanId FROM e2e_roots(run)),
 candidates AS MATERIALIZED (
-    SELECT row_number() OVER () AS id, r.w, s.SpanId, s.ParentSpanId, s.SpanName AS name,
+    SELECT r.w, s.SpanId, s.ParentSpanId, s.SpanName AS name,
            epoch_ns(s.Timestamp) AS start_ns, epoch_ns(s.Timestamp) + s.Duration AS end_ns,
            s.SpanAttributes['messaging.operation.type'] AS messaging_operation,
            s.SpanAttributes['db.system.name'] AS db_system,
@@ -37,24 +42,22 @@ candidates AS MATERIALIZED (
     FROM spans s JOIN roots r ON s.TraceId = r.TraceId
     WHERE s.RunId = run
 ),
-edges AS MATERIALIZED (
-    SELECT child.id, parent.id AS parent
-    FROM candidates child
-    JOIN candidates parent ON child.w = parent.w AND child.ParentSpanId = parent.SpanId
-    WHERE NOT child.is_root
-),
 tree AS (
-    SELECT id, 0 AS depth FROM candidates WHERE is_root
+    SELECT w, SpanId, name, 0 AS depth, start_ns, end_ns, messaging_operation, db_system,
+           transitions
+    FROM candidates WHERE is_root
     UNION ALL
-    SELECT e.id, t.depth + 1 FROM edges e JOIN tree t ON e.parent = t.id
-    WHERE t.depth < 1000
+    SELECT c.w, c.SpanId, c.name, t.depth + 1, c.start_ns, c.end_ns, c.messaging_operation,
+           c.db_system, c.transitions
+    FROM candidates c JOIN tree t ON c.w = t.w AND c.ParentSpanId = t.SpanId
+    WHERE NOT c.is_root AND t.depth < 1000
 )
-SELECT c.w, c.id, c.SpanId, c.name, t.depth, c.start_ns, c.end_ns, c.messaging_operation,
-       c.db_system, c.transitions
-FROM tree t JOIN candidates c USING (id);
+SELECT * FROM tree;
 
 CREATE OR REPLACE TEMP MACRO e2e_status(run) AS TABLE
-WITH counts AS (SELECT w, name, count(*) AS n FROM e2e_walk(run) GROUP BY w, name),
+WITH walked AS (SELECT w, name, depth FROM e2e_walk(run)),
+counts AS (SELECT w, name, count(*) AS n FROM walked GROUP BY w, name),
+too_deep AS (SELECT DISTINCT w FROM walked WHERE depth > 62),
 expected AS (
     SELECT * FROM (VALUES ('api.create_task', 1, 0), ('task.initialize', 1, 0),
                           ('task.finalize', 1, 0), ('claim', 0, 1), ('execute', 0, 1),
@@ -72,44 +75,65 @@ shortfalls AS (
     LEFT JOIN counts c ON c.w = r.w AND c.name = x.phase
     GROUP BY r.w
 )
-SELECT r.w, r.TraceId, r.Scenario, r.root_start, r.root_end, s.steps, s.missing,
-       len(s.missing) = 0 AS complete
-FROM e2e_roots(run) r JOIN shortfalls s USING (w);
+SELECT r.w, r.TraceId, r.Scenario, r.root_start, r.root_end, s.steps,
+       CASE WHEN d.w IS NULL THEN s.missing ELSE list_append(s.missing, 'depth') END AS missing,
+       len(s.missing) = 0 AND d.w IS NULL AS complete
+FROM e2e_roots(run) r JOIN shortfalls s USING (w) LEFT JOIN too_deep d USING (w);
 
 -- e2e_attribution(run): each complete workflow's wall time by phase, in integer ns; see
--- e2e_breakdown.sql for the rule. Per trace the rows sum exactly to the root's Duration.
+-- e2e_breakdown.sql for the rule (the deepest open span wins, then the earliest start, then the
+-- smallest span id). Per trace the rows sum exactly to the root's Duration. How:
+-- 1. Within one depth, the earliest start wins, so a span keeps only its part after every span
+--    of its depth ordered before it: [max(start, their latest end), end) — one piece, and the
+--    pieces of a depth never overlap (`pieces`).
+-- 2. At any instant at most one piece per depth is open, so the set of open depths is a bit
+--    mask, the running sum of +2^depth at each piece's start and -2^depth at its end; between
+--    consecutive boundaries the winner's depth is the mask's highest bit, 'wait' when it is 0.
+-- 3. The winner is the piece of that depth that started last at or before the boundary
+--    (an ASOF join).
 CREATE OR REPLACE TEMP MACRO e2e_attribution(run) AS TABLE
 WITH roots AS MATERIALIZED (
     SELECT w, TraceId, Scenario, root_start, root_end FROM e2e_status(run) WHERE complete
 ),
-clipped AS MATERIALIZED (
-    SELECT t.w, t.name, (-t.depth, t.start_ns, t.SpanId) AS priority,
+clipped AS (
+    SELECT t.w, t.depth, t.name, t.start_ns, t.SpanId,
            greatest(t.start_ns, r.root_start) AS s, least(t.end_ns, r.root_end) AS e
     FROM e2e_walk(run) t JOIN roots r USING (w)
     WHERE t.depth > 0 AND greatest(t.start_ns, r.root_start) < least(t.end_ns, r.root_end)
 ),
-bounds AS MATERIALIZED (
-    SELECT w, b, row_number() OVER win AS i, lead(b) OVER win AS b_next
-    FROM (SELECT w, s AS b FROM clipped
-          UNION SELECT w, e FROM clipped
-          UNION SELECT w, root_start FROM roots
-          UNION SELECT w, root_end FROM roots)
+pieces AS MATERIALIZED (
+    SELECT w, depth, name, greatest(s, coalesce(before, s)) AS s, e
+    FROM (SELECT *, max(e) OVER (PARTITION BY w, depth ORDER BY start_ns, SpanId
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+          FROM clipped)
+    WHERE greatest(s, coalesce(before, s)) < e
+),
+boundaries AS (
+    SELECT w, s AS b, 1::BIGINT << depth AS delta FROM pieces
+    UNION ALL SELECT w, e, -(1::BIGINT << depth) FROM pieces
+    UNION ALL SELECT w, root_start, 0 FROM roots
+    UNION ALL SELECT w, root_end, 0 FROM roots
+),
+masks AS (  -- rows sharing a boundary share its mask; all but the last of them get 0 ns
+    SELECT w, b, lead(b) OVER win - b AS ns, sum(delta) OVER win AS mask
+    FROM boundaries
     WINDOW win AS (PARTITION BY w ORDER BY b)
 ),
-covering AS (
-    SELECT c.w, unnest(range(first.i, past.i)) AS i, c.name, c.priority
-    FROM clipped c
-    JOIN bounds first ON first.w = c.w AND first.b = c.s
-    JOIN bounds past ON past.w = c.w AND past.b = c.e
+cells AS (
+    SELECT w, b, ns,
+           CASE WHEN mask > 0 THEN floor(log2(mask))::INTEGER END AS guess, mask
+    FROM masks WHERE ns > 0
 ),
-winners AS (
-    SELECT w, i, arg_min(name, priority) AS phase FROM covering GROUP BY w, i
+deepest AS (  -- log2 of a double can round up to the next power of two
+    SELECT w, b, ns, CASE WHEN (1::BIGINT << guess) > mask THEN guess - 1 ELSE guess END AS depth
+    FROM cells
+),
+named AS (
+    SELECT d.w, p.name AS phase, d.ns
+    FROM deepest d ASOF LEFT JOIN pieces p ON p.w = d.w AND p.depth = d.depth AND p.s <= d.b
 )
 SELECT r.TraceId AS trace_id, r.Scenario AS scenario, coalesce(n.phase, 'wait') AS phase,
        sum(n.ns)::BIGINT AS attributed_ns
-FROM (SELECT b.w, w.phase, sum(b.b_next - b.b) AS ns
-      FROM bounds b LEFT JOIN winners w USING (w, i)
-      WHERE b.b_next IS NOT NULL
-      GROUP BY b.w, w.phase) n
+FROM (SELECT w, phase, sum(ns) AS ns FROM named GROUP BY w, phase) n
 JOIN roots r USING (w)
 GROUP BY r.TraceId, r.Scenario, coalesce(n.phase, 'wait');

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+
 import pytest
 
 from extract.breakdown import (
@@ -102,3 +105,64 @@ def test_one_pass_analysis_agrees_with_the_single_queries() -> None:
     assert together.completeness == trace_completeness(con, "r")
     assert together.lifecycle == lifecycle_counts(con, "r")
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
+
+
+def _reference_attribution(flow: Workflow) -> dict[str, int]:
+    """The rule by brute force, in units: per elementary interval, the open span with the
+    smallest (-depth, start, span id) wins; 'wait' where none is open."""
+    parents = {s.span_id: s.parent for s in flow.spans}
+
+    def depth(span_id: str) -> int:
+        return 0 if span_id == "root" else 1 + depth(parents[span_id])
+
+    clipped = [(max(s.start, 0), min(s.end, flow.end), (-depth(s.span_id), s.start, s.span_id),
+                s.name) for s in flow.spans if max(s.start, 0) < min(s.end, flow.end)]
+    cuts = sorted({0, flow.end} | {b for s, e, _, _ in clipped for b in (s, e)})
+    totals: dict[str, int] = {}
+    for left, right in itertools.pairwise(cuts):
+        open_now = [(key, name) for s, e, key, name in clipped if s <= left < e]
+        name = min(open_now)[1] if open_now else "wait"
+        totals[name] = totals.get(name, 0) + right - left
+    return totals
+
+
+def _random_trace(rng: random.Random) -> tuple[Drawn, ...]:
+    """DIAMOND plus a random subtree: overlapping siblings, shared and equal boundaries,
+    children outliving their parents, spans before and after the root."""
+    extra: list[Drawn] = []
+    ids = ["root", "create", "rpA", "execB"]
+    for number in range(rng.randint(1, 25)):
+        start = rng.randint(-10, 105)
+        end = start + rng.choice([0, 1, 1, 2, 3, 5, 8, 20, 40])
+        span_id = f"x{number:02d}"
+        extra.append(Drawn(rng.choice(["a", "b", "c", "claim"]), span_id, rng.choice(ids),
+                           start, end))
+        ids.append(span_id)
+    return (*DIAMOND, *extra)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_attribution_matches_the_rule_computed_by_brute_force(seed: int) -> None:
+    flow = Workflow("t1", "diamond_4", _random_trace(random.Random(seed)))
+    rows = workflow_breakdowns(spans_view([flow]), "r")
+    assert {phase: ns for _, _, phase, ns in rows} == {
+        phase: units * UNIT for phase, units in _reference_attribution(flow).items()}
+
+
+def test_a_trace_deeper_than_62_levels_is_incomplete() -> None:
+    chain = tuple(Drawn("hop", f"h{i}", f"h{i - 1}" if i else "fin", 66, 72) for i in range(60))
+    con = spans_view([Workflow("deep", "diamond_4", (*DIAMOND, *chain))])
+    [result] = trace_completeness(con, "r")
+    assert (result.complete, result.incomplete, result.missing) == (0, 1, {"depth": 1})
+    assert workflow_breakdowns(con, "r") == []
+
+
+def test_the_deepest_of_55_open_levels_wins() -> None:
+    """All of depths 1..55 open at once: the depth mask needs more bits than a double holds."""
+    chain = tuple(Drawn(f"hop{i}", f"h{i}", f"h{i - 1}" if i else "root", 80, 90)
+                  for i in range(55))
+    flow = Workflow("t1", "diamond_4", (*DIAMOND, *chain))
+    by_phase = {phase: ns for _, _, phase, ns in workflow_breakdowns(spans_view([flow]), "r")}
+    assert by_phase["hop54"] == 10 * UNIT
+    assert by_phase == {phase: units * UNIT
+                        for phase, units in _reference_attribution(flow).items()}
