@@ -25,16 +25,22 @@ summary AS (
            count(*) FILTER (WHERE failed) AS errors,
            avg(v) FILTER (WHERE NOT failed) AS mean_ns,
            stddev_samp(v) FILTER (WHERE NOT failed) AS std_ns,
-           min(v) FILTER (WHERE NOT failed) AS min_ns,
-           max(v) FILTER (WHERE NOT failed) AS max_ns,
-           quantile_cont(v, [0.25, 0.5, 0.75, 0.95, 0.99]) FILTER (WHERE NOT failed) AS qs,
-           list(v ORDER BY v) FILTER (WHERE NOT failed) AS sorted,
+           list_sort(list(v) FILTER (WHERE NOT failed)) AS sorted,
            max(batch) AS batch_size
     FROM measured
     GROUP BY suite, scenario, variant, phase
 ),
+quantiles AS (  -- quantile_cont's linear interpolation, read off the sorted samples
+    SELECT *, sorted[1] AS min_ns, sorted[n] AS max_ns,
+           list_transform([0.25, 0.5, 0.75, 0.95, 0.99], lambda q: CASE WHEN n > 0 THEN
+               sorted[1 + floor(q * (n - 1))::BIGINT]
+               + (q * (n - 1) - floor(q * (n - 1)))
+                 * (sorted[1 + ceil(q * (n - 1))::BIGINT] - sorted[1 + floor(q * (n - 1))::BIGINT])
+           END) AS qs
+    FROM summary
+),
 keyed AS MATERIALIZED (
-    SELECT *, row_number() OVER () AS g, qs[3] - qs[1] AS iqr FROM summary
+    SELECT *, row_number() OVER () AS g, qs[3] - qs[1] AS iqr FROM quantiles
 ),
 levels AS (
     SELECT g, n, q,
