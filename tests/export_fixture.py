@@ -4,10 +4,12 @@ two scopes, warm-up iterations and several scenarios, with exactly known duratio
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
+from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from extract.columns import to_tables
@@ -96,3 +98,36 @@ def write_run(runs_dir: Path) -> ExportTraceServiceRequest:
     for run_id, table in to_tables([request]).items():
         write_part(runs_dir, run_id, "00000000000000000000-0000", table)
     return request
+
+
+def _value(value: AnyValue) -> object:
+    return json_format.MessageToDict(value)
+
+
+def _attributes(attributes: Iterable[KeyValue]) -> dict[str, object]:
+    return {kv.key: _value(kv.value) for kv in attributes}
+
+
+def canonical(requests: Iterable[ExportTraceServiceRequest]) -> dict[str, dict[str, object]]:
+    """Every span of the requests by hex span id, with everything the store keeps."""
+    spans: dict[str, dict[str, object]] = {}
+    for request in requests:
+        for resource_spans in request.resource_spans:
+            resource = _attributes(resource_spans.resource.attributes)
+            for scope_spans in resource_spans.scope_spans:
+                scope = (scope_spans.scope.name, scope_spans.scope.version)
+                for span in scope_spans.spans:
+                    assert span.span_id.hex() not in spans, "a span id twice"
+                    spans[span.span_id.hex()] = {
+                        "trace": span.trace_id.hex(), "parent": span.parent_span_id.hex(),
+                        "name": span.name, "kind": span.kind, "trace_state": span.trace_state,
+                        "start": span.start_time_unix_nano, "end": span.end_time_unix_nano,
+                        "status": (span.status.code, span.status.message),
+                        "attributes": _attributes(span.attributes),
+                        "events": [(event.time_unix_nano, event.name,
+                                    _attributes(event.attributes)) for event in span.events],
+                        "links": [(link.trace_id.hex(), link.span_id.hex(), link.trace_state,
+                                   _attributes(link.attributes)) for link in span.links],
+                        "resource": resource, "scope": scope,
+                    }
+    return spans
