@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -79,9 +80,11 @@ def prepare(body: bytes, fmt: Format) -> Prepared:
 class Ingestor:
     """Turns bodies into durable spool records and keeps the span counters."""
 
-    def __init__(self, spool: SpoolWriter, counters: SinkCounters) -> None:
+    def __init__(self, spool: SpoolWriter, counters: SinkCounters,
+                 forward: Callable[[bytes], None] | None = None) -> None:
         self._spool = spool
         self.counters = counters
+        self._forward = forward
 
     async def ingest(self, body: bytes, fmt: Format) -> Prepared:
         """Return once the accepted spans are durable.
@@ -99,5 +102,7 @@ class Ingestor:
         if prepared.payload is not None:
             await self._spool.append(prepared.payload)
             counters.accepted_spans += prepared.accepted_spans
+            if self._forward is not None:
+                self._forward(prepared.payload)
         counters.count(Outcome.PARTIAL if prepared.rejected_spans else Outcome.OK)
         return prepared

@@ -31,6 +31,10 @@ SINK_SEGMENT_BYTES = "SPANBENCH_SINK_SEGMENT_BYTES"
 SINK_SEGMENT_AGE_S = "SPANBENCH_SINK_SEGMENT_AGE_S"
 """A non-empty spool segment is sealed after this many seconds. Default: 1."""
 
+SINK_FORWARD_DRAIN_S = "SPANBENCH_SINK_FORWARD_DRAIN_S"
+"""On stopping, seconds the sink keeps sending what is queued for its --forward targets before
+it gives up on the rest (counted and logged). Default: 10."""
+
 DEFAULT_HTTP = "127.0.0.1:4318"
 DEFAULT_GRPC = "127.0.0.1:4317"
 MIB = 1024 * 1024
@@ -106,6 +110,9 @@ class SinkSettings:
     segment_age_s: float = field(default_factory=lambda: _env_float(SINK_SEGMENT_AGE_S, 1.0))
     retry_after_s: int = 1
     ready_file: Path | None = None
+    forward: tuple[str, ...] = ()
+    forward_drain_s: float = field(default_factory=lambda: _env_float(SINK_FORWARD_DRAIN_S, 10.0))
+    """OTLP/HTTP endpoints that also get every acknowledged request (extract/forwarder.py)."""
 
     @property
     def spool(self) -> Path:
@@ -123,3 +130,7 @@ class SinkSettings:
                 raise SettingsError(f"{name} must be positive, got {value}")
         if self.segment_age_s <= 0:
             raise SettingsError(f"segment age must be positive, got {self.segment_age_s}")
+        for url in self.forward:
+            if not url.startswith(("http://", "https://")):
+                raise SettingsError(f"forward endpoint {url!r} is not an OTLP/HTTP URL: give "
+                                    "one like http://localhost:4318")

@@ -24,6 +24,7 @@ import uvicorn
 
 from extract.backlog import Backlog
 from extract.converter import Converter, chunk_bytes_for
+from extract.forwarder import Forwarder
 from extract.ingest import Ingestor, SinkCounters
 from extract.receiver_grpc import BindError, GrpcReceiver, start_grpc
 from extract.receiver_http import HttpReceiver
@@ -102,8 +103,13 @@ class Sink:
             settings.out, self._converted, self._conversion_failed,
             chunk_bytes=chunk_bytes_for(settings.max_backlog_bytes),
         )  # fmt: skip
+        self.forwarders = [Forwarder(endpoint) for endpoint in settings.forward]
         self._writer: SpoolWriter | None = None
         self._stop: asyncio.Event | None = None
+
+    def _forward(self, record: bytes) -> None:
+        for forwarder in self.forwarders:
+            forwarder.offer(record)
 
     def _converted(self, segment: Segment, spans: int) -> None:
         self.backlog.remove_spooled(segment.size)
@@ -131,6 +137,7 @@ class Sink:
             "segments_converted": counters.segments_converted,
             "conversion_errors": counters.conversion_errors,
             "spool_commits": writer.commits if writer is not None else 0,
+            "forward": [forwarder.status() for forwarder in self.forwarders],
         }
 
     def request_stop(self) -> None:
@@ -177,7 +184,9 @@ class Sink:
             settings.segment_bytes, settings.segment_age_s, first_seq,
         ).start()  # fmt: skip
         self._writer = writer
-        ingestor = Ingestor(writer, self.counters)
+        for forwarder in self.forwarders:
+            forwarder.start()
+        ingestor = Ingestor(writer, self.counters, self._forward if self.forwarders else None)
         grpc_server: grpc.aio.Server | None = None
         grpc_address = None
         try:
@@ -219,6 +228,8 @@ class Sink:
             await asyncio.gather(*self._stop_grpc(grpc_server))
             await asyncio.to_thread(writer.close)
             failed = await asyncio.to_thread(self.converter.stop)
+            for forwarder in self.forwarders:
+                await asyncio.to_thread(forwarder.close, settings.forward_drain_s)
             http_sock.close()
             if settings.ready_file is not None:
                 settings.ready_file.unlink(missing_ok=True)

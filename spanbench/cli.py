@@ -24,7 +24,7 @@ from extract.receiver_grpc import BindError
 from extract.settings import SettingsError, SinkSettings
 from extract.sink import Bound, SinkError
 from extract.spool import SpoolError
-from spanbench import compare_command, report_command, run_command
+from spanbench import compare_command, export_command, import_command, report_command, run_command
 from stack import lifecycle
 from stack.migrate import MigrationError
 from stack.pg_runtime import ClusterError
@@ -63,6 +63,8 @@ def _print_json(payload: object) -> None:
 app.command("run")(run_command.run)
 app.command("report")(report_command.report)
 app.command("compare")(compare_command.compare)
+app.add_typer(export_command.app, name="export")
+app.command("import")(import_command.import_file)
 
 
 # ── spanbench stack ───────────────────────────────────────────────────────────
@@ -194,8 +196,11 @@ def _sink_settings(
     max_backlog_bytes: int | None,
     max_body_bytes: int | None,
     ready_file: Path | None,
+    forward: list[str] | None = None,
 ) -> SinkSettings:
     overrides: dict[str, object] = {"out": sink_settings.runs_dir(out, home=_home())}
+    if forward:
+        overrides["forward"] = tuple(forward)
     if listen is not None:
         overrides["http"] = sink_settings.parse_address(listen, "--listen")
     if grpc is not None:
@@ -239,6 +244,11 @@ def collect(
     ready_file: Annotated[
         Path | None, typer.Option(help="Write the bound addresses here (JSON) once serving.")
     ] = None,
+    forward: Annotated[
+        list[str] | None,
+        typer.Option(help="Also send every acknowledged request to this OTLP/HTTP endpoint "
+                     "(e.g. Jaeger's http://localhost:4318), asynchronously; repeatable."),
+    ] = None,
 ) -> None:
     """Run the OTLP sink in the foreground: spans → <out>/<run_id>/spans/*.parquet.
 
@@ -250,7 +260,8 @@ def collect(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
     try:
-        settings = _sink_settings(listen, grpc, out, max_backlog_bytes, max_body_bytes, ready_file)
+        settings = _sink_settings(listen, grpc, out, max_backlog_bytes, max_body_bytes, ready_file,
+                                  forward)
         code = sink.run(settings, _announce)
     except SINK_ERRORS as error:
         raise _fail(error) from error

@@ -59,8 +59,11 @@ class SinkProcess:
                                   f"{SINK_STOP_TIMEOUT_S:.0f} s; see {self.log_file}") from None
 
 
-def start_sink(runs_dir: Path, log_dir: Path) -> SinkProcess:
-    """`spanbench collect` on a free loopback port, in its own process (never the drivers')."""
+def start_sink(runs_dir: Path, log_dir: Path, forward: tuple[str, ...] = ()) -> SinkProcess:
+    """`spanbench collect` on a free loopback port, in its own process (never the drivers').
+
+    `forward`: OTLP/HTTP endpoints the sink also sends every acknowledged request to.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     ready = log_dir / "sink.ready.json"
     ready.unlink(missing_ok=True)
@@ -68,7 +71,8 @@ def start_sink(runs_dir: Path, log_dir: Path) -> SinkProcess:
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "spanbench", "collect", "--listen", "127.0.0.1:0",
-             "--grpc", "off", "--out", str(runs_dir), "--ready-file", str(ready)],
+             "--grpc", "off", "--out", str(runs_dir), "--ready-file", str(ready),
+             *(arg for url in forward for arg in ("--forward", url))],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
     deadline = time.monotonic() + SINK_START_TIMEOUT_S
@@ -83,9 +87,18 @@ def start_sink(runs_dir: Path, log_dir: Path) -> SinkProcess:
 
 
 @contextmanager
-def deploy(home: Path, runs_dir: Path, workers: int = 2) -> Iterator[Deployment]:
-    """The deployment to measure, starting what the environment does not name."""
+def deploy(home: Path, runs_dir: Path, workers: int = 2,
+           tee: tuple[str, ...] = ()) -> Iterator[Deployment]:
+    """The deployment to measure, starting what the environment does not name.
+
+    `tee`: OTLP/HTTP endpoints that also get every span, through the run's own sink.
+    """
     external_endpoint = settings.env(settings.OTEL_EXPORTER_OTLP_ENDPOINT)
+    if tee and external_endpoint is not None:
+        raise DeploymentError(
+            f"--tee-otlp needs the run's own sink, but {settings.OTEL_EXPORTER_OTLP_ENDPOINT}="
+            f"{external_endpoint} sends spans elsewhere: unset it, or have the receiver there "
+            "(e.g. an OpenTelemetry Collector) fan out to both")
     external_orchestration = settings.env(settings.TASKER_TEST_ORCHESTRATION_URL)
     sink: SinkProcess | None = None
     stack_home: Path | None = None
@@ -98,9 +111,10 @@ def deploy(home: Path, runs_dir: Path, workers: int = 2) -> Iterator[Deployment]
     )
     try:
         if external_endpoint is None:
-            sink = start_sink(runs_dir, home / "logs")
+            sink = start_sink(runs_dir, home / "logs", tee)
             deployment.otlp_endpoint = sink.endpoint
-            deployment.started.append(f"sink {sink.endpoint}")
+            forwarding = f" (forwarding to {', '.join(tee)})" if tee else ""
+            deployment.started.append(f"sink {sink.endpoint}{forwarding}")
         if external_orchestration is None:
             stack_home = home / "run-stack"
             options = lifecycle.StackOptions(

@@ -119,6 +119,10 @@ def run(
     save_baseline: Annotated[str | None, typer.Option(
         help="Keep this run's samples as baseline NAME.")] = None,
     output_dir: OutputDirOption = DEFAULT_OUTPUT_DIR,
+    tee_otlp: Annotated[list[str] | None, typer.Option(
+        help="Also send every span to this OTLP/HTTP endpoint (e.g. Jaeger's "
+             "http://localhost:4318); the run's sink forwards what it acknowledged. "
+             "Repeatable.")] = None,
 ) -> None:
     """Run the benchmark suites against a live stack and print per-phase percentiles."""
     console, errors = Console(), Console(stderr=True)
@@ -146,7 +150,7 @@ def run(
     outcome: job.RunOutcome | None = None
     checks: list[prerequisites.Check] = []
     try:
-        with deploy(home, runs_dir, workers=workers) as deployment:
+        with deploy(home, runs_dir, workers=workers, tee=tuple(tee_otlp or ())) as deployment:
             checks = job.check(deployment)
             console.print(prerequisites.banner(checks), highlight=False)
             if not all(c.ok for c in checks):

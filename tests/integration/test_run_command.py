@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from stack import postgres
+from tests.otlp_capture import OtlpCapture, otlp_capture  # noqa: F401
 
 
 def _spanbench(*args: str, home: Path, env: dict[str, str] | None = None,
@@ -24,10 +25,11 @@ def _spanbench(*args: str, home: Path, env: dict[str, str] | None = None,
                           env=environment, capture_output=True, text=True, timeout=timeout)
 
 
-def test_a_quick_run_measures_summarises_and_stops_everything(tmp_path: Path) -> None:
+def test_a_quick_run_measures_summarises_and_stops_everything(
+        tmp_path: Path, otlp_capture: OtlpCapture) -> None:  # noqa: F811
     home = tmp_path / ".spanbench"
     result = _spanbench("run", "task_initialization", "event_propagation", "--quick",
-                        home=home)
+                        "--tee-otlp", otlp_capture.endpoint, home=home)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✅ All prerequisites met" in result.stdout
     assert "task_initialization (warm-up excluded)" in result.stdout
@@ -43,6 +45,10 @@ def test_a_quick_run_measures_summarises_and_stops_everything(tmp_path: Path) ->
     assert phases["api.create_task"] == 6
     assert phases["notify"] == 6
     assert {"task.initialize", "discovery", "publish", "claim", "execute", "submit"} <= set(phases)
+    stored = {row[0] for row in duckdb.sql(
+        f"SELECT SpanId FROM read_parquet('{run_dir}/spans/*.parquet')").fetchall()}
+    teed = {span.span_id for span in otlp_capture.received()}  # the sink drained it on exit
+    assert stored and stored <= teed  # --tee-otlp: every stored span went to the extra endpoint
 
     assert not (home / "run-stack" / "stack.json").exists()
     assert not postgres.is_running(home / "run-stack")
