@@ -35,7 +35,8 @@ def span_id(trace: int, index: int) -> bytes:
 
 
 def build_request() -> ExportTraceServiceRequest:
-    """Six traces: (scenario, root duration ns, warmup). Trace 5 is a warm-up, the slowest."""
+    """Six traces: (scenario, root duration ns, warmup). Trace 5 is a warm-up, the slowest;
+    trace 4 ran with stack tracing off (bench.stack_traced false on its root)."""
     plan = [("linear_3", 4_000_123, False), ("diamond_4", 9_500_777, False),
             ("linear_3", 7_250_001, False), ("tree_7", 1_000_999, False),
             ("diamond_4", 3_333_333, False), ("linear_3", 50_000_000, True)]
@@ -59,7 +60,8 @@ def build_request() -> ExportTraceServiceRequest:
             trace_id=trace_id(index), span_id=span_id(index, 1), name="e2e.workflow",
             kind=Span.SpanKind.SPAN_KIND_CLIENT, start_time_unix_nano=start,
             end_time_unix_nano=start + duration, trace_state="vendor=abc,other=1")
-        root.attributes.extend(_kvs({**bench, "bench.phase": "e2e.workflow",
+        traced = {Attr.STACK_TRACED: index != 4}
+        root.attributes.extend(_kvs({**bench, **traced, "bench.phase": "e2e.workflow",
                                      "payload": b"\x00\x01\xfe", "ratio": 0.1,
                                      "steps": ["a", "b"], "counts": [1, 2, 3],
                                      "nested": {"k": "v", "n": 1}, "big": -(2**62)}))

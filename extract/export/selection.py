@@ -50,10 +50,11 @@ class Selection:
             return f"trace {self.trace_id}"
         where = f" of suite {self.suite}" if self.suite else ""
         warmup = "" if self.include_warmup else " (warm-up iterations excluded)"
+        untraced = ", workflows run with stack tracing off left out"
         if self.slowest is not None:
-            return f"the {self.slowest} slowest traces{where}{warmup}"
+            return f"the {self.slowest} slowest traces{where}{warmup}{untraced}"
         if self.scenario is not None:
-            return f"traces of scenario {self.scenario}{where}{warmup}"
+            return f"traces of scenario {self.scenario}{where}{warmup}{untraced}"
         return f"every trace{where}{warmup}"
 
 
@@ -73,6 +74,9 @@ def _trace_ids_sql(selection: Selection) -> tuple[str, dict[str, Any]]:
         conditions.append("Scenario = $scenario")
         parameters["scenario"] = selection.scenario
     sql = f"SELECT TraceId FROM spans WHERE {' AND '.join(conditions)} GROUP BY TraceId"
+    if selection.slowest is not None or selection.scenario is not None:
+        # a workflow run with stack tracing off holds only the driver's spans: nothing to look at
+        sql += " HAVING bool_and(SpanAttributes['bench.stack_traced'] IS DISTINCT FROM 'false')"
     if selection.slowest is not None:
         sql += " ORDER BY max(Duration) DESC, TraceId LIMIT $slowest"
         parameters["slowest"] = selection.slowest
