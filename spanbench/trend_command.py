@@ -39,26 +39,32 @@ def marker(row: TrendRow, newest: bool) -> str:
     return ""
 
 
-def trend_table(rows: Sequence[TrendRow], title: str) -> Table:
-    """One section per benchmark, its runs oldest first."""
-    table = Table(title=title, title_justify="left")
-    for column in ("benchmark", "date (UTC)", "commit", "n", "median", "p95", "vs ref", ""):
-        table.add_column(column, overflow="fold",
+def benchmarks(rows: Sequence[TrendRow]) -> list[list[TrendRow]]:
+    """The rows split per benchmark (they come ordered by benchmark, then start time)."""
+    groups: list[list[TrendRow]] = []
+    for row in rows:
+        if groups and (groups[-1][0].suite, groups[-1][0].scenario, groups[-1][0].phase) == (
+                row.suite, row.scenario, row.phase):
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
+
+
+def trend_table(runs: Sequence[TrendRow]) -> Table:
+    """One benchmark's runs, oldest first."""
+    first = runs[0]
+    table = Table(title=f"{first.suite}/{first.scenario} {first.phase}", title_justify="left")
+    for column in ("date (UTC)", "commit", "n", "median", "p95", "vs ref", "change"):
+        table.add_column(column, overflow="fold", no_wrap=column != "change",
                          justify="right" if column in ("n", "median", "p95", "vs ref") else "left")
-    for index, row in enumerate(rows):
-        key = (row.suite, row.scenario, row.phase)
-        first = index == 0 or key != (rows[index - 1].suite, rows[index - 1].scenario,
-                                      rows[index - 1].phase)
-        newest = index == len(rows) - 1 or key != (rows[index + 1].suite,
-                                                   rows[index + 1].scenario, rows[index + 1].phase)
-        if first and index > 0:
-            table.add_section()
+    for index, row in enumerate(runs):
         table.add_row(
-            f"{row.suite}/{row.scenario} {row.phase}" if first else "",
             row.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
             (row.git_commit or "unknown")[:10], str(row.n),
             format_ms(ms(row.median_ns)), format_ms(ms(row.p95_ns)),
-            "" if row.change is None else f"{row.change:+.1%}", marker(row, newest))
+            "" if row.change is None else f"{row.change:+.1%}",
+            marker(row, newest=index == len(runs) - 1))
     return table
 
 
@@ -92,5 +98,6 @@ def trend(
     if output is TrendFormat.json:
         typer.echo(json.dumps([json_value(dataclasses.asdict(row)) for row in rows], indent=2))
         return
-    Console().print(trend_table(rows, f"trend{' of ' + benchmark if benchmark else ''} "
-                                      f"({history_dir(directory)})"))
+    console = Console()
+    for runs in benchmarks(rows):
+        console.print(trend_table(runs))
