@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from extract.duckdb_runner import list_runs, part_files
-from extract.reports.gather import ReportInputError, run_meta
+from extract.reports.gather import STAMPED, ReportInputError, run_meta
 from extract.reports.model import RunMeta
 
 
@@ -66,6 +66,10 @@ def summarize_runs(runs_dir: Path) -> list[RunSummary]:
 
 
 def latest_run(runs_dir: Path) -> str | None:
-    """The run that started last (None when there is none)."""
+    """The run `spanbench run` started last; without any, the run that started last; None when
+    there is no run. (A free-form run such as the sink's 'unassigned' is dated by its folder's
+    mtime, which moves whenever a stray span arrives.)"""
     metas = _by_start(Path(runs_dir))
-    return metas[-1].run_id if metas else None
+    made_by_run = [meta for meta in metas if STAMPED.match(meta.run_id)]
+    chosen = made_by_run or metas
+    return chosen[-1].run_id if chosen else None

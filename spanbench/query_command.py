@@ -108,7 +108,8 @@ def query(
     name_or_file: Annotated[str, typer.Argument(
         metavar="NAME|FILE", help="A query of queries/ (e.g. phase_stats) or a .sql file.")],
     run_ids: Annotated[list[str] | None, typer.Option(
-        "--run", help="Run to query; repeat for several (default: the latest run).")] = None,
+        "--run", help="Run to query; repeat for several "
+        "(default: the newest spanbench run).")] = None,
     params: Annotated[list[str] | None, typer.Option(
         "--param", help="Named parameter key=value, bound as $key; repeat for several. "
         "$run_id defaults to the run queried when there is one.")] = None,

@@ -114,6 +114,15 @@ def test_a_missing_or_positional_parameter_in_a_file(runs_dir: Path, tmp_path: P
     assert "does not parse" in err
 
 
+def test_the_default_run_is_the_newest_spanbench_run_made(tmp_path: Path) -> None:
+    write_run(tmp_path, "20261101T120000Z-abcdef", [("sql_functions", "q", "sql.q", 1)] * 4,
+              started_at=days(0))
+    write_run(tmp_path, "unassigned", [("sql_functions", "q", "sql.q", 1)])  # mtime: now
+    code, out, _ = _query(tmp_path, "phase_summary", "--format", "json")
+    assert code == 0
+    assert [row["n"] for row in json.loads(out)] == [4]
+
+
 def test_no_runs_at_all(tmp_path: Path) -> None:
     code, _, err = _query(tmp_path, "phase_summary")
     assert code == 2
