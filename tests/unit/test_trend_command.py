@@ -98,3 +98,16 @@ def test_spanbench_report_records_the_history(tmp_path: Path) -> None:
         app, ["trend", "--runs-dir", str(tmp_path), "--format", "json"]).stdout)
     assert (row["run_id"], row["phase"], row["n"], row["median_ns"], row["git_commit"]) == (
         run_id, "discovery", 25, 13000.0, "feedface")
+
+
+def test_the_newest_run_off_its_reference_is_marked_unconfirmed(tmp_path: Path) -> None:
+    for day, median in enumerate([10.0, 10.1, 9.9, 12.0]):
+        meta = RunMeta(f"2026110{day}T120000Z-00000{day}", days(day), "c", "x")
+        record_run(tmp_path, ReportInput(
+            meta=meta, stats=[stats("e2e_latency", "tree_7", "e2e.workflow", median)]))
+    code, out, _ = _trend(tmp_path, "e2e_latency")
+    assert code == 0
+    lines = [line for line in out.splitlines() if "2026-11-" in line]
+    assert "change began" not in out
+    assert "? +20.0%, unconfirmed until the next run" in lines[-1]
+    assert all("?" not in line for line in lines[:-1])
