@@ -24,7 +24,16 @@ from extract.receiver_grpc import BindError
 from extract.settings import SettingsError, SinkSettings
 from extract.sink import Bound, SinkError
 from extract.spool import SpoolError
-from spanbench import compare_command, export_command, import_command, report_command, run_command
+from spanbench import (
+    compare_command,
+    export_command,
+    import_command,
+    query_command,
+    report_command,
+    run_command,
+    runs_command,
+    trend_command,
+)
 from stack import lifecycle
 from stack.migrate import MigrationError
 from stack.pg_runtime import ClusterError
@@ -63,6 +72,9 @@ def _print_json(payload: object) -> None:
 app.command("run")(run_command.run)
 app.command("report")(report_command.report)
 app.command("compare")(compare_command.compare)
+app.command("runs")(runs_command.runs)
+app.command("query")(query_command.query)
+app.command("trend")(trend_command.trend)
 app.add_typer(export_command.app, name="export")
 app.command("import")(import_command.import_file)
 

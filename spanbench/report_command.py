@@ -13,11 +13,12 @@ import duckdb
 import typer
 from rich.console import Console
 
+from extract import history
 from extract import settings as sink_settings
 from extract.duckdb_runner import NoSpansError, list_runs
 from extract.reports.console import console_report
 from extract.reports.files import LATEST, write_reports
-from extract.reports.gather import STAMPED, ReportInputError, gather
+from extract.reports.gather import STAMPED, ReportInputError, gather, run_record
 from extract.reports.model import Prerequisite, ReportInput
 from extract.reports.verdict import EXIT_INPUT, verdict
 from stack.settings import spanbench_home
@@ -73,17 +74,32 @@ def collect(runs_dir: Path, run_id: str, *, targets: Path | None = None,
         raise ReportError(str(error)) from None
 
 
-def publish(console: Console, errors: Console, report: ReportInput, *,
+def record_history(runs_dir: Path, report: ReportInput) -> Path | None:
+    """Keep the run's statistics for `spanbench trend`; a --quick smoke run is not kept."""
+    try:
+        if run_record(runs_dir, report.meta.run_id).get("config", {}).get("quick"):
+            return None
+        return history.record_run(runs_dir, report)
+    except (ReportInputError, OSError, ValueError) as error:
+        raise ReportError(f"cannot record the run in {history.history_dir(runs_dir)}: "
+                          f"{error}") from None
+
+
+def publish(console: Console, errors: Console, report: ReportInput, *, runs_dir: Path,
             output_dir: Path = DEFAULT_OUTPUT_DIR, gate: bool = True) -> int:
-    """Write every report file, print the console blocks; the exit code (0 or 1).
+    """Write every report file, record the run's history, print the console blocks; the exit
+    code (0 or 1).
 
     The failing checks go to stderr, one line each; without `gate` (a smoke run) they are
     reported but the code stays 0.
     """
     write_reports(report, output_dir)
+    recorded = record_history(runs_dir, report)
     console.print(console_report(report), highlight=False, markup=False, soft_wrap=True)
     console.print(f"reports: {output_dir / LATEST}/ (summary.md, results.json, "
                   "github-action-benchmark.json, junit.xml, <suite>.log)", highlight=False)
+    console.print(f"history: {recorded} ('spanbench trend' shows it)" if recorded else
+                  "history: not recorded (a --quick run)", highlight=False)
     outcome = verdict(report)
     for line in outcome.lines:
         errors.print(line if gate else f"{line} (quick run: reported, not gating)",
@@ -98,7 +114,7 @@ def produce(console: Console, errors: Console, runs_dir: Path, run_id: str, *,
     """Gather, write every report file, print the console blocks; the exit code (0 or 1)."""
     report = collect(runs_dir, run_id, targets=targets, baseline=baseline,
                      prerequisites=prerequisites)
-    return publish(console, errors, report, output_dir=output_dir, gate=gate)
+    return publish(console, errors, report, runs_dir=runs_dir, output_dir=output_dir, gate=gate)
 
 
 def newest_run(runs_dir: Path) -> str:

@@ -188,7 +188,8 @@ def run(
     if outcome.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     try:
-        code = publish(console, errors, report, output_dir=output_dir, gate=not quick)
+        code = publish(console, errors, report, runs_dir=runs_dir, output_dir=output_dir,
+                       gate=not quick)
         if save_baseline:
             from extract.baselines import save_baseline as keep
 
