@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 
 import queries
 from extract.duckdb_runner import open_runs
+from extract.object_store import S3Runs
+from extract.reports.gather import run_record
 
 SAMPLES = "samples.parquet"
 METADATA = "baseline.json"
@@ -48,18 +50,17 @@ class Comparison:
     threshold: float
 
 
-def save_baseline(runs_dir: Path, baselines_dir: Path, name: str, run_id: str) -> Path:
+def save_baseline(runs_dir: Path | S3Runs, baselines_dir: Path, name: str, run_id: str) -> Path:
     """Keep run `run_id`'s samples and metadata as baseline `name`; returns its folder."""
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"baseline name {name!r} is not valid: use a plain folder name")
-    con = open_runs(Path(runs_dir), [run_id])
+    con = open_runs(runs_dir if isinstance(runs_dir, S3Runs) else Path(runs_dir), [run_id])
     table = con.sql(queries.load()["baseline_samples"].sql,
                     params={"run_id": run_id}).to_arrow_table()
     folder = Path(baselines_dir) / name
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, folder / SAMPLES)
-    run_json = Path(runs_dir) / run_id / "run.json"
-    run = json.loads(run_json.read_text()) if run_json.is_file() else {}
+    run = run_record(runs_dir, run_id)
     metadata = {"name": name, "run_id": run_id, "commit": run.get("commit"),
                 "date": run.get("started_at"), "saved_at": datetime.now(UTC).isoformat(),
                 "samples": table.num_rows}

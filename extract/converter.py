@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from extract.columns import to_tables
-from extract.parquet_store import write_part
+from extract.object_store import S3Runs
+from extract.parquet_store import store_part
 from extract.spool import Segment, SegmentReader, fsync_directory
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ def _chunks(records: Iterable[bytes], chunk_bytes: int) -> Iterator[list[bytes]]
         yield chunk
 
 
-def convert_segment(segment: Segment, runs_dir: Path, chunk_bytes: int = CHUNK_BYTES) -> int:
+def convert_segment(
+    segment: Segment, runs_dir: Path | S3Runs, chunk_bytes: int = CHUNK_BYTES
+) -> int:
     """Write the segment's spans as Parquet parts under `runs_dir`; return the span count.
 
     The segment file is left in place (the caller deletes it once this returns).
@@ -61,7 +64,7 @@ def convert_segment(segment: Segment, runs_dir: Path, chunk_bytes: int = CHUNK_B
     for index, chunk in enumerate(_chunks(reader, chunk_bytes)):
         tables = to_tables(chunk)  # from the bytes: faster than decoding first
         for run_id, table in tables.items():
-            write_part(runs_dir, run_id, part_name(segment.seq, index), table)  # durable
+            store_part(runs_dir, run_id, part_name(segment.seq, index), table)  # durable
             written += table.num_rows
     if reader.ignored_bytes:
         log.warning(
@@ -87,7 +90,7 @@ class Converter:
 
     def __init__(
         self,
-        runs_dir: Path,
+        runs_dir: Path | S3Runs,
         on_converted: Callable[[Segment, int], None],
         on_error: Callable[[Segment, Exception], None],
         chunk_bytes: int = CHUNK_BYTES,

@@ -10,11 +10,13 @@ import os
 import re
 import uuid
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from extract import object_store
+from extract.object_store import S3Runs
 from extract.otlp_decode import RUN_ID_PATTERN
 
 # Schema history (bump on any change to SCHEMA; readers union files by column name):
@@ -121,25 +123,49 @@ def part_path(runs_dir: Path, run_id: str, part: str) -> Path:
     return spans_dir(runs_dir, run_id) / f"part-{part}.parquet"
 
 
-def write_part(runs_dir: Path, run_id: str, part: str, table: pa.Table) -> Path:
-    """Write `table` as `part-<part>.parquet` of the run, atomically; re-writing replaces it."""
-    final = part_path(runs_dir, run_id, part)
+def _check_schema(run_id: str, table: pa.Table) -> None:
     if not table.schema.equals(SCHEMA, check_metadata=False):
         raise ValueError(
             f"table for run {run_id!r} does not have parquet_store.SCHEMA "
             f"(version {SCHEMA_VERSION}); build it with extract.columns.to_tables"
         )
+
+
+def _write_parquet(table: pa.Table, sink: Any) -> None:
+    pq.write_table(
+        table.replace_schema_metadata(SCHEMA.metadata),
+        sink,
+        compression="zstd",
+        use_dictionary=_DICTIONARY_COLUMNS,
+        write_statistics=_STATISTICS_COLUMNS,
+    )
+
+
+def store_part(runs: Path | S3Runs, run_id: str, part: str, table: pa.Table) -> str:
+    """`write_part` to a local runs dir or to a bucket; where the part now is."""
+    if isinstance(runs, S3Runs):
+        return write_part_s3(runs, run_id, part, table)
+    return str(write_part(runs, run_id, part, table))
+
+
+def write_part_s3(runs: S3Runs, run_id: str, part: str, table: pa.Table) -> str:
+    """Upload `table` as part `part` of the run in one piece; re-writing replaces it."""
+    relative = part_path(Path(), run_id, part).as_posix()
+    _check_schema(run_id, table)
+    buffer = pa.BufferOutputStream()
+    _write_parquet(table, buffer)
+    return object_store.put(runs, relative, buffer.getvalue())
+
+
+def write_part(runs_dir: Path, run_id: str, part: str, table: pa.Table) -> Path:
+    """Write `table` as `part-<part>.parquet` of the run, atomically; re-writing replaces it."""
+    final = part_path(runs_dir, run_id, part)
+    _check_schema(run_id, table)
     _make_dirs(final.parent)
     temp = final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(temp, "wb") as sink:
-            pq.write_table(
-                table.replace_schema_metadata(SCHEMA.metadata),
-                sink,
-                compression="zstd",
-                use_dictionary=_DICTIONARY_COLUMNS,
-                write_statistics=_STATISTICS_COLUMNS,
-            )
+            _write_parquet(table, sink)
             sink.flush()
             os.fsync(sink.fileno())
         os.replace(temp, final)

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from extract.object_store import S3Runs, is_s3
+
 SINK_HTTP = "SPANBENCH_SINK_HTTP"
 """host:port of the OTLP/HTTP listener. Default: 127.0.0.1:4318 (port 0 picks a free port)."""
 
@@ -16,7 +18,8 @@ SINK_GRPC = "SPANBENCH_SINK_GRPC"
 """host:port of the OTLP/gRPC listener, or `off`. Default: 127.0.0.1:4317."""
 
 SINK_OUT = "SPANBENCH_SINK_OUT"
-"""Directory holding one sub-directory per run id. Default: `<spanbench home>/runs`."""
+"""Directory holding one sub-directory per run id, or `s3://bucket/prefix` for the same
+layout in a bucket (see extract/object_store.py). Default: `<spanbench home>/runs`."""
 
 SINK_MAX_BACKLOG_BYTES = "SPANBENCH_SINK_MAX_BACKLOG_BYTES"
 """Bound on request bytes in flight plus spooled bytes not yet in Parquet; above it the
@@ -88,6 +91,24 @@ def runs_dir(explicit: str | os.PathLike[str] | None = None, home: Path | None =
     return ((home or Path(".spanbench")) / "runs").absolute()
 
 
+def runs_location(
+    explicit: str | os.PathLike[str] | None = None, home: Path | None = None
+) -> Path | S3Runs:
+    """Like `runs_dir`, but `s3://bucket/prefix` (given or in SPANBENCH_SINK_OUT) is a bucket."""
+    chosen = explicit if explicit is not None else os.environ.get(SINK_OUT, "") or None
+    if chosen is not None and is_s3(chosen):
+        try:
+            return S3Runs.parse(str(chosen))
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+    return runs_dir(chosen, home)
+
+
+def staging_dir(store: S3Runs, home: Path | None = None) -> Path:
+    """The local directory whose `.spool` holds what a sink has not yet put in `store`."""
+    return ((home or Path(".spanbench")) / "s3-staging" / store.key()).absolute()
+
+
 def _grpc_default() -> tuple[str, int] | None:
     text = os.environ.get(SINK_GRPC, DEFAULT_GRPC)
     return None if text == "off" else parse_address(text, SINK_GRPC)
@@ -113,6 +134,13 @@ class SinkSettings:
     forward: tuple[str, ...] = ()
     forward_drain_s: float = field(default_factory=lambda: _env_float(SINK_FORWARD_DRAIN_S, 10.0))
     """OTLP/HTTP endpoints that also get every acknowledged request (extract/forwarder.py)."""
+    store: S3Runs | None = None
+    """When set, Parquet goes to this bucket; `out` then holds only the spool."""
+
+    @property
+    def destination(self) -> Path | S3Runs:
+        """Where the Parquet parts go."""
+        return self.store if self.store is not None else self.out
 
     @property
     def spool(self) -> Path:

@@ -22,10 +22,12 @@ from pathlib import Path
 import grpc
 import uvicorn
 
+from extract import object_store
 from extract.backlog import Backlog
 from extract.converter import Converter, chunk_bytes_for
 from extract.forwarder import Forwarder
 from extract.ingest import Ingestor, SinkCounters
+from extract.object_store import S3Runs
 from extract.receiver_grpc import BindError, GrpcReceiver, start_grpc
 from extract.receiver_http import HttpReceiver
 from extract.settings import SinkSettings
@@ -46,7 +48,7 @@ class Bound:
 
     http: str
     grpc: str | None
-    out: Path
+    out: Path | S3Runs
     pid: int
 
     def to_json(self) -> dict[str, object]:
@@ -100,7 +102,7 @@ class Sink:
         self.backlog = Backlog(settings.max_backlog_bytes)
         self.counters = SinkCounters()
         self.converter = Converter(
-            settings.out, self._converted, self._conversion_failed,
+            settings.destination, self._converted, self._conversion_failed,
             chunk_bytes=chunk_bytes_for(settings.max_backlog_bytes),
         )  # fmt: skip
         self.forwarders = [Forwarder(endpoint) for endpoint in settings.forward]
@@ -166,6 +168,11 @@ class Sink:
         """Run until `request_stop`; return the exit code (0 when everything is in Parquet)."""
         settings = self.settings
         self._stop = asyncio.Event()
+        if settings.store is not None:
+            try:
+                await asyncio.to_thread(object_store.check_bucket, settings.store)
+            except OSError as error:
+                raise SinkError(str(error)) from None
         lock = SpoolLock(settings.spool)
         lock.acquire()
         try:
@@ -212,7 +219,9 @@ class Sink:
                 serving.result()
                 raise SinkError("the HTTP receiver stopped while starting")
             port = http_sock.getsockname()[1]
-            bound = Bound(_format(settings.http[0], port), grpc_address, settings.out, os.getpid())
+            bound = Bound(
+                _format(settings.http[0], port), grpc_address, settings.destination, os.getpid()
+            )
             if settings.ready_file is not None:
                 _write_ready_file(settings.ready_file, bound)
             if on_ready is not None:

@@ -20,6 +20,7 @@ from rich.table import Table
 from extract import settings as sink_settings
 from extract import sink
 from extract.duckdb_runner import NoSpansError, open_runs
+from extract.object_store import S3Runs
 from extract.receiver_grpc import BindError
 from extract.settings import SettingsError, SinkSettings
 from extract.sink import Bound, SinkError
@@ -204,13 +205,16 @@ def stack_status(
 def _sink_settings(
     listen: str | None,
     grpc: str | None,
-    out: Path | None,
+    out: str | None,
     max_backlog_bytes: int | None,
     max_body_bytes: int | None,
     ready_file: Path | None,
     forward: list[str] | None = None,
 ) -> SinkSettings:
-    overrides: dict[str, object] = {"out": sink_settings.runs_dir(out, home=_home())}
+    location = sink_settings.runs_location(out, home=_home())
+    overrides: dict[str, object] = {"out": location}
+    if isinstance(location, S3Runs):
+        overrides = {"out": sink_settings.staging_dir(location, _home()), "store": location}
     if forward:
         overrides["forward"] = tuple(forward)
     if listen is not None:
@@ -242,7 +246,8 @@ def collect(
         str | None, typer.Option(help="OTLP/gRPC host:port or 'off' (default 127.0.0.1:4317).")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Runs directory (default .spanbench/runs).")
+        str | None, typer.Option(help="Runs directory (default .spanbench/runs), or "
+                                 "s3://bucket/prefix (AWS_ENDPOINT_URL_S3, AWS_* credentials).")
     ] = None,
     max_backlog_bytes: Annotated[
         int | None,
@@ -302,7 +307,8 @@ def _cell(value: object) -> object:
 def extract_runs(
     run_ids: Annotated[list[str], typer.Argument(metavar="RUN_ID...", help="Runs to open.")],
     out: Annotated[
-        Path | None, typer.Option(help="Runs directory (default .spanbench/runs).")
+        str | None,
+        typer.Option(help="Runs directory (default .spanbench/runs), or s3://bucket/prefix."),
     ] = None,
     sql: Annotated[
         str | None, typer.Option(help="Query over the `spans` view (default: a run summary).")
@@ -310,10 +316,9 @@ def extract_runs(
     as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON.")] = False,
 ) -> None:
     """Open runs in DuckDB as the `spans` view and print a query's result."""
-    runs_dir = sink_settings.runs_dir(out, home=_home())
     try:
-        connection = open_runs(runs_dir, run_ids)
-    except (NoSpansError, ValueError, duckdb.Error) as error:
+        connection = open_runs(sink_settings.runs_location(out, home=_home()), run_ids)
+    except (NoSpansError, ValueError, OSError, duckdb.Error) as error:
         raise _fail(error) from error
     try:
         result = connection.execute(sql or RUN_SUMMARY_SQL)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from extract.object_store import S3Runs
 from spanbench import settings
 from stack import lifecycle
 
@@ -34,7 +35,7 @@ class Deployment:
     orchestration_url: str | None
     worker_urls: tuple[str, ...]
     otlp_endpoint: str
-    runs_dir: Path
+    runs_dir: Path | S3Runs
     """Where the spans land as Parquet (the run's own sink, or --out for an external one)."""
     started: list[str] = field(default_factory=list)
     server_settings: dict[str, str] = field(default_factory=dict)
@@ -59,7 +60,8 @@ class SinkProcess:
                                   f"{SINK_STOP_TIMEOUT_S:.0f} s; see {self.log_file}") from None
 
 
-def start_sink(runs_dir: Path, log_dir: Path, forward: tuple[str, ...] = ()) -> SinkProcess:
+def start_sink(runs_dir: Path | S3Runs, log_dir: Path,
+               forward: tuple[str, ...] = ()) -> SinkProcess:
     """`spanbench collect` on a free loopback port, in its own process (never the drivers').
 
     `forward`: OTLP/HTTP endpoints the sink also sends every acknowledged request to.
@@ -87,7 +89,7 @@ def start_sink(runs_dir: Path, log_dir: Path, forward: tuple[str, ...] = ()) -> 
 
 
 @contextmanager
-def deploy(home: Path, runs_dir: Path, workers: int = 2,
+def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
            tee: tuple[str, ...] = ()) -> Iterator[Deployment]:
     """The deployment to measure, starting what the environment does not name.
 

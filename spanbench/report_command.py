@@ -16,6 +16,7 @@ from rich.console import Console
 from extract import history
 from extract import settings as sink_settings
 from extract.duckdb_runner import NoSpansError, list_runs
+from extract.object_store import S3Runs
 from extract.reports.console import console_report
 from extract.reports.files import LATEST, write_reports
 from extract.reports.gather import STAMPED, ReportInputError, gather, run_record
@@ -62,7 +63,7 @@ def check_targets_file(targets: Path | None) -> None:
         raise ReportError(str(error)) from None
 
 
-def collect(runs_dir: Path, run_id: str, *, targets: Path | None = None,
+def collect(runs_dir: Path | S3Runs, run_id: str, *, targets: Path | None = None,
             baseline: str | None = None,
             prerequisites: Sequence[Prerequisite] = ()) -> ReportInput:
     """Everything the reports say about a run, from its Parquet; ReportError on bad input."""
@@ -107,7 +108,7 @@ def publish(console: Console, errors: Console, report: ReportInput, *, runs_dir:
     return outcome.exit_code if gate else 0
 
 
-def produce(console: Console, errors: Console, runs_dir: Path, run_id: str, *,
+def produce(console: Console, errors: Console, runs_dir: Path | S3Runs, run_id: str, *,
             targets: Path | None = None, baseline: str | None = None,
             output_dir: Path = DEFAULT_OUTPUT_DIR,
             prerequisites: Sequence[Prerequisite] = (), gate: bool = True) -> int:
@@ -117,7 +118,7 @@ def produce(console: Console, errors: Console, runs_dir: Path, run_id: str, *,
     return publish(console, errors, report, runs_dir=runs_dir, output_dir=output_dir, gate=gate)
 
 
-def newest_run(runs_dir: Path) -> str:
+def newest_run(runs_dir: Path | S3Runs) -> str:
     """The newest run `spanbench run` made (ids start with their start time)."""
     runs = [run for run in list_runs(runs_dir) if STAMPED.match(run)]
     if not runs:
@@ -129,8 +130,8 @@ def newest_run(runs_dir: Path) -> str:
 def report(
     run: Annotated[str | None, typer.Option(
         help="Run id (default: the newest run with spans).")] = None,
-    out: Annotated[Path | None, typer.Option(
-        help="Runs directory (default .spanbench/runs).")] = None,
+    out: Annotated[str | None, typer.Option(
+        help="Runs directory (default .spanbench/runs), or s3://bucket/prefix.")] = None,
     targets: TargetsOption = None,
     baseline: Annotated[str | None, typer.Option(
         help="Compare with this saved baseline.")] = None,
@@ -138,11 +139,11 @@ def report(
 ) -> None:
     """Regenerate every report of a run from its Parquet alone (no stack needed)."""
     console, errors = Console(), Console(stderr=True)
-    runs_dir = sink_settings.runs_dir(out, home=spanbench_home().absolute())
     try:
+        runs_dir = sink_settings.runs_location(out, home=spanbench_home().absolute())
         code = produce(console, errors, runs_dir, run or newest_run(runs_dir),
                        targets=targets, baseline=baseline, output_dir=output_dir)
-    except ReportError as error:
+    except (ReportError, sink_settings.SettingsError, OSError) as error:
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT) from None
     raise typer.Exit(code)

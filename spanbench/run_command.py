@@ -16,7 +16,9 @@ from rich.table import Table
 
 from extract.analysis import PhaseStats
 from extract.duckdb_runner import NoSpansError
+from extract.object_store import S3Runs
 from extract.reports.model import Prerequisite, format_ms
+from extract.settings import SettingsError, runs_location
 from spanbench import job, prerequisites, runinfo, suites
 from spanbench.deployment import DeploymentError, deploy
 from spanbench.report_command import (
@@ -108,8 +110,9 @@ def run(
     quick: Annotated[bool, typer.Option(
         help="A smoke run: 3 samples, 1 warm-up, the smallest datasets; targets and the "
              "baseline are reported but do not set the exit code.")] = False,
-    out: Annotated[Path | None, typer.Option(
-        help="Runs directory for the Parquet spans (default .spanbench/runs).")] = None,
+    out: Annotated[str | None, typer.Option(
+        help="Runs directory for the Parquet spans (default .spanbench/runs), or "
+             "s3://bucket/prefix where an external sink writes them.")] = None,
     timeout: Annotated[float, typer.Option(
         min=0.1, help="Seconds one iteration may take before it counts as failed.")] = 30.0,
     workers: Annotated[int, typer.Option(min=1, help="Workers of the reference stack.")] = 2,
@@ -143,7 +146,11 @@ def run(
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_PREREQUISITE) from None
     home = spanbench_home()
-    runs_dir = (out or home / "runs").absolute()
+    try:
+        runs_dir = (home / "runs").absolute() if out is None else runs_location(out)
+    except SettingsError as error:
+        errors.print(f"error: --out: {error}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_PREREQUISITE) from None
     options = job.RunOptions(chosen, samples, warmup, quick, timeout)
     run_id = runinfo.new_run_id()
     started_at = datetime.now(UTC)
@@ -157,17 +164,20 @@ def run(
                 failed = next(c for c in checks if not c.ok)
                 errors.print(f"prerequisite missing: {failed.name}: {failed.fix}")
                 raise typer.Exit(EXIT_PREREQUISITE)
-            run_dir = runs_dir / run_id
+            artifacts = (home.absolute() / "artifacts" / run_id if isinstance(runs_dir, S3Runs)
+                         else runs_dir / run_id / "artifacts")
             recorded = [asdict(check) for check in checks]
-            runinfo.write(run_dir, {**job.metadata(run_id, deployment, options, started_at),
-                                    "prerequisites": recorded})
+            runinfo.write_to(runs_dir, run_id, {
+                **job.metadata(run_id, deployment, options, started_at),
+                "prerequisites": recorded})
             console.print(f"run {run_id}: {', '.join(chosen)}")
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as bars:
                 outcome = job.run_suites(deployment, run_id, options, RichProgress(bars),
-                                         run_dir / "artifacts")
-            runinfo.write(run_dir, {**job.metadata(run_id, deployment, options, started_at,
-                                                   outcome), "prerequisites": recorded})
+                                         artifacts)
+            runinfo.write_to(runs_dir, run_id, {
+                **job.metadata(run_id, deployment, options, started_at, outcome),
+                "prerequisites": recorded})
             console.print("flushing spans and stopping what the run started…")
     except (DeploymentError, ClusterError, MigrationError, SupervisorError) as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False)
@@ -201,7 +211,7 @@ def run(
     raise typer.Exit(code)
 
 
-def _print_run(console: Console, runs_dir: Path, outcome: job.RunOutcome,
+def _print_run(console: Console, runs_dir: Path | S3Runs, outcome: job.RunOutcome,
                stats: Sequence[PhaseStats]) -> None:
     for table in summary_tables(stats):
         console.print(table)
@@ -216,5 +226,5 @@ def _print_run(console: Console, runs_dir: Path, outcome: job.RunOutcome,
     for suite, failures in failed.items():
         console.print(f"[yellow]{suite}: {len(failures)} failed iteration(s); first: "
                       f"{failures[0].scenario}#{failures[0].index}: {failures[0].error}[/yellow]")
-    console.print(f"spans: {runs_dir / outcome.run_id} — open them with "
+    console.print(f"spans: {runs_dir}/{outcome.run_id} — open them with "
                   f"'spanbench extract {outcome.run_id}'")

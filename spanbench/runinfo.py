@@ -13,6 +13,8 @@ from typing import Any
 
 import psycopg
 
+from extract import object_store
+from extract.object_store import S3Runs
 from spanbench import __version__
 from stack.migrate import installed_pgmq
 
@@ -65,6 +67,14 @@ def host() -> dict[str, Any]:
     return {"name": platform.node(), "cpu": cpu_model(), "cores": os.cpu_count(),
             "platform": platform.platform(), "python": platform.python_version(),
             "spanbench": __version__}
+
+
+def write_to(runs: Path | S3Runs, run_id: str, metadata: dict[str, Any]) -> str:
+    """Write the run's run.json beside its spans, locally or as one object in the bucket."""
+    if isinstance(runs, S3Runs):
+        text = json.dumps(metadata, indent=2, default=str) + "\n"
+        return object_store.put(runs, f"{run_id}/run.json", text.encode())
+    return str(write(runs / run_id, metadata))
 
 
 def write(run_dir: Path, metadata: dict[str, Any]) -> Path:

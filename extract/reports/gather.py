@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from extract import object_store
 from extract.duckdb_runner import open_runs
+from extract.object_store import S3Runs
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
 
 STAMPED = re.compile(r"^\d{8}T\d{6}Z")
@@ -19,16 +21,28 @@ class ReportInputError(RuntimeError):
     """The run or the baseline asked for cannot be read."""
 
 
-def run_record(runs_dir: Path, run_id: str) -> dict[str, Any]:
+def run_record(runs_dir: Path | S3Runs, run_id: str) -> dict[str, Any]:
     """run.json, or {} for a run without one (spans collected by 'spanbench collect')."""
-    path = runs_dir / run_id / "run.json"
+    if isinstance(runs_dir, S3Runs):
+        path: Any = f"{runs_dir}/{run_id}/run.json"
+        read = lambda: object_store.get_text(runs_dir, f"{run_id}/run.json")  # noqa: E731
+    else:
+        path = runs_dir / run_id / "run.json"
+        read = lambda: path.read_text() if path.is_file() else None  # noqa: E731
     try:
-        return json.loads(path.read_text()) if path.is_file() else {}
+        text = read()
+        return json.loads(text) if text is not None else {}
     except (OSError, ValueError) as error:
         raise ReportInputError(f"{path} is unreadable: {error}") from None
 
 
-def run_meta(runs_dir: Path, run_id: str) -> RunMeta:
+def _last_written(runs_dir: Path | S3Runs, run_id: str) -> datetime:
+    if isinstance(runs_dir, S3Runs):
+        return object_store.mtime(runs_dir, run_id)
+    return datetime.fromtimestamp((runs_dir / run_id).stat().st_mtime, tz=UTC)
+
+
+def run_meta(runs_dir: Path | S3Runs, run_id: str) -> RunMeta:
     """From run.json; a run without one still reports, with what its id says."""
     record = run_record(runs_dir, run_id)
     started = record.get("started_at")
@@ -37,7 +51,7 @@ def run_meta(runs_dir: Path, run_id: str) -> RunMeta:
     elif STAMPED.match(run_id):
         started_at = datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     else:  # spans collected under a free-form run id: when they were last written
-        started_at = datetime.fromtimestamp((runs_dir / run_id).stat().st_mtime, tz=UTC)
+        started_at = _last_written(runs_dir, run_id)
     deployment = record.get("deployment") or {}
     if deployment.get("started_by_run"):
         environment = "Reference stack (started by spanbench run)"
@@ -48,7 +62,7 @@ def run_meta(runs_dir: Path, run_id: str) -> RunMeta:
     return RunMeta(run_id, started_at, str(record.get("commit", "unknown")), environment)
 
 
-def gather(runs_dir: Path, run_id: str, targets_path: Path | None = None,
+def gather(runs_dir: Path | S3Runs, run_id: str, targets_path: Path | None = None,
            baseline_dir: Path | None = None, baseline_name: str | None = None,
            prerequisites: tuple[Prerequisite, ...] = ()) -> ReportInput:
     """Statistics, target checks, breakdowns and (with a baseline) the comparison of one run.
