@@ -18,6 +18,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from extract.object_store import S3Runs
+from spanbench import runinfo
 from tests.sink_harness import REPO, SPAN_COLUMNS, SinkProcess, make_request, read_spans
 
 BUCKET = "spans"
@@ -77,7 +78,10 @@ def test_sink_writes_parts_to_the_bucket_and_readers_open_them(
         assert sink.ready["out"] == uri
         for run_id in sent:
             for _ in range(3):
-                request, ids = make_request(40, run_id, name=f"op-{run_id}")
+                request, ids = make_request(
+                    40, run_id, name=f"op-{run_id}", **{"bench.suite": "handler_overhead",
+                    "bench.scenario": "direct", "bench.phase": "handler.direct"},
+                )  # fmt: skip
                 response = httpx.post(
                     sink.traces_url, content=request.SerializeToString(),
                     headers={"Content-Type": "application/x-protobuf"}, timeout=10,
@@ -123,6 +127,16 @@ def test_sink_writes_parts_to_the_bucket_and_readers_open_them(
     assert listed.returncode == 0, listed.stderr
     summary = {row["run_id"]: row["spans"] for row in json.loads(listed.stdout)}
     assert summary == {"run-s3-a": 120, "run-s3-b": 120}
+
+    runinfo.write_to(S3Runs.parse(uri), "run-s3-a", {"commit": "c0ffee", "deployment": {}})
+    assert f"{PREFIX}/run-s3-a/run.json" in _keys(s3_env)
+    reports = tmp_path / "reports"
+    reported = _spanbench(s3_env, "report", "--run", "run-s3-a", "--out", uri,
+                          "--output-dir", str(reports))
+    assert reported.returncode in (0, 1), reported.stderr
+    results = json.loads((reports / "latest" / "results.json").read_text())
+    assert json.dumps(results).count("c0ffee") >= 1
+    assert "handler_overhead" in (reports / "latest" / "summary.md").read_text()
 
 
 def test_sink_refuses_a_missing_bucket(tmp_path: Path, s3_env: dict[str, str]) -> None:
