@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import duckdb
+import psycopg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -158,6 +159,35 @@ def stack_down() -> None:
     killed = f" (killed after timeout: {', '.join(result.killed)})" if result.killed else ""
     database = "; database stopped" if result.cluster_stopped else ""
     console.print(f"stopped {stopped}{killed}{database}", highlight=False)
+
+
+@stack_app.command("migrate")
+def stack_migrate(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the migration report.")] = False,
+) -> None:
+    """Install PGMQ and apply the stack's schema to the database in DATABASE_URL, then exit.
+
+    For deployments that run the services themselves (docker/compose.yaml): run it once
+    before starting `python -m stack.orchestration` and `python -m stack.worker`.
+    """
+    from stack import migrate
+    from stack.settings import DATABASE_URL, database_url
+
+    url = database_url()
+    if url is None:
+        raise _fail(RuntimeError(f"{DATABASE_URL} is not set: point it at the database to "
+                                 "migrate (or use 'spanbench stack up' for a throwaway one)"))
+    try:
+        report = migrate.migrate(url)
+    except (MigrationError, psycopg.Error) as error:
+        raise _fail(RuntimeError(f"migrating the database in {DATABASE_URL} failed: {error}")) \
+            from error
+    if as_json:
+        _print_json(report.to_json())
+        return
+    applied = ", ".join(f"{n:03d}" for n in report.applied) or "none (already current)"
+    console.print(f"pgmq {report.pgmq_version} ({report.pgmq_mode}); schema version "
+                  f"{report.current_version}; applied now: {applied}", highlight=False)
 
 
 def _render_status(report: dict[str, object]) -> None:
