@@ -19,7 +19,7 @@ from extract.duckdb_runner import NoSpansError
 from extract.object_store import S3Runs
 from extract.reports.model import Prerequisite, format_ms
 from extract.settings import SettingsError, runs_location
-from spanbench import job, prerequisites, runinfo, suites
+from spanbench import job, prerequisites, runinfo, settings, settle, suites
 from spanbench.deployment import DeploymentError, deploy
 from spanbench.report_command import (
     DEFAULT_OUTPUT_DIR,
@@ -186,6 +186,8 @@ def run(
         errors.print("interrupted: what the run started has been stopped")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     assert outcome is not None
+    if settings.env(settings.OTEL_EXPORTER_OTLP_ENDPOINT) is not None:
+        _settle(console, runs_dir, outcome.run_id)
     prerequisite_rows = [Prerequisite(c.name, c.ok, c.detail) for c in checks]
     try:
         report = collect(runs_dir, outcome.run_id, targets=targets, baseline=baseline,
@@ -209,6 +211,23 @@ def run(
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_PREREQUISITE) from None
     raise typer.Exit(code)
+
+
+def _settle(console: Console, runs: Path | S3Runs, run_id: str) -> None:
+    """Wait until the external sink has written the run's last spans."""
+    raw = settings.env(settings.SPANBENCH_SETTLE_S)
+    try:
+        quiet_s = float(raw) if raw is not None else settle.DEFAULT_QUIET_S
+    except ValueError:
+        console.print(f"{settings.SPANBENCH_SETTLE_S}={raw!r} is not a number of seconds; "
+                      f"using {settle.DEFAULT_QUIET_S}")
+        quiet_s = settle.DEFAULT_QUIET_S
+    console.print(f"waiting for the external sink to write the last spans to {runs}/{run_id} "
+                  f"(until nothing arrives for {quiet_s:g} s)…", highlight=False)
+    count, settled = settle.wait_until_quiet(lambda: settle.span_count(runs, run_id), quiet_s)
+    if not settled:
+        console.print(f"[yellow]spans still arriving after {settle.DEFAULT_TIMEOUT_S:g} s; "
+                      f"reporting the {count} written so far[/yellow]")
 
 
 def _print_run(console: Console, runs_dir: Path | S3Runs, outcome: job.RunOutcome,

@@ -19,6 +19,10 @@ TASKER_TEST_SKIP_HEALTH_CHECK = "TASKER_TEST_SKIP_HEALTH_CHECK"
 OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 """Where spans go; unset: the run starts its own sink and reads the spans back from Parquet."""
 
+SPANBENCH_SETTLE_S = "SPANBENCH_SETTLE_S"
+"""With an external OTLP endpoint: seconds the run's span count must stay unchanged before the
+reports read it (spans are still in flight after the drivers flush). Default: 8."""
+
 
 def env(name: str) -> str | None:
     value = os.environ.get(name, "").strip()

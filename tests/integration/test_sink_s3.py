@@ -39,6 +39,8 @@ def s3_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "SPANBENCH_HOME": str(tmp_path / "home"),
     }
+    # moto keeps its state per process, across servers: start each test from an empty store
+    httpx.post(f"{env['AWS_ENDPOINT_URL_S3']}/moto-api/reset", timeout=10).raise_for_status()
     _client(env).create_bucket(Bucket=BUCKET)
     try:
         yield env
@@ -144,3 +146,41 @@ def test_sink_refuses_a_missing_bucket(tmp_path: Path, s3_env: dict[str, str]) -
     with pytest.raises(AssertionError, match="no-such-bucket"):
         sink.start()
     assert sink.process is not None and sink.process.returncode == 1
+
+
+def test_a_run_through_an_external_sink_reports_from_the_bucket(
+    tmp_path: Path, s3_env: dict[str, str]
+) -> None:
+    """The scaled path without Docker: an external sink writes to S3, `spanbench run --out
+    s3://…` waits for the last spans, writes run.json beside them and reports from the bucket."""
+    uri = f"s3://{BUCKET}/{PREFIX}"
+    home = tmp_path / "home"
+    with SinkProcess(tmp_path / "unused", "--out", uri, env=s3_env, grpc=False) as sink:
+        environment = {
+            key: value for key, value in os.environ.items()
+            if not key.startswith(("OTEL_", "TASKER_TEST_")) and key != "DATABASE_URL"
+        }  # fmt: skip
+        environment.update(s3_env, OTEL_EXPORTER_OTLP_ENDPOINT=sink.http_url,
+                           SPANBENCH_SETTLE_S="2", COLUMNS="120")
+        result = subprocess.run(
+            [sys.executable, "-m", "spanbench", "run", "task_initialization", "--quick",
+             "--out", uri, "--output-dir", str(tmp_path / "reports")],
+            cwd=REPO, env=environment, capture_output=True, text=True, timeout=240,
+        )  # fmt: skip
+        assert sink.stop() == 0, sink.log()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "waiting for the external sink" in result.stdout
+    keys = _keys(s3_env)
+    [run_json] = [key for key in keys if key.endswith("/run.json")]
+    run_id = run_json.removeprefix(PREFIX + "/").split("/")[0]
+    record = json.loads(_client(s3_env).get_object(Bucket=BUCKET, Key=run_json)["Body"].read())
+    assert record["finished_at"] and record["deployment"]["otlp_endpoint"] == sink.http_url
+    assert not (home / "runs").exists()  # nothing of the run was written locally
+    results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())
+    assert run_id in json.dumps(results)
+    rows = _spanbench(s3_env, "extract", run_id, "--out", uri, "--json", "--sql",
+                      "SELECT Phase AS phase, count(*) AS n FROM spans WHERE NOT Warmup "
+                      "AND Phase IN ('api.create_task', 'task.initialize') GROUP BY ALL")
+    assert rows.returncode == 0, rows.stderr
+    counts = {row["phase"]: row["n"] for row in json.loads(rows.stdout)}
+    assert counts == {"api.create_task": 6, "task.initialize": 6}  # 2 scenarios x 3 samples
