@@ -14,6 +14,7 @@ from typing import Any
 import queries
 from extract.analysis import PhaseStats
 from extract.duckdb_runner import open_runs
+from extract.object_store import S3Runs
 from instrument.drivers import e2e_latency, worker_execution
 from instrument.drivers.base import DriverContext, IterationFailure, Progress, RunSettings, Target
 from instrument.recorder import PhaseRecorder
@@ -125,7 +126,8 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     return outcome
 
 
-def query(runs_dir: Path, run_id: str, name: str, **parameters: Any) -> list[dict[str, Any]]:
+def query(runs_dir: Path | S3Runs, run_id: str, name: str,
+          **parameters: Any) -> list[dict[str, Any]]:
     """Run a query of queries/ over one run's spans; rows as dicts."""
     connection = open_runs(runs_dir, [run_id])
     try:
@@ -136,7 +138,7 @@ def query(runs_dir: Path, run_id: str, name: str, **parameters: Any) -> list[dic
         connection.close()
 
 
-def worker_comparison(runs_dir: Path, run_id: str,
+def worker_comparison(runs_dir: Path | S3Runs, run_id: str,
                       stats: Sequence[PhaseStats]) -> list[dict[str, Any]]:
     """The worker phases as the worker_execution driver measured them beside the same phases as
     the stack's own workers emitted them during e2e_latency: per handler and phase, both p50s."""
