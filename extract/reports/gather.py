@@ -23,17 +23,17 @@ class ReportInputError(RuntimeError):
 
 def run_record(runs_dir: Path | S3Runs, run_id: str) -> dict[str, Any]:
     """run.json, or {} for a run without one (spans collected by 'spanbench collect')."""
-    if isinstance(runs_dir, S3Runs):
-        path: Any = f"{runs_dir}/{run_id}/run.json"
-        read = lambda: object_store.get_text(runs_dir, f"{run_id}/run.json")  # noqa: E731
-    else:
-        path = runs_dir / run_id / "run.json"
-        read = lambda: path.read_text() if path.is_file() else None  # noqa: E731
+    local = None if isinstance(runs_dir, S3Runs) else runs_dir / run_id / "run.json"
+    where = local if local is not None else f"{runs_dir}/{run_id}/run.json"
     try:
-        text = read()
+        if local is None:
+            assert isinstance(runs_dir, S3Runs)
+            text = object_store.get_text(runs_dir, f"{run_id}/run.json")
+        else:
+            text = local.read_text() if local.is_file() else None
         return json.loads(text) if text is not None else {}
     except (OSError, ValueError) as error:
-        raise ReportInputError(f"{path} is unreadable: {error}") from None
+        raise ReportInputError(f"{where} is unreadable: {error}") from None
 
 
 def _last_written(runs_dir: Path | S3Runs, run_id: str) -> datetime:
