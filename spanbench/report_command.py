@@ -75,18 +75,28 @@ def collect(runs_dir: Path | S3Runs, run_id: str, *, targets: Path | None = None
         raise ReportError(str(error)) from None
 
 
-def record_history(runs_dir: Path, report: ReportInput) -> Path | None:
+def history_home(runs_dir: Path | S3Runs) -> Path:
+    """Where the history of runs in `runs_dir` is kept: beside them, or for runs in a bucket,
+    in this machine's staging folder of that bucket (the history is not shared through it)."""
+    if isinstance(runs_dir, S3Runs):
+        return sink_settings.staging_dir(runs_dir, spanbench_home().absolute())
+    return runs_dir
+
+
+def record_history(runs_dir: Path | S3Runs, report: ReportInput) -> Path | None:
     """Keep the run's statistics for `spanbench trend`; a --quick smoke run is not kept."""
+    local = history_home(runs_dir)
     try:
         if run_record(runs_dir, report.meta.run_id).get("config", {}).get("quick"):
             return None
-        return history.record_run(runs_dir, report)
+        return history.record_run(local, report)
     except (ReportInputError, OSError, ValueError) as error:
-        raise ReportError(f"cannot record the run in {history.history_dir(runs_dir)}: "
+        raise ReportError(f"cannot record the run in {history.history_dir(local)}: "
                           f"{error}") from None
 
 
-def publish(console: Console, errors: Console, report: ReportInput, *, runs_dir: Path,
+def publish(console: Console, errors: Console, report: ReportInput, *,
+            runs_dir: Path | S3Runs,
             output_dir: Path = DEFAULT_OUTPUT_DIR, gate: bool = True) -> int:
     """Write every report file, record the run's history, print the console blocks; the exit
     code (0 or 1).

@@ -139,6 +139,8 @@ def test_sink_writes_parts_to_the_bucket_and_readers_open_them(
     results = json.loads((reports / "latest" / "results.json").read_text())
     assert json.dumps(results).count("c0ffee") >= 1
     assert "handler_overhead" in (reports / "latest" / "summary.md").read_text()
+    history = tmp_path / "home" / "s3-staging" / BUCKET / PREFIX / "_history"
+    assert (history / "run-s3-a.parquet").is_file()  # trend history stays on this machine
 
 
 def test_sink_refuses_a_missing_bucket(tmp_path: Path, s3_env: dict[str, str]) -> None:
