@@ -136,7 +136,7 @@ class LoadProfile:
                 "concurrency": None if self.open_loop else self.in_flight,
                 "max_in_flight": self.in_flight, "rate_per_s": self.rate_per_s,
                 "arrival": self.arrival if self.open_loop else None,
-                "late_start_ns": LATE_START_NS}
+                "seed": self.seed if self.open_loop else None, "late_start_ns": LATE_START_NS}
 
 
 def arrival_offsets_ns(count: int, rate_per_s: float, arrival: str,
