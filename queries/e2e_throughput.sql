@@ -4,7 +4,8 @@
 -- Measured: e2e.workflow roots, warm-up excluded. completed counts roots without an error
 -- status; the window runs from the earliest root start to the latest root end (for the open
 -- loop a root starts at its intended time); throughput_per_s = completed / window. late_starts
--- counts roots whose bench.start_lag_ns is at least $late_ns; max_start_lag_ns is the worst lag.
+-- counts roots whose bench.start_lag_ns is at least $late_ns (NULL in a closed loop, which has no
+-- intended start); max_start_lag_ns is the worst lag.
 -- A window of 0 ns (one workflow) has no throughput (NULL).
 -- concurrency and arrival_rate come from the roots' bench.* attributes (NULL when absent).
 -- Parameters: $run_id, $late_ns.
@@ -27,7 +28,8 @@ SELECT scenario,
        max(end_ns) - min(start_ns) AS window_ns,
        count(*) FILTER (WHERE NOT failed) / (nullif(max(end_ns) - min(start_ns), 0) / 1e9)
            AS throughput_per_s,
-       count(*) FILTER (WHERE lag_ns >= $late_ns) AS late_starts,
+       CASE WHEN count(lag_ns) > 0 THEN count(*) FILTER (WHERE lag_ns >= $late_ns) END
+           AS late_starts,
        max(lag_ns) AS max_start_lag_ns
 FROM roots
 GROUP BY scenario

@@ -127,6 +127,8 @@ class WorkflowSample:
     """None under load, where completion is not polled."""
     start_lag_ns: int = 0
     """Open loop: actual start minus intended start (the duration counts from the latter)."""
+    start_ns: int = 0
+    """time.perf_counter_ns() at the span's start (the intended start under an open loop)."""
 
 
 @dataclass
@@ -138,6 +140,16 @@ class E2eOutcome:
     def durations(self, scenario: str, stack_traced: bool | None = None) -> list[int]:
         return [s.duration_ns for s in self.samples if s.scenario == scenario
                 and (stack_traced is None or s.stack_traced == stack_traced)]
+
+    def throughput(self, scenario: str) -> float | None:
+        """Workflows/s completed over the scenario's measured window, from the first start to
+        the last end (as queries/e2e_throughput.sql computes it from the spans)."""
+        measured = [s for s in self.samples if s.scenario == scenario]
+        if not measured:
+            return None
+        window_ns = (max(s.start_ns + s.duration_ns for s in measured)
+                     - min(s.start_ns for s in measured))
+        return len(measured) / (window_ns / 1e9) if window_ns > 0 else None
 
     def scenarios(self) -> list[str]:
         return list(dict.fromkeys(s.scenario for s in self.samples))
@@ -267,7 +279,7 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Finaliz
         raise failure
     return WorkflowSample(iteration.scenario, iteration.index, traced, root.duration_ns,
                           None if polled_ns is None else polled_ns - root.start_ns,
-                          0 if start is None else start.lag_ns)
+                          0 if start is None else start.lag_ns, root.start_ns)
 
 
 def _finalization(client: TaskerClient, listener: FinalizationListener, task_uuid: str,

@@ -42,7 +42,7 @@ def test_throughput_is_completed_roots_over_the_measured_window() -> None:
     closed_row, open_row = result
     assert closed_row[:6] == ("linear_4@c2", 2, None, 4, 1, 400 * MS)
     assert closed_row[6] == pytest.approx(10.0)  # 4 completed in 0.4 s
-    assert closed_row[7:] == (0, None)
+    assert closed_row[7:] == (None, None)
     assert open_row[:6] == ("linear_4@r10", None, 10.0, 4, 0, 350 * MS)
     assert open_row[6] == pytest.approx(4 / 0.35)
     assert open_row[7:] == (2, 7 * MS)
