@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import os
 import sys
 import tempfile
 import time
@@ -208,9 +209,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="warm-up workflows per level (default: N, or 1 s of arrivals)")
     parser.add_argument("--workers", type=int, default=2, help="stack workers (8 steps each)")
     args = parser.parse_args(argv)
+    before = os.getloadavg()[0]
     run_id, runs_dir, levels = measure(sorted(args.levels), args.rates and sorted(args.rates),
                                        args.samples, args.warmup, args.workers)
     print(f"run {run_id} in {runs_dir}")
+    print(f"stack: 1 orchestrator, {args.workers} workers × 8 concurrent steps; "
+          f"{os.cpu_count()} cores, 1-min load average {before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after (others' work on the machine skews the figures)")
     print(render(figures(run_id, runs_dir, levels)))
     return 0
 
