@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 import queries
+from spanbench.vocabulary import load_level
 
 P95_MIN_N = 20
 P99_MIN_N = 100
@@ -219,11 +220,15 @@ def load_targets(path: Path | None = None) -> list[Target]:
 
 
 def check_targets(stats: Sequence[PhaseStats], targets: Sequence[Target]) -> list[TargetCheck]:
-    """Each target against every matching (scenario, variant); `missing` where nothing matched."""
+    """Each target against every matching (scenario, variant); `missing` where nothing matched.
+
+    A target of every scenario (scenario None) leaves out load levels (`linear_4@c8`): the
+    seed's targets are for one workflow at a time. A target naming a level applies to it."""
     checks: list[TargetCheck] = []
     for target in targets:
         matched = [s for s in stats if s.suite == target.suite and s.phase == target.phase
-                   and (target.scenario is None or s.scenario == target.scenario)]
+                   and (s.scenario == target.scenario
+                        or (target.scenario is None and load_level(s.scenario) is None))]
         if not matched:
             where = f"{target.suite}/{target.scenario or '*'} {target.phase}"
             checks.append(TargetCheck(target, None, "missing", None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import random
 from collections.abc import Mapping
 
@@ -25,7 +26,7 @@ from spanbench.vocabulary import BAGGAGE_KEYS, Attr
 
 _logger = logging.getLogger(__name__)
 
-BaggageValue = str | int | bool
+BaggageValue = str | int | float | bool
 
 _W3C = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
 _REQUIRED_FIELDS = frozenset({"traceparent", "baggage"})
@@ -79,9 +80,9 @@ def extract_message_headers(headers: Mapping | None) -> Context:
 def _baggage_text(value: BaggageValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | str):
+    if isinstance(value, int | float | str):
         return str(value)
-    raise TypeError(f"baggage values are str, int or bool, not {type(value).__name__}")
+    raise TypeError(f"baggage values are str, int, float or bool, not {type(value).__name__}")
 
 
 def context_with_baggage(
@@ -115,8 +116,13 @@ def unsampled_context(baggage_from: Context | None = None) -> Context:
 
 
 def _typed(key: str, text: str) -> BaggageValue:
-    if key == Attr.ITERATION:
+    if key in (Attr.ITERATION, Attr.CONCURRENCY):
         return int(text)
+    if key == Attr.ARRIVAL_RATE:
+        rate = float(text)
+        if not math.isfinite(rate):
+            raise ValueError("expected a finite number")
+        return rate
     if key == Attr.WARMUP:
         lowered = text.strip().lower()
         if lowered not in ("true", "false"):
@@ -128,8 +134,8 @@ def _typed(key: str, text: str) -> BaggageValue:
 def bench_attributes_from_baggage(context: Context | None = None) -> dict[str, BaggageValue]:
     """The bench.* baggage entries of `context` as span attributes, typed.
 
-    `bench.iteration` becomes an int and `bench.warmup` a bool; an entry that does not
-    parse is left out and logged.
+    `bench.iteration` and `bench.concurrency` become ints, `bench.arrival_rate` a float and
+    `bench.warmup` a bool; an entry that does not parse is left out and logged.
     """
     entries = baggage.get_all(context)
     attributes: dict[str, BaggageValue] = {}

@@ -14,7 +14,7 @@
 -- task.initialize and task.finalize once, and claim, execute, submit and result.process once per
 -- template step; `missing` lists the phases short of that ('template' when the scenario has no
 -- template in e2e_template_steps; 'depth' when a span lies deeper than 62 levels, beyond what
--- e2e_attribution handles).
+-- e2e_attribution handles). A load level's scenario (linear_4@c8) has its base's template.
 CREATE OR REPLACE TEMP MACRO e2e_template_steps() AS TABLE
 SELECT * FROM (VALUES ('linear_3', 3), ('linear_4', 4), ('diamond_4', 4), ('tree_7', 7),
                       ('complex_dag_7', 7)) AS t(scenario, steps);
@@ -71,7 +71,7 @@ shortfalls AS (
            END AS missing
     FROM e2e_roots(run) r
     CROSS JOIN expected x
-    LEFT JOIN e2e_template_steps() ts ON ts.scenario = r.Scenario
+    LEFT JOIN e2e_template_steps() ts ON ts.scenario = split_part(r.Scenario, '@', 1)
     LEFT JOIN counts c ON c.w = r.w AND c.name = x.phase
     GROUP BY r.w
 )

@@ -17,6 +17,7 @@ from extract.duckdb_runner import open_runs
 from extract.object_store import S3Runs
 from instrument.drivers import e2e_latency, worker_execution
 from instrument.drivers.base import DriverContext, IterationFailure, Progress, RunSettings, Target
+from instrument.drivers.load import LATE_START_NS, LoadProfile
 from instrument.recorder import PhaseRecorder
 from instrument.tracing import setup_tracing, shutdown_tracing
 from spanbench import prerequisites, runinfo, settings
@@ -34,6 +35,8 @@ class RunOptions:
     warmup: int | None = None
     quick: bool = False
     iteration_timeout_s: float = 30.0
+    load: LoadProfile = field(default_factory=LoadProfile)
+    """e2e_latency's workflows in flight (--concurrency, --rate); other suites ignore it."""
 
 
 @dataclass
@@ -76,7 +79,8 @@ def metadata(run_id: str, deployment: Deployment, options: RunOptions,
         "host": runinfo.host(),
         "config": {"suites": list(options.suites), "samples": options.samples,
                    "warmup": options.warmup, "quick": options.quick,
-                   "iteration_timeout_s": options.iteration_timeout_s},
+                   "iteration_timeout_s": options.iteration_timeout_s,
+                   "load": options.load.describe()},
         "deployment": {"orchestration_url": deployment.orchestration_url,
                        "worker_urls": list(deployment.worker_urls),
                        "otlp_endpoint": deployment.otlp_endpoint,
@@ -107,7 +111,8 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                     deployment.worker_urls)
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
                                quick=options.quick,
-                               iteration_timeout_s=options.iteration_timeout_s)
+                               iteration_timeout_s=options.iteration_timeout_s,
+                               load=options.load)
     outcome = RunOutcome(run_id)
     try:
         for suite in options.suites:
@@ -155,3 +160,9 @@ def worker_comparison(runs_dir: Path | S3Runs, run_id: str,
                      "stack_n": seen["n"] if seen else 0,
                      "stack_p50_ms": seen["p50_ms"] if seen else None})
     return rows
+
+
+def throughput(runs_dir: Path | S3Runs, run_id: str) -> list[dict[str, Any]]:
+    """Per e2e scenario (load levels apart): completed workflows/s over the measured window,
+    and the open loop's late starts (queries/e2e_throughput.sql)."""
+    return query(runs_dir, run_id, "e2e_throughput", late_ns=LATE_START_NS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -17,8 +18,11 @@ from rich.table import Table
 from extract.analysis import PhaseStats
 from extract.duckdb_runner import NoSpansError
 from extract.object_store import S3Runs
+from extract.reports.gather import run_record
 from extract.reports.model import Prerequisite, format_ms
 from extract.settings import SettingsError, runs_location
+from instrument.drivers import e2e_latency
+from instrument.drivers.load import LoadProfile
 from spanbench import job, prerequisites, runinfo, settings, settle, suites
 from spanbench.deployment import DeploymentError, deploy
 from spanbench.report_command import (
@@ -126,11 +130,27 @@ def run(
         help="Also send every span to this OTLP/HTTP endpoint (e.g. Jaeger's "
              "http://localhost:4318); the run's sink forwards what it acknowledged. "
              "Repeatable.")] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        min=1, help="e2e_latency closed loop: keep N workflows in flight, each starting the "
+                    "next when it finishes; scenarios become <scenario>@cN. With --rate: "
+                    "the most in flight (default 64).")] = None,
+    rate: Annotated[float | None, typer.Option(
+        min=0.001, help="e2e_latency open loop: start R workflows/s on schedule, latency "
+                        "from the intended start, late starts counted; scenarios become "
+                        "<scenario>@rR.")] = None,
+    arrival: Annotated[str, typer.Option(
+        help="Open-loop arrivals: poisson (exponential gaps, mean 1/R) or fixed (every "
+             "1/R s).")] = "poisson",
 ) -> None:
     """Run the benchmark suites against a live stack and print per-phase percentiles."""
     console, errors = Console(), Console(stderr=True)
     try:
         chosen = suites.resolve(suite or [])
+        load = LoadProfile(concurrency, rate, arrival,
+                           seed=random.randrange(2**32) if rate is not None else None)
+        if load.active and e2e_latency.SUITE not in chosen:
+            raise ValueError("--concurrency and --rate load e2e_latency only: name it, e.g. "
+                             "'spanbench run e2e_latency --concurrency 8'")
     except ValueError as error:
         errors.print(f"[red]error:[/red] {error}")
         raise typer.Exit(EXIT_PREREQUISITE) from None
@@ -151,7 +171,7 @@ def run(
     except SettingsError as error:
         errors.print(f"error: --out: {error}", highlight=False, markup=False)
         raise typer.Exit(EXIT_PREREQUISITE) from None
-    options = job.RunOptions(chosen, samples, warmup, quick, timeout)
+    options = job.RunOptions(chosen, samples, warmup, quick, timeout, load)
     run_id = runinfo.new_run_id()
     started_at = datetime.now(UTC)
     outcome: job.RunOutcome | None = None
@@ -197,6 +217,8 @@ def run(
         raise typer.Exit(EXIT_INTERRUPTED if outcome.interrupted else EXIT_PREREQUISITE) \
             from None
     _print_run(console, runs_dir, outcome, report.stats)
+    if load.active:
+        _report_load(console, runs_dir, outcome.run_id)
     if outcome.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     try:
@@ -247,3 +269,29 @@ def _print_run(console: Console, runs_dir: Path | S3Runs, outcome: job.RunOutcom
                       f"{failures[0].scenario}#{failures[0].index}: {failures[0].error}[/yellow]")
     console.print(f"spans: {runs_dir}/{outcome.run_id} — open them with "
                   f"'spanbench extract {outcome.run_id}'")
+
+
+def throughput_table(rows: list[dict[str, Any]]) -> Table:
+    """e2e workflows completed per second over each scenario's measured window."""
+    table = Table(title="e2e_latency throughput (warm-up excluded)", title_justify="left")
+    table.add_column("scenario", no_wrap=True)
+    for column in ("completed", "errors", "window", "workflows/s", "late starts",
+                   "max lag"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in rows:
+        lag, per_s = row["max_start_lag_ns"], row["throughput_per_s"]
+        table.add_row(row["scenario"], str(row["completed"]), str(row["errors"]),
+                      format_ms(row["window_ns"] / 1e6),
+                      "—" if per_s is None or not math.isfinite(per_s) else f"{per_s:.2f}",
+                      "—" if lag is None else str(row["late_starts"]),
+                      "—" if lag is None else format_ms(lag / 1e6))
+    return table
+
+
+def _report_load(console: Console, runs_dir: Path | S3Runs, run_id: str) -> None:
+    """Print the load run's throughput and keep it in run.json as `throughput`."""
+    rows = job.throughput(runs_dir, run_id)
+    console.print(throughput_table(rows))
+    record = run_record(runs_dir, run_id)
+    record["throughput"] = rows
+    runinfo.write_to(runs_dir, run_id, record)

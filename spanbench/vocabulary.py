@@ -67,6 +67,12 @@ class Attr:
     BATCH_SIZE: Final = "bench.batch_size"
     STACK_TRACED: Final = "bench.stack_traced"
     """False on e2e workflows whose stack spans were switched off (observer-effect pairs)."""
+    CONCURRENCY: Final = "bench.concurrency"
+    """Workflows a closed-loop e2e load run keeps in flight (absent: one at a time)."""
+    ARRIVAL_RATE: Final = "bench.arrival_rate"
+    """Workflows per second an open-loop e2e load run starts (absent: closed loop)."""
+    START_LAG: Final = "bench.start_lag_ns"
+    """Open loop: how long after its intended start a workflow actually started, in ns."""
 
     CORRELATION_ID: Final = "correlation_id"
     TASK_UUID: Final = "task_uuid"
@@ -94,7 +100,25 @@ BAGGAGE_KEYS: Final[tuple[str, ...]] = (
     Attr.SCENARIO,
     Attr.ITERATION,
     Attr.WARMUP,
+    Attr.CONCURRENCY,
+    Attr.ARRIVAL_RATE,
 )
+
+LOAD_LEVEL_SEPARATOR: Final = "@"
+"""An e2e scenario run under load is named `<scenario>@<level>`: `linear_4@c8` (8 in flight,
+closed loop), `linear_4@r20` (20 workflows/s, open loop); its statistics never mix with the
+one-at-a-time scenario's, which alone the seed's targets are for."""
+
+
+def base_scenario(scenario: str) -> str:
+    """The scenario without its load level: `linear_4@c8` → `linear_4`."""
+    return scenario.split(LOAD_LEVEL_SEPARATOR, 1)[0]
+
+
+def load_level(scenario: str) -> str | None:
+    """The load level of a scenario name (`c8`, `r20`), None for one at a time."""
+    _, separator, level = scenario.partition(LOAD_LEVEL_SEPARATOR)
+    return level if separator else None
 
 FINALIZED_CHANNEL: Final = "tasker_task_finalized"
 """NOTIFY channel on which the orchestration announces a finalized task (JSON payload)."""

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from opentelemetry.context import Context
 
+from instrument.drivers.load import LoadProfile
 from instrument.propagation import context_with_baggage, unsampled_context
 from instrument.recorder import AttrValue, PhaseRecorder
 from spanbench.vocabulary import Attr
@@ -47,6 +48,8 @@ class RunSettings:
     iteration_timeout_s: float = 30.0
     poll_interval_s: float = 0.05
     """How often e2e completion is polled through GET /v1/tasks/{uuid}."""
+    load: LoadProfile = field(default_factory=LoadProfile)
+    """How many e2e workflows are in flight at once (default: one)."""
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,19 @@ nanoseconds from the span's start to the poll that first saw the task final.
 Observer effect: even iterations trace the stack, odd ones send it an unsampled traceparent
 so the stack exports nothing. The driver's e2e.workflow is always a sampled root, stamped
 `bench.stack_traced`; `run` returns the durations and the tracing tax between the two.
+
+Load (`RunSettings.load`, `spanbench run --concurrency N` / `--rate R`): each scenario runs as
+`<scenario>@c<N>` or `<scenario>@r<R>`, many workflows in flight (instrument.drivers.load);
+every span carries bench.concurrency or bench.arrival_rate through baggage. Completion is
+then taken from the NOTIFY alone: polling every in-flight workflow would itself load the stack.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +35,24 @@ import httpx
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.status import StatusCode
 
-from instrument.drivers.base import DriverContext, Iteration, IterationTimeout
-from instrument.drivers.completion import FinalizationListener
+from instrument.drivers.base import Deadline, DriverContext, Iteration, IterationTimeout
+from instrument.drivers.completion import Finalization, FinalizationListener
+from instrument.drivers.load import (
+    SharedRecorder,
+    Start,
+    arrival_offsets_ns,
+    closed_loop,
+    open_loop,
+)
 from instrument.drivers.observer_effect import TracingTax, stratified_tracing_tax, tracing_tax
-from instrument.drivers.tasker_client import FINAL_EXECUTION_STATUSES, TaskerClient, task_request
+from instrument.drivers.tasker_client import (
+    FINAL_EXECUTION_STATUSES,
+    TaskerClient,
+    TaskerError,
+    task_request,
+)
+from instrument.propagation import context_with_baggage, unsampled_context
+from instrument.recorder import AttrValue
 from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
 
 SUITE = "e2e_latency"
@@ -103,7 +123,12 @@ class WorkflowSample:
     index: int
     stack_traced: bool
     duration_ns: int
-    poll_completion_ns: int
+    poll_completion_ns: int | None
+    """None under load, where completion is not polled."""
+    start_lag_ns: int = 0
+    """Open loop: actual start minus intended start (the duration counts from the latter)."""
+    start_ns: int = 0
+    """time.perf_counter_ns() at the span's start (the intended start under an open loop)."""
 
 
 @dataclass
@@ -115,6 +140,16 @@ class E2eOutcome:
     def durations(self, scenario: str, stack_traced: bool | None = None) -> list[int]:
         return [s.duration_ns for s in self.samples if s.scenario == scenario
                 and (stack_traced is None or s.stack_traced == stack_traced)]
+
+    def throughput(self, scenario: str) -> float | None:
+        """Workflows/s completed over the scenario's measured window, from the first start to
+        the last end (as queries/e2e_throughput.sql computes it from the spans)."""
+        measured = [s for s in self.samples if s.scenario == scenario]
+        if not measured:
+            return None
+        window_ns = (max(s.start_ns + s.duration_ns for s in measured)
+                     - min(s.start_ns for s in measured))
+        return len(measured) / (window_ns / 1e9) if window_ns > 0 else None
 
     def scenarios(self) -> list[str]:
         return list(dict.fromkeys(s.scenario for s in self.samples))
@@ -140,12 +175,20 @@ def stack_traced(iteration: Iteration) -> bool:
 
 
 def run(ctx: DriverContext, workflows: Mapping[str, Workflow] | None = None) -> E2eOutcome:
-    """Run every scenario (or `workflows`, by scenario name); the caller may ignore the result."""
+    """Run every scenario (or `workflows`, by scenario name); the caller may ignore the result.
+
+    Under a load profile (`ctx.settings.load`) each scenario runs as `<scenario>@<level>`
+    with many workflows in flight (see instrument.drivers.load).
+    """
     outcome = E2eOutcome()
+    load = ctx.settings.load
     with FinalizationListener(ctx.target.database_url) as listener, TaskerClient(
             ctx.target.orchestration_url, timeout_s=ctx.settings.iteration_timeout_s) as client:
-        for scenario, workflow in (SCENARIOS if workflows is None else workflows).items():
-            for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
+        for name, workflow in (SCENARIOS if workflows is None else workflows).items():
+            if load.active:
+                _run_loaded(ctx, client, listener, workflow, load.scenario(name), outcome)
+                continue
+            for iteration in ctx.iterations(name, SAMPLES, WARMUP):
                 with ctx.guard(iteration):
                     sample = measure_workflow(ctx, client, listener, iteration, workflow)
                     if not iteration.warmup:
@@ -153,42 +196,106 @@ def run(ctx: DriverContext, workflows: Mapping[str, Workflow] | None = None) -> 
     return outcome
 
 
+def _run_loaded(ctx: DriverContext, client: TaskerClient, listener: FinalizationListener,
+                workflow: Workflow, scenario: str, outcome: E2eOutcome) -> None:
+    """One scenario at the profile's load level: warm-up workflows are dispatched first."""
+    load = ctx.settings.load
+    samples, warmup = load.default_counts(SAMPLES, WARMUP)
+    n_warmup, n_samples = ctx.warmup(warmup), ctx.samples(samples)
+    iterations = [Iteration(scenario, index, warmup=index < n_warmup)
+                  for index in range(n_warmup + n_samples)]
+    recorder = SharedRecorder(ctx.recorder)
+    ctx.progress.start(ctx.suite, scenario, len(iterations))
+
+    def run_one(iteration: Iteration, start: Start) -> None:
+        with ctx.guard(iteration):
+            sample = measure_workflow(ctx, client, listener, iteration, workflow, start=start,
+                                      finishing=recorder.finishing())
+            if not iteration.warmup:
+                outcome.samples.append(sample)
+        recorder.flush()
+        ctx.progress.advance(ctx.suite, scenario)
+
+    try:
+        if load.rate_per_s is None:
+            closed_loop(iterations, load.in_flight, run_one)
+        else:
+            offsets = arrival_offsets_ns(len(iterations), load.rate_per_s, load.arrival,
+                                         random.Random(load.seed))
+            open_loop(iterations, offsets, load.in_flight, run_one)
+    finally:
+        recorder.flush()
+
+
 def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: FinalizationListener,
-                     iteration: Iteration, workflow: Workflow) -> WorkflowSample:
-    """Run one workflow to completion; its spans are recorded, a failure is raised."""
+                     iteration: Iteration, workflow: Workflow, start: Start | None = None,
+                     finishing: AbstractContextManager[Any] | None = None) -> WorkflowSample:
+    """Run one workflow to completion; its spans are recorded, a failure is raised.
+
+    Under load (`start` given) the root span begins at the intended start, carries the
+    load's baggage and the start lag, and completion comes from the NOTIFY alone (no
+    polling, which would load the stack N times over); `finishing` guards the root's
+    last touches against a concurrent flush (see load.SharedRecorder).
+    """
     traced = stack_traced(iteration)
     body = task_request(workflow.name, workflow.namespace, workflow.context)
-    to_stack = None if traced else ctx.parent(iteration, sampled=False)
+    parent = context_with_baggage(ctx.settings.load.baggage(), ctx.parent(iteration))
+    to_stack = None if traced else unsampled_context(parent)
     deadline = ctx.deadline()
-    with ctx.recorder.phase(Phase.E2E_WORKFLOW, parent=ctx.parent(iteration),
-                            attributes={STACK_TRACED: traced,
-                                        Attr.NAMESPACE: workflow.namespace}) as root:
-        with ctx.recorder.phase(Phase.API_CREATE_TASK, parent=root, kind=SpanKind.CLIENT,
-                                attributes={"http.request.method": "POST",
-                                            "url.path": "/v1/tasks"}) as post:
-            with _deadline(deadline.expires_at, "POST /v1/tasks"):
-                task = client.create_task(body, propagate=post.context if to_stack is None
-                                          else to_stack, timeout_s=deadline.remaining())
-            task_uuid = str(task["task_uuid"])
-            ids = {Attr.TASK_UUID: task_uuid, Attr.CORRELATION_ID: str(task["correlation_id"])}
-            post.set_attributes(ids)
-        root.set_attributes(ids)
-        polled_ns = _poll_until_final(client, task_uuid, deadline.expires_at,
-                                      ctx.settings.poll_interval_s)
-        finalization = listener.wait(task_uuid, deadline.remaining())
-        if finalization is None:
-            raise IterationTimeout(f"task {task_uuid} is final by GET but no NOTIFY on "
-                                   f"{FINALIZED_CHANNEL} arrived before the deadline")
-    root.end_ns = finalization.received_ns  # the receipt, not the block's exit (before flush)
-    root.set_attributes({POLL_COMPLETION: polled_ns - root.start_ns,
-                         FINAL_STATE: finalization.status})
-    try:
-        _check_outcome(client, workflow, task_uuid, finalization.status)
-    except Exception as error:
-        root.set_status(StatusCode.ERROR, f"{type(error).__name__}: {error}")
-        raise
+    attributes: dict[str, AttrValue] = {STACK_TRACED: traced, Attr.NAMESPACE: workflow.namespace}
+    if start is not None and ctx.settings.load.open_loop:
+        attributes[Attr.START_LAG] = start.lag_ns
+    with ExitStack() as closing:
+        with ctx.recorder.phase(Phase.E2E_WORKFLOW, parent=parent,
+                                attributes=attributes) as root:
+            if start is not None:
+                root.start_ns = start.intended_ns
+            with ctx.recorder.phase(Phase.API_CREATE_TASK, parent=root, kind=SpanKind.CLIENT,
+                                    attributes={"http.request.method": "POST",
+                                                "url.path": "/v1/tasks"}) as post:
+                with _deadline(deadline.expires_at, "POST /v1/tasks"):
+                    task = client.create_task(body, propagate=post.context if to_stack is None
+                                              else to_stack, timeout_s=deadline.remaining())
+                task_uuid = str(task["task_uuid"])
+                ids = {Attr.TASK_UUID: task_uuid,
+                       Attr.CORRELATION_ID: str(task["correlation_id"])}
+                post.set_attributes(ids)
+            root.set_attributes(ids)
+            polled_ns = None
+            if start is None:
+                polled_ns = _poll_until_final(client, task_uuid, deadline.expires_at,
+                                              ctx.settings.poll_interval_s)
+            finalization = _finalization(client, listener, task_uuid, deadline)
+            root.set_attribute(FINAL_STATE, finalization.status)
+            if polled_ns is not None:
+                root.set_attribute(POLL_COMPLETION, polled_ns - root.start_ns)
+            failure = _outcome_failure(client, workflow, task_uuid, finalization.status)
+            if failure is not None:
+                root.set_status(StatusCode.ERROR, f"{type(failure).__name__}: {failure}")
+            if finishing is not None:
+                closing.enter_context(finishing)
+        root.end_ns = finalization.received_ns  # the receipt, not the block's exit
+    if failure is not None:
+        raise failure
     return WorkflowSample(iteration.scenario, iteration.index, traced, root.duration_ns,
-                          polled_ns - root.start_ns)
+                          None if polled_ns is None else polled_ns - root.start_ns,
+                          0 if start is None else start.lag_ns, root.start_ns)
+
+
+def _finalization(client: TaskerClient, listener: FinalizationListener, task_uuid: str,
+                  deadline: Deadline) -> Finalization:
+    """The task's finalization NOTIFY; IterationTimeout (saying what GET sees) without one."""
+    finalization = listener.wait(task_uuid, deadline.remaining())
+    if finalization is not None:
+        return finalization
+    try:
+        status = client.get_task(task_uuid, timeout_s=5.0)["execution_status"]
+    except (httpx.HTTPError, TaskerError) as error:
+        status = f"unknown ({type(error).__name__})"
+    if status in FINAL_EXECUTION_STATUSES:
+        raise IterationTimeout(f"task {task_uuid} is final by GET but no NOTIFY on "
+                               f"{FINALIZED_CHANNEL} arrived before the deadline")
+    raise IterationTimeout(f"task {task_uuid} still {status} at the iteration timeout")
 
 
 def _poll_until_final(client: TaskerClient, task_uuid: str, expires_at: float,
@@ -217,11 +324,12 @@ def _deadline(expires_at: float, request: str) -> Iterator[None]:
         raise IterationTimeout(f"{request} unanswered at the iteration timeout") from error
 
 
-def _check_outcome(client: TaskerClient, workflow: Workflow, task_uuid: str,
-                   final_state: str) -> None:
-    """Raise WorkflowFailed when the task was blocked or its math is wrong."""
+def _outcome_failure(client: TaskerClient, workflow: Workflow, task_uuid: str,
+                     final_state: str) -> WorkflowFailed | None:
+    """WorkflowFailed when the task was blocked or its math is wrong, else None."""
     if final_state != "complete":
-        raise WorkflowFailed(f"task {task_uuid} ended {final_state}")
+        return WorkflowFailed(f"task {task_uuid} ended {final_state}")
     wrong = check_results(client.workflow_steps(task_uuid), workflow.expected())
     if wrong is not None:
-        raise WorkflowFailed(f"math check failed for task {task_uuid}: {wrong}")
+        return WorkflowFailed(f"math check failed for task {task_uuid}: {wrong}")
+    return None

@@ -118,7 +118,17 @@ def test_baggage_values_are_typed_and_bad_ones_dropped(caplog: pytest.LogCapture
         assert bench_attributes_from_baggage(context) == {Attr.WARMUP: False}
     assert "bench.iteration" in caplog.text
     with pytest.raises(TypeError):
-        context_with_baggage({Attr.ITERATION: 1.5}, context=Context())  # type: ignore[dict-item]
+        context_with_baggage({Attr.ITERATION: [1]}, context=Context())  # type: ignore[dict-item]
+
+
+def test_load_baggage_is_typed_and_a_rate_must_be_finite() -> None:
+    context = context_with_baggage({Attr.CONCURRENCY: 8, Attr.ARRIVAL_RATE: 2.5},
+                                   context=Context())
+    assert bench_attributes_from_baggage(context) == {Attr.CONCURRENCY: 8,
+                                                      Attr.ARRIVAL_RATE: 2.5}
+    bad = context_with_baggage({Attr.CONCURRENCY: "eight", Attr.ARRIVAL_RATE: "inf"},
+                               context=Context())
+    assert bench_attributes_from_baggage(bad) == {}
 
 
 def test_a_global_propagator_without_baggage_is_completed() -> None:
