@@ -105,7 +105,7 @@ def histograms(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Histogram]:
     result = []
     for (suite, scenario, variant, phase), entry in grouped.items():
         bins, lo, hi = len(entry["counts"]), float(entry["lo"]), float(entry["hi"])
-        edges = tuple(lo * (hi / lo) ** (i / bins) for i in range(bins)) + (hi,)
+        edges = (*(lo * (hi / lo) ** (i / bins) for i in range(bins)), hi)
         result.append(Histogram(suite, scenario, variant, phase, edges, tuple(entry["counts"])))
     return result
 

@@ -26,7 +26,7 @@ def _num(value: float) -> str:
 
 
 def _svg(width: int, height: int, label: str, body: list[str], css_class: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" role="img" '
+    return (f'<svg class="{css_class}" role="img" '
             f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
             f'aria-label="{escape(label)}"><title>{escape(label)}</title>'
             + "".join(body) + "</svg>")
@@ -94,14 +94,18 @@ def histogram_svg(histogram: Histogram, label: str,
         x = scale(tick)
         body.append(f'<line x1="{_num(x)}" y1="{height - bottom}" x2="{_num(x)}" '
                     f'y2="{height - bottom + 3}" stroke="{AXIS}"/>')
-        body.append(_text(x, height - bottom + 13, _ms(tick), "middle"))
-    for name, ns in markers:
+        anchor = ("start" if x - left < 24 else "end" if width - right - x < 24
+                  else "middle")
+        body.append(_text(x, height - bottom + 13, _ms(tick), anchor))
+    for row, (name, ns) in enumerate(markers):
         x = _num(scale(ns))
         dash = ' stroke-dasharray="3 2"' if name != "p50" else ""
         body.append(f'<line class="marker" x1="{x}" y1="{top}" x2="{x}" y2="{height - bottom}" '
                     f'stroke="#222222"{dash}><title>{escape(name)} {escape(_ms(ns))}</title>'
                     '</line>')
-        body.append(_text(float(x) + 2, top + 8, name, fill="#222222"))
+        near_end = float(x) > width - right - 24
+        body.append(_text(float(x) + (-2 if near_end else 2), top + 8 + 10 * row, name,
+                          "end" if near_end else "start", "#222222"))
     return _svg(width, height, label, body, "chart histogram")
 
 
@@ -181,8 +185,8 @@ def trend_svg(points: Sequence[TrendPoint], label: str) -> str:
     position = {run_id: i for i, (_, run_id) in enumerate(runs)}
     values = [p.p50_ns for p in points]
     lo, hi = min(values), max(values)
-    if hi <= lo:
-        lo, hi = lo / 1.5, hi * 1.5
+    pad = max((hi / lo) ** 0.08, 1.3)  # keep the extreme points off the axes
+    lo, hi = lo / pad, hi * pad
     y = LogScale(lo, hi, height - bottom, top)
     step = (width - left - right) / max(len(runs) - 1, 1)
 
@@ -192,7 +196,7 @@ def trend_svg(points: Sequence[TrendPoint], label: str) -> str:
     body = [f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="{AXIS}"/>',
             f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" '
             f'y2="{height - bottom}" stroke="{AXIS}"/>']
-    for tick in y.ticks(4):
+    for tick in LogScale(min(values), max(values), 0, 1).ticks(4):  # data values, not padding
         body.append(_text(left - 4, y(tick) + 3, _ms(tick), "end"))
         body.append(f'<line x1="{left}" y1="{_num(y(tick))}" x2="{width - right}" '
                     f'y2="{_num(y(tick))}" stroke="#eeeeee"/>')
