@@ -174,6 +174,9 @@ def _trend(charts: ChartData, suite: str) -> str:
     note = ("No history yet: the points are this run alone." if charts.history_runs == 0
             else f"p50 per run, this run and {charts.history_runs} stored before it "
             "(the larger dot is the newest run).")
+    if charts.history_problem:
+        note = f"The history is unreadable, so the points are this run alone: " \
+               f"{charts.history_problem}"
     figures = []
     for scenario, points in groups.items():
         runs = len({p.run_id for p in points})

@@ -88,6 +88,8 @@ class ChartData:
     trend: tuple[TrendPoint, ...] = ()
     history_runs: int = 0
     """Runs found in the history besides this one (0: the trend shows this run alone)."""
+    history_problem: str | None = None
+    """Why the history could not be read (the trend then shows this run alone)."""
 
     def histogram(self, key: tuple[str, str, str | None, str]) -> Histogram | None:
         return next((h for h in self.histograms if h.key == key), None)
@@ -182,18 +184,24 @@ def history_points(runs_dir: Path) -> list[TrendPoint]:
             for suite, scenario, phase, run_id, started, p50, p95 in rows]
 
 
-def trend(runs_dir: Path, report: Any) -> tuple[list[TrendPoint], int]:
+def trend(runs_dir: Path, report: Any) -> tuple[list[TrendPoint], int, str | None]:
     """The history's points with this run's own (from its statistics, replacing any stored
-    copy), oldest first; and how many other runs the history held."""
+    copy), oldest first; how many other runs the history held; and, when the history is
+    unreadable, why (a broken history file never stops the reports)."""
     current = current_points(report)
-    others = [p for p in history_points(runs_dir) if p.run_id != report.meta.run_id]
+    try:
+        stored, problem = history_points(runs_dir), None
+    except (duckdb.Error, OSError) as error:
+        stored = []
+        problem = f"{Path(runs_dir) / HISTORY_DIR} is unreadable: {error}"
+    others = [p for p in stored if p.run_id != report.meta.run_id]
     points = sorted(others + current, key=lambda p: (p.started_at, p.run_id))
-    return points, len({p.run_id for p in others})
+    return points, len({p.run_id for p in others}), problem
 
 
 def gather_charts(con: duckdb.DuckDBPyConnection, runs_dir: Path, report: Any) -> ChartData:
     """Everything the HTML report draws from Parquet, for the run of `report`."""
     run_id = report.meta.run_id
-    points, history_runs = trend(runs_dir, report)
+    points, history_runs, problem = trend(runs_dir, report)
     return ChartData(tuple(histograms(con, run_id)), tuple(waterfalls(con, run_id)),
-                     tuple(points), history_runs)
+                     tuple(points), history_runs, problem)

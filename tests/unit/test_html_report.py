@@ -143,18 +143,21 @@ def test_one_colour_per_phase_in_every_chart_and_every_run() -> None:
 
 def test_trend_is_this_run_alone_without_history(tmp_path: Path) -> None:
     report = sample_report()
-    points, others = html_data.trend(tmp_path, report)
-    assert others == 0
+    points, others, problem = html_data.trend(tmp_path, report)
+    assert others == 0 and problem is None
     assert {(p.run_id, p.scenario, p.phase) for p in points} == {
         (report.meta.run_id, s.scenario, s.phase) for s in report.stats}
     (tmp_path / "_history").mkdir()  # present but empty: the same
-    assert html_data.trend(tmp_path, report) == (points, 0)
+    assert html_data.trend(tmp_path, report) == (points, 0, None)
+    (tmp_path / "_history" / "broken.parquet").write_text("not parquet")
+    assert html_data.trend(tmp_path, report)[:2] == (points, 0)
+    assert "_history is unreadable" in str(html_data.trend(tmp_path, report)[2])
 
 
 def test_trend_reads_the_stored_runs_and_replaces_this_runs_copy(tmp_path: Path) -> None:
     stored = write_history(tmp_path, runs=3)
     report = sample_report()
-    points, others = html_data.trend(tmp_path, report)
+    points, others, _ = html_data.trend(tmp_path, report)
     assert others == 3
     runs = [p.run_id for p in points]
     assert runs == sorted(runs, key=lambda r: [*stored, report.meta.run_id].index(r))
@@ -166,7 +169,7 @@ def test_trend_reads_the_stored_runs_and_replaces_this_runs_copy(tmp_path: Path)
     import dataclasses
 
     again = dataclasses.replace(report, meta=dataclasses.replace(report.meta, run_id=stored[-1]))
-    points, others = html_data.trend(tmp_path, again)
+    points, others, _ = html_data.trend(tmp_path, again)
     assert others == 2
     assert [p.p50_ns for p in points if p.run_id == stored[-1]] == [
         s.p50_ns for s in report.stats]
