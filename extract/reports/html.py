@@ -35,8 +35,11 @@ h3{margin:22px 0 6px}h4{margin:12px 0 4px;font-weight:normal}
 .meta{color:#555;margin:0}.meta code{color:#222}
 nav ul{display:flex;flex-wrap:wrap;gap:4px 16px;padding:0;list-style:none}
 table{border-collapse:collapse;font-size:13px;margin:6px 0}
-th,td{border:1px solid #ddd;padding:2px 6px;text-align:right;vertical-align:top}
-th{background:#f2f2f2}td.name,th.name{text-align:left;font-family:monospace}
+th,td{border:1px solid #ddd;padding:2px 6px;text-align:right;vertical-align:top;
+white-space:nowrap}
+th{background:#f2f2f2}td.name,th.name{text-align:left;font-family:monospace;
+white-space:normal;overflow-wrap:anywhere;min-width:16em}
+.table{overflow-x:auto}
 .badge{display:inline-block;padding:0 5px;border-radius:3px;font-size:11px;font-weight:bold;
 color:#fff;white-space:nowrap}
 .pass{background:#2e7d32}.warning{background:#b26a00}.fail{background:#c62828}
@@ -48,7 +51,7 @@ border:1px solid #0003}
 .grid{display:flex;flex-wrap:wrap;gap:10px}
 figure{margin:0;border:1px solid #e4e4e4;padding:4px}
 figcaption{font-size:12px;font-family:monospace;color:#333;max-width:340px;overflow-wrap:anywhere}
-.note{color:#666;font-size:13px}
+.note{color:#666;font-size:13px}td.note{white-space:normal;text-align:left}
 """
 
 
@@ -96,7 +99,7 @@ def _stats_table(report: ReportInput, suite: str) -> str:
                      f'<td colspan="8" class="note">{escape(check.message)}</td>'
                      f"<td>{_target_cell([check])}</td></tr>")
     lines.append("</tbody></table>")
-    return "".join(lines)
+    return f'<div class="table">{"".join(lines)}</div>'
 
 
 def _comparison_table(report: ReportInput, suite: str) -> str:

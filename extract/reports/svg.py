@@ -15,6 +15,8 @@ from extract.reports.phase_colours import phase_colour, phase_order, text_colour
 
 FONT = 'font-family="sans-serif" font-size="10"'
 AXIS = "#666666"
+LABEL_CHAR_PX = 6.2
+"""Width of a character of a 10 px sans-serif label, near enough to keep labels apart."""
 
 
 def _ms(ns: float) -> str:
@@ -90,13 +92,19 @@ def histogram_svg(histogram: Histogram, label: str,
             f'y="{_num(height - bottom - bar_h)}" width="{_num(max(x1 - x0 - 0.5, 1))}" '
             f'height="{_num(bar_h)}" fill="{colour}"><title>{count} calls in '
             f'{escape(_ms(edges[index]))} – {escape(_ms(edges[index + 1]))}</title></rect>')
+    free_from = -math.inf
     for tick in scale.ticks():
-        x = scale(tick)
-        body.append(f'<line x1="{_num(x)}" y1="{height - bottom}" x2="{_num(x)}" '
-                    f'y2="{height - bottom + 3}" stroke="{AXIS}"/>')
+        x, text = scale(tick), _ms(tick)
         anchor = ("start" if x - left < 24 else "end" if width - right - x < 24
                   else "middle")
-        body.append(_text(x, height - bottom + 13, _ms(tick), anchor))
+        extent = LABEL_CHAR_PX * len(text)
+        start = {"start": x, "middle": x - extent / 2, "end": x - extent}[anchor]
+        if start < free_from:  # it would overlap the label before it
+            continue
+        free_from = start + extent + 6
+        body.append(f'<line x1="{_num(x)}" y1="{height - bottom}" x2="{_num(x)}" '
+                    f'y2="{height - bottom + 3}" stroke="{AXIS}"/>')
+        body.append(_text(x, height - bottom + 13, text, anchor))
     for row, (name, ns) in enumerate(markers):
         x = _num(scale(ns))
         dash = ' stroke-dasharray="3 2"' if name != "p50" else ""
@@ -196,7 +204,11 @@ def trend_svg(points: Sequence[TrendPoint], label: str) -> str:
     body = [f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="{AXIS}"/>',
             f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" '
             f'y2="{height - bottom}" stroke="{AXIS}"/>']
+    drawn_at = math.inf
     for tick in LogScale(min(values), max(values), 0, 1).ticks(4):  # data values, not padding
+        if drawn_at - y(tick) < 12:
+            continue
+        drawn_at = y(tick)
         body.append(_text(left - 4, y(tick) + 3, _ms(tick), "end"))
         body.append(f'<line x1="{left}" y1="{_num(y(tick))}" x2="{width - right}" '
                     f'y2="{_num(y(tick))}" stroke="#eeeeee"/>')
