@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -156,13 +156,16 @@ def waterfalls(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Waterfall]:
 
 def current_points(report: Any) -> list[TrendPoint]:
     """This run's medians as trend points (a variant joins its scenario: name@variant)."""
+    started = report.meta.started_at
+    if started.tzinfo is None:  # a run.json stamped without an offset: UTC, as runs stamp it
+        started = started.replace(tzinfo=UTC)
     points = []
     for row in report.stats:
         if row.n == 0 or row.p50_ns is None or math.isnan(row.p50_ns):
             continue
         scenario = f"{row.scenario}@{row.variant}" if row.variant else row.scenario
-        points.append(TrendPoint(row.suite, scenario, row.phase, report.meta.run_id,
-                                 report.meta.started_at, float(row.p50_ns), row.p95_ns))
+        points.append(TrendPoint(row.suite, scenario, row.phase, report.meta.run_id, started,
+                                 float(row.p50_ns), row.p95_ns))
     return points
 
 
