@@ -85,6 +85,10 @@ class _Browser:
         self.events: list[dict[str, Any]] = []
         threading.Thread(target=self._read, daemon=True).start()
 
+    def close(self) -> None:
+        self._out.close()
+        self._in.close()
+
     def _read(self) -> None:
         pending = b""
         while chunk := self._in.read(65536):
@@ -178,3 +182,4 @@ def open_page(url: str, profile: Path, *, width: int = 1280, height: int = 900,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+        browser.close()

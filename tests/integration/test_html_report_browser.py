@@ -4,6 +4,7 @@ phase legend; a full-page screenshot is kept under tmp/screenshots/ for review."
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -37,8 +38,7 @@ PAGE_FACTS = """JSON.stringify({
     tableRows: s.querySelectorAll('table tbody tr').length,
     waterfallRows: [...s.querySelectorAll('svg.waterfall')].map(
       g => g.querySelectorAll('rect.span').length),
-    trendNote: s.querySelector('h3 + p.note') ? [...s.querySelectorAll('p.note')].map(
-      p => p.textContent).join(' | ') : '',
+    notes: [...s.querySelectorAll('p.note')].map(p => p.textContent).join(' | '),
   })),
 })"""
 
@@ -71,8 +71,6 @@ def test_report_html_renders_offline_with_every_chart(tmp_path: Path) -> None:
     report = _write_report(tmp_path)
     url = report.as_uri()
     with open_page(url, tmp_path / "profile") as page:
-        import json
-
         facts = json.loads(page.evaluate(PAGE_FACTS))
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(SCREENSHOT)
@@ -98,7 +96,7 @@ def test_report_html_renders_offline_with_every_chart(tmp_path: Path) -> None:
         assert suite["h3"][:2] == ["Percentiles and targets", "Latency distributions"]
         assert suite["h3"][-1] == "Trend across runs"
         assert suite["untitled"] == 0 and suite["unrendered"] == 0
-        assert "2 stored before it" in suite["trendNote"]
+        assert "2 stored before it" in suite["notes"]
         for phase, colour in suite["legend"]:
             assert colour == _rgb(phase_colour(phase)), phase
     assert suites["task_initialization"]["kinds"] == {
