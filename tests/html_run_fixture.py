@@ -1,7 +1,7 @@
 """A small run in the Parquet store with everything report.html draws: task_initialization
 calls, sql_functions calls at two dataset sizes (batched), e2e_latency diamond_4 workflow
 traces (tests/e2e_traces.py's drawing, stretched per workflow) and a `_history` of two earlier
-runs in extract/history.py's layout."""
+runs in extract/history.py's layout (written here directly, with its schema)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from extract.history import HISTORY_SCHEMA, history_dir, history_path
 from extract.parquet_store import spans_dir
 from tests.e2e_traces import DIAMOND, DIAMOND_END
 
@@ -20,12 +21,6 @@ STARTED = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
 E2E_WORKFLOWS = 7
 """Measured diamond_4 workflows (one warm-up besides); the slowest is the last."""
 
-HISTORY_SCHEMA = pa.schema([
-    ("run_id", pa.string()), ("started_at", pa.timestamp("us", tz="UTC")),
-    ("git_commit", pa.string()), ("suite", pa.string()), ("scenario", pa.string()),
-    ("phase", pa.string()), ("n", pa.int64()), ("mean_ns", pa.float64()),
-    ("p50_ns", pa.float64()), ("p95_ns", pa.float64()), ("p99_ns", pa.float64())])
-"""The columns the history helper agreed to write (one file per run)."""
 
 
 def _span(run_id: str, suite: str, scenario: str, phase: str, start_ns: int, duration: int,
@@ -108,8 +103,7 @@ def write_history(runs_dir: Path, runs: int = 2) -> list[str]:
                   ("sql_functions", "get_next_ready_tasks@1000", "sql.get_next_ready_tasks", 45e3),
                   ("e2e_latency", "diamond_4", "e2e.workflow", 110e6),
                   ("e2e_latency", "diamond_4", "claim", 2.2e6)]
-    folder = runs_dir / "_history"
-    folder.mkdir(parents=True, exist_ok=True)
+    history_dir(runs_dir).mkdir(parents=True, exist_ok=True)
     written = []
     for k in range(runs):
         run_id = f"2026112{k}T220000Z-{k:06x}"
@@ -124,6 +118,6 @@ def write_history(runs_dir: Path, runs: int = 2) -> list[str]:
             "p50_ns": [b[3] * factor for b in benchmarks],
             "p95_ns": [b[3] * factor * 1.2 for b in benchmarks],
             "p99_ns": [None] * len(benchmarks)}, schema=HISTORY_SCHEMA)
-        pq.write_table(table, folder / f"{run_id}.parquet")
+        pq.write_table(table, history_path(runs_dir, run_id))
         written.append(run_id)
     return written

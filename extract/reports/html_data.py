@@ -15,8 +15,7 @@ from typing import Any
 import duckdb
 
 import queries
-
-HISTORY_DIR = "_history"
+from extract.history import history_dir, history_glob
 
 
 @dataclass(frozen=True)
@@ -171,7 +170,7 @@ def current_points(report: Any) -> list[TrendPoint]:
 
 def history_points(runs_dir: Path) -> list[TrendPoint]:
     """Every stored run's medians from `<runs_dir>/_history/*.parquet`; [] without any."""
-    folder = Path(runs_dir) / HISTORY_DIR
+    folder = history_dir(Path(runs_dir))
     if not folder.is_dir() or not any(folder.glob("*.parquet")):
         return []
     con = duckdb.connect()
@@ -179,7 +178,7 @@ def history_points(runs_dir: Path) -> list[TrendPoint]:
         rows = con.execute(
             "SELECT suite, scenario, phase, run_id, started_at, p50_ns, p95_ns "
             "FROM read_parquet($glob, union_by_name = true) WHERE p50_ns IS NOT NULL "
-            "ORDER BY started_at, run_id", {"glob": str(folder / "*.parquet")}).fetchall()
+            "ORDER BY started_at, run_id", {"glob": history_glob(Path(runs_dir))}).fetchall()
     finally:
         con.close()
     return [TrendPoint(suite, scenario, phase, run_id, started, float(p50),
@@ -196,7 +195,7 @@ def trend(runs_dir: Path, report: Any) -> tuple[list[TrendPoint], int, str | Non
         stored, problem = history_points(runs_dir), None
     except (duckdb.Error, OSError) as error:
         stored = []
-        problem = f"{Path(runs_dir) / HISTORY_DIR} is unreadable: {error}"
+        problem = f"{history_dir(Path(runs_dir))} is unreadable: {error}"
     others = [p for p in stored if p.run_id != report.meta.run_id]
     points = sorted(others + current, key=lambda p: (p.started_at, p.run_id))
     return points, len({p.run_id for p in others}), problem

@@ -199,3 +199,20 @@ def test_trend_chart_draws_a_point_per_run_and_phase(points: int) -> None:
     assert len(svg.findall("circle[@class='point']")) == 2 * points
     assert len(svg.findall("polyline")) == (2 if points > 1 else 0)
     assert ChartData().histogram(("s", "a", None, "claim")) is None
+
+
+def test_trend_reads_what_extract_history_records(tmp_path: Path) -> None:
+    import dataclasses
+    from datetime import timedelta
+
+    from extract.history import record_run
+
+    report = sample_report()
+    earlier = dataclasses.replace(report, meta=dataclasses.replace(
+        report.meta, run_id="20261128T222039Z-000001",
+        started_at=report.meta.started_at - timedelta(days=1)))
+    record_run(tmp_path, earlier)
+    points, others, problem = html_data.trend(tmp_path, report)
+    assert (others, problem) == (1, None)
+    assert [p.run_id for p in points if p.scenario == "linear_3"
+            and p.phase == "api.create_task"] == [earlier.meta.run_id, report.meta.run_id]
