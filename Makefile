@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 bench: $(STAMP)
 	$(BIN)/spanbench run
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q tests
 
@@ -33,3 +33,17 @@ perf: $(STAMP)
 
 clean:
 	rm -rf .spanbench tmp
+
+# The HTML report's browser test (tests/integration/test_html_report_browser.py) needs headless
+# Chromium: as root on Debian it is installed here (~40 s); elsewhere the test says how.
+.PHONY: chromium
+chromium:
+	@if ! test -x /usr/bin/chromium && ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's chromium for the HTML report test"; \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; \
+		else \
+			echo "no chromium: the HTML report test will fail; install it with" \
+				"'sudo apt-get install chromium' or set SPANBENCH_CHROMIUM"; \
+		fi; \
+	fi

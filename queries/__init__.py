@@ -21,6 +21,7 @@ NAMES: tuple[str, ...] = (
     "e2e_workflows", "e2e_breakdown", "e2e_workflow_breakdown", "e2e_completeness", "e2e_lifecycle",
     "trend",
     "e2e_throughput",
+    "html_histograms", "html_waterfalls",
 )
 """Every query the code runs."""
 

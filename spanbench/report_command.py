@@ -107,7 +107,7 @@ def publish(console: Console, errors: Console, report: ReportInput, *,
     write_reports(report, output_dir)
     recorded = record_history(runs_dir, report)
     console.print(console_report(report), highlight=False, markup=False, soft_wrap=True)
-    console.print(f"reports: {output_dir / LATEST}/ (summary.md, results.json, "
+    console.print(f"reports: {output_dir / LATEST}/ (report.html, summary.md, results.json, "
                   "github-action-benchmark.json, junit.xml, <suite>.log)", highlight=False)
     console.print(f"history: {recorded} ('spanbench trend' shows it)" if recorded else
                   "history: not recorded (a --quick run)", highlight=False)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from extract.reports.ci_json import combined_document, suite_document
 from extract.reports.github_action import github_action_entries
+from extract.reports.html import html_report
 from extract.reports.junit import junit_xml
 from extract.reports.logs import suite_log, summary_markdown
 from extract.reports.model import ReportInput
@@ -15,6 +16,7 @@ from extract.reports.model import ReportInput
 LATEST = "latest"
 SUMMARY, RESULTS = "summary.md", "results.json"
 GITHUB_ACTION, JUNIT = "github-action-benchmark.json", "junit.xml"
+HTML = "report.html"
 
 
 def _write(path: Path, text: str) -> Path:
@@ -52,4 +54,5 @@ def write_reports(report: ReportInput, output_dir: Path) -> list[Path]:
     written.append(_write(latest / GITHUB_ACTION,
                           json.dumps(github_action_entries(report), indent=2) + "\n"))
     written.append(_write(latest / JUNIT, junit_xml(report)))
+    written.append(_write(latest / HTML, html_report(report)))
     return written

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 from extract import object_store
 from extract.duckdb_runner import open_runs
 from extract.object_store import S3Runs
+from extract.reports.html_data import gather_charts
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
 
 STAMPED = re.compile(r"^\d{8}T\d{6}Z")
@@ -91,10 +93,11 @@ def gather(runs_dir: Path | S3Runs, run_id: str, targets_path: Path | None = Non
                 Prerequisite(str(p["name"]), bool(p["ok"]), str(p.get("detail", "")))
                 for p in run_record(runs_dir, run_id).get("prerequisites", []))
         e2e = breakdown.e2e_analysis(con, run_id)  # one walk of the traces for all three
-        return ReportInput(
+        report = ReportInput(
             meta=run_meta(runs_dir, run_id), stats=stats, checks=checks,
             comparisons=comparisons, baseline_name=baseline_name,
             breakdown=e2e.breakdown, completeness=e2e.completeness, lifecycle=e2e.lifecycle,
             prerequisites=prerequisites)
+        return dataclasses.replace(report, charts=gather_charts(con, runs_dir, report))
     finally:
         con.close()

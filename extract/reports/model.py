@@ -49,6 +49,8 @@ class ReportInput:
     completeness: Sequence[Any] = ()
     lifecycle: Sequence[Any] = ()
     prerequisites: Sequence[Prerequisite] = field(default_factory=tuple)
+    charts: Any = None
+    """extract.reports.html_data.ChartData: what report.html draws beyond the rows above."""
 
     def suites(self) -> list[str]:
         """Suites with statistics, in the seed's order (unknown names last)."""

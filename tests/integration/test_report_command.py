@@ -60,7 +60,7 @@ def test_report_regenerates_everything_from_parquet(tmp_path: Path) -> None:
     assert "task_initialization/linear_3/api.create_task   time: [" in result.stdout
     latest = tmp_path / "tmp" / "benchmarks" / "latest"
     assert sorted(p.name for p in latest.iterdir()) == [
-        "github-action-benchmark.json", "junit.xml", "results.json", "summary.md",
+        "github-action-benchmark.json", "junit.xml", "report.html", "results.json", "summary.md",
         "task_initialization.json", "task_initialization.log"]
     log = (latest / "task_initialization.log").read_text()
     assert "Run: 20261129T220000Z-aaaaaa" in log

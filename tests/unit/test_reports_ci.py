@@ -109,7 +109,8 @@ def test_write_reports_fills_latest(tmp_path: Path) -> None:
     latest = tmp_path / "latest"
     names = sorted(path.name for path in latest.iterdir())
     assert names == ["e2e_latency.json", "e2e_latency.log", "github-action-benchmark.json",
-                     "junit.xml", "results.json", "summary.md", "task_initialization.json",
+                     "junit.xml", "report.html", "results.json", "summary.md",
+                     "task_initialization.json",
                      "task_initialization.log"]
     log = latest / "task_initialization.log"
     assert log.is_symlink() and log.resolve() == tmp_path / "2026-11-29-task_initialization.log"
