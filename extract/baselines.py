@@ -21,15 +21,13 @@ import pyarrow.parquet as pq
 
 import queries
 from extract.duckdb_runner import open_runs
+from extract.noise import noise_thresholds
 from extract.object_store import S3Runs
 from extract.reports.gather import run_record
 
 SAMPLES = "samples.parquet"
 METADATA = "baseline.json"
 SIGNIFICANCE = 0.05
-DEFAULT_NOISE = 0.05
-NOISE_THRESHOLDS: Mapping[str, float] = {"sql_functions": 0.15}
-"""Per-suite noise thresholds (fraction of the baseline median); others use DEFAULT_NOISE."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +105,7 @@ def compare_tables(baseline: object, current: object,
     con.register("current_samples", current)
     result = con.execute(queries.load()["baseline_compare"].sql)
     columns = [d[0] for d in result.description]
-    noise = {**NOISE_THRESHOLDS, **(thresholds or {})}
-    default = noise.pop("*", DEFAULT_NOISE)
+    noise, default = noise_thresholds(thresholds)
     comparisons = []
     for values in result.fetchall():
         row = dict(zip(columns, values, strict=True))

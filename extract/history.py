@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import queries
-from extract.baselines import DEFAULT_NOISE, NOISE_THRESHOLDS
+from extract.noise import noise_thresholds
 from extract.otlp_decode import RUN_ID_PATTERN
 from extract.reports.model import ReportInput
 
@@ -153,13 +153,12 @@ def load_trend(runs_dir: Path, suite: str | None = None, scenario: str | None = 
     """Every benchmark's runs, oldest first, with where a change began (queries/trend.sql).
 
     `thresholds` maps a suite to its noise threshold ("*" sets the default), merged over
-    extract.baselines' NOISE_THRESHOLDS and DEFAULT_NOISE.
+    extract.noise's NOISE_THRESHOLDS and DEFAULT_NOISE.
     """
     con = open_history(Path(runs_dir))
     if con is None:
         return []
-    noise = {**NOISE_THRESHOLDS, **(thresholds or {})}
-    default = noise.pop("*", DEFAULT_NOISE)
+    noise, default = noise_thresholds(thresholds)
     try:
         result = con.execute(queries.load()["trend"].sql, {
             "suite": suite, "scenario": scenario, "default_threshold": default,
