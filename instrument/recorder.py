@@ -236,6 +236,8 @@ class PhaseRecorder:
         self._base_attributes = dict(base_attributes or {})
         self._finished: deque[PhaseRecord] = deque()
         self._anchor_mono_ns, self._anchor_wall_ns = _clock_anchor()
+        self.spans_emitted = 0
+        """Spans handed to the span processors so far (the sum of `flush`'s answers)."""
 
     @property
     def exporting(self) -> bool:
@@ -296,6 +298,7 @@ class PhaseRecorder:
                 count += 1
             except Exception:
                 _logger.exception("could not turn phase %r into a span", record.name)
+        self.spans_emitted += count
         return count
 
     def _to_span(

@@ -120,3 +120,50 @@ def trace_export(endpoint: str | None = None, protocol: str | None = None) -> Tr
     if resolved_protocol == HTTP_PROTOBUF:
         return TraceExport(base.rstrip("/") + TRACES_PATH, resolved_protocol)
     return TraceExport(base, resolved_protocol)
+
+SPANBENCH_EXPORT_RETRY_S = "SPANBENCH_EXPORT_RETRY_S"
+"""Seconds a span batch the exporter could not deliver (receiver down, 503) is retried
+before it is dropped and counted as such. Default 60. The stock OTLP exporter's own retries
+(within OTEL_EXPORTER_OTLP_TIMEOUT) run inside each attempt."""
+
+DEFAULT_EXPORT_RETRY_S = 60.0
+
+
+def export_retry_s(explicit: float | None = None) -> float:
+    """The retry budget of one span batch: argument, then SPANBENCH_EXPORT_RETRY_S, then 60."""
+    if explicit is not None:
+        return explicit
+    raw = _env(SPANBENCH_EXPORT_RETRY_S)
+    if raw is None:
+        return DEFAULT_EXPORT_RETRY_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{SPANBENCH_EXPORT_RETRY_S}={raw!r} is not a number of seconds") \
+            from None
+    if value < 0:
+        raise ValueError(f"{SPANBENCH_EXPORT_RETRY_S} must be 0 or more, got {value}")
+    return value
+
+SPANBENCH_FAULT_DIR = "SPANBENCH_FAULT_DIR"
+"""Test-only: the directory through which a fault test and a run meet (the drivers' pauses
+below; the stack's stall hook, see stack.settings). Unset: no fault hook is active."""
+
+SPANBENCH_FAULT_PAUSE_AT = "SPANBENCH_FAULT_PAUSE_AT"
+"""Test-only: iterations `suite/scenario#index,...` before which a driver pauses, outside
+any timed region: it writes <SPANBENCH_FAULT_DIR>/<suite>.<scenario>.<index>.paused and waits
+(at most FAULT_PAUSE_MAX_S) for <suite>.<scenario>.<index>.resume. A fault test injects its
+fault while the run waits at a known point."""
+
+FAULT_PAUSE_MAX_S = 120.0
+
+
+def fault_dir() -> str | None:
+    """SPANBENCH_FAULT_DIR, or None when fault hooks are off."""
+    return _env(SPANBENCH_FAULT_DIR)
+
+
+def fault_pause_points() -> frozenset[str]:
+    """The iterations named by SPANBENCH_FAULT_PAUSE_AT, as `suite/scenario#index`."""
+    raw = _env(SPANBENCH_FAULT_PAUSE_AT) or ""
+    return frozenset(point.strip() for point in raw.split(",") if point.strip())

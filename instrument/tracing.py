@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 from instrument import settings
+from instrument.delivery import DeliveringExporter, ExportCounts
 
 _logger = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ def setup_tracing(
     *,
     endpoint: str | None = None,
     protocol: str | None = None,
+    counts: ExportCounts | None = None,
 ) -> TracerProvider | None:
     """Build a TracerProvider exporting through a BatchSpanProcessor and an OTLP exporter.
 
@@ -32,7 +34,9 @@ def setup_tracing(
     the SDK's choice from OTEL_TRACES_SAMPLER, `parentbased_always_on` by default.
 
     Returns None, creating no exporter and no thread, when no endpoint is configured or
-    the configuration is unusable (the reason is logged). The provider is not installed
+    the configuration is unusable (the reason is logged). Export goes through a
+    `DeliveringExporter`, which retries a failed batch for SPANBENCH_EXPORT_RETRY_S and adds
+    what it delivered or dropped to `counts`. The provider is not installed
     globally: call `opentelemetry.trace.set_tracer_provider` if other libraries need it.
     """
     try:
@@ -43,7 +47,8 @@ def setup_tracing(
         name = settings.service_name(service_name)
         resource = Resource.create({SERVICE_NAME: name} if name else {})
         provider = TracerProvider(resource=resource)
-        provider.add_span_processor(BatchSpanProcessor(_exporter(export)))
+        exporter = DeliveringExporter(_exporter(export), counts, settings.export_retry_s())
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     except Exception:
         _logger.exception("tracing is off: could not set up the OTLP span export")
         return None

@@ -3,14 +3,18 @@
 `deploy()` starts what is not given — the sink first (so the stack's services export to it),
 then PostgreSQL and the stack — and, when the run ends, stops them in the order that loses no
 span: the stack's services flush on SIGTERM before the sink converts its spool and exits.
+A sink the run started is supervised: if it dies mid-run it is started again on the same port
+(it converts what its predecessor spooled), and the exporters' retries deliver the rest.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +27,9 @@ from stack import lifecycle
 
 SINK_START_TIMEOUT_S = 30.0
 SINK_STOP_TIMEOUT_S = 120.0
+SINK_WATCH_S = 0.1
+
+log = logging.getLogger(__name__)
 
 
 class DeploymentError(RuntimeError):
@@ -39,6 +46,8 @@ class Deployment:
     """Where the spans land as Parquet (the run's own sink, or --out for an external one)."""
     started: list[str] = field(default_factory=list)
     server_settings: dict[str, str] = field(default_factory=dict)
+    sink_restarts: list[dict[str, object]] = field(default_factory=list)
+    """Each time the run's sink died and was started again: its exit code, when, the new pid."""
 
 
 @dataclass
@@ -60,9 +69,10 @@ class SinkProcess:
                                   f"{SINK_STOP_TIMEOUT_S:.0f} s; see {self.log_file}") from None
 
 
-def start_sink(runs_dir: Path | S3Runs, log_dir: Path,
-               forward: tuple[str, ...] = ()) -> SinkProcess:
-    """`spanbench collect` on a free loopback port, in its own process (never the drivers').
+def start_sink(runs_dir: Path | S3Runs, log_dir: Path, forward: tuple[str, ...] = (),
+               listen: str = "127.0.0.1:0", append_log: bool = False) -> SinkProcess:
+    """`spanbench collect` on `listen` (a free loopback port by default), in its own process
+    (never the drivers').
 
     `forward`: OTLP/HTTP endpoints the sink also sends every acknowledged request to.
     """
@@ -70,12 +80,12 @@ def start_sink(runs_dir: Path | S3Runs, log_dir: Path,
     ready = log_dir / "sink.ready.json"
     ready.unlink(missing_ok=True)
     log_file = log_dir / "sink.log"
-    with log_file.open("wb") as log:
+    with log_file.open("ab" if append_log else "wb") as sink_log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "spanbench", "collect", "--listen", "127.0.0.1:0",
+            [sys.executable, "-m", "spanbench", "collect", "--listen", listen,
              "--grpc", "off", "--out", str(runs_dir), "--ready-file", str(ready),
              *(arg for url in forward for arg in ("--forward", url))],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, stdout=sink_log, stderr=subprocess.STDOUT,
             start_new_session=True)
     deadline = time.monotonic() + SINK_START_TIMEOUT_S
     while not ready.exists():
@@ -86,6 +96,52 @@ def start_sink(runs_dir: Path | S3Runs, log_dir: Path,
         time.sleep(0.05)
     bound = json.loads(ready.read_text())
     return SinkProcess(process, f"http://{bound['http']}", log_file)
+
+
+class SupervisedSink:
+    """The run's sink, started again on the same port whenever it dies before `stop`."""
+
+    def __init__(self, runs_dir: Path | S3Runs, log_dir: Path, forward: tuple[str, ...],
+                 restarts: list[dict[str, object]]) -> None:
+        self._runs_dir, self._log_dir, self._forward = runs_dir, log_dir, forward
+        self.current = start_sink(runs_dir, log_dir, forward)
+        self.endpoint = self.current.endpoint
+        self.restarts = restarts
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, name="spanbench-sink-supervisor",
+                                        daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(SINK_WATCH_S):
+            with self._lock:
+                code = self.current.process.poll()
+                if code is None or self._stopping.is_set():
+                    continue
+                log.warning("the run's sink exited with %s; starting it again on %s", code,
+                            self.endpoint)
+                try:
+                    replacement = start_sink(self._runs_dir, self._log_dir, self._forward,
+                                             listen=self.endpoint.removeprefix("http://"),
+                                             append_log=True)
+                except DeploymentError as error:
+                    log.error("could not restart the sink (trying again): %s", error)
+                    continue
+                self.restarts.append({"exit_code": code, "pid": replacement.process.pid,
+                                      "restarted_at": time.time_ns()})
+                self.current = replacement
+
+    @property
+    def log_file(self) -> Path:
+        return self.current.log_file
+
+    def stop(self) -> int:
+        """Stop supervising, then stop the sink (it converts its spool); its exit code."""
+        self._stopping.set()
+        self._thread.join(timeout=SINK_START_TIMEOUT_S + 5)
+        with self._lock:
+            return self.current.stop()
 
 
 @contextmanager
@@ -102,7 +158,7 @@ def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
             f"{external_endpoint} sends spans elsewhere: unset it, or have the receiver there "
             "(e.g. an OpenTelemetry Collector) fan out to both")
     external_orchestration = settings.env(settings.TASKER_TEST_ORCHESTRATION_URL)
-    sink: SinkProcess | None = None
+    sink: SupervisedSink | None = None
     stack_home: Path | None = None
     deployment = Deployment(
         database_url=settings.env(settings.DATABASE_URL),
@@ -113,7 +169,7 @@ def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
     )
     try:
         if external_endpoint is None:
-            sink = start_sink(runs_dir, home / "logs", tee)
+            sink = SupervisedSink(runs_dir, home / "logs", tee, deployment.sink_restarts)
             deployment.otlp_endpoint = sink.endpoint
             forwarding = f" (forwarding to {', '.join(tee)})" if tee else ""
             deployment.started.append(f"sink {sink.endpoint}{forwarding}")

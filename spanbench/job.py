@@ -11,10 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 import queries
 from extract.analysis import PhaseStats
 from extract.duckdb_runner import open_runs
 from extract.object_store import S3Runs
+from instrument import settings as tracing_settings
+from instrument.delivery import ExportCounts
 from instrument.drivers import e2e_latency, worker_execution
 from instrument.drivers.base import DriverContext, IterationFailure, Progress, RunSettings, Target
 from instrument.drivers.load import LATE_START_NS, LoadProfile
@@ -46,6 +50,8 @@ class RunOutcome:
     """What each suite's driver returned (e2e_latency: the tracing tax)."""
     failures: dict[str, list[IterationFailure]] = field(default_factory=dict)
     interrupted: bool = False
+    telemetry: dict[str, Any] = field(default_factory=dict)
+    """The drivers' own span count beside what their exporter delivered, retried, dropped."""
 
 
 def check(deployment: Deployment) -> list[Check]:
@@ -96,7 +102,20 @@ def metadata(run_id: str, deployment: Deployment, options: RunOptions,
         record["interrupted"] = outcome.interrupted
         record["failures"] = {suite: [f.__dict__ for f in failures]
                               for suite, failures in outcome.failures.items() if failures}
+        record["telemetry"] = outcome.telemetry
+        record["sink"] = {"restarts": deployment.sink_restarts,
+                          "status_at_end_of_suites": sink_status(deployment.otlp_endpoint)}
     return record
+
+
+def sink_status(endpoint: str) -> dict[str, Any]:
+    """The sink's GET /status counters (spanbench's sink only), or the reason there are none."""
+    try:
+        response = httpx.get(f"{endpoint.rstrip('/')}/status", timeout=5)
+        response.raise_for_status()
+        return dict(response.json())
+    except (httpx.HTTPError, ValueError) as error:
+        return {"error": str(error)}
 
 
 def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
@@ -106,7 +125,8 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     Ctrl-C ends the run early: what was measured is flushed and the outcome says interrupted.
     """
     assert deployment.orchestration_url is not None and deployment.database_url is not None
-    provider = setup_tracing(SERVICE_NAME, endpoint=deployment.otlp_endpoint)
+    counts = ExportCounts()
+    provider = setup_tracing(SERVICE_NAME, endpoint=deployment.otlp_endpoint, counts=counts)
     target = Target(deployment.orchestration_url, deployment.database_url,
                     deployment.worker_urls)
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
@@ -114,6 +134,7 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                                iteration_timeout_s=options.iteration_timeout_s,
                                load=options.load)
     outcome = RunOutcome(run_id)
+    emitted = 0
     try:
         for suite in options.suites:
             ctx = DriverContext(suite, run_settings, target, PhaseRecorder(provider),
@@ -122,12 +143,15 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                 outcome.results[suite] = DRIVERS[suite](ctx)
             finally:
                 ctx.recorder.flush()
+                emitted += ctx.recorder.spans_emitted
                 outcome.failures[suite] = ctx.failures
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:
-        if provider is not None:
-            shutdown_tracing(provider, timeout_s=30)
+        flushed = provider is None or shutdown_tracing(provider, timeout_s=30)
+        outcome.telemetry = {"service_name": tracing_settings.service_name(SERVICE_NAME),
+                             "spans_emitted": emitted, **counts.as_dict(),
+                             "flushed_in_time": flushed}
     return outcome
 
 

@@ -24,6 +24,11 @@ STACK_POLL_INTERVAL = "SPANBENCH_POLL_INTERVAL_MS"
 STACK_BATCH_SIZE = "SPANBENCH_READ_BATCH"
 """Messages read from a queue at once. Default: 10."""
 
+STACK_FAULT_DIR = "SPANBENCH_FAULT_DIR"
+"""Test-only (the fault suite): when <dir>/stall-next-step.json ({"ms": N}) exists, the first
+worker to execute a step takes it and stalls that step N ms inside its execute phase, after
+writing <dir>/stall-taken.json (its worker id, pid, step and task). Unset: no hook."""
+
 
 def spanbench_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The directory holding .spanbench state."""
@@ -59,3 +64,7 @@ class ServiceSettings:
         default_factory=lambda: _env_number(STACK_POLL_INTERVAL, 1000) / 1000
     )
     read_batch: int = field(default_factory=lambda: int(_env_number(STACK_BATCH_SIZE, 10)))
+    fault_dir: Path | None = field(
+        default_factory=lambda: Path(os.environ[STACK_FAULT_DIR])
+        if os.environ.get(STACK_FAULT_DIR) else None
+    )

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from opentelemetry.context import Context
 
+from instrument.drivers.fault_pause import PausePoints
 from instrument.drivers.load import LoadProfile
 from instrument.propagation import context_with_baggage, unsampled_context
 from instrument.recorder import AttrValue, PhaseRecorder
@@ -112,6 +113,8 @@ class DriverContext:
     artifacts_dir: Path | None = None
     """The run's directory for outputs that are not spans (EXPLAIN plans...); None: keep none."""
     failures: list[IterationFailure] = field(default_factory=list)
+    pauses: PausePoints | None = field(default_factory=PausePoints.from_env)
+    """Test-only pause points (SPANBENCH_FAULT_PAUSE_AT); None in every real run."""
 
     def artifact_path(self, name: str) -> Path | None:
         """Where to store an artifact of this suite: <artifacts_dir>/<suite>/<name>."""
@@ -140,6 +143,8 @@ class DriverContext:
         n_warmup, n_samples = self.warmup(warmup), self.samples(samples)
         self.progress.start(self.suite, scenario, n_warmup + n_samples)
         for index in range(n_warmup + n_samples):
+            if self.pauses is not None:
+                self.pauses.before(self.suite, scenario, index)
             yield Iteration(scenario, index, warmup=index < n_warmup)
             self.recorder.flush()
             self.progress.advance(self.suite, scenario)

@@ -16,6 +16,7 @@ from stack.messages import MESSAGE_READY_CHANNEL, StepMessage
 from stack.settings import ServiceSettings
 from stack.telemetry import Telemetry, messaging_attributes
 from stack.wakeup import Wakeup
+from stack.worker.fault_stall import stall_if_armed
 from stack.worker.steps import claim, execute, submit
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ class StepWorker:
             try:
                 with recorder.phase(Phase.EXECUTE, parent=incoming, attributes={
                         **step_attributes, **messaging_attributes("process", queue)}):
+                    await stall_if_armed(self.settings.fault_dir, self.worker_id, step)
                     outcome = await execute(step, conn)
             except Exception as error:
                 failure = error
