@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
@@ -25,6 +25,7 @@ def setup_tracing(
     endpoint: str | None = None,
     protocol: str | None = None,
     counts: ExportCounts | None = None,
+    instance_id: str | None = None,
 ) -> TracerProvider | None:
     """Build a TracerProvider exporting through a BatchSpanProcessor and an OTLP exporter.
 
@@ -36,8 +37,10 @@ def setup_tracing(
     Returns None, creating no exporter and no thread, when no endpoint is configured or
     the configuration is unusable (the reason is logged). Export goes through a
     `DeliveringExporter`, which retries a failed batch for SPANBENCH_EXPORT_RETRY_S and adds
-    what it delivered or dropped to `counts`. The provider is not installed
-    globally: call `opentelemetry.trace.set_tracer_provider` if other libraries need it.
+    what it delivered or dropped to `counts`. `instance_id` becomes the resource's
+    `service.instance.id`, so one process's spans can be told from another's. The provider
+    is not installed globally: call `opentelemetry.trace.set_tracer_provider` if other
+    libraries need it.
     """
     try:
         export = settings.trace_export(endpoint, protocol)
@@ -45,7 +48,10 @@ def setup_tracing(
             _logger.debug("no OTLP endpoint configured: spans are not exported")
             return None
         name = settings.service_name(service_name)
-        resource = Resource.create({SERVICE_NAME: name} if name else {})
+        identity = {SERVICE_NAME: name} if name else {}
+        if instance_id:
+            identity[SERVICE_INSTANCE_ID] = instance_id
+        resource = Resource.create(identity)
         provider = TracerProvider(resource=resource)
         exporter = DeliveringExporter(_exporter(export), counts, settings.export_retry_s())
         provider.add_span_processor(BatchSpanProcessor(exporter))

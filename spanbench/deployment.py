@@ -24,6 +24,7 @@ from pathlib import Path
 from extract.object_store import S3Runs
 from spanbench import settings
 from stack import lifecycle
+from stack.settings import STACK_TELEMETRY_COUNTS_DIR
 
 SINK_START_TIMEOUT_S = 30.0
 SINK_STOP_TIMEOUT_S = 120.0
@@ -47,6 +48,9 @@ class Deployment:
     started: list[str] = field(default_factory=list)
     server_settings: dict[str, str] = field(default_factory=dict)
     sink_restarts: list[dict[str, object]] = field(default_factory=list)
+    stack_telemetry: list[dict[str, object]] = field(default_factory=list)
+    """Span counts of each stack process the run started that stopped cleanly (filled at the
+    end of `deploy`; a killed process leaves none)."""
     """Each time the run's sink died and was started again: its exit code, when, the new pid."""
 
 
@@ -144,6 +148,16 @@ class SupervisedSink:
             return self.current.stop()
 
 
+def _stack_counts(directory: Path) -> list[dict[str, object]]:
+    counts = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            counts.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as error:
+            log.warning("unreadable span counts %s: %s", path, error)
+    return counts
+
+
 @contextmanager
 def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
            tee: tuple[str, ...] = ()) -> Iterator[Deployment]:
@@ -175,9 +189,13 @@ def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
             deployment.started.append(f"sink {sink.endpoint}{forwarding}")
         if external_orchestration is None:
             stack_home = home / "run-stack"
+            counts_dir = stack_home / "telemetry"
+            for stale in counts_dir.glob("*.json"):
+                stale.unlink()
             options = lifecycle.StackOptions(
                 workers=workers,
-                environment={settings.OTEL_EXPORTER_OTLP_ENDPOINT: deployment.otlp_endpoint})
+                environment={settings.OTEL_EXPORTER_OTLP_ENDPOINT: deployment.otlp_endpoint,
+                             STACK_TELEMETRY_COUNTS_DIR: str(counts_dir)})
             started = lifecycle.up(stack_home, options)
             if started.already_running:  # left by an interrupted run: it exports elsewhere
                 lifecycle.down(stack_home)
@@ -193,6 +211,7 @@ def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
         try:
             if stack_home is not None:
                 lifecycle.down(stack_home)
+                deployment.stack_telemetry = _stack_counts(stack_home / "telemetry")
         finally:
             if sink is not None:
                 code = sink.stop()

@@ -5,6 +5,7 @@ The CLI (`spanbench run`) strings them together and decides what is printed.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -126,7 +127,9 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     """
     assert deployment.orchestration_url is not None and deployment.database_url is not None
     counts = ExportCounts()
-    provider = setup_tracing(SERVICE_NAME, endpoint=deployment.otlp_endpoint, counts=counts)
+    instance_id = uuid.uuid4().hex
+    provider = setup_tracing(SERVICE_NAME, endpoint=deployment.otlp_endpoint, counts=counts,
+                             instance_id=instance_id)
     target = Target(deployment.orchestration_url, deployment.database_url,
                     deployment.worker_urls)
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
@@ -150,8 +153,8 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     finally:
         flushed = provider is None or shutdown_tracing(provider, timeout_s=30)
         outcome.telemetry = {"service_name": tracing_settings.service_name(SERVICE_NAME),
-                             "spans_emitted": emitted, **counts.as_dict(),
-                             "flushed_in_time": flushed}
+                             "instance_id": instance_id, "spans_emitted": emitted,
+                             **counts.as_dict(), "flushed_in_time": flushed}
     return outcome
 
 

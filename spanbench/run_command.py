@@ -199,6 +199,8 @@ def run(
                 **job.metadata(run_id, deployment, options, started_at, outcome),
                 "prerequisites": recorded})
             console.print("flushing spans and stopping what the run started…")
+        if deployment.stack_telemetry:
+            runinfo.update(run_dir, {"stack_telemetry": deployment.stack_telemetry})
     except (DeploymentError, ClusterError, MigrationError, SupervisorError) as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False)
         raise typer.Exit(EXIT_PREREQUISITE) from None

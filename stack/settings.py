@@ -24,6 +24,11 @@ STACK_POLL_INTERVAL = "SPANBENCH_POLL_INTERVAL_MS"
 STACK_BATCH_SIZE = "SPANBENCH_READ_BATCH"
 """Messages read from a queue at once. Default: 10."""
 
+STACK_TELEMETRY_COUNTS_DIR = "SPANBENCH_TELEMETRY_COUNTS_DIR"
+"""Where each stack process writes, as it stops, its span counts (<service>-<pid>.json: spans
+emitted, acknowledged by the receiver, dropped). `spanbench run` sets it for the stack it
+starts, so the run can account for every span. Unset: nothing is written."""
+
 STACK_FAULT_DIR = "SPANBENCH_FAULT_DIR"
 """Test-only (the fault suite): when <dir>/stall-next-step.json ({"ms": N}) exists, the first
 worker to execute a step takes it and stalls that step N ms inside its execute phase, after

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import uuid
+from pathlib import Path
+
 from opentelemetry.sdk.trace import TracerProvider
 
+from instrument import settings as tracing_settings
+from instrument.delivery import ExportCounts
 from instrument.recorder import PhaseRecorder
 from instrument.tracing import setup_tracing, shutdown_tracing
 from spanbench.vocabulary import (
@@ -11,13 +18,21 @@ from spanbench.vocabulary import (
     MESSAGING_SYSTEM_PGMQ,
     Attr,
 )
+from stack.settings import STACK_TELEMETRY_COUNTS_DIR
+
+SHUTDOWN_TIMEOUT_S = 8.0
+"""How long a stopping process waits for its last spans to leave (the supervisor kills at 10)."""
 
 
 class Telemetry:
     """Spans of one stack process; exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
 
     def __init__(self, service_name: str) -> None:
-        self.provider: TracerProvider | None = setup_tracing(service_name)
+        self.service_name = tracing_settings.service_name(service_name) or service_name
+        self.instance_id = uuid.uuid4().hex
+        self.counts = ExportCounts()
+        self.provider: TracerProvider | None = setup_tracing(
+            service_name, counts=self.counts, instance_id=self.instance_id)
         self.recorder = PhaseRecorder(self.provider, scope="spanbench.stack")
 
     def flush(self) -> None:
@@ -25,8 +40,24 @@ class Telemetry:
 
     def close(self) -> None:
         self.recorder.flush()
+        flushed = True
         if self.provider is not None:
-            shutdown_tracing(self.provider)
+            flushed = shutdown_tracing(self.provider, timeout_s=SHUTDOWN_TIMEOUT_S)
+        self._write_counts(flushed)
+
+    def _write_counts(self, flushed: bool) -> None:
+        directory = os.environ.get(STACK_TELEMETRY_COUNTS_DIR)
+        if not directory or self.provider is None:
+            return
+        record = {"service_name": self.service_name, "instance_id": self.instance_id,
+                  "pid": os.getpid(),
+                  "spans_emitted": self.recorder.spans_emitted, **self.counts.as_dict(),
+                  "flushed_in_time": flushed}
+        path = Path(directory) / f"{self.service_name}-{os.getpid()}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(json.dumps(record))
+        temporary.replace(path)
 
 
 def db_attributes(operation: str, query: str) -> dict[str, str]:
