@@ -1,0 +1,55 @@
+"""The run's sink SIGKILLed mid-run: the run restarts it on the same port, the new sink converts
+what the old one had spooled (every acknowledged span), the exporters retry what was not
+acknowledged, and each process's span count matches its spans in the Parquet."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from pathlib import Path
+
+from tests.faults.harness import (
+    ITERATIONS,
+    FaultRun,
+    account,
+    assert_nothing_lost,
+    point,
+    report,
+    wait_for,
+)
+
+RETRIED = re.compile(r"retrying in")
+
+
+def test_sink_killed_and_restarted(fault_home: Path, tmp_path: Path) -> None:
+    kill_at, after = point("linear_4", 1), point("linear_4", 2)
+    # export every 100 ms, so spans are on their way while the sink is down
+    run = FaultRun(fault_home, tmp_path, [kill_at, after], env={"OTEL_BSP_SCHEDULE_DELAY": "100"})
+    try:
+        run.wait_paused(kill_at)
+        victim = run.sink_ready()["pid"]
+        os.kill(victim, signal.SIGKILL)
+        run.resume(kill_at)  # a workflow runs, and every process exports, with no sink
+        run.wait_paused(after)
+        restarted = wait_for(lambda: run.sink_ready().get("pid") not in (None, victim),
+                             "restarted sink", 60, run.process)
+        assert restarted
+        run.resume(after)
+        finished = run.finish()
+    finally:
+        run.stop()
+
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    [restart] = finished.metadata["sink"]["restarts"]
+    assert restart["exit_code"] == -signal.SIGKILL
+    assert finished.failures() == []
+    assert finished.workflows() == (ITERATIONS, ITERATIONS)
+    logs = [finished.stderr, *(p.read_text(errors="replace")
+                               for p in (fault_home / "run-stack" / "logs").glob("*.log"))]
+    retries = sum(len(RETRIED.findall(text)) for text in logs)
+    assert retries > 0, "no exporter met the dead sink"
+    accounting = account(finished)
+    report("sink_sigkill", f"SIGKILL sink pid {victim} before {kill_at}; restarted as pid "
+           f"{restart['pid']}", finished, accounting, export_retries_logged=retries)
+    assert_nothing_lost(accounting, processes=4)
