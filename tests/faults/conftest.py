@@ -17,3 +17,18 @@ def fault_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield home
     finally:
         postgres.remove(home / "run-stack")
+
+
+FAULT_LINE = "fault_line"
+"""user_properties key under which a case records its summary line."""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The cases' lines as one table at the end of the session: fault → what was lost."""
+    lines = [value for outcome in ("passed", "failed")
+             for report in terminalreporter.stats.get(outcome, [])
+             for name, value in getattr(report, "user_properties", ()) if name == FAULT_LINE]
+    if lines:
+        terminalreporter.section("fault suite")
+        for line in lines:
+            terminalreporter.write_line(str(line))

@@ -4,9 +4,11 @@ iteration that met the outage is an error span, noted, and kept out of the stati
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from stack import postgres
+from tests.faults.conftest import FAULT_LINE
 from tests.faults.harness import (
     ITERATIONS,
     SAMPLES,
@@ -21,7 +23,8 @@ SCENARIO = "linear_4"
 AFFECTED = 1  # the first measured iteration (index 0 is the warm-up)
 
 
-def test_postgres_restarted_mid_run(fault_home: Path, tmp_path: Path) -> None:
+def test_postgres_restarted_mid_run(fault_home: Path, tmp_path: Path,
+        record_property: Callable[[str, object], None]) -> None:
     down_at, up_at = point(SCENARIO, AFFECTED), point(SCENARIO, AFFECTED + 1)
     cluster_home = fault_home / "run-stack"
     run = FaultRun(fault_home, tmp_path, [down_at, up_at], timeout_s=8)
@@ -56,7 +59,8 @@ def test_postgres_restarted_mid_run(fault_home: Path, tmp_path: Path) -> None:
     assert (row["n"], row["errors"]) == (SAMPLES - 1, 1), row
     assert abs(row["mean_ms"] - good_ns / 1e6) < 1e-3, (row, good_ns)  # the error is not averaged
     accounting = account(finished)
-    report("postgres_restart", f"pg_ctl stop before {down_at}, start before {up_at}",
-           finished, accounting, errors_noted=len(finished.failures()),
-           excluded_from_stats=row["errors"], error=repr(failure["error"][:60]))
+    line = report("postgres_restart", f"pg_ctl stop before {down_at}, start before {up_at}",
+                  finished, accounting, errors_noted=len(finished.failures()),
+                  excluded_from_stats=row["errors"], error=repr(failure["error"][:60]))
+    record_property(FAULT_LINE, line)
     assert_nothing_lost(accounting, processes=4)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import re
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
+from tests.faults.conftest import FAULT_LINE
 from tests.faults.harness import (
     ITERATIONS,
     FaultRun,
@@ -22,7 +24,8 @@ from tests.faults.harness import (
 RETRIED = re.compile(r"retrying in")
 
 
-def test_sink_killed_and_restarted(fault_home: Path, tmp_path: Path) -> None:
+def test_sink_killed_and_restarted(fault_home: Path, tmp_path: Path,
+        record_property: Callable[[str, object], None]) -> None:
     kill_at, after = point("linear_4", 1), point("linear_4", 2)
     # export every 100 ms, so spans are on their way while the sink is down
     run = FaultRun(fault_home, tmp_path, [kill_at, after], env={"OTEL_BSP_SCHEDULE_DELAY": "100"})
@@ -50,6 +53,7 @@ def test_sink_killed_and_restarted(fault_home: Path, tmp_path: Path) -> None:
     retries = sum(len(RETRIED.findall(text)) for text in logs)
     assert retries > 0, "no exporter met the dead sink"
     accounting = account(finished)
-    report("sink_sigkill", f"SIGKILL sink pid {victim} before {kill_at}; restarted as pid "
-           f"{restart['pid']}", finished, accounting, export_retries_logged=retries)
+    line = report("sink_sigkill", f"SIGKILL sink pid {victim} before {kill_at}; restarted as pid "
+                  f"{restart['pid']}", finished, accounting, export_retries_logged=retries)
+    record_property(FAULT_LINE, line)
     assert_nothing_lost(accounting, processes=4)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 
 from stack import postgres
+from tests.faults.conftest import FAULT_LINE
 from tests.faults.harness import ITERATIONS, FaultRun, account, point, report
 
 VISIBILITY_TIMEOUT_S = "2"
@@ -30,7 +32,8 @@ def _step_history(home: Path, step_uuid: str) -> tuple[list[str], int, object]:
     return states, int(attempts), results
 
 
-def test_a_worker_killed_mid_step(fault_home: Path, tmp_path: Path) -> None:
+def test_a_worker_killed_mid_step(fault_home: Path, tmp_path: Path,
+        record_property: Callable[[str, object], None]) -> None:
     at = point("linear_4", 1)
     run = FaultRun(fault_home, tmp_path, [at],
                    env={"SPANBENCH_VISIBILITY_TIMEOUT_S": VISIBILITY_TIMEOUT_S})
@@ -53,10 +56,11 @@ def test_a_worker_killed_mid_step(fault_home: Path, tmp_path: Path) -> None:
     assert attempts == 2
     assert results is not None
     accounting = account(finished)
-    report("worker_sigkill", f"SIGKILL worker-{stalled['worker_id']} (pid {stalled['pid']}) "
-           f"mid-step {stalled['step_name']}", finished, accounting,
-           step_completions=states.count("complete"), step_attempts=attempts,
-           killed_process_spans=accounting.unaccounted_rows)
+    line = report("worker_sigkill", f"SIGKILL worker-{stalled['worker_id']} (pid {stalled['pid']}) "
+                  f"mid-step {stalled['step_name']}", finished, accounting,
+                  step_completions=states.count("complete"), step_attempts=attempts,
+                  killed_process_spans=accounting.unaccounted_rows)
+    record_property(FAULT_LINE, line)
     # the driver, the orchestration and the surviving worker account for every span;
     # the killed worker's unexported spans died with it and it left no counts
     assert len(accounting.processes) == 3, accounting

@@ -5,8 +5,10 @@ and its summary says so."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+from tests.faults.conftest import FAULT_LINE
 from tests.faults.harness import (
     ITERATIONS,
     SAMPLES,
@@ -23,8 +25,8 @@ TIMEOUT_S = 4.0
 STALL_MS = 6_000
 
 
-def test_a_stalled_workflow_times_out_and_the_run_goes_on(fault_home: Path,
-                                                          tmp_path: Path) -> None:
+def test_a_stalled_workflow_times_out_and_the_run_goes_on(fault_home: Path, tmp_path: Path,
+        record_property: Callable[[str, object], None]) -> None:
     at = point(SCENARIO, STALLED)
     run = FaultRun(fault_home, tmp_path, [at], timeout_s=TIMEOUT_S)
     try:
@@ -56,7 +58,8 @@ def test_a_stalled_workflow_times_out_and_the_run_goes_on(fault_home: Path,
     assert (row["n"], row["errors"]) == (SAMPLES - 1, 1), row
     assert row["mean_ms"] < TIMEOUT_S * 1000, row
     accounting = account(finished)
-    report("workflow_stall", f"step {stalled['step_name']} of {at} stalled {STALL_MS} ms "
-           f"(timeout {TIMEOUT_S:.0f} s)", finished, accounting,
-           timed_out=len(finished.failures()), excluded_from_stats=row["errors"])
+    line = report("workflow_stall", f"step {stalled['step_name']} of {at} stalled {STALL_MS} ms "
+                  f"(timeout {TIMEOUT_S:.0f} s)", finished, accounting,
+                  timed_out=len(finished.failures()), excluded_from_stats=row["errors"])
+    record_property(FAULT_LINE, line)
     assert_nothing_lost(accounting, processes=4)
