@@ -10,6 +10,8 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 from tests.faults.conftest import FAULT_LINE
 from tests.faults.harness import (
     ITERATIONS,
@@ -27,11 +29,15 @@ RETRIED = re.compile(r"retrying in")
 def test_sink_killed_and_restarted(fault_home: Path, tmp_path: Path,
         record_property: Callable[[str, object], None]) -> None:
     kill_at, after = point("linear_4", 1), point("linear_4", 2)
-    # export every 100 ms, so spans are on their way while the sink is down
-    run = FaultRun(fault_home, tmp_path, [kill_at, after], env={"OTEL_BSP_SCHEDULE_DELAY": "100"})
+    # Export every 100 ms, so spans are on their way while the sink is down; seal no spool
+    # segment before the kill, so every span acknowledged by then is only in the spool.
+    run = FaultRun(fault_home, tmp_path, [kill_at, after], env={
+        "OTEL_BSP_SCHEDULE_DELAY": "100", "SPANBENCH_SINK_SEGMENT_AGE_S": "600"})
     try:
         run.wait_paused(kill_at)
-        victim = run.sink_ready()["pid"]
+        ready = run.sink_ready()
+        victim = ready["pid"]
+        before_kill = httpx.get(f"http://{ready['http']}/status", timeout=5).json()
         os.kill(victim, signal.SIGKILL)
         run.resume(kill_at)  # a workflow runs, and every process exports, with no sink
         run.wait_paused(after)
@@ -52,8 +58,14 @@ def test_sink_killed_and_restarted(fault_home: Path, tmp_path: Path,
                                for p in (fault_home / "run-stack" / "logs").glob("*.log"))]
     retries = sum(len(RETRIED.findall(text)) for text in logs)
     assert retries > 0, "no exporter met the dead sink"
+    sink_log = (fault_home / "logs" / "sink.log").read_text(errors="replace")
+    recovered = sink_log.count("converting leftover segment")
+    assert recovered >= 1, sink_log[-2000:]  # what the killed sink acknowledged, converted
+    assert before_kill["accepted_spans"] > 0 and before_kill["written_spans"] == 0, before_kill
     accounting = account(finished)
     line = report("sink_sigkill", f"SIGKILL sink pid {victim} before {kill_at}; restarted as pid "
-                  f"{restart['pid']}", finished, accounting, export_retries_logged=retries)
+                  f"{restart['pid']}", finished, accounting, export_retries_logged=retries,
+                  acknowledged_by_killed_sink=before_kill["accepted_spans"],
+                  spool_segments_recovered=recovered)
     record_property(FAULT_LINE, line)
     assert_nothing_lost(accounting, processes=4)
