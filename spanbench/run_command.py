@@ -195,12 +195,13 @@ def run(
                           TimeElapsedColumn(), console=console) as bars:
                 outcome = job.run_suites(deployment, run_id, options, RichProgress(bars),
                                          artifacts)
-            runinfo.write_to(runs_dir, run_id, {
-                **job.metadata(run_id, deployment, options, started_at, outcome),
-                "prerequisites": recorded})
+            final = {**job.metadata(run_id, deployment, options, started_at, outcome),
+                     "prerequisites": recorded}
+            runinfo.write_to(runs_dir, run_id, final)
             console.print("flushing spans and stopping what the run started…")
-        if deployment.stack_telemetry:
-            runinfo.update(run_dir, {"stack_telemetry": deployment.stack_telemetry})
+        if deployment.stack_telemetry:  # known once the stack has stopped
+            runinfo.write_to(runs_dir, run_id,
+                             {**final, "stack_telemetry": deployment.stack_telemetry})
     except (DeploymentError, ClusterError, MigrationError, SupervisorError) as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False)
         raise typer.Exit(EXIT_PREREQUISITE) from None
@@ -269,6 +270,12 @@ def _print_run(console: Console, runs_dir: Path | S3Runs, outcome: job.RunOutcom
     for suite, failures in failed.items():
         console.print(f"[yellow]{suite}: {len(failures)} failed iteration(s); first: "
                       f"{failures[0].scenario}#{failures[0].index}: {failures[0].error}[/yellow]")
+    telemetry = outcome.telemetry
+    if telemetry:
+        undelivered = telemetry["spans_emitted"] - telemetry["spans_acknowledged"]
+        console.print(f"driver spans: {telemetry['spans_emitted']} emitted, "
+                      f"{telemetry['spans_acknowledged']} acknowledged by the sink"
+                      + (f", [yellow]{undelivered} not delivered[/yellow]" if undelivered else ""))
     console.print(f"spans: {runs_dir}/{outcome.run_id} — open them with "
                   f"'spanbench extract {outcome.run_id}'")
 

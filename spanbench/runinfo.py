@@ -85,9 +85,3 @@ def write(run_dir: Path, metadata: dict[str, Any]) -> Path:
     temporary.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
     os.replace(temporary, path)
     return path
-
-
-def update(run_dir: Path, additions: dict[str, Any]) -> Path:
-    """Add keys to an existing run.json (atomically)."""
-    metadata = json.loads((run_dir / "run.json").read_text())
-    return write(run_dir, {**metadata, **additions})

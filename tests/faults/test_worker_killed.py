@@ -34,7 +34,7 @@ def _step_history(home: Path, step_uuid: str) -> tuple[list[str], int, object]:
 
 def test_a_worker_killed_mid_step(fault_home: Path, tmp_path: Path,
         record_property: Callable[[str, object], None]) -> None:
-    at = point("linear_4", 1)
+    at = point("linear_4", 2)  # an even iteration: the stack traces it
     run = FaultRun(fault_home, tmp_path, [at],
                    env={"SPANBENCH_VISIBILITY_TIMEOUT_S": VISIBILITY_TIMEOUT_S})
     try:
@@ -55,10 +55,16 @@ def test_a_worker_killed_mid_step(fault_home: Path, tmp_path: Path,
                       "enqueued_for_orchestration", "complete"], states
     assert attempts == 2
     assert results is not None
+    per_phase = dict(finished.sql(
+        "SELECT SpanName, count(*) FROM spans WHERE SpanAttributes['step_uuid'] = $step "
+        "GROUP BY 1", {"step": stalled["step_uuid"]}))
+    assert per_phase.get("submit") == 1 and per_phase.get("result.process") == 1, per_phase
     accounting = account(finished)
     line = report("worker_sigkill", f"SIGKILL worker-{stalled['worker_id']} (pid {stalled['pid']}) "
                   f"mid-step {stalled['step_name']}", finished, accounting,
                   step_completions=states.count("complete"), step_attempts=attempts,
+                  step_submits=per_phase["submit"],
+                  step_results_processed=per_phase["result.process"],
                   killed_process_spans=accounting.unaccounted_rows)
     record_property(FAULT_LINE, line)
     # the driver, the orchestration and the surviving worker account for every span;
