@@ -21,8 +21,8 @@ from tests.faults.harness import (
 
 SCENARIO = "linear_4"
 STALLED = 1
-TIMEOUT_S = 4.0
-STALL_MS = 6_000
+TIMEOUT_S = 5.0
+STALL_MS = 8_000
 
 
 def test_a_stalled_workflow_times_out_and_the_run_goes_on(fault_home: Path, tmp_path: Path,
