@@ -70,7 +70,7 @@ def collect(runs_dir: Path | S3Runs, run_id: str, *, targets: Path | None = None
     try:
         return gather(runs_dir, run_id, targets,
                       baseline_path(baseline) if baseline else None, baseline,
-                      tuple(prerequisites))
+                      tuple(prerequisites), history_home=history_home(runs_dir))
     except (ReportInputError, NoSpansError, ValueError, OSError, duckdb.Error) as error:
         raise ReportError(str(error)) from None
 

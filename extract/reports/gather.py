@@ -66,10 +66,13 @@ def run_meta(runs_dir: Path | S3Runs, run_id: str) -> RunMeta:
 
 def gather(runs_dir: Path | S3Runs, run_id: str, targets_path: Path | None = None,
            baseline_dir: Path | None = None, baseline_name: str | None = None,
-           prerequisites: tuple[Prerequisite, ...] = ()) -> ReportInput:
+           prerequisites: tuple[Prerequisite, ...] = (),
+           history_home: Path | None = None) -> ReportInput:
     """Statistics, target checks, breakdowns and (with a baseline) the comparison of one run.
 
-    Prerequisites not given are those run.json recorded.
+    Prerequisites not given are those run.json recorded. The trend reads the history kept in
+    `history_home` (default: beside the runs; a bucket's is kept on this machine, so the caller
+    names it).
     """
     from extract import analysis, breakdown
 
@@ -98,6 +101,8 @@ def gather(runs_dir: Path | S3Runs, run_id: str, targets_path: Path | None = Non
             comparisons=comparisons, baseline_name=baseline_name,
             breakdown=e2e.breakdown, completeness=e2e.completeness, lifecycle=e2e.lifecycle,
             prerequisites=prerequisites)
-        return dataclasses.replace(report, charts=gather_charts(con, runs_dir, report))
+        if history_home is None and not isinstance(runs_dir, S3Runs):
+            history_home = runs_dir
+        return dataclasses.replace(report, charts=gather_charts(con, history_home, report))
     finally:
         con.close()

@@ -186,11 +186,13 @@ def history_points(runs_dir: Path) -> list[TrendPoint]:
             for suite, scenario, phase, run_id, started, p50, p95 in rows]
 
 
-def trend(runs_dir: Path, report: Any) -> tuple[list[TrendPoint], int, str | None]:
+def trend(runs_dir: Path | None, report: Any) -> tuple[list[TrendPoint], int, str | None]:
     """The history's points with this run's own (from its statistics, replacing any stored
     copy), oldest first; how many other runs the history held; and, when the history is
     unreadable, why (a broken history file never stops the reports)."""
     current = current_points(report)
+    if runs_dir is None:
+        return current, 0, None
     try:
         stored, problem = history_points(runs_dir), None
     except (duckdb.Error, OSError) as error:
@@ -201,8 +203,10 @@ def trend(runs_dir: Path, report: Any) -> tuple[list[TrendPoint], int, str | Non
     return points, len({p.run_id for p in others}), problem
 
 
-def gather_charts(con: duckdb.DuckDBPyConnection, runs_dir: Path, report: Any) -> ChartData:
-    """Everything the HTML report draws from Parquet, for the run of `report`."""
+def gather_charts(con: duckdb.DuckDBPyConnection, runs_dir: Path | None, report: Any
+                  ) -> ChartData:
+    """Everything the HTML report draws from Parquet, for the run of `report`; the trend from
+    the history kept in `runs_dir` (None: this run alone)."""
     run_id = report.meta.run_id
     points, history_runs, problem = trend(runs_dir, report)
     return ChartData(tuple(histograms(con, run_id)), tuple(waterfalls(con, run_id)),
