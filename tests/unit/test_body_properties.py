@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import zlib
 
 from hypothesis import given
@@ -21,7 +22,7 @@ def chunked(draw: st.DrawFn, data: bytes) -> list[bytes]:
     """`data` cut at arbitrary points (empty chunks included)."""
     cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=6)))
     bounds = [0, *cuts, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def _read(reader: BodyReader, chunks: list[bytes]) -> bytes:
