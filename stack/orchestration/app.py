@@ -21,6 +21,7 @@ from instrument.propagation import extract_http_headers
 from spanbench import __version__
 from stack.database import probe
 from stack.orchestration.creation import create_task
+from stack.orchestration.openapi import OPENAPI_PATH, openapi_endpoint
 from stack.orchestration.requests import (
     InvalidRequest,
     decode_body,
@@ -184,6 +185,7 @@ def create_app(settings: ServiceSettings) -> Starlette:
             Route("/v1/templates", list_templates, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
+            Route(OPENAPI_PATH, openapi_endpoint, methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
