@@ -19,6 +19,8 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "otlp_decode"
 """The committed seed corpus (read only: new inputs go to WORK_CORPUS)."""
+DICTIONARY = Path(__file__).resolve().parent / "otlp.dict"
+"""OTLP/JSON field names and bench.* keys, for libFuzzer's -dict."""
 WORK_CORPUS = Path("tmp") / "fuzz" / "otlp_decode"
 """Where libFuzzer adds the inputs it finds interesting, unless corpus directories are given."""
 
@@ -49,6 +51,8 @@ def main() -> None:
         import extract.ingest
         import extract.otlp_decode  # noqa: F401
     args = list(sys.argv)
+    if not any(arg.startswith("-dict=") for arg in args):
+        args.append(f"-dict={DICTIONARY}")
     if not any(not arg.startswith("-") for arg in args[1:]):
         WORK_CORPUS.mkdir(parents=True, exist_ok=True)
         args += [str(WORK_CORPUS), str(CORPUS)]  # libFuzzer writes to the first only

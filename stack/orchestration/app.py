@@ -43,7 +43,10 @@ async def _http_error(request: Request, error: Exception) -> Response:
     """Starlette's own 404/405 answers (unknown path, wrong method) as ApiError bodies."""
     assert isinstance(error, HTTPException)
     kind = "NotFound" if error.status_code == 404 else "BadRequest"
-    return _error(error.status_code, kind, f"{request.method} {request.url.path}: {error.detail}")
+    message = f"{request.method} {request.url.path}: {error.detail}"
+    response = _error(error.status_code, kind, message)
+    response.headers.update(error.headers or {})  # a 405's Allow
+    return response
 
 
 def _now() -> str:

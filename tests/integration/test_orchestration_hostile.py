@@ -70,3 +70,11 @@ def test_arbitrary_task_uuids_in_paths(client: TestClient, text: str, method: st
 def test_a_valid_request_is_still_created(client: TestClient) -> None:
     response = client.post("/v1/tasks", json=VALID)
     assert response.status_code == 201, response.text
+
+
+def test_unknown_paths_and_methods_answer_api_errors(client: TestClient) -> None:
+    missing = client.get("/v1/nothing")
+    assert missing.status_code == 404 and _error_message(missing.json())
+    wrong = client.delete("/v1/tasks")
+    assert wrong.status_code == 405 and _error_message(wrong.json())
+    assert wrong.headers["allow"] == "POST"
