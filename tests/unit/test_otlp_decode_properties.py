@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tracemalloc
 
+import pytest
 from google.protobuf import json_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -229,3 +230,34 @@ def test_memory_is_bounded_by_the_body(case: tuple[bytes, Format]) -> None:
     finally:
         tracemalloc.stop()
     assert peak < MEMORY_PER_BODY_BYTE * len(body) + (1 << 20)
+
+
+@given(st.binary(min_size=1, max_size=8).filter(lambda raw: not _is_utf8(raw)),
+       st.sampled_from(["span name", "attribute key", "attribute value", "run id"]))
+def test_invalid_utf8_in_protobuf_strings_is_a_decode_error(raw: bytes, where: str) -> None:
+    span = ExportTraceServiceRequest().resource_spans.add().scope_spans.add().spans.add(
+        trace_id=b"\x01" * 16, span_id=b"\x02" * 8, start_time_unix_nano=1, end_time_unix_nano=2
+    )
+    key, text = {"attribute key": (raw, b"v"), "attribute value": (b"k", raw),
+                 "run id": (b"bench.run_id", raw)}.get(where, (b"k", b"v"))
+    name = raw if where == "span name" else b"op"
+    attribute = _delimited(0x0A, key) + _delimited(0x12, _delimited(0x0A, text))
+    span_bytes = span.SerializeToString() + _delimited(0x2A, name) + _delimited(0x4A, attribute)
+    body = _delimited(0x0A, _delimited(0x12, _delimited(0x12, span_bytes)))
+    with pytest.raises(OtlpDecodeError):
+        prepare(body, Format.PROTOBUF)
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@given(st.binary(min_size=1, max_size=8).filter(lambda raw: not _is_utf8(raw)))
+def test_invalid_utf8_in_json_is_a_decode_error(raw: bytes) -> None:
+    body = b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"' + raw + b'"}]}]}]}'
+    with pytest.raises(OtlpDecodeError):
+        prepare(body, Format.JSON)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
@@ -106,3 +107,14 @@ def test_the_valid_request_parses() -> None:
     assert (request.namespace, request.name, request.context) == (
         "single_step", "single_noop", {"even_number": 6}
     )
+
+
+@given(task_request_bodies() | raw_bodies.filter(lambda raw: len(raw) <= MAX_BODY_BYTES))
+def test_memory_is_bounded_by_the_body(raw: bytes) -> None:
+    tracemalloc.start()
+    try:
+        _parse(raw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * len(raw) + (1 << 20)
