@@ -79,10 +79,16 @@ def _check_values(document: Any) -> None:
             if isinstance(value, dict):
                 for key, item in value.items():
                     _check_text(path, key)
-                    child = key if path == "body" else f"{path}.{key}"
-                    stack.append((child, item, depth + 1))
+                    stack.append((_child_path(path, key), item, depth + 1))
             else:
                 stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
+
+
+def _child_path(path: str, key: str) -> str:
+    """`context.x` for plain keys, `context["a b"]` for others; top-level keys stand alone."""
+    if key.isidentifier():
+        return key if path == "body" else f"{path}.{key}"
+    return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
 
 
 def _check_text(path: str, text: str) -> None:

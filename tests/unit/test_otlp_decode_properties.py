@@ -28,7 +28,7 @@ from tests.otlp_strategies import (
     valid_spans,
 )
 
-HEAVY = settings(max_examples=max(10, settings.default.max_examples // 4))
+HEAVY = settings(max_examples=max(10, settings.default.max_examples // 8))
 """Fewer examples for properties whose examples are whole generated requests."""
 MEMORY_PER_BODY_BYTE = 200
 """Peak Python memory allowed per byte of body while decoding and screening it (+1 MiB)."""
@@ -197,6 +197,7 @@ def _nested_json_value(depth: int, kind: str) -> dict[str, object]:
     return value
 
 
+@HEAVY
 @given(st.integers(1, 300), st.sampled_from(["array", "kvlist"]))
 def test_deeply_nested_attribute_values(depth: int, kind: str) -> None:
     _prepare_or_reject(_nested_request_bytes(depth, kind), Format.PROTOBUF)

@@ -66,6 +66,8 @@ def test_only_invalid_request_escapes_and_accepted_values_are_storable(raw: byte
         ({"context": {"\x00": 1}}, "context"),
         ({"tags": ["ok", "\x00"]}, "tags[1]"),
         ({"idempotency_key": "\x00"}, "idempotency_key"),
+        ({"": {"\ud800": None}}, 'body[""]'),
+        ({"context": {"a b": [1, "\x00"]}}, 'context["a b"][1]'),
     ],
 )
 def test_values_the_database_refuses_are_400s_naming_the_field(
