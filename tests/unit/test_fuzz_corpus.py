@@ -30,3 +30,10 @@ def test_one_input_catches_a_lost_span(monkeypatch: pytest.MonkeyPatch) -> None:
     biggest = max(SEEDS, key=lambda path: path.stat().st_size)
     with pytest.raises(AssertionError):
         one_input(biggest.read_bytes())
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00", b"\x01", bytes(range(256)) * 4])
+def test_the_structured_target_runs(data: bytes) -> None:
+    from fuzz.otlp_structured_fuzz import one_input as structured_one_input
+
+    structured_one_input(data)
