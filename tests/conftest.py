@@ -123,3 +123,10 @@ def module_db(pg_url: str, migrated_template: str) -> Iterator[str]:
     url = _create_database(pg_url, name, template=migrated_template)
     yield url
     _drop_database(pg_url, name)
+
+
+# Hypothesis budgets (tests/hypothesis_profiles.py): "ci" by default, HYPOTHESIS_PROFILE=long
+# for longer local hunts.
+from tests import hypothesis_profiles  # noqa: E402
+
+hypothesis_profiles.load()

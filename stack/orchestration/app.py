@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ import psycopg
 from opentelemetry.trace import SpanKind
 from psycopg import AsyncConnection
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,7 +21,13 @@ from instrument.propagation import extract_http_headers
 from spanbench import __version__
 from stack.database import probe
 from stack.orchestration.creation import create_task
-from stack.orchestration.requests import InvalidRequest, parse_task_request
+from stack.orchestration.openapi import OPENAPI_PATH, openapi_endpoint
+from stack.orchestration.requests import (
+    InvalidRequest,
+    decode_body,
+    parse_task_request,
+    read_body,
+)
 from stack.orchestration.service import Orchestrator
 from stack.orchestration.views import step_response, step_rows, task_response, template_list
 from stack.settings import ServiceSettings
@@ -31,6 +37,16 @@ from stack.templates import BUILTIN_TEMPLATES, TemplateNotFound, find_template
 def _error(status: int, kind: str, message: str) -> JSONResponse:
     """An ApiError body: {"BadRequest": {"message": ...}} and the like."""
     return JSONResponse({kind: {"message": message}}, status_code=status)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Starlette's own 404/405 answers (unknown path, wrong method) as ApiError bodies."""
+    assert isinstance(error, HTTPException)
+    kind = "NotFound" if error.status_code == 404 else "BadRequest"
+    message = f"{request.method} {request.url.path}: {error.detail}"
+    response = _error(error.status_code, kind, message)
+    response.headers.update(error.headers or {})  # a 405's Allow
+    return response
 
 
 def _now() -> str:
@@ -72,14 +88,10 @@ async def create_task_endpoint(request: Request) -> Response:
 
 async def _create(request: Request, orchestrator: Orchestrator, server: Any) -> Response:
     try:
-        body = json.loads(await request.body())
-    except ValueError as error:
-        return _error(400, "BadRequest", f"body: not valid JSON ({error})")
-    try:
-        task_request = parse_task_request(body)
+        task_request = parse_task_request(decode_body(await read_body(request.stream())))
         template = find_template(task_request.namespace, task_request.name, task_request.version)
     except InvalidRequest as error:
-        return _error(400, "BadRequest", str(error))
+        return _error(error.status, "BadRequest", str(error))
     except (TemplateNotFound, ValueError) as error:
         return _error(404, "NotFound", f"template: {error}")
     try:
@@ -90,6 +102,8 @@ async def _create(request: Request, orchestrator: Orchestrator, server: Any) -> 
             body = await task_response(conn, task_uuid)
     except (psycopg.OperationalError, TimeoutError) as error:
         return _unavailable(error)
+    except psycopg.DataError as error:  # a value the checks in requests.py did not foresee
+        return _error(400, "BadRequest", f"body: the database refused a value ({error})")
     return JSONResponse(body, status_code=201)
 
 
@@ -174,6 +188,8 @@ def create_app(settings: ServiceSettings) -> Starlette:
             Route("/v1/templates", list_templates, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
+            Route(OPENAPI_PATH, openapi_endpoint, methods=["GET"]),
         ],
         lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
     )
