@@ -45,6 +45,10 @@ LEVELS: dict[str, list[int]] = {"linear_3": [1, 1, 1], "linear_4": [1, 1, 1, 1],
                                 "complex_dag_7": [1, 2, 3, 1]}
 RUN = "scale"
 T0 = 1_700_000_000_000_000_000
+PART_ROWS = 8192
+"""Spans per part file as the sink writes them: its converter turns 4 MiB of OTLP requests into
+a part (extract/converter.py CHUNK_BYTES), and a span of a real run rebuilt as OTLP protobuf
+takes 500-650 bytes, so a part holds about 6-8 thousand spans."""
 PER_STEP = {"claim": 1, "execute": 1, "submit": 1, "result.process": 1}
 FIXED = {"api.create_task": 1, "task.initialize": 1, "task.finalize": 1}
 
@@ -109,7 +113,7 @@ def synthesize(spans: int, out: Path, rng: np.random.Generator) -> int:
     folder = out / RUN / "spans"
     folder.mkdir(parents=True, exist_ok=True)
     table = pa.concat_tables(parts, promote_options="default")
-    rows_per_part = 1_000_000
+    rows_per_part = PART_ROWS
     for index, offset in enumerate(range(0, table.num_rows, rows_per_part)):
         pq.write_table(table.slice(offset, rows_per_part), folder / f"part-{index:04d}.parquet",
                        compression="zstd")
