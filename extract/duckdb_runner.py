@@ -46,7 +46,7 @@ def list_runs(runs_dir: Path | S3Runs) -> list[str]:
     return sorted(
         name
         for name in candidates
-        if RUN_ID_PATTERN.match(name) and part_files(runs_dir, name)
+        if RUN_ID_PATTERN.fullmatch(name) and part_files(runs_dir, name)
     )
 
 

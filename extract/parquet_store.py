@@ -109,7 +109,7 @@ SCHEMA: Final = pa.schema(
 
 def spans_dir(runs_dir: Path, run_id: str) -> Path:
     """`runs_dir/<run_id>/spans`; a run id that could escape `runs_dir` is refused."""
-    if not RUN_ID_PATTERN.match(run_id):
+    if not RUN_ID_PATTERN.fullmatch(run_id):
         raise ValueError(
             f"run id {run_id!r} is not valid: it must match {RUN_ID_PATTERN.pattern}"
         )
@@ -118,7 +118,7 @@ def spans_dir(runs_dir: Path, run_id: str) -> Path:
 
 def part_path(runs_dir: Path, run_id: str, part: str) -> Path:
     """Where part `part` of run `run_id` lives."""
-    if not PART_PATTERN.match(part):
+    if not PART_PATTERN.fullmatch(part):
         raise ValueError(f"part name {part!r} is not valid: it must match {PART_PATTERN.pattern}")
     return spans_dir(runs_dir, run_id) / f"part-{part}.parquet"
 
