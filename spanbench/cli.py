@@ -39,7 +39,7 @@ from spanbench import (
 from stack import lifecycle
 from stack.migrate import MigrationError
 from stack.pg_runtime import ClusterError
-from stack.settings import spanbench_home
+from stack.settings import STACK_HOST, api_token, spanbench_home, stack_host
 from stack.stackfile import StackFileError, StackState
 from stack.supervisor import SupervisorError
 
@@ -125,6 +125,9 @@ def stack_up(
         bool, typer.Option(help="fsync, synchronous_commit and full_page_writes off.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print stack.json.")] = False,
+    host: Annotated[str | None, typer.Option(
+        help="Address the services listen on (default 127.0.0.1, or SPANBENCH_STACK_HOST); "
+             "0.0.0.0 exposes them: set SPANBENCH_STACK_TOKEN too.")] = None,
     orchestration_module: Annotated[str, typer.Option(hidden=True)] = (
         lifecycle.ORCHESTRATION_MODULE
     ),
@@ -137,7 +140,12 @@ def stack_up(
         relaxed=relaxed,
         orchestration_module=orchestration_module,
         worker_module=worker_module,
+        environment={STACK_HOST: host} if host else {},
     )
+    chosen_host = stack_host(host)
+    if chosen_host not in ("127.0.0.1", "::1", "localhost") and api_token() is None:
+        errors.print(f"[yellow]warning:[/yellow] the services listen on {chosen_host} with an "
+                     "open API: set SPANBENCH_STACK_TOKEN to require a token", highlight=False)
     try:
         result = lifecycle.up(_home(), options)
     except STACK_ERRORS as error:

@@ -23,6 +23,10 @@ SPANBENCH_SETTLE_S = "SPANBENCH_SETTLE_S"
 """With an external OTLP endpoint: seconds the run's span count must stay unchanged before the
 reports read it (spans are still in flight after the drivers flush). Default: 8."""
 
+OTEL_EXPORTER_OTLP_HEADERS = "OTEL_EXPORTER_OTLP_HEADERS"
+"""Headers of every OTLP export (`key=value,…`, values percent-encoded). `spanbench run` sets
+it for the services it starts when their sink wants a token (SPANBENCH_SINK_TOKEN)."""
+
 
 def env(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
