@@ -10,11 +10,11 @@ import re
 from pathlib import Path
 from typing import Final
 
-NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+NAME_PATTERN: Final = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 """Run ids, suite names and baseline names: a letter or digit, then up to 127 of letters,
 digits, '.', '_' and '-'. No separator, no leading dot, no NUL, no newline: such a name is
-one plain entry of a directory. Match it with `fullmatch` (`match` with `$` lets a trailing
-newline through)."""
+one plain entry of a directory. Anchored with \\A and \\Z, so `match` is as strict as
+`fullmatch` (a `$` would let a trailing newline through)."""
 
 
 class UnsafeName(ValueError):
