@@ -144,3 +144,22 @@ def test_hostile_run_ids_are_rejected_and_nothing_leaves_the_runs_dir(tmp_path: 
     beside = [entry.name for entry in sandbox.iterdir() if entry != out]
     assert all(name.startswith("sink-") for name in beside), beside  # the harness's log
     assert not Path("/tmp/absolute").exists() and not Path("/tmp/escape").exists()
+
+
+def test_the_runs_own_sink_is_loopback_and_wants_the_runs_token(tmp_path: Path) -> None:
+    from spanbench.deployment import start_sink
+
+    sink = start_sink(tmp_path / "runs", tmp_path / "logs", token=TOKEN)
+    try:
+        assert sink.endpoint.startswith("http://127.0.0.1:")
+        assert_loopback_only(sink.process.pid)
+        request, _ = make_request(1, "own")
+        url = f"{sink.endpoint}/v1/traces"
+        body = request.SerializeToString()
+        assert httpx.post(url, content=body, headers=PROTOBUF, timeout=10).status_code == 401
+        answer = httpx.post(url, content=body, timeout=10,
+                            headers={**PROTOBUF, "authorization": f"Bearer {TOKEN}"})
+        assert answer.status_code == 200
+    finally:
+        assert sink.stop() == 0
+    assert count_spans(tmp_path / "runs") == {"own": (1, 1)}
