@@ -4,6 +4,7 @@ hostile template names treated as data."""
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,7 +15,7 @@ import psycopg
 import pytest
 
 from instrument.drivers.tasker_client import TaskerClient, TaskerError, task_request
-from stack import supervisor
+from stack import postgres, supervisor
 from stack.supervisor import ServiceSpec
 from tests.listening import assert_loopback_only, is_loopback, listening_addresses
 from tests.stack_harness import running_stack
@@ -36,6 +37,27 @@ def _sentinel_survives(url: str) -> None:
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT n FROM public.sentinel").fetchall() == [(42,)]
         assert conn.execute("SELECT to_regclass('tasker.tasks') IS NOT NULL").fetchone() == (True,)
+
+
+def test_the_database_wants_its_password(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    info = postgres.ensure_started(home, relaxed=True)
+    try:
+        cluster = info.cluster
+        assert cluster.password and f":{cluster.password}@" in info.database_url
+        state_file = home / "pg" / "cluster.json"
+        assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
+        for wrong in ("", ":wrong"):
+            with pytest.raises(psycopg.OperationalError, match="password"):
+                psycopg.connect(info.database_url.replace(f":{cluster.password}@", f"{wrong}@"),
+                                connect_timeout=5)
+        with psycopg.connect(info.database_url) as conn:
+            methods = {row[0] for row in conn.execute(
+                "SELECT auth_method FROM pg_hba_file_rules WHERE error IS NULL")}
+        assert methods == {"scram-sha-256"}
+        assert not list(cluster.data_dir.parent.glob(".initdb-password"))
+    finally:
+        postgres.remove(home)
 
 
 def test_the_database_listens_on_loopback_only(pg_url: str) -> None:

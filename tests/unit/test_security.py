@@ -227,3 +227,15 @@ def test_run_gives_the_services_the_sink_token_as_otel_headers(
     assert environment["OTEL_EXPORTER_OTLP_HEADERS"] == deployment.otlp_headers_variable("sinktok")
     assert environment["SPANBENCH_STACK_TOKEN"] == "api"
     assert os.environ.get("SPANBENCH_STACK_TOKEN") is None  # not leaked into this process
+
+
+def test_stack_json_is_private_it_holds_the_database_password(tmp_path: Path) -> None:
+    import stat
+
+    from stack import stackfile
+
+    state = stackfile.StackState("postgresql://postgres:pw@127.0.0.1:1/spanbench", None, {},
+                                 (), (), {}, {}, 1, "2026-01-01T00:00:00+00:00")
+    written = stackfile.save(tmp_path, state)
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert stackfile.load(tmp_path) == state
