@@ -36,6 +36,7 @@ from spanbench import (
     runs_command,
     trend_command,
 )
+from spanbench.security import redact_url
 from stack import lifecycle
 from stack.migrate import MigrationError
 from stack.pg_runtime import ClusterError
@@ -106,7 +107,8 @@ def _render_stack(state: StackState, already_running: bool) -> None:
         for key in ("fsync", "synchronous_commit", "full_page_writes")
         if key in settings
     )
-    console.print(f"database  {state.database_url}", highlight=False)
+    console.print(f"database  {redact_url(state.database_url)} (full URL: stack status --json)",
+                  highlight=False)
     console.print(
         f"postgres  {settings.get('server_version', '?')}  {durability}", highlight=False
     )

@@ -9,6 +9,7 @@ import hmac
 import re
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit, urlunsplit
 
 NAME_PATTERN: Final = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 """Run ids, suite names and baseline names: a letter or digit, then up to 127 of letters,
@@ -54,6 +55,18 @@ def contained(root: Path, *names: str) -> Path:
             "a symbolic link or '..' leads out of it; remove the link or pick another name"
         )
     return path
+
+
+def redact_url(url: str) -> str:
+    """`url` with its password replaced by `***`, for messages and consoles."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def token_matches(presented: str | None, expected: str) -> bool:

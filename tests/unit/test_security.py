@@ -239,3 +239,11 @@ def test_stack_json_is_private_it_holds_the_database_password(tmp_path: Path) ->
     written = stackfile.save(tmp_path, state)
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
     assert stackfile.load(tmp_path) == state
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://postgres:s3cret@127.0.0.1:5432/db", "postgresql://postgres:***@127.0.0.1:5432/db"),
+    ("postgresql://postgres@127.0.0.1:5432/db", "postgresql://postgres@127.0.0.1:5432/db"),
+    ("not a url", "not a url")])
+def test_redact_url_hides_the_password(url: str, shown: str) -> None:
+    assert security.redact_url(url) == shown
