@@ -309,7 +309,9 @@ def collect(
 ) -> None:
     """Run the OTLP sink in the foreground: spans → <out>/<run_id>/spans/*.parquet.
 
-    Defaults come from SPANBENCH_SINK_* variables (see extract/settings.py).
+    Defaults come from SPANBENCH_SINK_* variables (see extract/settings.py): 127.0.0.1 only.
+
+    SPANBENCH_SINK_TOKEN set: an export without 'Authorization: Bearer <token>' gets 401.
 
     SIGTERM or Ctrl-C: stop accepting, convert everything received, exit 0.
     """
