@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from opentelemetry.util.re import parse_env_headers
-
 from extract.object_store import S3Runs
 from extract.settings import SINK_TOKEN
 from instrument.settings import orchestration_auth_headers
@@ -185,12 +183,6 @@ def otlp_headers_variable(token: str) -> str:
     return f"authorization={quote(f'Bearer {token}', safe='')}"
 
 
-def external_otlp_headers() -> dict[str, str] | None:
-    """OTEL_EXPORTER_OTLP_HEADERS, parsed as the exporters do (None when unset)."""
-    raw = settings.env(settings.OTEL_EXPORTER_OTLP_HEADERS)
-    return None if raw is None else parse_env_headers(raw, liberal=True)
-
-
 def _stack_environment(deployment: Deployment, token: str | None) -> dict[str, str]:
     environment = {settings.OTEL_EXPORTER_OTLP_ENDPOINT: deployment.otlp_endpoint}
     if token is not None:
@@ -223,7 +215,7 @@ def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
         worker_urls=settings.urls(settings.TASKER_TEST_WORKER_URL),
         otlp_endpoint=external_endpoint or "",
         runs_dir=runs_dir,
-        otlp_headers=external_otlp_headers(),
+        otlp_headers=settings.otlp_headers(),
     )
     token = None
     try:

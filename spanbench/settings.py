@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from opentelemetry.util.re import parse_env_headers
+
 DATABASE_URL = "DATABASE_URL"
 """The deployment's database; unset: the run starts a throwaway cluster."""
 
@@ -35,6 +37,12 @@ def env(name: str) -> str | None:
 
 def flag(name: str) -> bool:
     return (env(name) or "").lower() not in ("", "0", "false", "no")
+
+
+def otlp_headers() -> dict[str, str] | None:
+    """OTEL_EXPORTER_OTLP_HEADERS, parsed as the exporters do (None when unset)."""
+    raw = env(OTEL_EXPORTER_OTLP_HEADERS)
+    return None if raw is None else parse_env_headers(raw, liberal=True)
 
 
 def urls(name: str) -> tuple[str, ...]:

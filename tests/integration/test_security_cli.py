@@ -100,3 +100,13 @@ def test_a_suite_name_from_spans_cannot_place_a_report_outside(tmp_path: Path) -
     assert "suite name '../../../escaped' is not valid" in result.stderr
     assert not list(tmp_path.parent.glob("*escaped*"))
     assert not list(tmp_path.rglob("*escaped*"))
+
+
+def test_export_default_file_names_stay_in_the_output_folder(tmp_path: Path) -> None:
+    runs = _runs(tmp_path)
+    _rewrite(runs, "task_initialization", "../../../escaped")
+    result = spanbench("export", "otlp", "--run", RUN, "--scenario", "../../../escaped",
+                       "--include-warmup", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "export file name" in result.stderr and "is not valid" in result.stderr
+    assert not list(tmp_path.parent.glob("*escaped*")) and not list(tmp_path.rglob("*escaped*"))

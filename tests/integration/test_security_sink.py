@@ -163,3 +163,25 @@ def test_the_runs_own_sink_is_loopback_and_wants_the_runs_token(tmp_path: Path) 
     finally:
         assert sink.stop() == 0
     assert count_spans(tmp_path / "runs") == {"own": (1, 1)}
+
+
+def test_spanbench_import_sends_otel_exporter_otlp_headers(tmp_path: Path) -> None:
+    from extract.export.otlp_json import write_lines
+
+    request, _ = make_request(4, "imported")
+    exported = tmp_path / "traces.jsonl"
+    with exported.open("w", encoding="utf-8") as out:
+        write_lines([request], out)
+    out_dir = tmp_path / "runs"
+    with SinkProcess(out_dir, env={"SPANBENCH_SINK_TOKEN": TOKEN}) as sink:
+        command = [sys.executable, "-m", "spanbench", "import", str(exported),
+                   "--endpoint", sink.http_url]
+        refused = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60,
+                                 env={**os.environ, "OTEL_EXPORTER_OTLP_HEADERS": ""})
+        assert refused.returncode == 1 and "401" in refused.stderr, refused.stderr
+        sent = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "OTEL_EXPORTER_OTLP_HEADERS":
+                                   f"authorization=Bearer%20{TOKEN}"})
+        assert sent.returncode == 0, sent.stderr
+        assert sink.stop() == 0
+    assert count_spans(out_dir) == {"imported": (4, 4)}
