@@ -247,3 +247,15 @@ def test_stack_json_is_private_it_holds_the_database_password(tmp_path: Path) ->
     ("not a url", "not a url")])
 def test_redact_url_hides_the_password(url: str, shown: str) -> None:
     assert security.redact_url(url) == shown
+
+
+def test_compose_publishes_ports_on_loopback_unless_told_otherwise() -> None:
+    import yaml
+
+    for file in sorted((Path(__file__).parents[2] / "docker").glob("compose*.yaml")):
+        services = yaml.safe_load(file.read_text())["services"]
+        published = [(name, str(mapping)) for name, service in services.items()
+                     for mapping in service.get("ports", [])]
+        assert published, file
+        for name, mapping in published:
+            assert mapping.startswith("${SPANBENCH_PUBLISH:-127.0.0.1}:"), (file, name, mapping)
