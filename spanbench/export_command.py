@@ -25,7 +25,7 @@ from extract.export.otlp_rebuild import to_requests
 from extract.export.selection import Selection, SelectionError, read_traces
 from extract.reports.files import LATEST
 from spanbench.report_command import DEFAULT_OUTPUT_DIR, ReportError, newest_run
-from spanbench.security import check_name, contained
+from spanbench.security import check_file_name, contained
 from stack.settings import spanbench_home
 
 app = typer.Typer(help="Write a run's traces as Jaeger JSON or OTLP JSON lines.",
@@ -63,7 +63,8 @@ def _suffix(selection: Selection) -> str:
 def _default_path(fmt: str, run_id: str, selection: Selection, extension: str) -> Path:
     """tmp/benchmarks/latest/<format>-<run>[-<selection>]; ValueError for a name (a scenario or
     trace id from the command line) that is not one plain file name inside that folder."""
-    name = check_name(f"{fmt}-{run_id}{_suffix(selection)}.{extension}", "export file name")
+    name = check_file_name(f"{fmt}-{run_id}{_suffix(selection)}.{extension}",
+                           "export file name")
     return contained(DEFAULT_OUTPUT_DIR / LATEST, name)
 
 

@@ -18,6 +18,11 @@ one plain entry of a directory. Anchored with \\A and \\Z, so `match` is as stri
 `fullmatch` (a `$` would let a trailing newline through)."""
 
 
+FILE_NAME_PATTERN: Final = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._@+-]{0,254}\Z")
+"""A file name spanbench makes from names (e.g. an export of scenario `linear_3@c4`): like
+NAME_PATTERN, with '@' and '+' too, up to 255 characters (a file name's limit)."""
+
+
 class UnsafeName(ValueError):
     """A name that would not stay one plain directory entry; the message names the rule."""
 
@@ -38,6 +43,17 @@ def check_name(name: str, what: str) -> str:
         raise UnsafeName(
             f"{what} {shown} is not valid: use 1 to 128 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (no '/', no leading '.')"
+        )
+    return name
+
+
+def check_file_name(name: str, what: str) -> str:
+    """`name` unchanged, or UnsafeName when it is not one plain file name (FILE_NAME_PATTERN)."""
+    if FILE_NAME_PATTERN.fullmatch(name) is None:
+        shown = repr(name) if len(name) <= 80 else f"{name[:80]!r}… ({len(name)} characters)"
+        raise UnsafeName(
+            f"{what} {shown} is not valid: use 1 to 255 letters, digits, '.', '_', '@', '+' "
+            "or '-', starting with a letter or digit; or pass --output"
         )
     return name
 

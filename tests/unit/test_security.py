@@ -259,3 +259,11 @@ def test_compose_publishes_ports_on_loopback_unless_told_otherwise() -> None:
         assert published, file
         for name, mapping in published:
             assert mapping.startswith("${SPANBENCH_PUBLISH:-127.0.0.1}:"), (file, name, mapping)
+
+
+def test_export_file_names_allow_load_levels_but_not_paths() -> None:
+    assert security.check_file_name("otlp-run-scenario-linear_3@c4.jsonl", "f")
+    assert security.check_file_name("otlp-run-scenario-linear_3@r2.5.jsonl", "f")
+    for bad in ("a/b.json", "../x.json", ".x", "x\x00.json", "x" * 256, "a\nb"):
+        with pytest.raises(UnsafeName, match="or pass --output"):
+            security.check_file_name(bad, "export file name")
