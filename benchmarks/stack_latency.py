@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from instrument.drivers.completion import FinalizationListener
+from instrument.settings import orchestration_auth_headers
 from stack import lifecycle, postgres
 
 WARMUP = 10
@@ -61,7 +62,8 @@ def measure(label: str, relaxed: bool, posts: int, workflows: int) -> Measured:
     listener = FinalizationListener(state.database_url)
     try:
         listener.start()
-        with httpx.Client(base_url=state.orchestration_urls[0], timeout=30) as client:
+        with httpx.Client(base_url=state.orchestration_urls[0], timeout=30,
+                          headers=orchestration_auth_headers()) as client:
             for _ in range(WARMUP):
                 _finished(listener, _create(client, "linear_4", "linear_workflow"))
             for i in range(posts):

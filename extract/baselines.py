@@ -24,6 +24,7 @@ from extract.duckdb_runner import open_runs
 from extract.noise import noise_thresholds
 from extract.object_store import S3Runs
 from extract.reports.gather import run_record
+from spanbench.security import check_name, contained
 
 SAMPLES = "samples.parquet"
 METADATA = "baseline.json"
@@ -50,12 +51,10 @@ class Comparison:
 
 def save_baseline(runs_dir: Path | S3Runs, baselines_dir: Path, name: str, run_id: str) -> Path:
     """Keep run `run_id`'s samples and metadata as baseline `name`; returns its folder."""
-    if not name or "/" in name or name.startswith("."):
-        raise ValueError(f"baseline name {name!r} is not valid: use a plain folder name")
+    folder = contained(Path(baselines_dir), check_name(name, "baseline name"))
     con = open_runs(runs_dir if isinstance(runs_dir, S3Runs) else Path(runs_dir), [run_id])
     table = con.sql(queries.load()["baseline_samples"].sql,
                     params={"run_id": run_id}).to_arrow_table()
-    folder = Path(baselines_dir) / name
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, folder / SAMPLES)
     run = run_record(runs_dir, run_id)

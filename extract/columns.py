@@ -459,7 +459,7 @@ def _promoted(
     run_text, run_type = found[Attr.RUN_ID]
     run_ids = pc.fill_null(pc.if_else(pc.is_null(run_type), run_text, ""), UNASSIGNED)
     for run_id in run_ids.unique().to_pylist():
-        if not RUN_ID_PATTERN.match(run_id):
+        if not RUN_ID_PATTERN.fullmatch(run_id):
             raise ValueError(
                 f"a span has bench.run_id {run_id!r}, not a valid run id (a string matching "
                 f"{RUN_ID_PATTERN.pattern}): screen() the request first"

@@ -12,7 +12,7 @@ import pyarrow.dataset as ds
 from extract import object_store
 from extract.object_store import S3Runs
 from extract.otlp_decode import RUN_ID_PATTERN
-from extract.parquet_store import SCHEMA, spans_dir
+from extract.parquet_store import SCHEMA, local_spans_dir, spans_dir
 
 VIEW: str = "spans"
 PART_GLOB = re.compile(r"^part-.+\.parquet$")
@@ -31,7 +31,7 @@ def part_files(runs_dir: Path | S3Runs, run_id: str) -> list[Path]:
         spans = spans_dir(Path(), run_id).as_posix()
         names = object_store.list_names(runs_dir, spans)
         return [Path(runs_dir.key(spans, name)) for name in names if PART_GLOB.match(name)]
-    return sorted(spans_dir(runs_dir, run_id).glob("part-*.parquet"))
+    return sorted(local_spans_dir(runs_dir, run_id).glob("part-*.parquet"))
 
 
 def list_runs(runs_dir: Path | S3Runs) -> list[str]:
@@ -46,7 +46,7 @@ def list_runs(runs_dir: Path | S3Runs) -> list[str]:
     return sorted(
         name
         for name in candidates
-        if RUN_ID_PATTERN.match(name) and part_files(runs_dir, name)
+        if RUN_ID_PATTERN.fullmatch(name) and part_files(runs_dir, name)
     )
 
 

@@ -32,8 +32,8 @@ import pyarrow.parquet as pq
 
 import queries
 from extract.noise import noise_thresholds
-from extract.otlp_decode import RUN_ID_PATTERN
 from extract.reports.model import ReportInput
+from spanbench.security import check_name, contained
 
 HISTORY_DIR = "_history"
 REFERENCE_RUNS = 5
@@ -91,10 +91,7 @@ def history_glob(runs_dir: Path) -> str:
 
 def history_path(runs_dir: Path, run_id: str) -> Path:
     """Where run `run_id`'s history is kept; a run id that could escape the folder is refused."""
-    if not RUN_ID_PATTERN.match(run_id):
-        raise ValueError(f"run id {run_id!r} is not valid: it must match "
-                         f"{RUN_ID_PATTERN.pattern}")
-    return history_dir(runs_dir) / f"{run_id}.parquet"
+    return contained(history_dir(runs_dir), f"{check_name(run_id, 'run id')}.parquet")
 
 
 def _number(value: float | None) -> float | None:

@@ -30,6 +30,7 @@ class Outcome(StrEnum):
     OK = "ok"
     PARTIAL = "partial"
     BAD_REQUEST = "bad_request"
+    UNAUTHENTICATED = "unauthenticated"
     UNSUPPORTED = "unsupported_media_type"
     TOO_LARGE = "too_large"
     OVERLOADED = "overloaded"

@@ -21,9 +21,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1 import trace_pb2
 
+from spanbench.security import NAME_PATTERN
 from spanbench.vocabulary import Attr
 
-RUN_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+RUN_ID_PATTERN: Final = NAME_PATTERN
+"""Run ids become directory names: match with `fullmatch` (see spanbench.security)."""
 UNASSIGNED: Final = "unassigned"
 
 _INT64_MAX: Final = 2**63 - 1
@@ -229,7 +231,7 @@ def screen(request: ExportTraceServiceRequest) -> Screened:
                             run_id = kv.value.string_value
                             break
                     if run_id is not None and run_id not in valid_run_ids:
-                        if RUN_ID_PATTERN.match(run_id):
+                        if RUN_ID_PATTERN.fullmatch(run_id):
                             valid_run_ids.add(run_id)
                         else:
                             problem = _run_id_problem(run_id)

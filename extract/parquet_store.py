@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from extract import object_store
 from extract.object_store import S3Runs
-from extract.otlp_decode import RUN_ID_PATTERN
+from spanbench.security import check_name, contained
 
 # Schema history (bump on any change to SCHEMA; readers union files by column name):
 #   1  first version: the ClickHouse exporter's otel_traces columns, EndTimestamp, the
@@ -108,17 +108,19 @@ SCHEMA: Final = pa.schema(
 
 
 def spans_dir(runs_dir: Path, run_id: str) -> Path:
-    """`runs_dir/<run_id>/spans`; a run id that could escape `runs_dir` is refused."""
-    if not RUN_ID_PATTERN.match(run_id):
-        raise ValueError(
-            f"run id {run_id!r} is not valid: it must match {RUN_ID_PATTERN.pattern}"
-        )
-    return Path(runs_dir) / run_id / "spans"
+    """`runs_dir/<run_id>/spans`; a run id that could escape `runs_dir` is refused (UnsafeName,
+    a ValueError). `local_spans_dir` also refuses symbolic links that lead out."""
+    return Path(runs_dir) / check_name(run_id, "run id") / "spans"
+
+
+def local_spans_dir(runs_dir: Path, run_id: str) -> Path:
+    """`spans_dir` in a local runs dir, resolved to stay inside it (PathEscape otherwise)."""
+    return contained(Path(runs_dir), check_name(run_id, "run id"), "spans")
 
 
 def part_path(runs_dir: Path, run_id: str, part: str) -> Path:
     """Where part `part` of run `run_id` lives."""
-    if not PART_PATTERN.match(part):
+    if not PART_PATTERN.fullmatch(part):
         raise ValueError(f"part name {part!r} is not valid: it must match {PART_PATTERN.pattern}")
     return spans_dir(runs_dir, run_id) / f"part-{part}.parquet"
 
@@ -158,8 +160,11 @@ def write_part_s3(runs: S3Runs, run_id: str, part: str, table: pa.Table) -> str:
 
 
 def write_part(runs_dir: Path, run_id: str, part: str, table: pa.Table) -> Path:
-    """Write `table` as `part-<part>.parquet` of the run, atomically; re-writing replaces it."""
+    """Write `table` as `part-<part>.parquet` of the run, atomically; re-writing replaces it.
+
+    Never outside `runs_dir`: a run directory that is a symbolic link out is refused."""
     final = part_path(runs_dir, run_id, part)
+    local_spans_dir(runs_dir, run_id)
     _check_schema(run_id, table)
     _make_dirs(final.parent)
     temp = final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")

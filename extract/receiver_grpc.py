@@ -4,7 +4,8 @@ The method is registered with raw-bytes (de)serialisation so that the receiver s
 HTTP path's decoding, screening and spooling, and spools the wire bytes unchanged when no
 span is rejected. Status codes follow OTLP/gRPC: OK (with `partial_success` when some spans
 were rejected), INVALID_ARGUMENT for an undecodable message, UNAVAILABLE with a RetryInfo
-when the backlog is full; grpc itself answers RESOURCE_EXHAUSTED past the size limit.
+when the backlog is full, UNAUTHENTICATED without the configured bearer token (`authorization`
+metadata, compared in constant time); grpc itself answers RESOURCE_EXHAUSTED past the size limit.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from extract.backlog import Backlog
 from extract.ingest import Format, Ingestor, Outcome
 from extract.otlp_decode import OtlpDecodeError
 from extract.spool import SpoolError
+from spanbench.security import bearer_token, token_matches
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,9 @@ def retry_metadata(
 class GrpcReceiver:
     """The Export method over an Ingestor and a Backlog."""
 
-    def __init__(self, ingestor: Ingestor, backlog: Backlog, retry_after_s: int) -> None:
+    def __init__(self, ingestor: Ingestor, backlog: Backlog, retry_after_s: int,
+                 token: str | None = None) -> None:
+        self._token = token
         self._ingestor = ingestor
         self._backlog = backlog
         self._retry_after = retry_after_s
@@ -63,6 +67,13 @@ class GrpcReceiver:
 
     async def export(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
         counters = self._ingestor.counters
+        if self._token is not None and not self._authenticated(context):
+            counters.count(Outcome.UNAUTHENTICATED)
+            await context.abort(
+                grpc.StatusCode.UNAUTHENTICATED,
+                "missing or wrong bearer token: send metadata 'authorization: Bearer <token>' "
+                "(OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20<token>)",
+            )
         if not self._backlog.reserve(len(body)):
             counters.count(Outcome.OVERLOADED)
             await self._unavailable(
@@ -85,6 +96,15 @@ class GrpcReceiver:
             answer.partial_success.rejected_spans = prepared.rejected_spans
             answer.partial_success.error_message = prepared.error_message
         return answer.SerializeToString()
+
+    def _authenticated(self, context: grpc.aio.ServicerContext) -> bool:
+        assert self._token is not None
+        presented = None
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization" and isinstance(value, str):
+                presented = bearer_token(value)
+                break
+        return token_matches(presented, self._token)
 
     async def _unavailable(self, context: grpc.aio.ServicerContext, message: str) -> NoReturn:
         code = grpc.StatusCode.UNAVAILABLE

@@ -2,8 +2,9 @@
 
 Status codes follow the OTLP/HTTP specification: 200 once the accepted spans are durable
 (with `partial_success` when some were rejected), 400 for an undecodable body, 413 for a
-body over the limit (before or after inflating), 415 for an unsupported Content-Type or
-Content-Encoding, 503 with Retry-After when the backlog is full. Error bodies are a
+body over the limit (before or after inflating), 401 without the configured bearer token
+(checked first, in constant time; /health and /status stay open), 415 for an unsupported
+Content-Type or Content-Encoding, 503 with Retry-After when the backlog is full. Error bodies are a
 google.rpc.Status, in protobuf or JSON to match the request.
 """
 
@@ -26,6 +27,7 @@ from extract.body import ENCODINGS, BodyError, BodyReader, BodyTooLarge
 from extract.ingest import Format, Ingestor, Outcome, Prepared
 from extract.otlp_decode import OtlpDecodeError
 from extract.spool import SpoolError
+from spanbench.security import bearer_token, token_matches
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ DRAIN_LIMIT: Final = 64 * 1024 * 1024
 INVALID_ARGUMENT: Final = 3
 RESOURCE_EXHAUSTED: Final = 8
 UNAVAILABLE: Final = 14
+UNAUTHENTICATED: Final = 16
 
 
 class HttpReceiver:
@@ -51,7 +54,9 @@ class HttpReceiver:
         max_body_bytes: int,
         retry_after_s: int,
         status: Callable[[], dict[str, object]],
+        token: str | None = None,
     ) -> None:
+        self._token = token
         self._ingestor = ingestor
         self._backlog = backlog
         self._max_body = max_body_bytes
@@ -76,6 +81,15 @@ class HttpReceiver:
     async def traces(self, request: Request) -> Response:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         fmt = MEDIA_TYPES.get(media)
+        if self._token is not None and not token_matches(
+            bearer_token(request.headers.get("authorization")), self._token
+        ):
+            return await self._refuse(
+                request, fmt or Format.JSON, 401, Outcome.UNAUTHENTICATED, UNAUTHENTICATED,
+                "missing or wrong bearer token: send 'Authorization: Bearer <token>' "
+                "(OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20<token>)",
+                headers={"WWW-Authenticate": 'Bearer realm="spanbench sink"'},
+            )  # fmt: skip
         if fmt is None:
             return await self._refuse(
                 request, Format.JSON, 415, Outcome.UNSUPPORTED, INVALID_ARGUMENT,
@@ -142,6 +156,7 @@ class HttpReceiver:
         message: str,
         retry: bool = False,
         close: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> Response:
         self._ingestor.counters.count(outcome)
         status = Status(code=code, message=message)
@@ -149,18 +164,21 @@ class HttpReceiver:
             content = status.SerializeToString()
         else:
             content = json_format.MessageToJson(status, indent=None).encode()
-        headers = {"Retry-After": self._retry_after} if retry else {}
+        headers = dict(headers or {})
+        if retry:
+            headers["Retry-After"] = self._retry_after
         if close:
             headers["Connection"] = "close"
         return Response(content, http_status, headers=headers, media_type=RESPONSE_TYPES[fmt])
 
     async def _refuse(
         self, request: Request, fmt: Format, http_status: int, outcome: Outcome, code: int,
-        message: str, retry: bool = False,
+        message: str, retry: bool = False, headers: dict[str, str] | None = None,
     ) -> Response:  # fmt: skip
         """Answer without using the body: discard it (up to a limit) so the client reads us."""
         drained = await _drain(request, DRAIN_LIMIT)
-        return self._error(fmt, http_status, outcome, code, message, retry, close=not drained)
+        return self._error(fmt, http_status, outcome, code, message, retry, close=not drained,
+                           headers=headers)
 
     async def _too_large(self, request: Request, fmt: Format, what: str) -> Response:
         return await self._refuse(

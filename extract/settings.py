@@ -38,6 +38,12 @@ SINK_FORWARD_DRAIN_S = "SPANBENCH_SINK_FORWARD_DRAIN_S"
 """On stopping, seconds the sink keeps sending what is queued for its --forward targets before
 it gives up on the rest (counted and logged). Default: 10."""
 
+SINK_TOKEN = "SPANBENCH_SINK_TOKEN"
+"""When set, OTLP export requests must carry it: `Authorization: Bearer <token>` over HTTP,
+`authorization` metadata over gRPC (exporters: OTEL_EXPORTER_OTLP_HEADERS=
+`authorization=Bearer%20<token>`); without it, or with another: 401 / UNAUTHENTICATED.
+/health and /status stay open. Default: unset (no token asked for)."""
+
 DEFAULT_HTTP = "127.0.0.1:4318"
 DEFAULT_GRPC = "127.0.0.1:4317"
 MIB = 1024 * 1024
@@ -129,6 +135,7 @@ class SinkSettings:
     max_body_bytes: int = field(default_factory=lambda: _env_int(SINK_MAX_BODY_BYTES, 32 * MIB))
     segment_bytes: int = field(default_factory=lambda: _env_int(SINK_SEGMENT_BYTES, 32 * MIB))
     segment_age_s: float = field(default_factory=lambda: _env_float(SINK_SEGMENT_AGE_S, 1.0))
+    token: str | None = field(default_factory=lambda: os.environ.get(SINK_TOKEN) or None)
     retry_after_s: int = 1
     ready_file: Path | None = None
     forward: tuple[str, ...] = ()

@@ -198,14 +198,15 @@ class Sink:
         grpc_address = None
         try:
             if settings.grpc is not None:
-                receiver = GrpcReceiver(ingestor, self.backlog, settings.retry_after_s)
+                receiver = GrpcReceiver(ingestor, self.backlog, settings.retry_after_s,
+                                        settings.token)
                 grpc_server, grpc_port = await start_grpc(
                     receiver, settings.grpc[0], settings.grpc[1], settings.max_body_bytes
                 )
                 grpc_address = _format(settings.grpc[0], grpc_port)
             http = HttpReceiver(
                 ingestor, self.backlog, settings.max_body_bytes, settings.retry_after_s,
-                self.status,
+                self.status, settings.token,
             )  # fmt: skip
             config = uvicorn.Config(
                 http.app(), lifespan="off", log_level="warning", access_log=False,

@@ -56,6 +56,19 @@ OTEL_BSP_MAX_EXPORT_BATCH_SIZE = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
 # The OTLP exporters also read OTEL_EXPORTER_OTLP_[TRACES_]{HEADERS,TIMEOUT,COMPRESSION,
 # CERTIFICATE,CLIENT_KEY,CLIENT_CERTIFICATE,INSECURE} themselves, as the specification says.
 
+TASKER_ORCHESTRATION_AUTH_TOKEN = "TASKER_ORCHESTRATION_AUTH_TOKEN"
+"""Bearer token the drivers send to the orchestration API (tasker-core's client variable,
+first in its order)."""
+
+TASKER_AUTH_TOKEN = "TASKER_AUTH_TOKEN"
+"""Bearer token for tasker's APIs; used when TASKER_ORCHESTRATION_AUTH_TOKEN is unset."""
+
+TASKER_API_KEY = "TASKER_API_KEY"
+"""API key, sent in the TASKER_API_KEY_HEADER header when neither token above is set."""
+
+TASKER_API_KEY_HEADER = "TASKER_API_KEY_HEADER"
+"""Header carrying TASKER_API_KEY. Default: X-API-Key (the contract's api_key_auth)."""
+
 HTTP_PROTOBUF = "http/protobuf"
 GRPC = "grpc"
 PROTOCOLS = (HTTP_PROTOBUF, GRPC)
@@ -167,3 +180,14 @@ def fault_pause_points() -> frozenset[str]:
     """The iterations named by SPANBENCH_FAULT_PAUSE_AT, as `suite/scenario#index`."""
     raw = _env(SPANBENCH_FAULT_PAUSE_AT) or ""
     return frozenset(point.strip() for point in raw.split(",") if point.strip())
+
+
+def orchestration_auth_headers() -> dict[str, str]:
+    """The credential headers for the orchestration API, in tasker-core's client order."""
+    token = _env(TASKER_ORCHESTRATION_AUTH_TOKEN) or _env(TASKER_AUTH_TOKEN)
+    if token is not None:
+        return {"Authorization": f"Bearer {token}"}
+    key = _env(TASKER_API_KEY)
+    if key is not None:
+        return {_env(TASKER_API_KEY_HEADER) or "X-API-Key": key}
+    return {}

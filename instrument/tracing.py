@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -26,12 +27,14 @@ def setup_tracing(
     protocol: str | None = None,
     counts: ExportCounts | None = None,
     instance_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> TracerProvider | None:
     """Build a TracerProvider exporting through a BatchSpanProcessor and an OTLP exporter.
 
     `service_name` is the default name: OTEL_SERVICE_NAME (or `service.name` in
     OTEL_RESOURCE_ATTRIBUTES) wins when set. `endpoint` and `protocol`, when given, win
-    over the OTEL_EXPORTER_OTLP_* variables (see `instrument.settings`). The sampler is
+    over the OTEL_EXPORTER_OTLP_* variables (see `instrument.settings`); so do `headers`
+    (e.g. a sink's `authorization`) over OTEL_EXPORTER_OTLP_HEADERS. The sampler is
     the SDK's choice from OTEL_TRACES_SAMPLER, `parentbased_always_on` by default.
 
     Returns None, creating no exporter and no thread, when no endpoint is configured or
@@ -53,7 +56,8 @@ def setup_tracing(
             identity[SERVICE_INSTANCE_ID] = instance_id
         resource = Resource.create(identity)
         provider = TracerProvider(resource=resource)
-        exporter = DeliveringExporter(_exporter(export), counts, settings.export_retry_s())
+        exporter = DeliveringExporter(_exporter(export, headers), counts,
+                                      settings.export_retry_s())
         provider.add_span_processor(BatchSpanProcessor(exporter))
     except Exception:
         _logger.exception("tracing is off: could not set up the OTLP span export")
@@ -62,17 +66,20 @@ def setup_tracing(
     return provider
 
 
-def _exporter(export: settings.TraceExport) -> SpanExporter:
+def _exporter(export: settings.TraceExport,
+              headers: Mapping[str, str] | None = None) -> SpanExporter:
     if export.protocol == settings.GRPC:
         # Imported here: grpc is heavy and most runs use http/protobuf.
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcSpanExporter,
         )
 
-        return GrpcSpanExporter(endpoint=export.endpoint)
+        grpc_headers = None if headers is None else {k.lower(): v for k, v in headers.items()}
+        return GrpcSpanExporter(endpoint=export.endpoint, headers=grpc_headers)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(endpoint=export.endpoint)
+    return OTLPSpanExporter(endpoint=export.endpoint,
+                            headers=None if headers is None else dict(headers))
 
 
 def shutdown_tracing(

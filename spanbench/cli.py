@@ -36,10 +36,11 @@ from spanbench import (
     runs_command,
     trend_command,
 )
+from spanbench.security import redact_url
 from stack import lifecycle
 from stack.migrate import MigrationError
 from stack.pg_runtime import ClusterError
-from stack.settings import spanbench_home
+from stack.settings import STACK_HOST, api_token, spanbench_home, stack_host
 from stack.stackfile import StackFileError, StackState
 from stack.supervisor import SupervisorError
 
@@ -106,7 +107,8 @@ def _render_stack(state: StackState, already_running: bool) -> None:
         for key in ("fsync", "synchronous_commit", "full_page_writes")
         if key in settings
     )
-    console.print(f"database  {state.database_url}", highlight=False)
+    console.print(f"database  {redact_url(state.database_url)} (full URL: stack status --json)",
+                  highlight=False)
     console.print(
         f"postgres  {settings.get('server_version', '?')}  {durability}", highlight=False
     )
@@ -125,6 +127,9 @@ def stack_up(
         bool, typer.Option(help="fsync, synchronous_commit and full_page_writes off.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print stack.json.")] = False,
+    host: Annotated[str | None, typer.Option(
+        help="Address the services listen on (default 127.0.0.1, or SPANBENCH_STACK_HOST); "
+             "0.0.0.0 exposes them: set SPANBENCH_STACK_TOKEN too.")] = None,
     orchestration_module: Annotated[str, typer.Option(hidden=True)] = (
         lifecycle.ORCHESTRATION_MODULE
     ),
@@ -137,7 +142,12 @@ def stack_up(
         relaxed=relaxed,
         orchestration_module=orchestration_module,
         worker_module=worker_module,
+        environment={STACK_HOST: host} if host else {},
     )
+    chosen_host = stack_host(host)
+    if chosen_host not in ("127.0.0.1", "::1", "localhost") and api_token() is None:
+        errors.print(f"[yellow]warning:[/yellow] the services listen on {chosen_host} with an "
+                     "open API: set SPANBENCH_STACK_TOKEN to require a token", highlight=False)
     try:
         result = lifecycle.up(_home(), options)
     except STACK_ERRORS as error:
@@ -299,7 +309,9 @@ def collect(
 ) -> None:
     """Run the OTLP sink in the foreground: spans → <out>/<run_id>/spans/*.parquet.
 
-    Defaults come from SPANBENCH_SINK_* variables (see extract/settings.py).
+    Defaults come from SPANBENCH_SINK_* variables (see extract/settings.py): 127.0.0.1 only.
+
+    SPANBENCH_SINK_TOKEN set: an export without 'Authorization: Bearer <token>' gets 401.
 
     SIGTERM or Ctrl-C: stop accepting, convert everything received, exit 0.
     """

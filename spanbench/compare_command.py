@@ -15,10 +15,15 @@ from extract.duckdb_runner import NoSpansError, list_runs
 from extract.reports.baseline_table import baseline_markdown
 from extract.reports.verdict import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from spanbench.report_command import ReportError, baselines_dir
+from spanbench.security import check_name
 from stack.settings import spanbench_home
 
 
 def _kind(name: str, runs_dir: Path) -> str:
+    try:
+        check_name(name, "baseline name or run id")
+    except ValueError as error:
+        raise ReportError(str(error)) from None
     if (baselines_dir() / name).is_dir():
         return "baseline"
     if name in list_runs(runs_dir):

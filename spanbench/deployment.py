@@ -5,12 +5,19 @@ then PostgreSQL and the stack — and, when the run ends, stops them in the orde
 span: the stack's services flush on SIGTERM before the sink converts its spool and exits.
 A sink the run started is supervised: if it dies mid-run it is started again on the same port
 (it converts what its predecessor spooled), and the exporters' retries deliver the rest.
+
+The sink it starts listens on loopback and wants a bearer token: SPANBENCH_SINK_TOKEN, or a
+random one per run; the services get it in OTEL_EXPORTER_OTLP_HEADERS, the drivers in
+`otlp_headers`. A stack it starts wants the drivers' orchestration token when one is set
+(TASKER_ORCHESTRATION_AUTH_TOKEN or TASKER_AUTH_TOKEN) as SPANBENCH_STACK_TOKEN.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -20,11 +27,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from extract.object_store import S3Runs
+from extract.settings import SINK_TOKEN
+from instrument.settings import orchestration_auth_headers
 from spanbench import settings
 from stack import lifecycle
-from stack.settings import STACK_TELEMETRY_COUNTS_DIR
+from stack.settings import STACK_TELEMETRY_COUNTS_DIR, STACK_TOKEN
 
 SINK_START_TIMEOUT_S = 30.0
 SINK_STOP_TIMEOUT_S = 120.0
@@ -52,6 +62,8 @@ class Deployment:
     """Span counts of each stack process the run started that stopped cleanly (filled at the
     end of `deploy`; a killed process leaves none)."""
     """Each time the run's sink died and was started again: its exit code, when, the new pid."""
+    otlp_headers: dict[str, str] | None = None
+    """Headers of the drivers' exports (the sink's token); None: OTEL_EXPORTER_OTLP_HEADERS."""
 
 
 @dataclass
@@ -74,11 +86,13 @@ class SinkProcess:
 
 
 def start_sink(runs_dir: Path | S3Runs, log_dir: Path, forward: tuple[str, ...] = (),
-               listen: str = "127.0.0.1:0", append_log: bool = False) -> SinkProcess:
+               listen: str = "127.0.0.1:0", append_log: bool = False,
+               token: str | None = None) -> SinkProcess:
     """`spanbench collect` on `listen` (a free loopback port by default), in its own process
     (never the drivers').
 
     `forward`: OTLP/HTTP endpoints the sink also sends every acknowledged request to.
+    `token`: the sink answers 401 to exports without `Authorization: Bearer <token>`.
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     ready = log_dir / "sink.ready.json"
@@ -90,7 +104,7 @@ def start_sink(runs_dir: Path | S3Runs, log_dir: Path, forward: tuple[str, ...] 
              "--grpc", "off", "--out", str(runs_dir), "--ready-file", str(ready),
              *(arg for url in forward for arg in ("--forward", url))],
             stdin=subprocess.DEVNULL, stdout=sink_log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            start_new_session=True, env={**os.environ, SINK_TOKEN: token or ""})
     deadline = time.monotonic() + SINK_START_TIMEOUT_S
     while not ready.exists():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -106,9 +120,10 @@ class SupervisedSink:
     """The run's sink, started again on the same port whenever it dies before `stop`."""
 
     def __init__(self, runs_dir: Path | S3Runs, log_dir: Path, forward: tuple[str, ...],
-                 restarts: list[dict[str, object]]) -> None:
+                 restarts: list[dict[str, object]], token: str | None = None) -> None:
         self._runs_dir, self._log_dir, self._forward = runs_dir, log_dir, forward
-        self.current = start_sink(runs_dir, log_dir, forward)
+        self._token = token
+        self.current = start_sink(runs_dir, log_dir, forward, token=token)
         self.endpoint = self.current.endpoint
         self.restarts = restarts
         self._stopping = threading.Event()
@@ -128,7 +143,7 @@ class SupervisedSink:
                 try:
                     replacement = start_sink(self._runs_dir, self._log_dir, self._forward,
                                              listen=self.endpoint.removeprefix("http://"),
-                                             append_log=True)
+                                             append_log=True, token=self._token)
                 except DeploymentError as error:
                     log.error("could not restart the sink (trying again): %s", error)
                     continue
@@ -158,6 +173,26 @@ def _stack_counts(directory: Path) -> list[dict[str, object]]:
     return counts
 
 
+def sink_token() -> str:
+    """The token of the run's own sink: SPANBENCH_SINK_TOKEN, else a random one."""
+    return settings.env(SINK_TOKEN) or secrets.token_urlsafe(32)
+
+
+def otlp_headers_variable(token: str) -> str:
+    """OTEL_EXPORTER_OTLP_HEADERS carrying `token` (values are percent-encoded, per the spec)."""
+    return f"authorization={quote(f'Bearer {token}', safe='')}"
+
+
+def _stack_environment(deployment: Deployment, token: str | None) -> dict[str, str]:
+    environment = {settings.OTEL_EXPORTER_OTLP_ENDPOINT: deployment.otlp_endpoint}
+    if token is not None:
+        environment[settings.OTEL_EXPORTER_OTLP_HEADERS] = otlp_headers_variable(token)
+    bearer = orchestration_auth_headers().get("Authorization", "")
+    if bearer.startswith("Bearer "):
+        environment[STACK_TOKEN] = bearer.removeprefix("Bearer ")
+    return environment
+
+
 @contextmanager
 def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
            tee: tuple[str, ...] = ()) -> Iterator[Deployment]:
@@ -180,11 +215,15 @@ def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
         worker_urls=settings.urls(settings.TASKER_TEST_WORKER_URL),
         otlp_endpoint=external_endpoint or "",
         runs_dir=runs_dir,
+        otlp_headers=settings.otlp_headers(),
     )
+    token = None
     try:
         if external_endpoint is None:
-            sink = SupervisedSink(runs_dir, home / "logs", tee, deployment.sink_restarts)
+            token = sink_token()
+            sink = SupervisedSink(runs_dir, home / "logs", tee, deployment.sink_restarts, token)
             deployment.otlp_endpoint = sink.endpoint
+            deployment.otlp_headers = {"authorization": f"Bearer {token}"}
             forwarding = f" (forwarding to {', '.join(tee)})" if tee else ""
             deployment.started.append(f"sink {sink.endpoint}{forwarding}")
         if external_orchestration is None:
@@ -194,7 +233,7 @@ def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
                 stale.unlink()
             options = lifecycle.StackOptions(
                 workers=workers,
-                environment={settings.OTEL_EXPORTER_OTLP_ENDPOINT: deployment.otlp_endpoint,
+                environment={**_stack_environment(deployment, token),
                              STACK_TELEMETRY_COUNTS_DIR: str(counts_dir)})
             started = lifecycle.up(stack_home, options)
             if started.already_running:  # left by an interrupted run: it exports elsewhere

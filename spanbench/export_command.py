@@ -25,6 +25,7 @@ from extract.export.otlp_rebuild import to_requests
 from extract.export.selection import Selection, SelectionError, read_traces
 from extract.reports.files import LATEST
 from spanbench.report_command import DEFAULT_OUTPUT_DIR, ReportError, newest_run
+from spanbench.security import check_file_name, contained
 from stack.settings import spanbench_home
 
 app = typer.Typer(help="Write a run's traces as Jaeger JSON or OTLP JSON lines.",
@@ -59,6 +60,14 @@ def _suffix(selection: Selection) -> str:
     return ""
 
 
+def _default_path(fmt: str, run_id: str, selection: Selection, extension: str) -> Path:
+    """tmp/benchmarks/latest/<format>-<run>[-<selection>]; ValueError for a name (a scenario or
+    trace id from the command line) that is not one plain file name inside that folder."""
+    name = check_file_name(f"{fmt}-{run_id}{_suffix(selection)}.{extension}",
+                           "export file name")
+    return contained(DEFAULT_OUTPUT_DIR / LATEST, name)
+
+
 def _write(path: Path, fill: Callable[[IO[str]], None]) -> None:
     """Write through `fill` to a temporary file, renamed over `path` once complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +87,7 @@ def _export(fmt: str, extension: str, run: str | None, selection: Selection,
     runs_dir = sink_settings.runs_dir(runs_dir_option, home=spanbench_home().absolute())
     try:
         run_id = run or newest_run(runs_dir)
+        path = output or _default_path(fmt, run_id, selection, extension)
         with console.status(f"reading {selection.describe()} of run {run_id}"):
             traces = read_traces(runs_dir, run_id, selection)
             requests = to_requests(traces)
@@ -96,7 +106,6 @@ def _export(fmt: str, extension: str, run: str | None, selection: Selection,
     if output == Path("-"):
         fill(typer.get_text_stream("stdout"))
         return
-    path = output or DEFAULT_OUTPUT_DIR / LATEST / f"{fmt}-{run_id}{_suffix(selection)}.{extension}"
     _write(path, fill)
     console.print(f"wrote {spans} spans in {len(traces)} traces of run {run_id} to {path} "
                   f"({selection.describe()})", highlight=False, markup=False, soft_wrap=True)

@@ -61,7 +61,9 @@ def import_file(
         help="Write OTLP JSON lines here instead of sending.")] = None,
 ) -> None:
     """Send a file's spans to an OTLP receiver (a running 'spanbench collect', a Collector,
-    Jaeger), or with --to-otlp convert it to OTLP JSON lines."""
+    Jaeger), or with --to-otlp convert it to OTLP JSON lines.
+
+    Requests carry OTEL_EXPORTER_OTLP_HEADERS (e.g. authorization=Bearer%20<sink token>)."""
     console = Console(stderr=True)
     try:
         requests = load(file, fmt)
@@ -75,7 +77,7 @@ def import_file(
         return
     target = endpoint or settings.env(settings.OTEL_EXPORTER_OTLP_ENDPOINT) or DEFAULT_ENDPOINT
     try:
-        result = post_requests(target, requests)
+        result = post_requests(target, requests, headers=settings.otlp_headers())
     except PostError as error:
         console.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(1) from None

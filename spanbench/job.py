@@ -72,7 +72,7 @@ def check(deployment: Deployment) -> list[Check]:
             checks.append(prerequisites.service("Orchestration", deployment.orchestration_url))
         for index, url in enumerate(deployment.worker_urls, start=1):
             checks.append(prerequisites.service(f"Worker {index}", url))
-    checks.append(prerequisites.sink(deployment.otlp_endpoint))
+    checks.append(prerequisites.sink(deployment.otlp_endpoint, deployment.otlp_headers))
     return checks
 
 
@@ -129,7 +129,7 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     counts = ExportCounts()
     instance_id = uuid.uuid4().hex
     provider = setup_tracing(SERVICE_NAME, endpoint=deployment.otlp_endpoint, counts=counts,
-                             instance_id=instance_id)
+                             instance_id=instance_id, headers=deployment.otlp_headers)
     target = Target(deployment.orchestration_url, deployment.database_url,
                     deployment.worker_urls)
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,

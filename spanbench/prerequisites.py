@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -64,18 +64,23 @@ def service(name: str, url: str) -> Check:
     return Check(f"{name} healthy", True, url)
 
 
-def sink(endpoint: str) -> Check:
-    """The OTLP/HTTP endpoint accepts an empty export request."""
+def sink(endpoint: str, headers: Mapping[str, str] | None = None) -> Check:
+    """The OTLP/HTTP endpoint accepts an empty export request (sent with `headers`)."""
     url = endpoint.rstrip("/")
     if not url.endswith("/v1/traces"):
         url += "/v1/traces"
     try:
         response = httpx.post(url, content=b"", timeout=CHECK_TIMEOUT_S,
-                              headers={"content-type": "application/x-protobuf"})
+                              headers={**(headers or {}),
+                                       "content-type": "application/x-protobuf"})
     except httpx.HTTPError as error:
         return Check("Sink accepting spans", False, f"{url}: {error}",
                      "unset OTEL_EXPORTER_OTLP_ENDPOINT to let spanbench start its sink, "
                      "or start one with 'spanbench collect'")
+    if response.status_code == 401:
+        return Check("Sink accepting spans", False, f"{url} answered 401",
+                     "the sink wants a bearer token: set OTEL_EXPORTER_OTLP_HEADERS="
+                     "authorization=Bearer%20<token> (its SPANBENCH_SINK_TOKEN)")
     if response.status_code != 200:
         return Check("Sink accepting spans", False,
                      f"{url} answered {response.status_code}",

@@ -22,6 +22,7 @@ from extract.reports.files import LATEST, write_reports
 from extract.reports.gather import STAMPED, ReportInputError, gather, run_record
 from extract.reports.model import Prerequisite, ReportInput
 from extract.reports.verdict import EXIT_INPUT, verdict
+from spanbench.security import check_name, contained
 from stack.settings import spanbench_home
 
 DEFAULT_OUTPUT_DIR = Path("tmp/benchmarks")
@@ -44,7 +45,10 @@ def baselines_dir() -> Path:
 
 def baseline_path(name: str) -> Path:
     """The saved baseline `name`; ReportError naming the known ones when there is none."""
-    path = baselines_dir() / name
+    try:
+        path = contained(baselines_dir(), check_name(name, "baseline name"))
+    except ValueError as error:
+        raise ReportError(str(error)) from None
     if not path.is_dir():
         known = sorted(p.name for p in baselines_dir().glob("*") if p.is_dir())
         raise ReportError(f"no baseline named {name!r} under {baselines_dir()} (saved: "
@@ -104,7 +108,10 @@ def publish(console: Console, errors: Console, report: ReportInput, *,
     The failing checks go to stderr, one line each; without `gate` (a smoke run) they are
     reported but the code stays 0.
     """
-    write_reports(report, output_dir)
+    try:
+        write_reports(report, output_dir)
+    except ValueError as error:  # a suite name from the spans that cannot be a file name
+        raise ReportError(f"reports not written: {error}") from None
     recorded = record_history(runs_dir, report)
     console.print(console_report(report), highlight=False, markup=False, soft_wrap=True)
     console.print(f"reports: {output_dir / LATEST}/ (report.html, summary.md, results.json, "
@@ -151,6 +158,11 @@ def report(
     console, errors = Console(), Console(stderr=True)
     try:
         runs_dir = sink_settings.runs_location(out, home=spanbench_home().absolute())
+        if run is not None:
+            try:
+                check_name(run, "run id")
+            except ValueError as error:
+                raise ReportError(str(error)) from None
         code = produce(console, errors, runs_dir, run or newest_run(runs_dir),
                        targets=targets, baseline=baseline, output_dir=output_dir)
     except (ReportError, sink_settings.SettingsError, OSError) as error:

@@ -36,6 +36,7 @@ from spanbench.report_command import (
     collect,
     publish,
 )
+from spanbench.security import check_name
 from stack.migrate import MigrationError
 from stack.pg_runtime import ClusterError
 from stack.settings import spanbench_home
@@ -158,11 +159,9 @@ def run(
         check_targets_file(targets)
         if baseline:
             baseline_path(baseline)
-        if save_baseline is not None and (not save_baseline or "/" in save_baseline
-                                          or save_baseline.startswith(".")):
-            raise ReportError(f"baseline name {save_baseline!r} is not valid: use a plain "
-                              "folder name")
-    except ReportError as error:
+        if save_baseline is not None:
+            check_name(save_baseline, "baseline name")
+    except (ReportError, ValueError) as error:
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_PREREQUISITE) from None
     home = spanbench_home()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from opentelemetry.util.re import parse_env_headers
+
 DATABASE_URL = "DATABASE_URL"
 """The deployment's database; unset: the run starts a throwaway cluster."""
 
@@ -23,6 +25,10 @@ SPANBENCH_SETTLE_S = "SPANBENCH_SETTLE_S"
 """With an external OTLP endpoint: seconds the run's span count must stay unchanged before the
 reports read it (spans are still in flight after the drivers flush). Default: 8."""
 
+OTEL_EXPORTER_OTLP_HEADERS = "OTEL_EXPORTER_OTLP_HEADERS"
+"""Headers of every OTLP export (`key=value,…`, values percent-encoded). `spanbench run` sets
+it for the services it starts when their sink wants a token (SPANBENCH_SINK_TOKEN)."""
+
 
 def env(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
@@ -31,6 +37,12 @@ def env(name: str) -> str | None:
 
 def flag(name: str) -> bool:
     return (env(name) or "").lower() not in ("", "0", "false", "no")
+
+
+def otlp_headers() -> dict[str, str] | None:
+    """OTEL_EXPORTER_OTLP_HEADERS, parsed as the exporters do (None when unset)."""
+    raw = env(OTEL_EXPORTER_OTLP_HEADERS)
+    return None if raw is None else parse_env_headers(raw, liberal=True)
 
 
 def urls(name: str) -> tuple[str, ...]:

@@ -19,6 +19,8 @@ import psycopg
 from pgmq.install import PGMQInstallError, get_embedded_sql_version, install_pgmq_from_sql
 from psycopg import sql
 
+from spanbench.security import redact_url
+
 PgmqMode = Literal["extension", "sql"]
 
 ADVISORY_LOCK_KEY = 0x5350414E  # "SPAN"
@@ -168,8 +170,8 @@ def migrate(database_url: str, sql_dir: Traversable | Path | None = None) -> Mig
     except psycopg.OperationalError as error:
         reason = " ".join(str(error).split())
         raise MigrationError(
-            f"cannot connect to {database_url} ({reason}): fix DATABASE_URL, or unset it "
-            "so that 'spanbench stack up' starts a throwaway cluster"
+            f"cannot connect to {redact_url(database_url)} ({reason}): fix DATABASE_URL, or "
+            "unset it so that 'spanbench stack up' starts a throwaway cluster"
         ) from error
     with conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))

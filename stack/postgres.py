@@ -1,12 +1,16 @@
 """A throwaway PostgreSQL cluster under <home>/pg: initdb, start, reuse, stop.
 
-The cluster listens on 127.0.0.1 only (no unix socket), trusts loopback connections,
-and is described by <home>/pg/cluster.json so later commands find it again.
+The cluster listens on 127.0.0.1 only (no unix socket) and asks for a password made at
+initdb (scram-sha-256), so other local users cannot connect; it is described by
+<home>/pg/cluster.json (mode 0600: it holds the password) so later commands find it again.
+A cluster made before passwords (no password recorded) keeps trusting loopback.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 import socket
 import time
@@ -77,14 +81,19 @@ class Cluster:
     bin_dir: Path
     log_file: Path
     relaxed: bool = False
+    password: str | None = None
+
+    def _url(self, database: str) -> str:
+        login = SUPERUSER if self.password is None else f"{SUPERUSER}:{self.password}"
+        return f"postgresql://{login}@127.0.0.1:{self.port}/{database}"
 
     @property
     def database_url(self) -> str:
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{DATABASE}"
+        return self._url(DATABASE)
 
     @property
     def admin_url(self) -> str:
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
+        return self._url("postgres")
 
     def to_json(self) -> dict[str, object]:
         return {key: str(value) if isinstance(value, Path) else value
@@ -99,6 +108,7 @@ class Cluster:
             bin_dir=Path(str(raw["bin_dir"])),
             log_file=Path(str(raw["log_file"])),
             relaxed=bool(raw.get("relaxed", False)),
+            password=None if raw.get("password") is None else str(raw["password"]),
         )
 
 
@@ -130,7 +140,15 @@ def load(home: Path) -> Cluster | None:
 def _save(home: Path, cluster: Cluster) -> None:
     path = _state_file(home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(cluster.to_json(), indent=2) + "\n")
+    _write_private(path, json.dumps(cluster.to_json(), indent=2) + "\n")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (it holds a password)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
 
 
 def _account(cluster: Cluster) -> RunAs | None:
@@ -195,10 +213,22 @@ def _initdb(cluster: Cluster, account: RunAs | None) -> None:
     if data_dir.exists() and not (data_dir / "PG_VERSION").is_file():
         shutil.rmtree(data_dir)  # a half-made data dir from an interrupted initdb
     args = ["-D", str(data_dir), "-U", SUPERUSER, "--encoding=UTF8", "--locale=C",
-            "--auth-local=trust", "--auth-host=trust", "--no-instructions"]
+            "--no-instructions"]
+    password_file = data_dir.parent / ".initdb-password"
+    if cluster.password is None:
+        args += ["--auth-local=trust", "--auth-host=trust"]
+    else:
+        _write_private(password_file, cluster.password + "\n")
+        give_to(password_file, account)
+        args += ["--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
+                 f"--pwfile={password_file}"]
     if cluster.relaxed:
         args.append("--no-sync")
-    result = run_program(cluster.bin_dir, "initdb", args, account, cwd=data_dir.parent, timeout=120)
+    try:
+        result = run_program(cluster.bin_dir, "initdb", args, account, cwd=data_dir.parent,
+                             timeout=120)
+    finally:
+        password_file.unlink(missing_ok=True)
     if result.returncode != 0:
         raise ClusterError(
             f"initdb into {data_dir} failed: {result.stderr.strip() or result.stdout.strip()}"
@@ -296,6 +326,7 @@ def _boot(home: Path, recorded: Cluster | None, relaxed: bool, deadline: float) 
             data_dir=root / "data", port=_free_port(),
             user=account.name if account else None, bin_dir=find_bin_dir(),
             log_file=root / "log" / "postgres.log", relaxed=relaxed,
+            password=secrets.token_hex(24),
         )
     account = _account(cluster)
     prepare_dir(cluster.data_dir.parent, account)

@@ -34,6 +34,27 @@ STACK_FAULT_DIR = "SPANBENCH_FAULT_DIR"
 worker to execute a step takes it and stalls that step N ms inside its execute phase, after
 writing <dir>/stall-taken.json (its worker id, pid, step and task). Unset: no hook."""
 
+STACK_TOKEN = "SPANBENCH_STACK_TOKEN"
+"""When set, the orchestration API's /v1/* routes (the contract's secured ones) want this
+credential, as `Authorization: Bearer <token>` (bearer_auth) or `X-API-Key: <token>`
+(api_key_auth); without it: 401. /health and /ready stay open. Default: unset (open API)."""
+
+STACK_HOST = "SPANBENCH_STACK_HOST"
+"""Address the stack's services listen on. Default: 127.0.0.1 (loopback only); set 0.0.0.0
+(and SPANBENCH_STACK_TOKEN) to let other machines in."""
+
+DEFAULT_HOST = "127.0.0.1"
+
+
+def stack_host(explicit: str | None = None) -> str:
+    """Where the services listen: argument, then SPANBENCH_STACK_HOST, then 127.0.0.1."""
+    return explicit or os.environ.get(STACK_HOST, "").strip() or DEFAULT_HOST
+
+
+def api_token(explicit: str | None = None) -> str | None:
+    """The orchestration API's credential: argument, then SPANBENCH_STACK_TOKEN, else None."""
+    return explicit or os.environ.get(STACK_TOKEN) or None
+
 
 def spanbench_home(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The directory holding .spanbench state."""
@@ -73,3 +94,4 @@ class ServiceSettings:
         default_factory=lambda: Path(os.environ[STACK_FAULT_DIR])
         if os.environ.get(STACK_FAULT_DIR) else None
     )
+    api_token: str | None = field(default_factory=api_token)

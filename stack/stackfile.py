@@ -99,7 +99,10 @@ def save(home: Path, state: StackState) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     file = path(home)
     partial = file.with_suffix(".json.partial")
-    partial.write_text(json.dumps(state.to_json(), indent=2) + "\n")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the URL's password
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps(state.to_json(), indent=2) + "\n")
     os.replace(partial, file)
     return file
 

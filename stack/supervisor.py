@@ -1,7 +1,8 @@
 """Run the stack's service processes: start detached, wait for /health, stop without leftovers.
 
-A service is `python -m <module> --host 127.0.0.1 --port <free port> [extra args]`, in its
-own session, with stdout and stderr in <log_dir>/<name>.log.
+A service is `python -m <module> --host <host> --port <free port> [extra args]`, in its
+own session, with stdout and stderr in <log_dir>/<name>.log. The host is 127.0.0.1 unless the
+environment given names another in SPANBENCH_STACK_HOST.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from pathlib import Path
 import httpx
 
 from stack import processes
+from stack.settings import STACK_HOST, stack_host
 
 HOST = "127.0.0.1"
+WILDCARDS = ("0.0.0.0", "::")
 HEALTH_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
@@ -72,19 +75,27 @@ def _log_tail(log_file: Path, lines: int = 20) -> str:
         return ""
 
 
+def service_url(host: str, port: int) -> str:
+    """How this machine reaches a service listening on host:port."""
+    if host in WILDCARDS:
+        host = HOST
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def launch(spec: ServiceSpec, env: Mapping[str, str], log_dir: Path) -> Service:
     """Start one service detached from this process (its own session)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"{spec.name}.log"
     port = free_port()
-    command = [sys.executable, "-m", spec.module, "--host", HOST, "--port", str(port),
+    host = stack_host(env.get(STACK_HOST))
+    command = [sys.executable, "-m", spec.module, "--host", host, "--port", str(port),
                *spec.extra_args]
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env=dict(env), start_new_session=True,
         )
-    return Service(spec.name, spec.module, process.pid, f"http://{HOST}:{port}", log_file)
+    return Service(spec.name, spec.module, process.pid, service_url(host, port), log_file)
 
 
 def health(url: str, timeout_s: float = 2.0) -> dict[str, object]:

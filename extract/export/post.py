@@ -8,7 +8,7 @@ a partial success is counted, not retried (the receiver has said the spans are i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -80,11 +80,15 @@ def post_one(client: httpx.Client, url: str, request: ExportTraceServiceRequest)
 
 def post_requests(endpoint: str, requests: Iterable[ExportTraceServiceRequest],
                   on_progress: Callable[[PostResult], None] | None = None,
-                  timeout_s: float = 30.0) -> PostResult:
-    """Post every request in order; the totals. PostError at the first that fails for good."""
+                  timeout_s: float = 30.0,
+                  headers: Mapping[str, str] | None = None) -> PostResult:
+    """Post every request in order; the totals. PostError at the first that fails for good.
+
+    `headers` go with every request (e.g. a sink's `authorization`).
+    """
     url = traces_url(endpoint)
     result = PostResult()
-    with httpx.Client(timeout=timeout_s) as client:
+    with httpx.Client(timeout=timeout_s, headers=dict(headers or {})) as client:
         for request in requests:
             result.rejected_spans += post_one(client, url, request)
             result.requests += 1

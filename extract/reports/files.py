@@ -12,6 +12,7 @@ from extract.reports.html import html_report
 from extract.reports.junit import junit_xml
 from extract.reports.logs import suite_log, summary_markdown
 from extract.reports.model import ReportInput
+from spanbench.security import check_name, contained
 
 LATEST = "latest"
 SUMMARY, RESULTS = "summary.md", "results.json"
@@ -43,9 +44,10 @@ def write_reports(report: ReportInput, output_dir: Path) -> list[Path]:
     latest.mkdir(exist_ok=True)
     date = f"{report.meta.started_at:%Y-%m-%d}"
     written: list[Path] = []
-    for suite in report.suites():
-        log = _write(output_dir / f"{date}-{suite}.log", suite_log(report, suite))
-        doc = _write(output_dir / f"{date}-{suite}.json",
+    for suite in report.suites():  # names come from span attributes: checked before use
+        check_name(suite, "suite name")
+        log = _write(contained(output_dir, f"{date}-{suite}.log"), suite_log(report, suite))
+        doc = _write(contained(output_dir, f"{date}-{suite}.json"),
                      json.dumps(suite_document(report, suite), indent=2) + "\n")
         written += [log, doc, _link(latest, log), _link(latest, doc)]
     written.append(_write(latest / SUMMARY, summary_markdown(report)))

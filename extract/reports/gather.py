@@ -14,6 +14,7 @@ from extract.duckdb_runner import open_runs
 from extract.object_store import S3Runs
 from extract.reports.html_data import gather_charts
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
+from spanbench.security import check_name, contained
 
 STAMPED = re.compile(r"^\d{8}T\d{6}Z")
 """Run ids `spanbench run` makes (runinfo.new_run_id) start with their UTC start time."""
@@ -25,7 +26,11 @@ class ReportInputError(RuntimeError):
 
 def run_record(runs_dir: Path | S3Runs, run_id: str) -> dict[str, Any]:
     """run.json, or {} for a run without one (spans collected by 'spanbench collect')."""
-    local = None if isinstance(runs_dir, S3Runs) else runs_dir / run_id / "run.json"
+    try:  # a run id that could leave the runs folder
+        check = check_name(run_id, "run id")
+        local = None if isinstance(runs_dir, S3Runs) else contained(runs_dir, check, "run.json")
+    except ValueError as error:
+        raise ReportInputError(str(error)) from None
     where = local if local is not None else f"{runs_dir}/{run_id}/run.json"
     try:
         if local is None:

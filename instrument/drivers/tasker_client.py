@@ -12,6 +12,7 @@ import httpx
 from opentelemetry.context import Context
 
 from instrument.propagation import inject_http_headers
+from instrument.settings import orchestration_auth_headers
 
 FINAL_EXECUTION_STATUSES = frozenset({"all_complete", "blocked_by_failures"})
 DEFAULT_VERSION = "1.0.0"
@@ -38,11 +39,18 @@ def task_request(name: str, namespace: str, context: Mapping[str, Any],
 
 
 class TaskerClient:
-    """Synchronous, keep-alive client of one orchestration service."""
+    """Synchronous, keep-alive client of one orchestration service.
+
+    It authenticates as tasker-core's client does: `headers` when given, else from
+    TASKER_ORCHESTRATION_AUTH_TOKEN, TASKER_AUTH_TOKEN or TASKER_API_KEY (instrument.settings).
+    """
 
     def __init__(self, base_url: str, timeout_s: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport)
+                 transport: httpx.BaseTransport | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        auth = orchestration_auth_headers() if headers is None else headers
+        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, transport=transport,
+                                  headers=auth)
 
     def close(self) -> None:
         self._http.close()

@@ -13,12 +13,14 @@ from opentelemetry.trace import SpanKind
 from psycopg import AsyncConnection
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from instrument.propagation import extract_http_headers
 from spanbench import __version__
+from stack.auth import TokenAuth
 from stack.database import probe
 from stack.orchestration.creation import create_task
 from stack.orchestration.openapi import OPENAPI_PATH, openapi_endpoint
@@ -192,4 +194,5 @@ def create_app(settings: ServiceSettings) -> Starlette:
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
+        middleware=[Middleware(TokenAuth, token=settings.api_token)],
     )

@@ -46,7 +46,9 @@ def test_start_query_stop(home: Path) -> None:
     info = postgres.ensure_started(home, relaxed=False)
     cluster = info.cluster
     assert not info.reused
-    assert info.database_url == f"postgresql://postgres@127.0.0.1:{cluster.port}/spanbench"
+    assert cluster.password
+    assert info.database_url == (
+        f"postgresql://postgres:{cluster.password}@127.0.0.1:{cluster.port}/spanbench")
     assert postgres.is_running(home)
     with psycopg.connect(info.database_url) as conn:
         row = conn.execute("SELECT current_user, current_database()").fetchone()

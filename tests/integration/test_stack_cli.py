@@ -98,7 +98,8 @@ def test_stack_up_status_down_with_own_cluster(tmp_path: Path) -> None:
         state = json.loads(up.stdout)
         assert state["already_running"] is False
         assert state["cluster"] is not None
-        assert state["database_url"].startswith("postgresql://postgres@127.0.0.1:")
+        assert state["database_url"].startswith("postgresql://postgres:")
+        assert "@127.0.0.1:" in state["database_url"]
         assert state["orchestration_url"] == state["orchestration_urls"][0]
         assert len(state["worker_urls"]) == 2
         assert set(state["pids"]) == {"orchestration-1", "worker-1", "worker-2"}

@@ -256,12 +256,13 @@ def test_run_id_of_prefers_the_span() -> None:
 
 @pytest.mark.parametrize("run_id", ["a", "2026-01-01T10.30_x", "A" * 128])
 def test_valid_run_ids(run_id: str) -> None:
-    assert RUN_ID_PATTERN.match(run_id)
+    assert RUN_ID_PATTERN.fullmatch(run_id)
 
 
-@pytest.mark.parametrize("run_id", ["", ".", "..", "../x", "a/b", "-a", "a b", "A" * 129, "é"])
+@pytest.mark.parametrize("run_id", ["", ".", "..", "../x", "a/b", "-a", "a b", "A" * 129, "é",
+                                    "run\n", "a\x00b", "/etc", "a/../../b"])
 def test_invalid_run_ids(run_id: str) -> None:
-    assert not RUN_ID_PATTERN.match(run_id)
+    assert not RUN_ID_PATTERN.fullmatch(run_id)
 
 
 def test_decode_lazy_keeps_attributes_as_serialized_key_values() -> None:
