@@ -125,7 +125,8 @@ def measure(levels: Sequence[int], rates: Sequence[float] | None, samples: int,
     run_id = runinfo.new_run_id()
     done: list[Level] = []
     with deploy(home, runs_dir, workers=workers) as deployment:
-        provider = setup_tracing(job.SERVICE_NAME, endpoint=deployment.otlp_endpoint)
+        provider = setup_tracing(job.SERVICE_NAME, endpoint=deployment.otlp_endpoint,
+                                 headers=deployment.otlp_headers)
         try:
             best = 0.0
             for n in levels:
@@ -216,7 +217,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"stack: 1 orchestrator, {args.workers} workers × 8 concurrent steps; "
           f"{os.cpu_count()} cores, 1-min load average {before:.1f} before, "
           f"{os.getloadavg()[0]:.1f} after (others' work on the machine skews the figures)")
-    print(render(figures(run_id, runs_dir, levels)))
+    measured = figures(run_id, runs_dir, levels)
+    print(render(measured))
+    if not any(f.n for f in measured):
+        print("no level has samples: the run stored no e2e spans (see the export errors above)",
+              file=sys.stderr)
+        return 1
     return 0
 
 
