@@ -106,8 +106,8 @@ def lifecycle_counts(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: boo
             in _run(con, "e2e_lifecycle", run_id, macros=macros)]
 
 
-_CACHED = (("e2e_roots", "e2e_roots_of_run"), ("e2e_walk", "e2e_walk_of_run"), ("e2e_status", "e2e_status_of_run"),
-           ("e2e_attribution", "e2e_attribution_of_run"))
+_CACHED = (("e2e_roots", "e2e_roots_of_run"), ("e2e_walk", "e2e_walk_of_run"),
+           ("e2e_status", "e2e_status_of_run"), ("e2e_attribution", "e2e_attribution_of_run"))
 
 
 def e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str, *,

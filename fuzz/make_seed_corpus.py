@@ -9,7 +9,6 @@ in protobuf and in OTLP/JSON, plus a few screened-out shapes (zero ids, reversed
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import sys
@@ -18,7 +17,6 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from google.protobuf import json_format
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -28,6 +26,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 
+from extract.export.otlp_json import to_json
 from fuzz.otlp_decode_fuzz import CORPUS
 
 T0 = 1_764_000_000_000_000_000
@@ -58,15 +57,7 @@ def sdk_spans() -> list[ReadableSpan]:
 
 
 def otlp_json(request: ExportTraceServiceRequest) -> bytes:
-    document = json_format.MessageToDict(request)
-    for resource_spans in document.get("resourceSpans", []):
-        for scope_spans in resource_spans.get("scopeSpans", []):
-            for span in scope_spans.get("spans", []):
-                for message in (span, *span.get("links", [])):
-                    for name in ("traceId", "spanId", "parentSpanId"):
-                        if name in message:
-                            message[name] = base64.b64decode(message[name]).hex()
-    return json.dumps(document).encode()
+    return json.dumps(to_json(request)).encode()
 
 
 def seeds() -> list[bytes]:

@@ -7,10 +7,6 @@ empty and invalid run ids, attribute values nested to the decoder's depth limit.
 
 from __future__ import annotations
 
-import base64
-from typing import Any
-
-from google.protobuf import json_format
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
@@ -142,19 +138,6 @@ def requests(draw: st.DrawFn, spans: st.SearchStrategy[Span]) -> ExportTraceServ
 
 def span_count(request: ExportTraceServiceRequest) -> int:
     return sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
-
-
-def to_otlp_json(request: ExportTraceServiceRequest) -> dict[str, Any]:
-    """OTLP/JSON: the protobuf JSON mapping with trace and span ids in hex."""
-    document = json_format.MessageToDict(request)
-    for resource_spans in document.get("resourceSpans", []):
-        for scope_spans in resource_spans.get("scopeSpans", []):
-            for span in scope_spans.get("spans", []):
-                for message in (span, *span.get("links", [])):
-                    for name in ("traceId", "spanId", "parentSpanId"):
-                        if name in message:
-                            message[name] = base64.b64decode(message[name]).hex()
-    return document
 
 
 # JSON documents shaped like OTLP/JSON, with wrong types anywhere.

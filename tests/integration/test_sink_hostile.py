@@ -22,11 +22,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from extract.export.otlp_json import to_json
 from tests.otlp_strategies import (
     hostile_spans,
     json_documents,
     requests,
-    to_otlp_json,
     valid_spans,
 )
 from tests.sink_harness import SinkProcess
@@ -88,7 +88,7 @@ def test_hostile_messages(
     http: httpx.Client, request: ExportTraceServiceRequest, as_json: bool, encoding: str
 ) -> None:
     if as_json:
-        body, media = json.dumps(to_otlp_json(request)).encode(), "application/json"
+        body, media = json.dumps(to_json(request)).encode(), "application/json"
     else:
         body, media = request.SerializeToString(), "application/x-protobuf"
     if encoding:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from extract.columns import to_tables
+from extract.export.otlp_json import to_json
 from extract.ingest import Format, prepare
 from extract.otlp_decode import OtlpDecodeError, decode_json, decode_protobuf
 from tests.otlp_strategies import (
@@ -24,7 +25,6 @@ from tests.otlp_strategies import (
     json_documents,
     requests,
     span_count,
-    to_otlp_json,
     valid_spans,
 )
 
@@ -84,7 +84,7 @@ def test_hostile_messages_every_span_accounted_for(request: ExportTraceServiceRe
 @HEAVY
 @given(requests(hostile_spans()))
 def test_hostile_messages_as_json_agree_with_protobuf(request: ExportTraceServiceRequest) -> None:
-    from_json = prepare(json.dumps(to_otlp_json(request)).encode(), Format.JSON)
+    from_json = prepare(json.dumps(to_json(request)).encode(), Format.JSON)
     from_protobuf = prepare(request.SerializeToString(), Format.PROTOBUF)
     assert from_json.accepted_spans == from_protobuf.accepted_spans
     assert from_json.rejected_spans == from_protobuf.rejected_spans
@@ -106,7 +106,7 @@ def test_valid_protobuf_keeps_every_span(request: ExportTraceServiceRequest) -> 
 @HEAVY
 @given(requests(valid_spans()))
 def test_valid_json_round_trips(request: ExportTraceServiceRequest) -> None:
-    body = json.dumps(to_otlp_json(request)).encode()
+    body = json.dumps(to_json(request)).encode()
     # compared as dicts: NaN attribute values are unequal to themselves in messages
     assert json_format.MessageToDict(decode_json(body)) == json_format.MessageToDict(request)
     prepared = prepare(body, Format.JSON)
@@ -128,7 +128,7 @@ def test_flipped_bytes_never_escape_as_other_errors(
 @HEAVY
 @given(requests(valid_spans()), st.sampled_from(["\ud800", "\x00", "\uffff", "\U0010ffff"]))
 def test_json_strings_with_odd_code_points(request: ExportTraceServiceRequest, odd: str) -> None:
-    document = to_otlp_json(request)
+    document = to_json(request)
     text = json.dumps(document).replace('"name": "', f'"name": "{odd}')
     _prepare_or_reject(text.encode("utf-8", "surrogatepass"), Format.JSON)
 
