@@ -34,21 +34,14 @@ from pathlib import Path
 
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from extract.export.otlp_rebuild import as_key_values
 
 REPO = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
 
 
 # ── client process ────────────────────────────────────────────────────────────
-
-
-def _kv(key: str, value: object) -> KeyValue:
-    if isinstance(value, bool):
-        return KeyValue(key=key, value=AnyValue(bool_value=value))
-    if isinstance(value, int):
-        return KeyValue(key=key, value=AnyValue(int_value=value))
-    return KeyValue(key=key, value=AnyValue(string_value=str(value)))
 
 
 def build_bodies(spans: int, batch: int, run_id: str) -> list[bytes]:
@@ -58,7 +51,7 @@ def build_bodies(spans: int, batch: int, run_id: str) -> list[bytes]:
     for first in range(0, spans, batch):
         request = ExportTraceServiceRequest()
         resource_spans = request.resource_spans.add()
-        resource_spans.resource.attributes.append(_kv("service.name", "bench-driver"))
+        resource_spans.resource.attributes.extend(as_key_values({"service.name": "bench-driver"}))
         scope_spans = resource_spans.scope_spans.add()
         scope_spans.scope.name = "spanbench.instrument"
         for index in range(first, min(first + batch, spans)):
@@ -74,7 +67,7 @@ def build_bodies(spans: int, batch: int, run_id: str) -> list[bytes]:
                 "bench.iteration": index, "bench.warmup": False,
                 "db.system.name": "postgresql", "db.operation.name": "SELECT",
             }  # fmt: skip
-            span.attributes.extend(_kv(key, value) for key, value in attributes.items())
+            span.attributes.extend(as_key_values(attributes))
         bodies.append(request.SerializeToString())
     return bodies
 

@@ -13,17 +13,13 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from extract.columns import to_tables
-from extract.export.otlp_rebuild import any_value
+from extract.export.otlp_rebuild import as_key_values
 from extract.parquet_store import write_part
 from spanbench.vocabulary import Attr
 
 RUN_ID = "20261129T000000Z-export"
 BASE_NS = 1_764_374_400_123_456_789  # sub-microsecond digits on purpose
 SUITE = "e2e_latency"
-
-
-def _kvs(values: dict[str, object]) -> list[KeyValue]:
-    return [KeyValue(key=key, value=any_value(value)) for key, value in values.items()]
 
 
 def trace_id(index: int) -> bytes:
@@ -42,12 +38,12 @@ def build_request() -> ExportTraceServiceRequest:
             ("diamond_4", 3_333_333, False), ("linear_3", 50_000_000, True)]
     request = ExportTraceServiceRequest()
     driver = request.resource_spans.add()
-    driver.resource.attributes.extend(_kvs({"service.name": "spanbench-driver",
+    driver.resource.attributes.extend(as_key_values({"service.name": "spanbench-driver",
                                             "host.cpus": 2, "bench.ratio": 0.5}))
     driver_scope = driver.scope_spans.add()
     driver_scope.scope.name, driver_scope.scope.version = "instrument.e2e", "1.2.3"
     stack = request.resource_spans.add()
-    stack.resource.attributes.extend(_kvs({"service.name": "tasker-worker", "pid": 4242}))
+    stack.resource.attributes.extend(as_key_values({"service.name": "tasker-worker", "pid": 4242}))
     stack_scope = stack.scope_spans.add()
     stack_scope.scope.name = "stack.worker"
     other_scope = stack.scope_spans.add()
@@ -61,7 +57,7 @@ def build_request() -> ExportTraceServiceRequest:
             kind=Span.SpanKind.SPAN_KIND_CLIENT, start_time_unix_nano=start,
             end_time_unix_nano=start + duration, trace_state="vendor=abc,other=1")
         traced = {Attr.STACK_TRACED: index != 4}
-        root.attributes.extend(_kvs({**bench, **traced, "bench.phase": "e2e.workflow",
+        root.attributes.extend(as_key_values({**bench, **traced, "bench.phase": "e2e.workflow",
                                      "payload": b"\x00\x01\xfe", "ratio": 0.1,
                                      "steps": ["a", "b"], "counts": [1, 2, 3],
                                      "nested": {"k": "v", "n": 1}, "big": -(2**62)}))
@@ -70,27 +66,27 @@ def build_request() -> ExportTraceServiceRequest:
             trace_id=trace_id(index), span_id=span_id(index, 2), parent_span_id=span_id(index, 1),
             name="execute", kind=Span.SpanKind.SPAN_KIND_CONSUMER,
             start_time_unix_nano=start + 1_001, end_time_unix_nano=start + duration // 2 + 7)
-        child.attributes.extend(_kvs({**bench, "bench.phase": "execute", "handler": "noop",
+        child.attributes.extend(as_key_values({**bench, "bench.phase": "execute", "handler": "noop",
                                       "error": False}))
         child.status.code = Status.StatusCode.STATUS_CODE_ERROR
         child.status.message = "handler raised ValueError"
         event = child.events.add(time_unix_nano=start + 2_345, name="exception")
-        event.attributes.extend(_kvs({"exception.type": "ValueError", "attempt": 2}))
+        event.attributes.extend(as_key_values({"exception.type": "ValueError", "attempt": 2}))
         child.events.add(time_unix_nano=start + 3_999, name="retry")
         link = child.links.add(trace_id=trace_id((index + 1) % len(plan)),
                                span_id=span_id((index + 1) % len(plan), 1),
                                trace_state="t=1")
-        link.attributes.extend(_kvs({"link.reason": "batch"}))
+        link.attributes.extend(as_key_values({"link.reason": "batch"}))
         sql = other_scope.spans.add(
             trace_id=trace_id(index), span_id=span_id(index, 3), parent_span_id=span_id(index, 2),
             name="sql.get_next_ready_tasks", kind=Span.SpanKind.SPAN_KIND_INTERNAL,
             start_time_unix_nano=start + 5_000, end_time_unix_nano=start + 9_999)
-        sql.attributes.extend(_kvs({**bench, "db.system.name": "postgresql"}))
+        sql.attributes.extend(as_key_values({**bench, "db.system.name": "postgresql"}))
         unspecified = other_scope.spans.add(
             trace_id=trace_id(index), span_id=span_id(index, 4), parent_span_id=span_id(index, 1),
             name="unspecified kind", start_time_unix_nano=start + 20_000,
             end_time_unix_nano=start + 20_000)
-        unspecified.attributes.extend(_kvs(bench))
+        unspecified.attributes.extend(as_key_values(bench))
     return request
 
 

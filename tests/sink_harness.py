@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from extract.duckdb_runner import list_runs, open_runs, part_files
+from extract.export.otlp_rebuild import as_key_values
 
 REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 20.0
@@ -140,21 +140,13 @@ def all_part_files(out: Path) -> list[Path]:
     return [path for run in list_runs(out) for path in part_files(out, run)]
 
 
-def _kv(key: str, value: object) -> KeyValue:
-    if isinstance(value, bool):
-        return KeyValue(key=key, value=AnyValue(bool_value=value))
-    if isinstance(value, int):
-        return KeyValue(key=key, value=AnyValue(int_value=value))
-    return KeyValue(key=key, value=AnyValue(string_value=str(value)))
-
-
 def make_request(
     count: int, run_id: str | None, name: str = "op", **attributes: object
 ) -> tuple[ExportTraceServiceRequest, list[str]]:
     """A request of `count` spans with fresh random ids; returns it and the hex span ids."""
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
-    resource_spans.resource.attributes.append(_kv("service.name", "sink-test"))
+    resource_spans.resource.attributes.extend(as_key_values({"service.name": "sink-test"}))
     scope_spans = resource_spans.scope_spans.add()
     scope_spans.scope.name = "tests.sink"
     now = time.time_ns()
@@ -170,8 +162,7 @@ def make_request(
             start_time_unix_nano=now + index,
             end_time_unix_nano=now + index + 1000,
         )
-        for key, value in {**base, "index": index, **attributes}.items():
-            span.attributes.append(_kv(key, value))
+        span.attributes.extend(as_key_values({**base, "index": index, **attributes}))
         ids.append(span_id.hex())
     return request, ids
 

@@ -42,10 +42,14 @@ def any_value(value: Any) -> AnyValue:
         return out
     if isinstance(value, dict):
         out = AnyValue()
-        out.kvlist_value.values.extend(
-            KeyValue(key=key, value=any_value(item)) for key, item in value.items())
+        out.kvlist_value.values.extend(as_key_values(value))
         return out
     raise TypeError(f"cannot express a {type(value).__name__} as an OTLP AnyValue")
+
+
+def as_key_values(values: Mapping[str, Any]) -> list[KeyValue]:
+    """Python values by key as OTLP KeyValues, in the mapping's order."""
+    return [KeyValue(key=key, value=any_value(value)) for key, value in values.items()]
 
 
 def stored_value(text: str, type_name: str | None) -> AnyValue:
