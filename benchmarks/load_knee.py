@@ -44,10 +44,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from extract.analysis import phase_statistics
 from extract.duckdb_runner import open_runs
 from instrument.drivers import e2e_latency
-from instrument.drivers.base import DriverContext, RunSettings, Target
+from instrument.drivers.base import DriverContext, RunSettings
 from instrument.drivers.load import LoadProfile
 from instrument.recorder import PhaseRecorder
-from instrument.tracing import setup_tracing, shutdown_tracing
+from instrument.tracing import shutdown_tracing
 from spanbench import job, runinfo
 from spanbench.deployment import Deployment, deploy
 from spanbench.vocabulary import Phase
@@ -104,11 +104,8 @@ class PrintedProgress:
 
 def _run_level(deployment: Deployment, provider: TracerProvider | None, run_id: str, level: Level,
                samples: int, warmup: int | None) -> e2e_latency.E2eOutcome:
-    assert deployment.orchestration_url and deployment.database_url
     settings = RunSettings(run_id=run_id, samples=samples, warmup=warmup, load=level.profile)
-    ctx = DriverContext(e2e_latency.SUITE, settings,
-                        Target(deployment.orchestration_url, deployment.database_url,
-                               deployment.worker_urls),
+    ctx = DriverContext(e2e_latency.SUITE, settings, job.driver_target(deployment),
                         PhaseRecorder(provider), progress=PrintedProgress())
     outcome = e2e_latency.run(ctx, {SCENARIO: e2e_latency.SCENARIOS[SCENARIO]})
     ctx.recorder.flush()
@@ -125,8 +122,7 @@ def measure(levels: Sequence[int], rates: Sequence[float] | None, samples: int,
     run_id = runinfo.new_run_id()
     done: list[Level] = []
     with deploy(home, runs_dir, workers=workers) as deployment:
-        provider = setup_tracing(job.SERVICE_NAME, endpoint=deployment.otlp_endpoint,
-                                 headers=deployment.otlp_headers)
+        provider = job.driver_tracing(deployment)
         try:
             best = 0.0
             for n in levels:

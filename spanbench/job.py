@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from opentelemetry.sdk.trace import TracerProvider
 
 import queries
 from extract.analysis import PhaseStats
@@ -119,19 +120,29 @@ def sink_status(endpoint: str) -> dict[str, Any]:
         return {"error": str(error)}
 
 
+def driver_tracing(deployment: Deployment, *, counts: ExportCounts | None = None,
+                   instance_id: str | None = None) -> TracerProvider | None:
+    """The drivers' tracer provider, exporting to the deployment's endpoint with its headers."""
+    return setup_tracing(SERVICE_NAME, endpoint=deployment.otlp_endpoint, counts=counts,
+                         instance_id=instance_id, headers=deployment.otlp_headers)
+
+
+def driver_target(deployment: Deployment) -> Target:
+    """What the drivers measure: the deployment's orchestration, database and workers."""
+    assert deployment.orchestration_url is not None and deployment.database_url is not None
+    return Target(deployment.orchestration_url, deployment.database_url, deployment.worker_urls)
+
+
 def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                progress: Progress, artifacts_dir: Path) -> RunOutcome:
     """Run each suite's driver; spans go to the deployment's OTLP endpoint.
 
     Ctrl-C ends the run early: what was measured is flushed and the outcome says interrupted.
     """
-    assert deployment.orchestration_url is not None and deployment.database_url is not None
     counts = ExportCounts()
     instance_id = uuid.uuid4().hex
-    provider = setup_tracing(SERVICE_NAME, endpoint=deployment.otlp_endpoint, counts=counts,
-                             instance_id=instance_id, headers=deployment.otlp_headers)
-    target = Target(deployment.orchestration_url, deployment.database_url,
-                    deployment.worker_urls)
+    provider = driver_tracing(deployment, counts=counts, instance_id=instance_id)
+    target = driver_target(deployment)
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
                                quick=options.quick,
                                iteration_timeout_s=options.iteration_timeout_s,
