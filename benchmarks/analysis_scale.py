@@ -37,8 +37,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import queries
-from extract.breakdown import e2e_analysis
-from extract.duckdb_runner import open_runs
+from extract.analyse.breakdown import e2e_analysis
+from extract.analyse.duckdb_runner import open_runs
 
 LEVELS: dict[str, list[int]] = {"linear_3": [1, 1, 1], "linear_4": [1, 1, 1, 1],
                                 "diamond_4": [1, 2, 1], "tree_7": [1, 2, 4],
@@ -47,7 +47,7 @@ RUN = "scale"
 T0 = 1_700_000_000_000_000_000
 PART_ROWS = 8192
 """Spans per part file as the sink writes them: its converter turns 4 MiB of OTLP requests into
-a part (extract/converter.py CHUNK_BYTES), and a span of a real run rebuilt as OTLP protobuf
+a part (extract/receive/converter.py CHUNK_BYTES), and a span of a real run rebuilt as OTLP protobuf
 takes 500-650 bytes, so a part holds about 6-8 thousand spans."""
 PER_STEP = {"claim": 1, "execute": 1, "submit": 1, "result.process": 1}
 FIXED = {"api.create_task": 1, "task.initialize": 1, "task.finalize": 1}

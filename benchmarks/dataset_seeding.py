@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from instrument.drivers import datasets
-from stack import migrate, postgres
+from instrument.workload import datasets
+from stack.local import migrate, postgres
 
 
 def _seed(url: str, size: int, workers: int, fk_checks: bool) -> None:

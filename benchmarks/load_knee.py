@@ -41,15 +41,15 @@ from pathlib import Path
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from extract.analysis import phase_statistics
-from extract.duckdb_runner import open_runs
+from extract.analyse.analysis import phase_statistics
+from extract.analyse.duckdb_runner import open_runs
 from instrument.drivers import e2e_latency
 from instrument.drivers.base import DriverContext, RunSettings
-from instrument.drivers.load import LoadProfile
 from instrument.recorder import PhaseRecorder
 from instrument.tracing import shutdown_tracing
-from spanbench import job, runinfo
-from spanbench.deployment import Deployment, deploy
+from instrument.workload.load import LoadProfile
+from spanbench.runner import job, runinfo
+from spanbench.runner.deployment import Deployment, deploy
 from spanbench.vocabulary import Phase
 
 SCENARIO = "linear_4"

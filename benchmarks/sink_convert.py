@@ -32,9 +32,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from extract.columns import SPAN_KINDS, STATUS_CODES, text_of, to_tables
-from extract.otlp_decode import UNASSIGNED, decode_protobuf, screen
-from extract.parquet_store import SCHEMA, write_part
+from extract.receive.columns import SPAN_KINDS, STATUS_CODES, text_of, to_tables
+from extract.receive.otlp_decode import UNASSIGNED, decode_protobuf, screen
+from extract.store.parquet_store import SCHEMA, write_part
 
 BATCH = 512
 RUN_ID = "bench-sink-convert"

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import httpx
 
-from instrument.drivers.completion import FinalizationListener
 from instrument.settings import orchestration_auth_headers
-from stack import lifecycle, postgres
+from instrument.workload.completion import FinalizationListener
+from stack.local import lifecycle, postgres
 
 WARMUP = 10
 

@@ -27,9 +27,9 @@ WORK_CORPUS = Path("tmp") / "fuzz" / "otlp_decode"
 
 def one_input(data: bytes) -> None:
     """Decode `data` both ways; raise AssertionError (or anything unexpected) on a bug."""
-    from extract.columns import to_tables
-    from extract.ingest import Format, prepare
-    from extract.otlp_decode import OtlpDecodeError
+    from extract.receive.columns import to_tables
+    from extract.receive.ingest import Format, prepare
+    from extract.receive.otlp_decode import OtlpDecodeError
 
     for fmt in (Format.PROTOBUF, Format.JSON):
         try:
@@ -47,9 +47,9 @@ def main() -> None:
     import atheris
 
     with atheris.instrument_imports():
-        import extract.columns
-        import extract.ingest
-        import extract.otlp_decode  # noqa: F401
+        import extract.receive.columns
+        import extract.receive.ingest
+        import extract.receive.otlp_decode  # noqa: F401
     args = list(sys.argv)
     if not any(arg.startswith("-dict=") for arg in args):
         args.append(f"-dict={DICTIONARY}")

@@ -35,9 +35,9 @@ def main() -> None:
     import atheris
 
     with atheris.instrument_imports():
-        import extract.columns
-        import extract.ingest
-        import extract.otlp_decode  # noqa: F401
+        import extract.receive.columns
+        import extract.receive.ingest
+        import extract.receive.otlp_decode  # noqa: F401
     args = list(sys.argv)
     if not any(not arg.startswith("-") for arg in args[1:]):
         WORK_CORPUS.mkdir(parents=True, exist_ok=True)

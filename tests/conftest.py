@@ -1,7 +1,7 @@
 """Shared fixtures: one throwaway PostgreSQL cluster per test session, fresh databases per test.
 
 `pg_url` is the session's database (DATABASE_URL when set, else a cluster started by
-stack.postgres in a temporary home). `fresh_db` is a new, migrated database unique to the
+stack.local.postgres in a temporary home). `fresh_db` is a new, migrated database unique to the
 test, copied from a template migrated once per session. Tests under tests/integration are
 marked `integration`.
 """
@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from psycopg import conninfo, errors, sql
 
-from stack import migrate, postgres
+from stack.local import migrate, postgres
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 
@@ -97,7 +97,7 @@ def make_database(pg_url: str) -> Iterator[Callable[[], str]]:
 
 @pytest.fixture(scope="session")
 def migrated_template(pg_url: str) -> Iterator[str]:
-    """Name of a database migrated once per session with stack/sql, used as a template."""
+    """Name of a database migrated once per session with stack/engine/sql, used as a template."""
     name = unique_name("spanbench_template")
     url = _create_database(pg_url, name)
     try:

@@ -12,9 +12,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from extract.columns import to_tables
 from extract.export.otlp_rebuild import as_key_values
-from extract.parquet_store import write_part
+from extract.receive.columns import to_tables
+from extract.store.parquet_store import write_part
 from spanbench.vocabulary import Attr
 
 RUN_ID = "20261129T000000Z-export"
@@ -45,7 +45,7 @@ def build_request() -> ExportTraceServiceRequest:
     stack = request.resource_spans.add()
     stack.resource.attributes.extend(as_key_values({"service.name": "tasker-worker", "pid": 4242}))
     stack_scope = stack.scope_spans.add()
-    stack_scope.scope.name = "stack.worker"
+    stack_scope.scope.name = "stack.engine.worker"
     other_scope = stack.scope_spans.add()
     other_scope.scope.name, other_scope.scope.version = "stack.sql", "0.1"
     for index, (scenario, duration, warmup) in enumerate(plan):

@@ -1,7 +1,7 @@
 """A small run in the Parquet store with everything report.html draws: task_initialization
 calls, sql_functions calls at two dataset sizes (batched), e2e_latency diamond_4 workflow
 traces (tests/e2e_traces.py's drawing, stretched per workflow) and a `_history` of two earlier
-runs in extract/history.py's layout (written here directly, with its schema)."""
+runs in extract/store/history.py's layout (written here directly, with its schema)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from extract.history import HISTORY_SCHEMA, history_dir, history_path
-from extract.parquet_store import spans_dir
+from extract.store.history import HISTORY_SCHEMA, history_dir, history_path
+from extract.store.parquet_store import spans_dir
 from tests.e2e_traces import DIAMOND, DIAMOND_END
 
 RUN_ID = "20261129T220000Z-c0ffee"

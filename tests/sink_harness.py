@@ -25,7 +25,7 @@ import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from extract.duckdb_runner import list_runs, open_runs, part_files
+from extract.analyse.duckdb_runner import list_runs, open_runs, part_files
 from extract.export.otlp_rebuild import as_key_values
 
 REPO = Path(__file__).resolve().parent.parent

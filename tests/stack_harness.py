@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from stack import supervisor
-from stack.supervisor import Service, ServiceSpec
+from stack.local import supervisor
+from stack.local.supervisor import Service, ServiceSpec
 
 FINAL_STATUSES = ("all_complete", "blocked_by_failures")
 
@@ -72,12 +72,12 @@ def running_stack(database_url: str, log_dir: Path, workers: int = 1, orchestrat
     environment.update(DATABASE_URL=database_url, SPANBENCH_POLL_INTERVAL_MS="200")
     environment.update(env or {})
     orchestration = supervisor.start_all(
-        [ServiceSpec(f"orchestration-{i}", "stack.orchestration")
+        [ServiceSpec(f"orchestration-{i}", "stack.engine.orchestration")
          for i in range(1, orchestrators + 1)], environment, log_dir)
     worker_services: list[Service] = []
     try:
         worker_services = supervisor.start_all(
-            [ServiceSpec(f"worker-{i}", "stack.worker", ("--worker-id", str(i)))
+            [ServiceSpec(f"worker-{i}", "stack.engine.worker", ("--worker-id", str(i)))
              for i in range(1, workers + 1)], environment, log_dir)
         with httpx.Client(base_url=orchestration[0].url, timeout=10) as client:
             yield RunningStack(orchestration, worker_services, client)

@@ -24,7 +24,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from extract.columns import text_of
+from extract.receive.columns import text_of
 
 SPAN_KIND: Final = "span.kind"
 STATUS_CODE: Final = "otel.status_code"

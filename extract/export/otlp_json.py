@@ -15,7 +15,7 @@ from typing import IO, Any, Final
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from extract.otlp_decode import OtlpDecodeError, decode_json
+from extract.receive.otlp_decode import OtlpDecodeError, decode_json
 
 _ID_FIELDS: Final = ("traceId", "spanId", "parentSpanId")
 

@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from extract.columns import SPAN_KINDS, STATUS_CODES, decode_value
+from extract.receive.columns import SPAN_KINDS, STATUS_CODES, decode_value
 
 _KIND_NUMBERS: Final = {name: number for number, name in SPAN_KINDS.items()}
 _STATUS_NUMBERS: Final = {name: number for number, name in STATUS_CODES.items()}

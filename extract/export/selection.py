@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extract.duckdb_runner import open_runs
+from extract.analyse.duckdb_runner import open_runs
 
 SPAN_COLUMNS = """
     TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind,

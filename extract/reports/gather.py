@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from extract import object_store
-from extract.duckdb_runner import open_runs
-from extract.object_store import S3Runs
+from extract.analyse.duckdb_runner import open_runs
 from extract.reports.html_data import gather_charts
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
+from extract.store import object_store
+from extract.store.object_store import S3Runs
 from spanbench.security import check_name, contained
 
 STAMPED = re.compile(r"^\d{8}T\d{6}Z")
@@ -79,7 +79,7 @@ def gather(runs_dir: Path | S3Runs, run_id: str, targets_path: Path | None = Non
     `history_home` (default: beside the runs; a bucket's is kept on this machine, so the caller
     names it).
     """
-    from extract import analysis, breakdown
+    from extract.analyse import analysis, breakdown
 
     if baseline_dir is not None and not baseline_dir.is_dir():
         raise ReportInputError(f"no baseline at {baseline_dir}: save one with "
@@ -93,7 +93,7 @@ def gather(runs_dir: Path | S3Runs, run_id: str, targets_path: Path | None = Non
                   if check.target.suite in ran]  # targets of suites not run are not reported
         comparisons: list[Any] = []
         if baseline_dir is not None:
-            from extract import baselines
+            from extract.store import baselines
 
             comparisons = list(baselines.compare(con, run_id, baseline_dir))
         if not prerequisites:

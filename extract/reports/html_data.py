@@ -1,6 +1,6 @@
 """What the HTML report draws beyond ReportInput, gathered from the run's Parquet in DuckDB:
 binned latency distributions, the spans of the median and slowest e2e traces, and each
-benchmark's trend across the runs kept in `<runs_dir>/_history/` (extract/history.py writes
+benchmark's trend across the runs kept in `<runs_dir>/_history/` (extract/store/history.py writes
 them; one Parquet file per run). Raw durations stay in DuckDB: only bin counts leave it."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 import queries
-from extract.history import history_dir, history_glob
+from extract.store.history import history_dir, history_glob
 
 
 @dataclass(frozen=True)

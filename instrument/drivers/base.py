@@ -18,10 +18,10 @@ from typing import Protocol
 
 from opentelemetry.context import Context
 
-from instrument.drivers.fault_pause import PausePoints
-from instrument.drivers.load import LoadProfile
 from instrument.propagation import context_with_baggage, unsampled_context
 from instrument.recorder import AttrValue, PhaseRecorder
+from instrument.workload.fault_pause import PausePoints
+from instrument.workload.load import LoadProfile
 from spanbench.vocabulary import Attr
 
 QUICK_SAMPLES = 3

@@ -17,7 +17,7 @@ so the stack exports nothing. The driver's e2e.workflow is always a sampled root
 `bench.stack_traced`; `run` returns the durations and the tracing tax between the two.
 
 Load (`RunSettings.load`, `spanbench run --concurrency N` / `--rate R`): each scenario runs as
-`<scenario>@c<N>` or `<scenario>@r<R>`, many workflows in flight (instrument.drivers.load);
+`<scenario>@c<N>` or `<scenario>@r<R>`, many workflows in flight (instrument.workload.load);
 every span carries bench.concurrency or bench.arrival_rate through baggage. Completion is
 then taken from the NOTIFY alone: polling every in-flight workflow would itself load the stack.
 """
@@ -36,23 +36,23 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.status import StatusCode
 
 from instrument.drivers.base import Deadline, DriverContext, Iteration, IterationTimeout
-from instrument.drivers.completion import Finalization, FinalizationListener
-from instrument.drivers.load import (
+from instrument.propagation import context_with_baggage, unsampled_context
+from instrument.recorder import AttrValue
+from instrument.workload.completion import Finalization, FinalizationListener
+from instrument.workload.load import (
     SharedRecorder,
     Start,
     arrival_offsets_ns,
     closed_loop,
     open_loop,
 )
-from instrument.drivers.observer_effect import TracingTax, stratified_tracing_tax, tracing_tax
-from instrument.drivers.tasker_client import (
+from instrument.workload.observer_effect import TracingTax, stratified_tracing_tax, tracing_tax
+from instrument.workload.tasker_client import (
     FINAL_EXECUTION_STATUSES,
     TaskerClient,
     TaskerError,
     task_request,
 )
-from instrument.propagation import context_with_baggage, unsampled_context
-from instrument.recorder import AttrValue
 from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
 
 SUITE = "e2e_latency"
@@ -178,7 +178,7 @@ def run(ctx: DriverContext, workflows: Mapping[str, Workflow] | None = None) -> 
     """Run every scenario (or `workflows`, by scenario name); the caller may ignore the result.
 
     Under a load profile (`ctx.settings.load`) each scenario runs as `<scenario>@<level>`
-    with many workflows in flight (see instrument.drivers.load).
+    with many workflows in flight (see instrument.workload.load).
     """
     outcome = E2eOutcome()
     load = ctx.settings.load

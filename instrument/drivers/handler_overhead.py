@@ -13,7 +13,7 @@ handler's result (`handler.result`), which must equal the direct call's. The han
 
 `instrument/` cannot import the stack, so the framework and the foreign command are
 arguments: the CLI and the tests pass `Dispatch(REGISTRY, StepContext, run_handler)` from
-`stack.handlers` and `[sys.executable, "-m", "stack.foreign_handler"]`.
+`stack.engine.handlers` and `[sys.executable, "-m", "stack.engine.foreign_handler"]`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ Handler = Callable[[Any], Any]
 
 
 class HandlerFramework(Protocol):
-    """The stack's handler machinery as drivers use it (stack.handlers)."""
+    """The stack's handler machinery as drivers use it (stack.engine.handlers)."""
 
     @property
     def registry(self) -> Mapping[str, Handler]:
@@ -111,7 +111,7 @@ async def dispatch(framework: HandlerFramework, message: str | bytes,
 
 
 class ForeignHandler:
-    """A handler process speaking JSON lines (stack.foreign_handler), started once."""
+    """A handler process speaking JSON lines (stack.engine.foreign_handler), started once."""
 
     def __init__(self, command: Sequence[str], timeout_s: float = FOREIGN_START_TIMEOUT_S
                  ) -> None:

@@ -29,9 +29,9 @@ from typing import Any
 import psycopg
 from opentelemetry.trace import SpanKind
 
-from instrument.drivers import datasets, sql_samples
 from instrument.drivers.base import DriverContext, Iteration
-from instrument.drivers.sql_samples import Sample
+from instrument.workload import datasets, sql_samples
+from instrument.workload.sql_samples import Sample
 from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, Attr
 
 _logger = logging.getLogger(__name__)

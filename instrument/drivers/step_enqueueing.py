@@ -38,13 +38,13 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from psycopg.types.json import Jsonb
 
-from instrument.drivers import fanout
 from instrument.drivers.base import DriverContext, Iteration, IterationTimeout
-from instrument.drivers.completion import FinalizationListener
-from instrument.drivers.fanout import PlantedTask, ReadyMessage, ReadyMessages
-from instrument.drivers.notify_listener import ListenerProcess
 from instrument.propagation import extract_message_headers, inject_message_headers
 from instrument.recorder import PhaseRecord
+from instrument.workload import fanout
+from instrument.workload.completion import FinalizationListener
+from instrument.workload.fanout import PlantedTask, ReadyMessage, ReadyMessages
+from instrument.workload.notify_listener import ListenerProcess
 from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase
 
 SUITE = "step_enqueueing"

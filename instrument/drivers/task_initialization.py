@@ -12,8 +12,8 @@ from __future__ import annotations
 from opentelemetry.trace import SpanKind
 
 from instrument.drivers.base import DriverContext
-from instrument.drivers.completion import FinalizationListener
-from instrument.drivers.tasker_client import TaskerClient, task_request
+from instrument.workload.completion import FinalizationListener
+from instrument.workload.tasker_client import TaskerClient, task_request
 from spanbench.vocabulary import Attr, Phase
 
 SUITE = "task_initialization"

@@ -10,7 +10,7 @@ a queue holding every iteration's message before the first is timed. The tasks s
 complete, so the orchestration's sweep leaves them alone; afterwards their steps are put
 back to `complete` and both private queues are dropped.
 
-The driver-side worker does what the stack's does (stack/worker/steps.py), over SQL:
+The driver-side worker does what the stack's does (stack/engine/worker/steps.py), over SQL:
 
 - claim: pgmq.read + in one transaction the transition enqueued → in_progress and loading
   the step's handler, configuration, task context and parents' results;
@@ -39,8 +39,8 @@ from psycopg.types.json import Jsonb
 
 from instrument.drivers.base import DriverContext, Iteration
 from instrument.drivers.handler_overhead import HandlerFramework, lookup
-from instrument.drivers.tasker_client import TaskerClient, task_request
 from instrument.propagation import inject_message_headers, unsampled_context
+from instrument.workload.tasker_client import TaskerClient, task_request
 from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase
 
 SUITE = "worker_execution"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import postgres
+from stack.local import postgres
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from extract.duckdb_runner import open_runs
+from extract.analyse.duckdb_runner import open_runs
 from instrument.drivers.e2e_latency import SCENARIOS
 
 SUITE = "e2e_latency"

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from stack import postgres
+from stack.local import postgres
 from tests.faults.conftest import FAULT_LINE
 from tests.faults.harness import (
     ITERATIONS,

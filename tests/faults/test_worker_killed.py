@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from stack import postgres
+from stack.local import postgres
 from tests.faults.conftest import FAULT_LINE
 from tests.faults.harness import ITERATIONS, FaultRun, account, point, report
 

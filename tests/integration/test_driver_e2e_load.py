@@ -4,7 +4,7 @@ short open-loop run; every workflow completes and every span says which load it 
 from __future__ import annotations
 
 from instrument.drivers import e2e_latency
-from instrument.drivers.load import LoadProfile
+from instrument.workload.load import LoadProfile
 from spanbench.vocabulary import STACK_PHASES, Attr, Phase
 from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
 from tests.otlp_capture import CapturedSpan

@@ -7,10 +7,10 @@ import sys
 from instrument.drivers import handler_overhead
 from instrument.drivers.handler_overhead import Dispatch
 from spanbench.vocabulary import Attr
-from stack.handlers import REGISTRY, StepContext, run_handler
+from stack.engine.handlers import REGISTRY, StepContext, run_handler
 from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
 
-FOREIGN = (sys.executable, "-m", "stack.foreign_handler")
+FOREIGN = (sys.executable, "-m", "stack.engine.foreign_handler")
 
 
 def stack_framework() -> Dispatch:

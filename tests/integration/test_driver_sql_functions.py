@@ -10,9 +10,10 @@ from pathlib import Path
 import psycopg
 from opentelemetry.sdk.trace import TracerProvider
 
-from instrument.drivers import datasets, sql_functions
+from instrument.drivers import sql_functions
 from instrument.drivers.base import DriverContext, RunSettings, Target
 from instrument.recorder import PhaseRecorder
+from instrument.workload import datasets
 from spanbench.vocabulary import Attr
 from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
 

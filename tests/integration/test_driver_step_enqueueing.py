@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import psycopg
 
-from instrument.drivers import fanout, step_enqueueing
+from instrument.drivers import step_enqueueing
+from instrument.workload import fanout
 from spanbench.vocabulary import Attr
 from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
 

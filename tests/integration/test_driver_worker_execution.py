@@ -9,9 +9,9 @@ import queries
 from instrument.drivers import worker_execution
 from instrument.drivers.base import Iteration
 from instrument.drivers.handler_overhead import Dispatch
-from instrument.drivers.tasker_client import TaskerClient, task_request
+from instrument.workload.tasker_client import TaskerClient, task_request
 from spanbench.vocabulary import Attr
-from stack.handlers import REGISTRY, StepContext, run_handler
+from stack.engine.handlers import REGISTRY, StepContext, run_handler
 from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
 from tests.spans_table import spans_table
 

@@ -1,4 +1,4 @@
-"""stack.migrate against real PostgreSQL: PGMQ install, versioned files, idempotence, drift."""
+"""stack.local.migrate against real PostgreSQL: PGMQ, versioned files, idempotence, drift."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from pgmq.install import get_embedded_sql_version
 
-from stack import migrate
-from stack.migrate import MigrationError
+from stack.local import migrate
+from stack.local.migrate import MigrationError
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from stack.orchestration.app import create_app
+from stack.engine.orchestration.app import create_app
 from stack.settings import ServiceSettings
 from tests.task_request_strategies import VALID, raw_bodies, task_request_bodies
 

@@ -14,7 +14,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from stack.orchestration.openapi import OPENAPI_PATH, document
+from stack.engine.orchestration.openapi import OPENAPI_PATH, document
 from tests.stack_harness import RunningStack, running_stack, task_request
 
 

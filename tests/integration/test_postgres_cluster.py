@@ -1,4 +1,4 @@
-"""stack.postgres against real server binaries: start (as an unprivileged user when root),
+"""stack.local.postgres against real server binaries: start (as an unprivileged user when root),
 reuse, restart after kill -9, stop."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from stack import pg_runtime, postgres, processes
+from stack.local import pg_runtime, postgres, processes
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from extract.parquet_store import spans_dir
+from extract.store.parquet_store import spans_dir
 
 COLUMNS = """Timestamp TIMESTAMPTZ, EndTimestamp TIMESTAMPTZ, Duration BIGINT, TraceId VARCHAR,
     SpanId VARCHAR, ParentSpanId VARCHAR, SpanName VARCHAR, ServiceName VARCHAR,
@@ -113,7 +113,7 @@ def test_compare_two_runs_prints_the_table(tmp_path: Path) -> None:
 
 
 def test_a_quick_run_writes_every_report_and_saves_a_baseline(tmp_path: Path) -> None:
-    from stack import postgres
+    from stack.local import postgres
 
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OTEL_", "TASKER_TEST_", "SPANBENCH_")) and k != "DATABASE_URL"}

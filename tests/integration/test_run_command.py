@@ -12,7 +12,7 @@ import duckdb
 import httpx
 import pytest
 
-from stack import postgres
+from stack.local import postgres
 from tests.otlp_capture import OtlpCapture, otlp_capture  # noqa: F401
 
 

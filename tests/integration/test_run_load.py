@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from stack import postgres
+from stack.local import postgres
 
 
 def test_a_closed_loop_run_reports_and_stores_throughput_per_level(tmp_path: Path) -> None:

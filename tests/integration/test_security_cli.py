@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extract.parquet_store import spans_dir
+from extract.store.parquet_store import spans_dir
 from tests.integration.test_report_command import spanbench, write_run
 
 pytestmark = pytest.mark.timeout(120)
@@ -66,7 +66,7 @@ def test_baseline_names_cannot_leave_the_baselines_folder(tmp_path: Path) -> Non
 
 
 def test_nul_in_a_baseline_name_is_refused_in_process() -> None:
-    from spanbench.report_command import ReportError, baseline_path
+    from spanbench.cli.report_command import ReportError, baseline_path
 
     with pytest.raises(ReportError, match="is not valid"):
         baseline_path("x\x00y")

@@ -14,9 +14,9 @@ import psutil
 import psycopg
 import pytest
 
-from instrument.drivers.tasker_client import TaskerClient, TaskerError, task_request
-from stack import postgres, supervisor
-from stack.supervisor import ServiceSpec
+from instrument.workload.tasker_client import TaskerClient, TaskerError, task_request
+from stack.local import postgres, supervisor
+from stack.local.supervisor import ServiceSpec
 from tests.listening import assert_loopback_only, is_loopback, listening_addresses
 from tests.stack_harness import running_stack
 

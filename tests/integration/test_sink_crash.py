@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pyarrow.parquet as pq
 
-from extract.spool import encode_record
+from extract.receive.spool import encode_record
 from tests.sink_harness import SinkProcess, all_part_files, make_request, read_spans
 
 POSTERS = 3

@@ -31,7 +31,7 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 
-from extract.columns import decode_value
+from extract.receive.columns import decode_value
 from tests.sink_harness import SinkProcess, read_spans
 
 ATTRIBUTES: dict[str, Any] = {

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from extract.forwarder import Forwarder
-from extract.settings import SettingsError, SinkSettings
-from spanbench.deployment import DeploymentError, deploy
+from extract.receive.forwarder import Forwarder
+from extract.receive.settings import SettingsError, SinkSettings
+from spanbench.runner.deployment import DeploymentError, deploy
 from tests.otlp_capture import OtlpCapture, otlp_capture  # noqa: F401
 from tests.sink_harness import SinkProcess, count_spans, make_request
 

@@ -17,8 +17,8 @@ import pyarrow.fs as pafs
 import pytest
 from moto.server import ThreadedMotoServer
 
-from extract.object_store import S3Runs
-from spanbench import runinfo
+from extract.store.object_store import S3Runs
+from spanbench.runner import runinfo
 from tests.sink_harness import REPO, SPAN_COLUMNS, SinkProcess, make_request, read_spans
 
 BUCKET = "spans"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stack import postgres, processes, supervisor
-from stack.supervisor import ServiceSpec, SupervisorError
+from stack.local import postgres, processes, supervisor
+from stack.local.supervisor import ServiceSpec, SupervisorError
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE = "tests.fake_service"

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from stack import migrate, postgres
+from stack.local import migrate, postgres
 from tests.stack_harness import running_stack
 
 

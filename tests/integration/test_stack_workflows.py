@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from stack.templates import BUILTIN_TEMPLATES, TaskTemplate, chain, expected_results, fanout
+from stack.engine.templates import BUILTIN_TEMPLATES, TaskTemplate, chain, expected_results, fanout
 from tests.stack_harness import RunningStack, running_stack
 
 MATH_TEMPLATES = [t for t in BUILTIN_TEMPLATES

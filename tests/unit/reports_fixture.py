@@ -1,4 +1,4 @@
-"""Hand-built rows shaped like extract.analysis / baselines / breakdown dataclasses."""
+"""Hand-built rows shaped like extract.analyse.analysis / baselines / breakdown dataclasses."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from extract.analysis import PhaseStats, Target, TargetCheck, check_targets
-from extract.baselines import Comparison
-from extract.breakdown import BreakdownRow, Completeness, LifecycleRow
+from extract.analyse.analysis import PhaseStats, Target, TargetCheck, check_targets
+from extract.analyse.breakdown import BreakdownRow, Completeness, LifecycleRow
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
+from extract.store.baselines import Comparison
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "reports"
 REGENERATE = "SPANBENCH_REGENERATE_GOLDEN"

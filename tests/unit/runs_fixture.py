@@ -10,8 +10,8 @@ from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from extract.columns import to_tables
-from extract.parquet_store import write_part
+from extract.receive.columns import to_tables
+from extract.store.parquet_store import write_part
 from spanbench.vocabulary import Attr
 
 Sample = tuple[str, str, str, int]

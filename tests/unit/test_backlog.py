@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extract.backlog import Backlog
+from extract.receive.backlog import Backlog
 
 
 def test_idle_sink_admits_even_a_large_request() -> None:

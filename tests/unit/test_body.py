@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from extract.body import BodyError, BodyReader, BodyTooLarge
+from extract.receive.body import BodyError, BodyReader, BodyTooLarge
 
 
 def _feed(reader: BodyReader, data: bytes, chunk: int = 1000) -> bytes:

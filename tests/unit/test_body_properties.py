@@ -9,7 +9,7 @@ import zlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from extract.body import ENCODINGS, BodyError, BodyReader, BodyTooLarge
+from extract.receive.body import ENCODINGS, BodyError, BodyReader, BodyTooLarge
 
 ENCODERS = {
     "": bytes, "identity": bytes, "gzip": gzip.compress, "x-gzip": gzip.compress,

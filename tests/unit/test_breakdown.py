@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from extract.breakdown import (
+from extract.analyse.breakdown import (
     Completeness,
     e2e_analysis,
     e2e_breakdown,

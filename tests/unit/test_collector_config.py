@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from extract.settings import DEFAULT_HTTP
+from extract.receive.settings import DEFAULT_HTTP
 
 CONFIG = Path(__file__).resolve().parents[2] / "otel-collector" / "config.yaml"
 KINDS = ("receivers", "processors", "exporters")

@@ -22,11 +22,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceState
 
-from extract import columns
-from extract.columns import decode_value, text_of, to_tables
-from extract.duckdb_runner import open_runs
-from extract.otlp_decode import OtlpDecodeError, decode_protobuf, screen
-from extract.parquet_store import SCHEMA, write_part
+from extract.analyse.duckdb_runner import open_runs
+from extract.receive import columns
+from extract.receive.columns import decode_value, text_of, to_tables
+from extract.receive.otlp_decode import OtlpDecodeError, decode_protobuf, screen
+from extract.store.parquet_store import SCHEMA, write_part
 
 RUN = "run-sdk.1"
 T0 = 1_764_000_000_123_456_789  # ns; the odd digits catch any microsecond rounding
@@ -430,7 +430,7 @@ def test_short_key_values_read_off_the_wire_agree_with_protobuf() -> None:
 
     from google.protobuf.message import DecodeError
 
-    from extract.columns import _short_key_value
+    from extract.receive.columns import _short_key_value
 
     samples = []
     for key in ("", "k", "bench.iteration", "ü" * 20, "x" * 123, "x" * 124, "x" * 200):

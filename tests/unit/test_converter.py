@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from extract.converter import Converter, convert_segment, part_name
-from extract.duckdb_runner import part_files
-from extract.otlp_decode import UNASSIGNED
-from extract.spool import MAGIC, Segment, encode_record
+from extract.analyse.duckdb_runner import part_files
+from extract.receive.converter import Converter, convert_segment, part_name
+from extract.receive.otlp_decode import UNASSIGNED
+from extract.receive.spool import MAGIC, Segment, encode_record
 from tests.sink_harness import make_request
 
 

@@ -7,7 +7,7 @@ import random
 from collections import Counter
 from uuid import UUID
 
-from instrument.drivers import dataset_load, datasets
+from instrument.workload import dataset_load, datasets
 
 ACTIVE = {"enqueued", "in_progress", "enqueued_for_orchestration", "waiting_for_retry"}
 

@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from extract.columns import to_tables
-from extract.duckdb_runner import NoSpansError, list_runs, open_runs
-from extract.parquet_store import spans_dir, write_part
+from extract.analyse.duckdb_runner import NoSpansError, list_runs, open_runs
+from extract.receive.columns import to_tables
+from extract.store.parquet_store import spans_dir, write_part
 
 
 def _write(runs_dir: Path, run_id: str, part: str, count: int) -> None:

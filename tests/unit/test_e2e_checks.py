@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from instrument.drivers.completion import parse_payload
 from instrument.drivers.e2e_latency import SCENARIOS, Workflow, check_results
+from instrument.workload.completion import parse_payload
 
 
 def _steps(results: dict[str, object]) -> list[dict[str, object]]:

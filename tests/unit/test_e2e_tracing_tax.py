@@ -7,7 +7,7 @@ import random
 import pytest
 
 from instrument.drivers.e2e_latency import E2eOutcome, WorkflowSample
-from instrument.drivers.observer_effect import stratified_tracing_tax, tracing_tax
+from instrument.workload.observer_effect import stratified_tracing_tax, tracing_tax
 
 
 def _noisy(center: float, n: int, seed: int) -> list[float]:

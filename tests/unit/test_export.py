@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
-from extract.columns import text_of
 from extract.export.jaeger import TAG_TYPES, JaegerFormatError, from_jaeger, to_jaeger
 from extract.export.otlp_json import read_lines, write_lines
 from extract.export.otlp_rebuild import to_requests
 from extract.export.selection import Selection, SelectionError, read_traces
-from spanbench.import_command import Format, detect, load
+from extract.receive.columns import text_of
+from spanbench.cli.import_command import Format, detect, load
 from tests.export_fixture import RUN_ID, build_request, canonical, trace_id, write_run
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -167,7 +167,7 @@ def test_jaeger_document_has_the_structure_jaeger_reads(runs_dir: Path) -> None:
     assert tags["otel.status_code"] == ("string", "ERROR")
     assert tags["otel.status_description"] == ("string", "handler raised ValueError")
     assert tags["error"] == ("bool", True)
-    assert tags["otel.scope.name"] == ("string", "stack.worker")
+    assert tags["otel.scope.name"] == ("string", "stack.engine.worker")
     assert tags["bench.iteration"] == ("int64", 0)
     root_tags = {tag["key"]: (tag["type"], tag["value"]) for tag in by_name["e2e.workflow"]["tags"]}
     assert root_tags["payload"] == ("binary", base64.b64encode(b"\x00\x01\xfe").decode())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from instrument.drivers import fanout, step_enqueueing
+from instrument.drivers import step_enqueueing
+from instrument.workload import fanout
 
 
 def test_fanout_n_is_a_root_and_n_leaves_that_wait_for_it_alone() -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from instrument import settings
-from instrument.drivers.fault_pause import PausePoints
-from stack.messages import StepMessage
-from stack.worker.fault_stall import ARMED, TAKEN, stall_if_armed
-from stack.worker.steps import ClaimedStep
+from instrument.workload.fault_pause import PausePoints
+from stack.engine.messages import StepMessage
+from stack.engine.worker.fault_stall import ARMED, TAKEN, stall_if_armed
+from stack.engine.worker.steps import ClaimedStep
 
 
 def test_no_pause_points_without_both_variables(monkeypatch: pytest.MonkeyPatch,

@@ -22,10 +22,10 @@ def test_one_input_accepts_every_seed(seed: Path) -> None:
 
 def test_one_input_catches_a_lost_span(monkeypatch: pytest.MonkeyPatch) -> None:
     """A converter that drops a row must fail the target (the invariant is really checked)."""
-    import extract.columns
+    import extract.receive.columns
 
-    real = extract.columns.to_tables
-    monkeypatch.setattr(extract.columns, "to_tables",
+    real = extract.receive.columns.to_tables
+    monkeypatch.setattr(extract.receive.columns, "to_tables",
                         lambda payloads: {k: t.slice(1) for k, t in real(payloads).items()})
     biggest = max(SEEDS, key=lambda path: path.stat().st_size)
     with pytest.raises(AssertionError):

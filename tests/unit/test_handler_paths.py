@@ -10,11 +10,11 @@ import time
 import pytest
 
 from instrument.drivers.handler_overhead import Dispatch, ForeignHandler, dispatch, step_request
-from stack import foreign_handler
-from stack.handlers import REGISTRY, StepContext, run_handler
+from stack.engine import foreign_handler
+from stack.engine.handlers import REGISTRY, StepContext, run_handler
 
 FRAMEWORK = Dispatch(REGISTRY, StepContext, run_handler)
-FOREIGN = (sys.executable, "-m", "stack.foreign_handler")
+FOREIGN = (sys.executable, "-m", "stack.engine.foreign_handler")
 
 
 def test_dispatch_decodes_runs_and_wraps() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extract.analysis import phase_statistics
+from extract.analyse.analysis import phase_statistics
 from extract.reports import html_data
 from extract.reports.html import html_report
 from extract.reports.html_data import ChartData, Histogram, TrendPoint
@@ -205,7 +205,7 @@ def test_trend_reads_what_extract_history_records(tmp_path: Path) -> None:
     import dataclasses
     from datetime import timedelta
 
-    from extract.history import record_run
+    from extract.store.history import record_run
 
     report = sample_report()
     earlier = dataclasses.replace(report, meta=dataclasses.replace(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extract.breakdown import LifecycleRow, lifecycle_counts
+from extract.analyse.breakdown import LifecycleRow, lifecycle_counts
 from tests.e2e_traces import DIAMOND, Drawn, Workflow, spans_view
 
 

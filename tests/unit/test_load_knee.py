@@ -4,7 +4,7 @@ raises throughput."""
 from __future__ import annotations
 
 from benchmarks.load_knee import Figures, Level, knee, render
-from instrument.drivers.load import LoadProfile
+from instrument.workload.load import LoadProfile
 
 
 def _level(n: int, p99_ms: float | None, per_s: float | None) -> Figures:

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 import queries
-from extract.analysis import Target, check_targets
+from extract.analyse.analysis import Target, check_targets
 from tests.unit.reports_fixture import stats
 
 MS = 1_000_000

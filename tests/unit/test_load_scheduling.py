@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from instrument.drivers.load import (
+from instrument.workload.load import (
     LATE_START_NS,
     LoadProfile,
     Start,

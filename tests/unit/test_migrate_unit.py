@@ -1,4 +1,4 @@
-"""stack.migrate without a server: finding and validating schema files."""
+"""stack.local.migrate without a server: finding and validating schema files."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from stack import migrate
-from stack.migrate import MigrationError
+from stack.local import migrate
+from stack.local.migrate import MigrationError
 
 
 def test_discover_sorts_by_version_and_checksums(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from instrument.drivers.notify_listener import ListenerError, ListenerProcess, _key
+from instrument.workload.notify_listener import ListenerError, ListenerProcess, _key
 
 
 def test_key_prefers_the_nonce_then_the_message_id() -> None:

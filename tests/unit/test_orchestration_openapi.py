@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from starlette.routing import Route
 
-from stack.orchestration.app import create_app
-from stack.orchestration.openapi import OPENAPI_PATH, document
+from stack.engine.orchestration.app import create_app
+from stack.engine.orchestration.openapi import OPENAPI_PATH, document
 from stack.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceState
 
-from extract.otlp_decode import (
+from extract.receive.otlp_decode import (
     RUN_ID_PATTERN,
     OtlpDecodeError,
     decode_json,

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from extract.columns import to_tables
 from extract.export.otlp_json import to_json
-from extract.ingest import Format, prepare
-from extract.otlp_decode import OtlpDecodeError, decode_json, decode_protobuf
+from extract.receive.columns import to_tables
+from extract.receive.ingest import Format, prepare
+from extract.receive.otlp_decode import OtlpDecodeError, decode_json, decode_protobuf
 from tests.otlp_strategies import (
     hostile_spans,
     json_documents,

@@ -9,9 +9,15 @@ import pyarrow.parquet as pq
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from extract import parquet_store
-from extract.columns import to_tables
-from extract.parquet_store import SCHEMA, SCHEMA_VERSION, schema_version_of, spans_dir, write_part
+from extract.receive.columns import to_tables
+from extract.store import parquet_store
+from extract.store.parquet_store import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    schema_version_of,
+    spans_dir,
+    write_part,
+)
 
 
 def _table(run_id: str, names: list[str]) -> pa.Table:

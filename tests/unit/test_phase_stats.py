@@ -7,7 +7,7 @@ import math
 import duckdb
 import pytest
 
-from extract.analysis import PhaseStats, phase_statistics, t_quantile
+from extract.analyse.analysis import PhaseStats, phase_statistics, t_quantile
 
 MS = 1_000_000
 

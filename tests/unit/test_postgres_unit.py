@@ -1,4 +1,4 @@
-"""stack.pg_runtime and stack.postgres without a server: discovery, permissions, settings."""
+"""stack.local.pg_runtime and stack.local.postgres without a server: discovery, permissions."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stack import pg_runtime, postgres
-from stack.pg_runtime import ClusterError, RunAs
+from stack.local import pg_runtime, postgres
+from stack.local.pg_runtime import ClusterError, RunAs
 
 STRANGER = RunAs(name="spanbench-no-such-user", uid=54321, gid=54321)
 

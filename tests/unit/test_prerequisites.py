@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from spanbench import prerequisites
-from spanbench.prerequisites import BANNER_RULE, Check
+from spanbench.runner import prerequisites
+from spanbench.runner.prerequisites import BANNER_RULE, Check
 
 
 def _closed_port() -> int:

@@ -1,4 +1,4 @@
-"""stack.processes: liveness that counts zombies as dead."""
+"""stack.local.processes: liveness that counts zombies as dead."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from stack import processes
+from stack.local import processes
 
 
 def test_exited_child_is_dead_and_reaped() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from spanbench.cli import app
+from spanbench.cli.app import app
 from tests.unit.runs_fixture import days, write_run
 
 runner = CliRunner()

@@ -122,7 +122,7 @@ def test_a_target_on_a_thin_percentile_is_one_warning_not_two() -> None:
     import dataclasses
     import math
 
-    from extract.analysis import check_targets
+    from extract.analyse.analysis import check_targets
     from tests.unit.reports_fixture import stats, target
     report = sample_report()
     [thin] = check_targets(report.stats_of("e2e_latency"),

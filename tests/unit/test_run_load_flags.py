@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from spanbench.cli import app
+from spanbench.cli.app import app
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from spanbench import runinfo
+from spanbench.runner import runinfo
 
 
 def test_run_ids_sort_by_time_and_are_safe_names() -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from extract.duckdb_runner import NoSpansError, list_runs, open_runs
-from extract.history import history_dir, record_run
+from extract.analyse.duckdb_runner import NoSpansError, list_runs, open_runs
 from extract.reports.model import ReportInput, RunMeta
-from extract.run_index import latest_run, summarize_runs
-from spanbench.cli import app
-from spanbench.report_command import ReportError, newest_run
+from extract.store.history import history_dir, record_run
+from extract.store.run_index import latest_run, summarize_runs
+from spanbench.cli.app import app
+from spanbench.cli.report_command import ReportError, newest_run
 from tests.unit.reports_fixture import stats
 from tests.unit.runs_fixture import days, write_run
 

@@ -16,14 +16,15 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 import queries
-from extract import baselines, parquet_store
-from extract.analysis import phase_statistics
-from extract.breakdown import e2e_analysis
+from extract.analyse.analysis import phase_statistics
+from extract.analyse.breakdown import e2e_analysis
 from extract.reports.files import write_reports
+from extract.store import baselines, parquet_store
 from instrument.settings import orchestration_auth_headers
-from spanbench import deployment, security
+from spanbench import security
+from spanbench.runner import deployment
 from spanbench.security import PathEscape, UnsafeName, bearer_token, check_name, contained
-from stack import auth
+from stack.engine import auth
 from tests.spans_table import spans_table
 from tests.unit.reports_fixture import sample_report
 
@@ -232,7 +233,7 @@ def test_run_gives_the_services_the_sink_token_as_otel_headers(
 def test_stack_json_is_private_it_holds_the_database_password(tmp_path: Path) -> None:
     import stat
 
-    from stack import stackfile
+    from stack.local import stackfile
 
     state = stackfile.StackState("postgresql://postgres:pw@127.0.0.1:1/spanbench", None, {},
                                  (), (), {}, {}, 1, "2026-01-01T00:00:00+00:00")

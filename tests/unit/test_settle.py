@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spanbench.settle import wait_until_quiet
+from spanbench.runner.settle import wait_until_quiet
 
 
 class FakeClock:

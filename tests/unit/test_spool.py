@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from extract.backlog import Backlog
-from extract.spool import (
+from extract.receive.backlog import Backlog
+from extract.receive.spool import (
     MAGIC,
     Segment,
     SegmentReader,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
-from instrument.drivers import datasets, sql_functions, sql_samples
-from instrument.drivers.datasets import Dataset
+from instrument.drivers import sql_functions
+from instrument.workload import datasets, sql_samples
+from instrument.workload.datasets import Dataset
 
 
 def _dataset(size: int) -> Dataset:

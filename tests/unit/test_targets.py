@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from extract.analysis import (
+from extract.analyse.analysis import (
     PhaseStats,
     Target,
     check_targets,

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import given
 
-from stack.orchestration.requests import (
+from stack.engine.orchestration.requests import (
     MAX_BODY_BYTES,
     MAX_DEPTH,
     InvalidRequest,

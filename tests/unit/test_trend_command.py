@@ -10,10 +10,10 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from extract.history import history_path, record_run
 from extract.reports.model import ReportInput, RunMeta
-from spanbench.cli import app
-from spanbench.report_command import publish
+from extract.store.history import history_path, record_run
+from spanbench.cli.app import app
+from spanbench.cli.report_command import publish
 from tests.unit.reports_fixture import sample_report, stats
 from tests.unit.runs_fixture import days, write_run
 

@@ -1,0 +1,166 @@
+"""Trending across runs: each run's per-phase statistics kept in a small history beside the runs.
+
+One Parquet file per run, `<runs_dir>/_history/<run_id>.parquet` (HISTORY_SCHEMA; written under
+a temporary name and renamed, so a reader never sees half a file and recording a run again
+replaces its file). A run's rows come from its report's PhaseStats: one row per (suite,
+scenario, phase) with n > 0, in ns, unrounded; a variant (a dataset size) is part of the
+scenario, `scenario@variant`, as the reports name it. `_history` cannot be a run id (run ids
+start with a letter or a digit), so listing or opening runs never takes it for one.
+
+Where a change began (queries/trend.sql): a run's reference is the median of the medians of the
+up to REFERENCE_RUNS runs before it; the run is *off* when its median differs from that
+reference by more than the suite's noise threshold (extract.store.baselines: 5%, sql_functions 15%).
+A change began at a run that is off while the run before it is not off in the same direction,
+and the run after it is off in the same direction too. One off run that the next run does not
+confirm is noise; the newest run has no successor yet, so its `direction` says whether it is
+off but `change_began` stays false until the next run confirms it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import queries
+from extract.analyse.noise import noise_thresholds
+from extract.reports.model import ReportInput
+from spanbench.security import check_name, contained
+
+HISTORY_DIR = "_history"
+REFERENCE_RUNS = 5
+"""Runs before a run whose medians make its reference (the window in queries/trend.sql)."""
+
+HISTORY_SCHEMA = pa.schema([
+    ("run_id", pa.string()),
+    ("started_at", pa.timestamp("us", tz="UTC")),
+    ("git_commit", pa.string()),
+    ("suite", pa.string()),
+    ("scenario", pa.string()),
+    ("phase", pa.string()),
+    ("n", pa.int64()),
+    ("mean_ns", pa.float64()),
+    ("p50_ns", pa.float64()),
+    ("p95_ns", pa.float64()),
+    ("p99_ns", pa.float64()),
+])
+"""DuckDB reads started_at as TIMESTAMP WITH TIME ZONE; p95_ns/p99_ns are null where n is too
+small for them (p95 ≥ 20 samples, p99 ≥ 100); git_commit is null when the run's is unknown."""
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One run of one benchmark (suite, scenario, phase), in ns; see the module docstring."""
+
+    suite: str
+    scenario: str
+    phase: str
+    run_id: str
+    started_at: datetime
+    git_commit: str | None
+    n: int
+    median_ns: float
+    p95_ns: float | None
+    reference_ns: float | None
+    """Median of the medians of the up to REFERENCE_RUNS runs before (None for the first)."""
+    change: float | None
+    """median_ns / reference_ns - 1."""
+    threshold: float
+    direction: int
+    """+1 slower / -1 faster than the reference beyond the threshold, 0 within it."""
+    change_began: bool
+
+
+def history_dir(runs_dir: Path) -> Path:
+    """`<runs_dir>/_history`."""
+    return Path(runs_dir) / HISTORY_DIR
+
+
+def history_glob(runs_dir: Path) -> str:
+    """The glob of every run's history file, for read_parquet()."""
+    return str(history_dir(runs_dir) / "*.parquet")
+
+
+def history_path(runs_dir: Path, run_id: str) -> Path:
+    """Where run `run_id`'s history is kept; a run id that could escape the folder is refused."""
+    return contained(history_dir(runs_dir), f"{check_name(run_id, 'run id')}.parquet")
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def history_table(report: ReportInput) -> pa.Table:
+    """The run's history rows (HISTORY_SCHEMA) from its PhaseStats; phases with n = 0 left out."""
+    meta = report.meta
+    commit = None if meta.commit in ("", "unknown") else meta.commit
+    rows = [
+        {"run_id": meta.run_id, "started_at": meta.started_at, "git_commit": commit,
+         "suite": row.suite,
+         "scenario": row.scenario if row.variant is None else f"{row.scenario}@{row.variant}",
+         "phase": row.phase, "n": row.n, "mean_ns": _number(row.mean_ns),
+         "p50_ns": _number(row.p50_ns), "p95_ns": _number(row.p95_ns),
+         "p99_ns": _number(row.p99_ns)}
+        for row in report.stats if row.n > 0
+    ]
+    return pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)
+
+
+def record_run(runs_dir: Path, report: ReportInput) -> Path:
+    """Write (or replace) the run's history file atomically; returns its path."""
+    final = history_path(runs_dir, report.meta.run_id)
+    table = history_table(report)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temp = final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(temp, "wb") as sink:
+            pq.write_table(table, sink)
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(temp, final)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return final
+
+
+def open_history(runs_dir: Path,
+                 connection: duckdb.DuckDBPyConnection | None = None
+                 ) -> duckdb.DuckDBPyConnection | None:
+    """A connection with view `history` over every run's history file; None when there is none."""
+    if not any(history_dir(runs_dir).glob("*.parquet")):
+        return None
+    con = connection if connection is not None else duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")  # started_at comes back as a UTC datetime
+    con.read_parquet(history_glob(runs_dir), union_by_name=True).create_view(
+        "history", replace=True)
+    return con
+
+
+def load_trend(runs_dir: Path, suite: str | None = None, scenario: str | None = None,
+               thresholds: Mapping[str, float] | None = None) -> list[TrendRow]:
+    """Every benchmark's runs, oldest first, with where a change began (queries/trend.sql).
+
+    `thresholds` maps a suite to its noise threshold ("*" sets the default), merged over
+    extract.analyse.noise's NOISE_THRESHOLDS and DEFAULT_NOISE.
+    """
+    con = open_history(Path(runs_dir))
+    if con is None:
+        return []
+    noise, default = noise_thresholds(thresholds)
+    try:
+        result = con.execute(queries.load()["trend"].sql, {
+            "suite": suite, "scenario": scenario, "default_threshold": default,
+            "thresholds": {"key": list(noise), "value": list(noise.values())}})
+        columns = [d[0] for d in result.description]
+        return [TrendRow(**dict(zip(columns, row, strict=True))) for row in result.fetchall()]
+    finally:
+        con.close()

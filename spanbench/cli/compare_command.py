@@ -1,0 +1,81 @@
+"""`spanbench compare BASE CURRENT`: SPEC.md §3 markdown; each side a baseline name or a run id."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+from rich.console import Console
+
+from extract.analyse.duckdb_runner import NoSpansError, list_runs
+from extract.receive import settings as sink_settings
+from extract.reports.baseline_table import baseline_markdown
+from extract.reports.verdict import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from spanbench.cli.report_command import ReportError, baselines_dir
+from spanbench.security import check_name
+from stack.settings import spanbench_home
+
+
+def _kind(name: str, runs_dir: Path) -> str:
+    try:
+        check_name(name, "baseline name or run id")
+    except ValueError as error:
+        raise ReportError(str(error)) from None
+    if (baselines_dir() / name).is_dir():
+        return "baseline"
+    if name in list_runs(runs_dir):
+        return "run"
+    raise ReportError(f"{name!r} is neither a baseline under {baselines_dir()} nor a run with "
+                      f"spans under {runs_dir}")
+
+
+def label(folder: Path) -> str:
+    """`<name> (<date>, <commit>)` from a baseline's metadata, as SPEC.md §3 heads the table."""
+    from extract.store import baselines
+
+    meta = baselines.load_metadata(folder)
+    date = str(meta.get("date") or "")[:10] or "undated"
+    commit = str(meta.get("commit") or "unknown")[:12]
+    return f"{meta.get('name', folder.name)} ({date}, {commit})"
+
+
+def comparisons(runs_dir: Path, base: str, current: str) -> tuple[list[Any], str, str]:
+    """CURRENT against BASE and both sides' labels; a run is read as a throwaway baseline."""
+    from extract.store import baselines
+
+    if base == current:
+        raise ReportError("BASE and CURRENT are the same: name two baselines or runs")
+    with tempfile.TemporaryDirectory(prefix="spanbench-compare-") as scratch:
+        folders = []
+        for name in (base, current):
+            if _kind(name, runs_dir) == "baseline":
+                folders.append(baselines_dir() / name)
+            else:
+                folders.append(baselines.save_baseline(runs_dir, Path(scratch), name, name))
+        rows = baselines.compare_baselines(folders[0], folders[1])
+        return rows, label(folders[0]), label(folders[1])
+
+
+def compare(
+    base: Annotated[str, typer.Argument(help="Baseline name or run id to compare against.")],
+    current: Annotated[str, typer.Argument(help="Baseline name or run id being judged.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Runs directory (default .spanbench/runs).")] = None,
+) -> None:
+    """Print the baseline comparison (markdown); exit 1 when a benchmark regressed."""
+    errors = Console(stderr=True)
+    runs_dir = sink_settings.runs_dir(out, home=spanbench_home().absolute())
+    try:
+        rows, base_label, current_label = comparisons(runs_dir, base, current)
+    except (ReportError, NoSpansError, ValueError, OSError, duckdb.Error) as error:
+        errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    typer.echo(baseline_markdown(rows, base_label, current_label), nl=False)
+    regressed = [row for row in rows if row.status == "Regressed"]
+    for row in regressed:
+        errors.print(f"REGRESSED {row.suite}/{row.scenario} {row.phase} "
+                     f"{row.change:+.1%}", highlight=False, markup=False)
+    raise typer.Exit(EXIT_FAILED if regressed else EXIT_OK)

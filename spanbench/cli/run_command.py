@@ -1,0 +1,306 @@
+"""`spanbench run`: the main job, drawn with Rich (the steps are in spanbench.runner.job)."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from extract.analyse.analysis import PhaseStats
+from extract.analyse.duckdb_runner import NoSpansError
+from extract.receive.settings import SettingsError, runs_location
+from extract.reports.gather import run_record
+from extract.reports.model import Prerequisite, format_ms
+from extract.store.object_store import S3Runs
+from instrument.drivers import e2e_latency
+from instrument.workload.load import LoadProfile
+from spanbench import settings
+from spanbench.cli.report_command import (
+    DEFAULT_OUTPUT_DIR,
+    OutputDirOption,
+    ReportError,
+    TargetsOption,
+    baseline_path,
+    baselines_dir,
+    check_targets_file,
+    collect,
+    publish,
+)
+from spanbench.runner import job, prerequisites, runinfo, settle, suites
+from spanbench.runner.deployment import DeploymentError, deploy
+from spanbench.security import check_name
+from stack.local.migrate import MigrationError
+from stack.local.pg_runtime import ClusterError
+from stack.local.supervisor import SupervisorError
+from stack.settings import spanbench_home
+
+EXIT_OK, EXIT_FAILED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class RichProgress:
+    """One bar per scenario."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[tuple[str, str], Any] = {}
+
+    def start(self, suite: str, scenario: str, total: int) -> None:
+        self._tasks[(suite, scenario)] = self._progress.add_task(f"{suite}/{scenario}",
+                                                                 total=total)
+
+    def advance(self, suite: str, scenario: str) -> None:
+        self._progress.advance(self._tasks[(suite, scenario)])
+
+
+def _cell(value: float | None, n: int, needed: int) -> str:
+    if value is None:
+        return f"n<{needed}" if 0 < n < needed else "—"
+    return format_ms(value)
+
+
+def _ms_of(ns: float | None) -> float | None:
+    return None if ns is None or math.isnan(ns) else ns / 1e6
+
+
+def summary_tables(stats: Sequence[PhaseStats]) -> list[Table]:
+    """One table per suite: each scenario and phase, warm-up excluded."""
+    tables: dict[str, Table] = {}
+    for row in stats:
+        table = tables.get(row.suite)
+        if table is None:
+            table = Table(title=f"{row.suite} (warm-up excluded)", title_justify="left")
+            for column in ("scenario", "phase"):
+                table.add_column(column, no_wrap=True)
+            for column in ("n", "err", "mean", "p50", "p95", "p99"):
+                table.add_column(column, justify="right", no_wrap=True)
+            tables[row.suite] = table
+        scenario = row.scenario + (f" @{row.variant}" if row.variant else "")
+        table.add_row(scenario, row.phase, str(row.n), str(row.errors),
+                      _cell(_ms_of(row.mean_ns), row.n, 1), _cell(_ms_of(row.p50_ns), row.n, 1),
+                      _cell(_ms_of(row.p95_ns), row.n, 20),
+                      _cell(_ms_of(row.p99_ns), row.n, 100))
+    return list(tables.values())
+
+
+def worker_table(rows: list[dict[str, Any]]) -> Table:
+    """worker_execution's phases beside the stack's own workers' (from e2e_latency traces)."""
+    table = Table(title="worker phases, p50: the driver's worker beside the stack's (e2e traces)",
+                  title_justify="left")
+    for column in ("handler", "phase"):
+        table.add_column(column, no_wrap=True)
+    for column in ("driver n", "driver p50", "stack n", "stack p50"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(row["handler"], row["phase"], str(row["driver_n"]),
+                      _cell(row["driver_p50_ms"], row["driver_n"], 1), str(row["stack_n"]),
+                      _cell(row["stack_p50_ms"], row["stack_n"], 1))
+    return table
+
+
+def run(
+    suite: Annotated[list[str] | None, typer.Argument(
+        help="Suites to run (default: all seven, in the seed's order).")] = None,
+    samples: Annotated[int | None, typer.Option(
+        min=1, help="Samples per scenario (default: the seed's, 50; e2e 10).")] = None,
+    warmup: Annotated[int | None, typer.Option(
+        min=0, help="Warm-up iterations per scenario (excluded from statistics).")] = None,
+    quick: Annotated[bool, typer.Option(
+        help="A smoke run: 3 samples, 1 warm-up, the smallest datasets; targets and the "
+             "baseline are reported but do not set the exit code.")] = False,
+    out: Annotated[str | None, typer.Option(
+        help="Runs directory for the Parquet spans (default .spanbench/runs), or "
+             "s3://bucket/prefix where an external sink writes them.")] = None,
+    timeout: Annotated[float, typer.Option(
+        min=0.1, help="Seconds one iteration may take before it counts as failed.")] = 30.0,
+    workers: Annotated[int, typer.Option(min=1, help="Workers of the reference stack.")] = 2,
+    targets: TargetsOption = None,
+    baseline: Annotated[str | None, typer.Option(
+        help="Compare with this saved baseline; a regression exits 1.")] = None,
+    save_baseline: Annotated[str | None, typer.Option(
+        help="Keep this run's samples as baseline NAME.")] = None,
+    output_dir: OutputDirOption = DEFAULT_OUTPUT_DIR,
+    tee_otlp: Annotated[list[str] | None, typer.Option(
+        help="Also send every span to this OTLP/HTTP endpoint (e.g. Jaeger's "
+             "http://localhost:4318); the run's sink forwards what it acknowledged. "
+             "Repeatable.")] = None,
+    concurrency: Annotated[int | None, typer.Option(
+        min=1, help="e2e_latency closed loop: keep N workflows in flight, each starting the "
+                    "next when it finishes; scenarios become <scenario>@cN. With --rate: "
+                    "the most in flight (default 64).")] = None,
+    rate: Annotated[float | None, typer.Option(
+        min=0.001, help="e2e_latency open loop: start R workflows/s on schedule, latency "
+                        "from the intended start, late starts counted; scenarios become "
+                        "<scenario>@rR.")] = None,
+    arrival: Annotated[str, typer.Option(
+        help="Open-loop arrivals: poisson (exponential gaps, mean 1/R) or fixed (every "
+             "1/R s).")] = "poisson",
+) -> None:
+    """Run the benchmark suites against a live stack and print per-phase percentiles."""
+    console, errors = Console(), Console(stderr=True)
+    try:
+        chosen = suites.resolve(suite or [])
+        load = LoadProfile(concurrency, rate, arrival,
+                           seed=random.randrange(2**32) if rate is not None else None)
+        if load.active and e2e_latency.SUITE not in chosen:
+            raise ValueError("--concurrency and --rate load e2e_latency only: name it, e.g. "
+                             "'spanbench run e2e_latency --concurrency 8'")
+    except ValueError as error:
+        errors.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(EXIT_PREREQUISITE) from None
+    try:  # a bad targets file or an unknown baseline stops the run before any timing
+        check_targets_file(targets)
+        if baseline:
+            baseline_path(baseline)
+        if save_baseline is not None:
+            check_name(save_baseline, "baseline name")
+    except (ReportError, ValueError) as error:
+        errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_PREREQUISITE) from None
+    home = spanbench_home()
+    try:
+        runs_dir = (home / "runs").absolute() if out is None else runs_location(out)
+    except SettingsError as error:
+        errors.print(f"error: --out: {error}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_PREREQUISITE) from None
+    options = job.RunOptions(chosen, samples, warmup, quick, timeout, load)
+    run_id = runinfo.new_run_id()
+    started_at = datetime.now(UTC)
+    outcome: job.RunOutcome | None = None
+    checks: list[prerequisites.Check] = []
+    try:
+        with deploy(home, runs_dir, workers=workers, tee=tuple(tee_otlp or ())) as deployment:
+            checks = job.check(deployment)
+            console.print(prerequisites.banner(checks), highlight=False)
+            if not all(c.ok for c in checks):
+                failed = next(c for c in checks if not c.ok)
+                errors.print(f"prerequisite missing: {failed.name}: {failed.fix}")
+                raise typer.Exit(EXIT_PREREQUISITE)
+            artifacts = (home.absolute() / "artifacts" / run_id if isinstance(runs_dir, S3Runs)
+                         else runs_dir / run_id / "artifacts")
+            recorded = [asdict(check) for check in checks]
+            runinfo.write_to(runs_dir, run_id, {
+                **job.metadata(run_id, deployment, options, started_at),
+                "prerequisites": recorded})
+            console.print(f"run {run_id}: {', '.join(chosen)}")
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console) as bars:
+                outcome = job.run_suites(deployment, run_id, options, RichProgress(bars),
+                                         artifacts)
+            final = {**job.metadata(run_id, deployment, options, started_at, outcome),
+                     "prerequisites": recorded}
+            runinfo.write_to(runs_dir, run_id, final)
+            console.print("flushing spans and stopping what the run started…")
+        if deployment.stack_telemetry:  # known once the stack has stopped
+            runinfo.write_to(runs_dir, run_id,
+                             {**final, "stack_telemetry": deployment.stack_telemetry})
+    except (DeploymentError, ClusterError, MigrationError, SupervisorError) as error:
+        errors.print(f"[red]error:[/red] {error}", highlight=False)
+        raise typer.Exit(EXIT_PREREQUISITE) from None
+    except KeyboardInterrupt:
+        errors.print("interrupted: what the run started has been stopped")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    assert outcome is not None
+    if settings.env(settings.OTEL_EXPORTER_OTLP_ENDPOINT) is not None:
+        _settle(console, runs_dir, outcome.run_id)
+    prerequisite_rows = [Prerequisite(c.name, c.ok, c.detail) for c in checks]
+    try:
+        report = collect(runs_dir, outcome.run_id, targets=targets, baseline=baseline,
+                         prerequisites=prerequisite_rows)
+    except ReportError as error:
+        console.print(f"no spans to summarise: {error}")
+        raise typer.Exit(EXIT_INTERRUPTED if outcome.interrupted else EXIT_PREREQUISITE) \
+            from None
+    _print_run(console, runs_dir, outcome, report.stats)
+    if load.active:
+        _report_load(console, runs_dir, outcome.run_id)
+    if outcome.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    try:
+        code = publish(console, errors, report, runs_dir=runs_dir, output_dir=output_dir,
+                       gate=not quick)
+        if save_baseline:
+            from extract.store.baselines import save_baseline as keep
+
+            saved = keep(runs_dir, baselines_dir(), save_baseline, outcome.run_id)
+            console.print(f"baseline {save_baseline!r} saved: {saved}", highlight=False)
+    except (ReportError, NoSpansError, ValueError, OSError) as error:
+        errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_PREREQUISITE) from None
+    raise typer.Exit(code)
+
+
+def _settle(console: Console, runs: Path | S3Runs, run_id: str) -> None:
+    """Wait until the external sink has written the run's last spans."""
+    raw = settings.env(settings.SPANBENCH_SETTLE_S)
+    try:
+        quiet_s = float(raw) if raw is not None else settle.DEFAULT_QUIET_S
+    except ValueError:
+        console.print(f"{settings.SPANBENCH_SETTLE_S}={raw!r} is not a number of seconds; "
+                      f"using {settle.DEFAULT_QUIET_S}")
+        quiet_s = settle.DEFAULT_QUIET_S
+    console.print(f"waiting for the external sink to write the last spans to {runs}/{run_id} "
+                  f"(until nothing arrives for {quiet_s:g} s)…", highlight=False)
+    count, settled = settle.wait_until_quiet(lambda: settle.span_count(runs, run_id), quiet_s)
+    if not settled:
+        console.print(f"[yellow]spans still arriving after {settle.DEFAULT_TIMEOUT_S:g} s; "
+                      f"reporting the {count} written so far[/yellow]")
+
+
+def _print_run(console: Console, runs_dir: Path | S3Runs, outcome: job.RunOutcome,
+               stats: Sequence[PhaseStats]) -> None:
+    for table in summary_tables(stats):
+        console.print(table)
+    comparison = job.worker_comparison(runs_dir, outcome.run_id, stats)
+    if comparison and any(row["stack_n"] for row in comparison):
+        console.print(worker_table(comparison))
+    e2e = outcome.results.get("e2e_latency")
+    tax = e2e.tax() if e2e is not None else None
+    if tax is not None:
+        console.print(f"observer effect: {tax.describe()}")
+    failed = {suite: f for suite, f in outcome.failures.items() if f}
+    for suite, failures in failed.items():
+        console.print(f"[yellow]{suite}: {len(failures)} failed iteration(s); first: "
+                      f"{failures[0].scenario}#{failures[0].index}: {failures[0].error}[/yellow]")
+    telemetry = outcome.telemetry
+    if telemetry:
+        undelivered = telemetry["spans_emitted"] - telemetry["spans_acknowledged"]
+        console.print(f"driver spans: {telemetry['spans_emitted']} emitted, "
+                      f"{telemetry['spans_acknowledged']} acknowledged by the sink"
+                      + (f", [yellow]{undelivered} not delivered[/yellow]" if undelivered else ""))
+    console.print(f"spans: {runs_dir}/{outcome.run_id} — open them with "
+                  f"'spanbench extract {outcome.run_id}'")
+
+
+def throughput_table(rows: list[dict[str, Any]]) -> Table:
+    """e2e workflows completed per second over each scenario's measured window."""
+    table = Table(title="e2e_latency throughput (warm-up excluded)", title_justify="left")
+    table.add_column("scenario", no_wrap=True)
+    for column in ("completed", "errors", "window", "workflows/s", "late starts",
+                   "max lag"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in rows:
+        lag, per_s = row["max_start_lag_ns"], row["throughput_per_s"]
+        table.add_row(row["scenario"], str(row["completed"]), str(row["errors"]),
+                      format_ms(row["window_ns"] / 1e6),
+                      "—" if per_s is None or not math.isfinite(per_s) else f"{per_s:.2f}",
+                      "—" if lag is None else str(row["late_starts"]),
+                      "—" if lag is None else format_ms(lag / 1e6))
+    return table
+
+
+def _report_load(console: Console, runs_dir: Path | S3Runs, run_id: str) -> None:
+    """Print the load run's throughput and keep it in run.json as `throughput`."""
+    rows = job.throughput(runs_dir, run_id)
+    console.print(throughput_table(rows))
+    record = run_record(runs_dir, run_id)
+    record["throughput"] = rows
+    runinfo.write_to(runs_dir, run_id, record)

@@ -1,0 +1,207 @@
+"""The main job's steps, each returning data: check prerequisites, run the suites, summarise.
+
+The CLI (`spanbench run`) strings them together and decides what is printed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from opentelemetry.sdk.trace import TracerProvider
+
+import queries
+from extract.analyse.analysis import PhaseStats
+from extract.analyse.duckdb_runner import open_runs
+from extract.store.object_store import S3Runs
+from instrument import settings as tracing_settings
+from instrument.delivery import ExportCounts
+from instrument.drivers import e2e_latency, worker_execution
+from instrument.drivers.base import DriverContext, IterationFailure, Progress, RunSettings, Target
+from instrument.recorder import PhaseRecorder
+from instrument.tracing import setup_tracing, shutdown_tracing
+from instrument.workload.load import LATE_START_NS, LoadProfile
+from spanbench import settings
+from spanbench.runner import prerequisites, runinfo
+from spanbench.runner.deployment import Deployment
+from spanbench.runner.prerequisites import Check
+from spanbench.runner.suites import DRIVERS
+
+SERVICE_NAME = "spanbench-driver"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    suites: Sequence[str]
+    samples: int | None = None
+    warmup: int | None = None
+    quick: bool = False
+    iteration_timeout_s: float = 30.0
+    load: LoadProfile = field(default_factory=LoadProfile)
+    """e2e_latency's workflows in flight (--concurrency, --rate); other suites ignore it."""
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    results: dict[str, Any] = field(default_factory=dict)
+    """What each suite's driver returned (e2e_latency: the tracing tax)."""
+    failures: dict[str, list[IterationFailure]] = field(default_factory=dict)
+    interrupted: bool = False
+    telemetry: dict[str, Any] = field(default_factory=dict)
+    """The drivers' own span count beside what their exporter delivered, retried, dropped."""
+
+
+def check(deployment: Deployment) -> list[Check]:
+    """Every prerequisite of the run, before any timing starts."""
+    checks: list[Check] = []
+    if deployment.database_url is None:
+        checks.append(Check("Database reachable", False, f"{settings.DATABASE_URL} is not set",
+                            f"set {settings.DATABASE_URL} to the deployment's database, or "
+                            f"unset {settings.TASKER_TEST_ORCHESTRATION_URL} to measure the "
+                            "reference stack"))
+    else:
+        checks.append(prerequisites.database(deployment.database_url))
+        if checks[-1].ok:
+            checks.append(prerequisites.pgmq(deployment.database_url))
+    if not settings.flag(settings.TASKER_TEST_SKIP_HEALTH_CHECK):
+        if deployment.orchestration_url:
+            checks.append(prerequisites.service("Orchestration", deployment.orchestration_url))
+        for index, url in enumerate(deployment.worker_urls, start=1):
+            checks.append(prerequisites.service(f"Worker {index}", url))
+    checks.append(prerequisites.sink(deployment.otlp_endpoint, deployment.otlp_headers))
+    return checks
+
+
+def metadata(run_id: str, deployment: Deployment, options: RunOptions,
+             started_at: datetime, outcome: RunOutcome | None = None) -> dict[str, Any]:
+    """What run.json records."""
+    record: dict[str, Any] = {
+        "run_id": run_id,
+        "started_at": started_at.isoformat(),
+        "commit": runinfo.git_commit(),
+        "host": runinfo.host(),
+        "config": {"suites": list(options.suites), "samples": options.samples,
+                   "warmup": options.warmup, "quick": options.quick,
+                   "iteration_timeout_s": options.iteration_timeout_s,
+                   "load": options.load.describe()},
+        "deployment": {"orchestration_url": deployment.orchestration_url,
+                       "worker_urls": list(deployment.worker_urls),
+                       "otlp_endpoint": deployment.otlp_endpoint,
+                       "started_by_run": deployment.started},
+    }
+    if deployment.database_url:
+        try:
+            record["database"] = runinfo.database_versions(deployment.database_url)
+        except Exception as error:  # metadata must never fail a run
+            record["database"] = {"error": str(error)}
+    if outcome is not None:
+        record["finished_at"] = datetime.now(UTC).isoformat()
+        record["interrupted"] = outcome.interrupted
+        record["failures"] = {suite: [f.__dict__ for f in failures]
+                              for suite, failures in outcome.failures.items() if failures}
+        record["telemetry"] = outcome.telemetry
+        record["sink"] = {"restarts": deployment.sink_restarts,
+                          "status_at_end_of_suites": sink_status(deployment.otlp_endpoint)}
+    return record
+
+
+def sink_status(endpoint: str) -> dict[str, Any]:
+    """The sink's GET /status counters (spanbench's sink only), or the reason there are none."""
+    try:
+        response = httpx.get(f"{endpoint.rstrip('/')}/status", timeout=5)
+        response.raise_for_status()
+        return dict(response.json())
+    except (httpx.HTTPError, ValueError) as error:
+        return {"error": str(error)}
+
+
+def driver_tracing(deployment: Deployment, *, counts: ExportCounts | None = None,
+                   instance_id: str | None = None) -> TracerProvider | None:
+    """The drivers' tracer provider, exporting to the deployment's endpoint with its headers."""
+    return setup_tracing(SERVICE_NAME, endpoint=deployment.otlp_endpoint, counts=counts,
+                         instance_id=instance_id, headers=deployment.otlp_headers)
+
+
+def driver_target(deployment: Deployment) -> Target:
+    """What the drivers measure: the deployment's orchestration, database and workers."""
+    assert deployment.orchestration_url is not None and deployment.database_url is not None
+    return Target(deployment.orchestration_url, deployment.database_url, deployment.worker_urls)
+
+
+def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
+               progress: Progress, artifacts_dir: Path) -> RunOutcome:
+    """Run each suite's driver; spans go to the deployment's OTLP endpoint.
+
+    Ctrl-C ends the run early: what was measured is flushed and the outcome says interrupted.
+    """
+    counts = ExportCounts()
+    instance_id = uuid.uuid4().hex
+    provider = driver_tracing(deployment, counts=counts, instance_id=instance_id)
+    target = driver_target(deployment)
+    run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
+                               quick=options.quick,
+                               iteration_timeout_s=options.iteration_timeout_s,
+                               load=options.load)
+    outcome = RunOutcome(run_id)
+    emitted = 0
+    try:
+        for suite in options.suites:
+            ctx = DriverContext(suite, run_settings, target, PhaseRecorder(provider),
+                                progress=progress, artifacts_dir=artifacts_dir)
+            try:
+                outcome.results[suite] = DRIVERS[suite](ctx)
+            finally:
+                ctx.recorder.flush()
+                emitted += ctx.recorder.spans_emitted
+                outcome.failures[suite] = ctx.failures
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    finally:
+        flushed = provider is None or shutdown_tracing(provider, timeout_s=30)
+        outcome.telemetry = {"service_name": tracing_settings.service_name(SERVICE_NAME),
+                             "instance_id": instance_id, "spans_emitted": emitted,
+                             **counts.as_dict(), "flushed_in_time": flushed}
+    return outcome
+
+
+def query(runs_dir: Path | S3Runs, run_id: str, name: str,
+          **parameters: Any) -> list[dict[str, Any]]:
+    """Run a query of queries/ over one run's spans; rows as dicts."""
+    connection = open_runs(runs_dir, [run_id])
+    try:
+        cursor = connection.execute(queries.load()[name].sql, {"run_id": run_id, **parameters})
+        columns = [description[0] for description in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def worker_comparison(runs_dir: Path | S3Runs, run_id: str,
+                      stats: Sequence[PhaseStats]) -> list[dict[str, Any]]:
+    """The worker phases as the worker_execution driver measured them beside the same phases as
+    the stack's own workers emitted them during e2e_latency: per handler and phase, both p50s."""
+    stack = {(row["handler"], row["phase"]): row
+             for row in query(runs_dir, run_id, "worker_phases", suite=e2e_latency.SUITE)}
+    rows = []
+    for row in stats:
+        if row.suite != worker_execution.SUITE:
+            continue
+        handler = worker_execution.HANDLER_OF_SCENARIO.get(row.scenario, row.scenario)
+        seen = stack.get((handler, row.phase))
+        rows.append({"handler": handler, "phase": row.phase, "driver_n": row.n,
+                     "driver_p50_ms": row.p50_ns / 1e6 if row.n else None,
+                     "stack_n": seen["n"] if seen else 0,
+                     "stack_p50_ms": seen["p50_ms"] if seen else None})
+    return rows
+
+
+def throughput(runs_dir: Path | S3Runs, run_id: str) -> list[dict[str, Any]]:
+    """Per e2e scenario (load levels apart): completed workflows/s over the measured window,
+    and the open loop's late starts (queries/e2e_throughput.sql)."""
+    return query(runs_dir, run_id, "e2e_throughput", late_ns=LATE_START_NS)

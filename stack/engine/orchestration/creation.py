@@ -1,0 +1,119 @@
+"""Task creation: task, steps, edges and the first ready steps' messages in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from instrument.propagation import inject_message_headers
+from instrument.recorder import Parent, PhaseRecorder
+from spanbench.vocabulary import Attr, Phase
+from stack.engine.catalog import RegisteredTemplate
+from stack.engine.ids import uuid7
+from stack.engine.orchestration.enqueue import TaskRef, enqueue_ready_steps
+from stack.engine.orchestration.requests import TaskRequest
+
+INSERT_TASK_SQL = """
+INSERT INTO tasker.tasks
+    (task_uuid, named_task_uuid, requested_at, initiator, source_system, reason, tags, context,
+     identity_hash, priority, correlation_id, parent_correlation_id, trace_context)
+VALUES (%(task_uuid)s, %(named_task_uuid)s, %(requested_at)s, %(initiator)s, %(source_system)s,
+        %(reason)s, %(tags)s, %(context)s, %(identity_hash)s, %(priority)s, %(correlation_id)s,
+        %(parent_correlation_id)s, %(trace_context)s)
+"""
+
+# The states a new task passes through inside this one transaction, as tasker-core records them.
+INSERT_TASK_TRANSITIONS_SQL = """
+INSERT INTO tasker.task_transitions (task_uuid, from_state, to_state, sort_key, most_recent)
+VALUES (%(t)s, NULL, 'pending', 1, false),
+       (%(t)s, 'pending', 'initializing', 2, false),
+       (%(t)s, 'initializing', 'enqueuing_steps', 3, false),
+       (%(t)s, 'enqueuing_steps', 'steps_in_process', 4, true)
+"""
+
+INSERT_STEPS_SQL = """
+INSERT INTO tasker.workflow_steps
+    (workflow_step_uuid, task_uuid, named_step_uuid, retryable, max_attempts)
+SELECT step, %(task)s, named, retryable, max_attempts
+FROM unnest(%(steps)s::uuid[], %(named)s::uuid[], %(retryable)s::boolean[],
+            %(max_attempts)s::integer[]) AS s(step, named, retryable, max_attempts)
+"""
+
+INSERT_STEP_TRANSITIONS_SQL = """
+INSERT INTO tasker.workflow_step_transitions
+    (workflow_step_uuid, from_state, to_state, sort_key, most_recent)
+SELECT step, NULL, 'pending', 1, true FROM unnest(%s::uuid[]) AS s(step)
+"""
+
+INSERT_EDGES_SQL = """
+INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid)
+SELECT f, t FROM unnest(%s::uuid[], %s::uuid[]) AS e(f, t)
+"""
+
+
+def identity_hash(request: TaskRequest) -> str:
+    """tasker-core's identity: the idempotency key when given, else a hash of the request."""
+    if request.idempotency_key:
+        return request.idempotency_key[:128]
+    canonical = json.dumps(
+        [request.namespace, request.name, request.version, request.context,
+         str(request.correlation_id)],
+        sort_keys=True, default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
+                      request: TaskRequest, recorder: PhaseRecorder, parent: Parent) -> UUID:
+    """Write the task and publish its initially ready steps; returns the task's uuid."""
+    template = registered.template
+    task_uuid = uuid7()
+    step_uuids = {step.name: uuid7() for step in template.steps}
+    attributes = {
+        Attr.TASK_UUID: str(task_uuid),
+        Attr.CORRELATION_ID: str(request.correlation_id),
+        Attr.NAMESPACE: template.namespace,
+        "tasker.template": template.name,
+        "tasker.total_steps": len(template.steps),
+        # pending → … → steps_in_process (4 task rows) and each step's first 'pending' row
+        Attr.TRANSITIONS: 4 + len(template.steps),
+    }
+    with recorder.phase(Phase.TASK_INITIALIZE, parent=parent, attributes=attributes) as init:
+        trace_context = inject_message_headers(init.context)
+        async with conn.transaction():
+            await conn.execute(INSERT_TASK_SQL, {
+                "task_uuid": task_uuid,
+                "named_task_uuid": registered.named_task_uuid,
+                "requested_at": request.requested_at,
+                "initiator": request.initiator,
+                "source_system": request.source_system,
+                "reason": request.reason,
+                "tags": Jsonb(request.tags),
+                "context": Jsonb(request.context),
+                "identity_hash": identity_hash(request),
+                "priority": request.priority,
+                "correlation_id": request.correlation_id,
+                "parent_correlation_id": request.parent_correlation_id,
+                "trace_context": Jsonb(trace_context),
+            })
+            await conn.execute(INSERT_TASK_TRANSITIONS_SQL, {"t": task_uuid})
+            ordered = list(template.steps)
+            await conn.execute(INSERT_STEPS_SQL, {
+                "task": task_uuid,
+                "steps": [step_uuids[step.name] for step in ordered],
+                "named": [registered.named_step_uuids[step.name] for step in ordered],
+                "retryable": [step.retryable for step in ordered],
+                "max_attempts": [step.max_attempts for step in ordered],
+            })
+            await conn.execute(INSERT_STEP_TRANSITIONS_SQL, (list(step_uuids.values()),))
+            edges = [(step_uuids[parent_name], step_uuids[step.name])
+                     for step in ordered for parent_name in step.depends_on]
+            if edges:
+                await conn.execute(INSERT_EDGES_SQL, ([e[0] for e in edges], [e[1] for e in edges]))
+            ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
+            await enqueue_ready_steps(conn, recorder, init, ref)
+    return task_uuid

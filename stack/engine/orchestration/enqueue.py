@@ -1,0 +1,106 @@
+"""Discovery and publishing: find a task's ready steps and send each to its namespace queue.
+
+Callers hold the task's row lock (or created the task in this transaction), so two
+orchestrators never enqueue the same step twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from opentelemetry.trace import SpanKind
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from instrument.propagation import inject_message_headers
+from instrument.recorder import Parent, PhaseRecorder
+from spanbench.vocabulary import Attr, Phase
+from stack.engine.messages import StepMessage, worker_queue
+from stack.engine.telemetry import db_attributes, messaging_attributes
+
+READY_STEPS_SQL = """
+SELECT workflow_step_uuid FROM tasker.get_step_readiness_status(%s, NULL)
+WHERE ready_for_execution
+"""
+
+PUBLISH_SQL = """
+WITH moved AS (
+    SELECT tasker.transition_step_state_atomic(
+        %(step)s, ARRAY['pending', 'waiting_for_retry'], 'enqueued') AS from_state
+)
+SELECT CASE WHEN from_state IS NOT NULL
+            THEN tasker.pgmq_send_with_notify(%(queue)s, %(message)s, 0, %(headers)s)
+       END AS msg_id
+FROM moved
+"""
+
+LOCK_TASK_SQL = """
+SELECT t.task_uuid, tn.name AS namespace, t.correlation_id, t.complete, t.trace_context
+FROM tasker.tasks t
+JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+JOIN tasker.task_namespaces tn ON tn.task_namespace_uuid = nt.task_namespace_uuid
+WHERE t.task_uuid = %s
+FOR UPDATE OF t
+"""
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """What the phases of one task need to know about it."""
+
+    task_uuid: UUID
+    namespace: str
+    correlation_id: UUID
+    trace_context: dict[str, Any] | None = None
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return {
+            Attr.TASK_UUID: str(self.task_uuid),
+            Attr.CORRELATION_ID: str(self.correlation_id),
+            Attr.NAMESPACE: self.namespace,
+        }
+
+
+async def lock_task(conn: AsyncConnection, task_uuid: UUID, skip_locked: bool = False
+                    ) -> TaskRef | None:
+    """Lock a task row for the rest of the transaction; None when it does not exist (or is
+    locked by someone else, with skip_locked)."""
+    query = LOCK_TASK_SQL + (" SKIP LOCKED" if skip_locked else "")
+    cur = await conn.execute(query, (task_uuid,))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return TaskRef(row["task_uuid"], row["namespace"], row["correlation_id"], row["trace_context"])
+
+
+async def enqueue_ready_steps(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
+                              task: TaskRef) -> list[UUID]:
+    """Discover the task's ready steps and publish each; returns the steps published."""
+    with recorder.phase(Phase.DISCOVERY, parent=parent,
+                        attributes={**task.attributes,
+                                    **db_attributes("SELECT", READY_STEPS_SQL)}) as discovery:
+        cur = await conn.execute(READY_STEPS_SQL, (task.task_uuid,))
+        ready = [row["workflow_step_uuid"] for row in await cur.fetchall()]
+        discovery.set_attribute("tasker.ready_steps", len(ready))
+    queue = worker_queue(task.namespace)
+    published: list[UUID] = []
+    for step_uuid in ready:
+        with recorder.phase(Phase.PUBLISH, parent=parent, kind=SpanKind.PRODUCER,
+                            attributes={**task.attributes, Attr.STEP_UUID: str(step_uuid),
+                                        **messaging_attributes("send", queue)}) as publish:
+            message = StepMessage(str(task.task_uuid), str(step_uuid), str(task.correlation_id))
+            cur = await conn.execute(PUBLISH_SQL, {
+                "step": step_uuid,
+                "queue": queue,
+                "message": Jsonb(message.to_json()),
+                "headers": Jsonb(inject_message_headers(publish.context)),
+            })
+            row = await cur.fetchone()
+            if row is not None and row["msg_id"] is not None:
+                publish.set_attribute(Attr.MESSAGING_MESSAGE_ID, str(row["msg_id"]))
+                publish.set_attribute(Attr.TRANSITIONS, 1)
+                published.append(step_uuid)
+    return published

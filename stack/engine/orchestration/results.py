@@ -1,0 +1,166 @@
+"""Step results: transition the step, enqueue what became ready, finalize a finished task."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.trace import SpanKind
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from instrument.propagation import extract_message_headers
+from instrument.recorder import Parent, PhaseRecorder
+from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
+from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, StepResultMessage
+from stack.engine.orchestration.enqueue import TaskRef, enqueue_ready_steps, lock_task
+from stack.engine.telemetry import messaging_attributes
+
+logger = logging.getLogger(__name__)
+
+TRANSITION_STEP_SQL = """
+SELECT tasker.transition_step_state_atomic(%s, %s::text[], %s, %s) AS from_state
+"""
+
+RETRY_SQL = """
+SELECT attempts < max_attempts AND retryable AS retry,
+       extract(epoch FROM tasker.step_backoff(attempts, backoff_request_seconds))::float
+           AS backoff_s
+FROM tasker.workflow_steps WHERE workflow_step_uuid = %s
+"""
+
+EXECUTION_STATUS_SQL = "SELECT execution_status FROM tasker.get_task_execution_context(%s)"
+
+FINALIZE_SQL = """
+UPDATE tasker.tasks SET complete = %(complete)s, completed_at = now(), updated_at = now()
+WHERE task_uuid = %(task)s
+"""
+
+DELETE_SQL = "SELECT pgmq.delete(%s, %s::bigint)"
+
+FINAL_STATES = {"all_complete": "complete", "blocked_by_failures": "blocked_by_failures"}
+
+
+@dataclass(frozen=True)
+class ResultOutcome:
+    """What processing one result did, and whether a retry needs a later sweep."""
+
+    applied: bool
+    retry_after_s: float | None = None
+    finalized_as: str | None = None
+
+
+async def transition_step(conn: AsyncConnection, step_uuid: Any, from_states: list[str],
+                          to_state: str, metadata: dict[str, Any] | None = None) -> str | None:
+    """Move a step between states atomically; the state it left, or None if it was elsewhere."""
+    cur = await conn.execute(TRANSITION_STEP_SQL,
+                             (step_uuid, from_states, to_state, Jsonb(metadata or {})))
+    row = await cur.fetchone()
+    return None if row is None else row["from_state"]
+
+
+async def apply_result(conn: AsyncConnection, result: StepResultMessage
+                       ) -> tuple[bool, float | None]:
+    """Record a worker's outcome on its step; (applied, seconds until a retry may run).
+    An applied success is one transition, an error one, an error to be retried two."""
+    if result.status == "success":
+        moved = await transition_step(conn, result.step_uuid, ["enqueued_for_orchestration"],
+                                      "complete", {"worker_id": result.worker_id})
+        if moved is None:
+            return False, None
+        await conn.execute(
+            "UPDATE tasker.workflow_steps SET processed = true, processed_at = now(), "
+            "in_process = false, updated_at = now() WHERE workflow_step_uuid = %s",
+            (result.step_uuid,))
+        return True, None
+    moved = await transition_step(conn, result.step_uuid, ["enqueued_for_orchestration"],
+                                  "error", {"worker_id": result.worker_id, "error": result.error})
+    if moved is None:
+        return False, None
+    await conn.execute("UPDATE tasker.workflow_steps SET in_process = false, updated_at = now() "
+                       "WHERE workflow_step_uuid = %s", (result.step_uuid,))
+    cur = await conn.execute(RETRY_SQL, (result.step_uuid,))
+    row = await cur.fetchone()
+    if row is None or not row["retry"]:
+        return True, None
+    await transition_step(conn, result.step_uuid, ["error"], "waiting_for_retry")
+    return True, float(row["backoff_s"])
+
+
+async def finalize_if_done(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
+                           task: TaskRef) -> str | None:
+    """Finalize a task whose steps are all complete or blocked; returns its final state."""
+    cur = await conn.execute(EXECUTION_STATUS_SQL, (task.task_uuid,))
+    row = await cur.fetchone()
+    final_state = FINAL_STATES.get(row["execution_status"]) if row else None
+    if final_state is None:
+        return None
+    with recorder.phase(Phase.TASK_FINALIZE, parent=parent,
+                        attributes={**task.attributes, "tasker.final_state": final_state}) as span:
+        cur = await conn.execute(
+            "SELECT tasker.transition_task_state_atomic(%s, 'steps_in_process', %s) AS moved",
+            (task.task_uuid, final_state))
+        moved = await cur.fetchone()
+        if moved is None or not moved["moved"]:
+            return None
+        span.set_attribute(Attr.TRANSITIONS, 1)
+        await conn.execute(FINALIZE_SQL, {"complete": final_state == "complete",
+                                          "task": task.task_uuid})
+        await conn.execute("SELECT pg_notify(%s, %s)", (FINALIZED_CHANNEL, json.dumps({
+            "task_uuid": str(task.task_uuid),
+            "correlation_id": str(task.correlation_id),
+            "status": final_state,
+        })))
+    return final_state
+
+
+async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
+                         message: dict[str, Any]) -> ResultOutcome:
+    """Process one message of orchestration_step_results in one transaction, then delete it."""
+    result = StepResultMessage.from_json(message["message"])
+    incoming = extract_message_headers(message.get("headers"))
+    attributes = {
+        Attr.TASK_UUID: result.task_uuid,
+        Attr.STEP_UUID: result.step_uuid,
+        Attr.CORRELATION_ID: result.correlation_id,
+        Attr.MESSAGING_MESSAGE_ID: str(message["msg_id"]),
+        "tasker.step_status": result.status,
+        **messaging_attributes("process", ORCHESTRATION_RESULTS_QUEUE),
+    }
+    with recorder.phase(Phase.RESULT_PROCESS, parent=incoming, kind=SpanKind.CONSUMER,
+                        attributes=attributes) as processing:
+        async with conn.transaction():
+            task = await lock_task(conn, result.task_uuid)
+            outcome = ResultOutcome(applied=False)
+            if task is not None:
+                processing.set_attribute(Attr.NAMESPACE, task.namespace)
+                applied, retry_after = await apply_result(conn, result)
+                if applied:
+                    processing.set_attribute(Attr.TRANSITIONS, 1 if result.status == "success"
+                                             else 1 if retry_after is None else 2)
+                    await enqueue_ready_steps(conn, recorder, processing, task)
+                    final = await finalize_if_done(conn, recorder, processing, task)
+                    outcome = ResultOutcome(True, retry_after, final)
+            await conn.execute(DELETE_SQL, (ORCHESTRATION_RESULTS_QUEUE, message["msg_id"]))
+        processing.set_attribute("tasker.result_applied", outcome.applied)
+    return outcome
+
+
+async def sweep_ready_tasks(conn: AsyncConnection, recorder: PhaseRecorder, limit: int) -> int:
+    """Enqueue the ready steps of tasks that nothing else will wake (retries after back-off).
+
+    Each task is handled under its row lock, skipping tasks another orchestrator holds.
+    Returns the number of steps published.
+    """
+    cur = await conn.execute("SELECT task_uuid FROM tasker.get_next_ready_tasks(%s)", (limit,))
+    published = 0
+    for row in await cur.fetchall():
+        async with conn.transaction():
+            task = await lock_task(conn, row["task_uuid"], skip_locked=True)
+            if task is None:
+                continue
+            parent = extract_message_headers(task.trace_context)
+            published += len(await enqueue_ready_steps(conn, recorder, parent, task))
+    return published

@@ -1,0 +1,110 @@
+"""The orchestration process's background work: consume step results, sweep for ready tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import psycopg
+
+from stack.engine.catalog import Catalog
+from stack.engine.database import make_pool
+from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, namespace_channel
+from stack.engine.orchestration.results import process_result, sweep_ready_tasks
+from stack.engine.telemetry import Telemetry
+from stack.engine.templates import BUILTIN_TEMPLATES
+from stack.engine.wakeup import Wakeup
+from stack.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+SWEEP_LIMIT = 50
+RETRY_DELAY_S = 0.5
+READ_RESULTS_SQL = "SELECT * FROM pgmq.read(%s, %s, %s)"
+
+
+class Orchestrator:
+    """Owns the pool, the LISTEN wake-up and the loops of one orchestration process."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.pool = make_pool(settings.database_url, max_size=20, name="orchestration")
+        self.telemetry = Telemetry("spanbench-orchestration")
+        self.catalog = Catalog()
+        self.results_wakeup = Wakeup(settings.database_url,
+                                     [namespace_channel("orchestration")])
+        self._sweep_now = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.results_processed = 0
+
+    async def start(self) -> None:
+        await self.pool.open(wait=False)
+        self._tasks = [
+            asyncio.create_task(self.results_wakeup.run(), name="results-listener"),
+            asyncio.create_task(self._register_templates(), name="register-templates"),
+            asyncio.create_task(self._consume_results(), name="result-consumer"),
+            asyncio.create_task(self._sweep(), name="ready-sweeper"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.pool.close()
+        self.telemetry.close()
+
+    async def _register_templates(self) -> None:
+        while True:
+            try:
+                async with self.pool.connection() as conn:
+                    await self.catalog.ensure_all(conn, BUILTIN_TEMPLATES)
+                return
+            except (psycopg.Error, OSError, TimeoutError) as error:
+                logger.warning("registering templates failed (%s); retrying", error)
+                await asyncio.sleep(RETRY_DELAY_S)
+
+    async def _consume_results(self) -> None:
+        vt, batch = self.settings.visibility_timeout_s, self.settings.read_batch
+        while True:
+            try:
+                async with self.pool.connection() as conn:
+                    cur = await conn.execute(READ_RESULTS_SQL,
+                                             (ORCHESTRATION_RESULTS_QUEUE, vt, batch))
+                    messages = await cur.fetchall()
+                if not messages:
+                    await self.results_wakeup.wait(self.settings.poll_interval_s)
+                    continue
+                await asyncio.gather(*(self._process(message) for message in messages))
+            except (psycopg.Error, OSError, TimeoutError) as error:
+                logger.warning("reading step results failed (%s); retrying", error)
+                await asyncio.sleep(RETRY_DELAY_S)
+
+    async def _process(self, message: dict[str, object]) -> None:
+        try:
+            async with self.pool.connection() as conn:
+                outcome = await process_result(conn, self.telemetry.recorder, message)
+        except Exception:
+            # The message becomes visible again after the visibility timeout.
+            logger.exception("processing result message %s failed", message.get("msg_id"))
+            return
+        finally:
+            self.telemetry.flush()
+        self.results_processed += 1
+        if outcome.retry_after_s is not None:
+            asyncio.get_running_loop().call_later(outcome.retry_after_s, self._sweep_now.set)
+
+    async def _sweep(self) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(self.settings.poll_interval_s):
+                    await self._sweep_now.wait()
+            except TimeoutError:
+                pass
+            self._sweep_now.clear()
+            try:
+                async with self.pool.connection() as conn:
+                    await sweep_ready_tasks(conn, self.telemetry.recorder, SWEEP_LIMIT)
+            except (psycopg.Error, OSError, TimeoutError) as error:
+                logger.warning("ready-task sweep failed (%s)", error)
+            finally:
+                self.telemetry.flush()

@@ -1,0 +1,159 @@
+"""The worker process's loop: wake on LISTEN (or poll), read namespace queues, run steps."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import psycopg
+from opentelemetry.trace import SpanKind
+
+from instrument.propagation import extract_message_headers, inject_message_headers
+from spanbench.vocabulary import Attr, Phase
+from stack.engine.database import make_pool
+from stack.engine.messages import MESSAGE_READY_CHANNEL, StepMessage
+from stack.engine.telemetry import Telemetry, messaging_attributes
+from stack.engine.wakeup import Wakeup
+from stack.engine.worker.fault_stall import stall_if_armed
+from stack.engine.worker.steps import claim, execute, submit
+from stack.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+QUEUES_SQL = r"SELECT queue_name FROM pgmq.meta WHERE queue_name LIKE 'worker\_%\_queue'"
+READ_SQL = "SELECT * FROM pgmq.read(%s, %s, %s)"
+RETRY_DELAY_S = 0.5
+
+
+class StepWorker:
+    """Runs up to `concurrency` steps at once from every worker_<namespace>_queue."""
+
+    def __init__(self, settings: ServiceSettings, worker_id: str, concurrency: int = 8) -> None:
+        self.settings = settings
+        self.worker_id = worker_id
+        self.concurrency = concurrency
+        self.pool = make_pool(settings.database_url, max_size=concurrency + 2,
+                              name=f"worker-{worker_id}")
+        self.telemetry = Telemetry("spanbench-worker")
+        self.wakeup = Wakeup(settings.database_url, [MESSAGE_READY_CHANNEL])
+        self.queues: list[str] = []
+        self.steps_executed = 0
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slot_freed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await self.pool.open(wait=False)
+        self._tasks = [asyncio.create_task(self.wakeup.run(), name="worker-listener"),
+                       asyncio.create_task(self._loop(), name="worker-loop")]
+
+    async def stop(self) -> None:
+        for task in [*self._tasks, *self._in_flight]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._in_flight, return_exceptions=True)
+        await self.pool.close()
+        self.telemetry.close()
+
+    async def _loop(self) -> None:
+        targets: set[str] | None = None
+        while True:
+            try:
+                if not self.queues or targets is None:
+                    await self._refresh_queues()
+                found = await self._read_round(self.queues if not targets else sorted(targets))
+            except (psycopg.Error, OSError, TimeoutError) as error:
+                logger.warning("reading step queues failed (%s); retrying", error)
+                await asyncio.sleep(RETRY_DELAY_S)
+                targets = None
+                continue
+            if found:
+                targets = set()
+                continue
+            targets = await self._wait_for_work()
+
+    async def _wait_for_work(self) -> set[str] | None:
+        """Notified worker queues (empty set: all known), or None after a silent poll interval."""
+        while True:
+            notified = await self.wakeup.wait(self.settings.poll_interval_s)
+            if notified is None:
+                return None
+            if not notified:
+                return set()
+            ours = {queue for queue in notified if queue.startswith("worker_")}
+            if ours - set(self.queues):
+                return None
+            if ours:
+                return ours
+
+    async def _refresh_queues(self) -> None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(QUEUES_SQL)
+            self.queues = sorted(row["queue_name"] for row in await cur.fetchall())
+
+    async def _read_round(self, queues: list[str]) -> int:
+        found = 0
+        for queue in queues:
+            while len(self._in_flight) >= self.concurrency:
+                self._slot_freed.clear()
+                await self._slot_freed.wait()
+            free = self.concurrency - len(self._in_flight)
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(READ_SQL, (queue, self.settings.visibility_timeout_s,
+                                                    free))
+                messages = await cur.fetchall()
+            for message in messages:
+                task = asyncio.create_task(self._run_step(queue, message))
+                self._in_flight.add(task)
+                task.add_done_callback(self._finished)
+            found += len(messages)
+        return found
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slot_freed.set()
+
+    async def _run_step(self, queue: str, message: dict[str, Any]) -> None:
+        try:
+            await self._process(queue, message)
+        except Exception:
+            # Left unclaimed or unsubmitted, the message is delivered again after its timeout.
+            logger.exception("step message %s of %s failed", message.get("msg_id"), queue)
+        finally:
+            self.telemetry.flush()
+
+    async def _process(self, queue: str, message: dict[str, Any]) -> None:
+        recorder = self.telemetry.recorder
+        incoming = extract_message_headers(message.get("headers"))
+        body = StepMessage.from_json(message["message"])
+        msg_id = message["msg_id"]
+        attributes = {Attr.TASK_UUID: body.task_uuid, Attr.STEP_UUID: body.step_uuid,
+                      Attr.CORRELATION_ID: body.correlation_id,
+                      Attr.MESSAGING_MESSAGE_ID: str(msg_id), "worker.id": self.worker_id}
+        async with self.pool.connection() as conn:
+            with recorder.phase(Phase.CLAIM, parent=incoming, kind=SpanKind.CONSUMER,
+                                attributes={**attributes,
+                                            **messaging_attributes("receive", queue)}) as span:
+                step = await claim(conn, queue, msg_id, message["read_ct"], body, self.worker_id)
+                span.set_attribute("tasker.claimed", step is not None)
+                span.set_attribute(Attr.TRANSITIONS, int(step is not None))
+            if step is None:
+                return
+            step_attributes = {**attributes, Attr.STEP_NAME: step.step_name,
+                               Attr.HANDLER: step.handler, "tasker.attempt": step.attempt}
+            outcome: Any = None
+            failure: BaseException | None = None
+            try:
+                with recorder.phase(Phase.EXECUTE, parent=incoming, attributes={
+                        **step_attributes, **messaging_attributes("process", queue)}):
+                    await stall_if_armed(self.settings.fault_dir, self.worker_id, step)
+                    outcome = await execute(step, conn)
+            except Exception as error:
+                failure = error
+            with recorder.phase(Phase.SUBMIT, parent=incoming, kind=SpanKind.PRODUCER,
+                                attributes={**step_attributes,
+                                            **messaging_attributes("send", queue)}) as span:
+                moved = await submit(conn, queue, msg_id, step, self.worker_id, outcome,
+                                     failure, inject_message_headers(span.context))
+                span.set_attribute(Attr.TRANSITIONS, int(moved))
+        self.steps_executed += 1
