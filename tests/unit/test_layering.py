@@ -62,7 +62,6 @@ class Layer:
 class Import:
     importer: str
     imported: str
-    line: int
     function_level: bool
     type_checking: bool
 
@@ -146,20 +145,22 @@ def imports_of(module: str, path: Path, modules: Mapping[str, Path],
         return [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
                 for alias in node.names]
 
-    def visit(node: ast.AST, in_function: bool, type_checking: bool) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.Import | ast.ImportFrom):
-                for name in targets(child):
+    def visit(nodes: Iterable[ast.AST], in_function: bool, type_checking: bool) -> None:
+        for node in nodes:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for name in targets(node):
                     owner = _owner(name, modules)
                     if name.split(".")[0] in roots and owner is not None:
-                        found.append(Import(module, owner, child.lineno, in_function,
-                                            type_checking))
-            visit(child,
-                  in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef
-                                            | ast.Lambda),
-                  type_checking or (isinstance(child, ast.If) and _is_type_checking(child.test)))
+                        found.append(Import(module, owner, in_function, type_checking))
+            elif isinstance(node, ast.If) and _is_type_checking(node.test):
+                visit(node.body, in_function, True)
+                visit(node.orelse, in_function, type_checking)
+            else:
+                visit(ast.iter_child_nodes(node), in_function
+                      or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda),
+                      type_checking)
 
-    visit(ast.parse(path.read_text(encoding="utf-8"), str(path)), False, False)
+    visit([ast.parse(path.read_text(encoding="utf-8"), str(path))], False, False)
     return found
 
 
@@ -325,3 +326,16 @@ def test_type_checking_imports_still_count_for_the_layers(tmp_path: Path) -> Non
     })
     assert violations(tmp_path, ["app"], read_layers(FAKE_DESIGN)) == {
         ("layer", "app.base", "app.parts.a")}
+
+
+def test_the_else_of_type_checking_is_a_runtime_import(tmp_path: Path) -> None:
+    _write(tmp_path, {
+        "app/__init__.py": "",
+        "app/base.py": "",
+        "app/parts/__init__.py": "",
+        "app/parts/a.py": "from app.parts import b\n",
+        "app/parts/b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    pass\n"
+                          "else:\n    from app.parts import a\n",
+    })
+    assert violations(tmp_path, ["app"], read_layers(FAKE_DESIGN)) == {
+        ("cycle", "app.parts.a ↔ app.parts.b")}
