@@ -1,4 +1,4 @@
-"""SPEC.md §3: the baseline comparison as markdown."""
+"""The baseline comparison as markdown (docs/formats.md)."""
 
 from __future__ import annotations
 

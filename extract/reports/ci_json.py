@@ -1,4 +1,4 @@
-"""SPEC.md §4: CI JSON per suite, and the combined document of the whole run (data, not text)."""
+"""CI JSON (docs/formats.md): per suite, and combined for the whole run (data, not text)."""
 
 from __future__ import annotations
 

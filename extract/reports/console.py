@@ -1,4 +1,4 @@
-"""SPEC.md §1: the console blocks, one per suite (Criterion lines, summary, key findings)."""
+"""The console blocks (docs/formats.md), one per suite (Criterion lines, summary, key findings)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC.md §2: the markdown log of one suite, and latest/summary.md of the whole run."""
+"""The markdown log of one suite (docs/formats.md), and latest/summary.md of the whole run."""
 
 from __future__ import annotations
 

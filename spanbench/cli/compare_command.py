@@ -1,4 +1,5 @@
-"""`spanbench compare BASE CURRENT`: SPEC.md §3 markdown; each side a baseline name or a run id."""
+"""`spanbench compare BASE CURRENT`: the baseline comparison (docs/formats.md); each side a
+baseline name or a run id."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def _kind(name: str, runs_dir: Path) -> str:
 
 
 def label(folder: Path) -> str:
-    """`<name> (<date>, <commit>)` from a baseline's metadata, as SPEC.md §3 heads the table."""
+    """`<name> (<date>, <commit>)` from a baseline's metadata, as the comparison heads its table."""
     from extract.store import baselines
 
     meta = baselines.load_metadata(folder)

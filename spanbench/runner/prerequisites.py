@@ -89,7 +89,7 @@ def sink(endpoint: str, headers: Mapping[str, str] | None = None) -> Check:
 
 
 def banner(checks: Sequence[Check]) -> str:
-    """The seed's prerequisite block (SPEC.md §1)."""
+    """The seed's prerequisite block (docs/formats.md, console blocks)."""
     lines = [BANNER_RULE, "🔍 VERIFYING PREREQUISITES", BANNER_RULE]
     for check in checks:
         lines.append(f"{'✅' if check.ok else '❌'} {check.name}: {check.detail}")

@@ -1,4 +1,4 @@
-"""Prerequisite checks name what failed and what to do; the banner follows SPEC.md §1."""
+"""Prerequisite checks name what failed and what to do; the banner follows docs/formats.md."""
 
 from __future__ import annotations
 

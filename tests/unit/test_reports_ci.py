@@ -1,4 +1,4 @@
-"""CI JSON against its schema and SPEC.md's field names; github-action-benchmark; JUnit; files."""
+"""CI JSON against its schema and the seed's field names; github-action-benchmark; JUnit; files."""
 
 from __future__ import annotations
 
