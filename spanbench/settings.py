@@ -41,17 +41,23 @@ class Variable:
     unit: str = ""
     """What a number counts (`bytes`, `seconds`): said in the error for a bad value."""
     shown_default: str = ""
-    """The default as the README shows it, when it is not the plain value."""
+    """The default as the README shows it (markdown), when it is not the plain value."""
     test_only: bool = False
     """Set only by spanbench's own tests (never in a real run)."""
 
     @property
     def default_text(self) -> str:
-        """The default as a reader of the README's table sees it."""
+        """The default as the README's table shows it (markdown)."""
         if self.shown_default:
             return self.shown_default
-        return "unset" if self.default is None else str(self.default)
+        if self.default is None:
+            return "unset"
+        value = f"{self.default:g}" if isinstance(self.default, float) else str(self.default)
+        unit = _SHORT_UNITS.get(self.unit, self.unit)
+        return f"`{value}`" + (f" {unit}" if unit else "")
 
+
+_SHORT_UNITS = {"seconds": "s", "milliseconds": "ms"}
 
 CATALOGUE: dict[str, Variable] = {}
 """Every variable below, by name, in the order declared."""
@@ -111,17 +117,17 @@ TASKER_API_KEY_HEADER = _declare(
 HOME = _declare(
     "SPANBENCH_HOME", ".spanbench",
     "Directory of the throwaway cluster, the stack's state file and (by default) the runs.",
-    shown_default="./.spanbench")
+    shown_default="`./.spanbench`")
 
 RUNS_DIR = _declare(
     "SPANBENCH_RUNS_DIR", None,
     "Directory holding one sub-directory per run id, or `s3://bucket/prefix` for the same "
-    "layout in a bucket.", shown_default="<SPANBENCH_HOME>/runs")
+    "layout in a bucket.", shown_default="`<SPANBENCH_HOME>/runs`")
 
 SINK_OUT = _declare(
     "SPANBENCH_SINK_OUT", None,
     "Older name of SPANBENCH_RUNS_DIR, still honoured when that is unset.",
-    shown_default="<SPANBENCH_HOME>/runs")
+    shown_default="`<SPANBENCH_HOME>/runs`")
 
 # ── the OTLP sink (`spanbench collect`, and the one `spanbench run` starts) ────────────────
 
@@ -136,17 +142,17 @@ SINK_GRPC = _declare(
 SINK_MAX_BACKLOG_BYTES = _declare(
     "SPANBENCH_SINK_MAX_BACKLOG_BYTES", 256 * MIB,
     "Bound on request bytes in flight plus spooled bytes not yet in Parquet; above it the sink "
-    "answers 503 / UNAVAILABLE.", unit="bytes", shown_default="268435456 (256 MiB)")
+    "answers 503 / UNAVAILABLE.", unit="bytes", shown_default="`268435456` bytes (256 MiB)")
 
 SINK_MAX_BODY_BYTES = _declare(
     "SPANBENCH_SINK_MAX_BODY_BYTES", 32 * MIB,
     "Largest request accepted, before and after decompression; above it: 413.",
-    unit="bytes", shown_default="33554432 (32 MiB)")
+    unit="bytes", shown_default="`33554432` bytes (32 MiB)")
 
 SINK_SEGMENT_BYTES = _declare(
     "SPANBENCH_SINK_SEGMENT_BYTES", 32 * MIB,
     "A spool segment is sealed (and handed to the converter) past this size.",
-    unit="bytes", shown_default="33554432 (32 MiB)")
+    unit="bytes", shown_default="`33554432` bytes (32 MiB)")
 
 SINK_SEGMENT_AGE_S = _declare(
     "SPANBENCH_SINK_SEGMENT_AGE_S", 1.0,
@@ -405,3 +411,15 @@ def otlp_headers() -> dict[str, str] | None:
 def runs_dir_value() -> str | None:
     """SPANBENCH_RUNS_DIR, else its older name SPANBENCH_SINK_OUT; None when neither is set."""
     return first(RUNS_DIR, SINK_OUT)
+
+
+def markdown_table() -> str:
+    """The README's Environment table, one row per variable in declared order."""
+    rows = ["| variable | default | what it does |", "|---|---|---|"]
+    rows += [f"| `{entry.name}` | {entry.default_text} | {entry.doc} |"
+             for entry in CATALOGUE.values()]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
