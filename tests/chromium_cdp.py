@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spanbench import settings
+
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-default-apps", "--disable-extensions", "--mute-audio",
@@ -37,7 +39,7 @@ class ChromiumError(RuntimeError):
 
 def chromium_binary() -> str:
     """SPANBENCH_CHROMIUM, else `chromium` on PATH or /usr/bin/chromium; ChromiumError if none."""
-    named = os.environ.get("SPANBENCH_CHROMIUM")
+    named = settings.env(settings.CHROMIUM)
     for candidate in (named, shutil.which("chromium"), "/usr/bin/chromium"):
         if candidate and os.access(candidate, os.X_OK):
             return candidate

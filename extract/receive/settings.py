@@ -1,76 +1,19 @@
 """Settings of the OTLP sink: explicit argument, then environment variable, then default.
 
-Every environment variable the sink reads is named once here.
+The variables (SPANBENCH_SINK_*, SPANBENCH_RUNS_DIR) are declared in spanbench.settings.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from extract.store.object_store import S3Runs, is_s3
-
-SINK_HTTP = "SPANBENCH_SINK_HTTP"
-"""host:port of the OTLP/HTTP listener. Default: 127.0.0.1:4318 (port 0 picks a free port)."""
-
-SINK_GRPC = "SPANBENCH_SINK_GRPC"
-"""host:port of the OTLP/gRPC listener, or `off`. Default: 127.0.0.1:4317."""
-
-SINK_OUT = "SPANBENCH_SINK_OUT"
-"""Directory holding one sub-directory per run id, or `s3://bucket/prefix` for the same
-layout in a bucket (see extract/store/object_store.py). Default: `<spanbench home>/runs`."""
-
-SINK_MAX_BACKLOG_BYTES = "SPANBENCH_SINK_MAX_BACKLOG_BYTES"
-"""Bound on request bytes in flight plus spooled bytes not yet in Parquet; above it the
-sink answers 503 / UNAVAILABLE. Default: 256 MiB."""
-
-SINK_MAX_BODY_BYTES = "SPANBENCH_SINK_MAX_BODY_BYTES"
-"""Largest request accepted, before and after decompression; above it: 413. Default: 32 MiB."""
-
-SINK_SEGMENT_BYTES = "SPANBENCH_SINK_SEGMENT_BYTES"
-"""A spool segment is sealed (and handed to the converter) past this size. Default: 32 MiB."""
-
-SINK_SEGMENT_AGE_S = "SPANBENCH_SINK_SEGMENT_AGE_S"
-"""A non-empty spool segment is sealed after this many seconds. Default: 1."""
-
-SINK_FORWARD_DRAIN_S = "SPANBENCH_SINK_FORWARD_DRAIN_S"
-"""On stopping, seconds the sink keeps sending what is queued for its --forward targets before
-it gives up on the rest (counted and logged). Default: 10."""
-
-SINK_TOKEN = "SPANBENCH_SINK_TOKEN"
-"""When set, OTLP export requests must carry it: `Authorization: Bearer <token>` over HTTP,
-`authorization` metadata over gRPC (exporters: OTEL_EXPORTER_OTLP_HEADERS=
-`authorization=Bearer%20<token>`); without it, or with another: 401 / UNAUTHENTICATED.
-/health and /status stay open. Default: unset (no token asked for)."""
-
-DEFAULT_HTTP = "127.0.0.1:4318"
-DEFAULT_GRPC = "127.0.0.1:4317"
-MIB = 1024 * 1024
-
-
-class SettingsError(ValueError):
-    """A setting that cannot be used; the message names it and the fix."""
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    if raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as error:
-        raise SettingsError(f"{name}={raw!r} is not a whole number of bytes") from error
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    if raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as error:
-        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from error
+from spanbench import settings
+from spanbench.settings import SettingsError
 
 
 def parse_address(text: str, what: str) -> tuple[str, int]:
@@ -88,10 +31,11 @@ def parse_address(text: str, what: str) -> tuple[str, int]:
 
 
 def runs_dir(explicit: str | os.PathLike[str] | None = None, home: Path | None = None) -> Path:
-    """Where runs are written: explicit, then SPANBENCH_SINK_OUT, then `<home>/runs`."""
+    """Where runs are written: explicit, then SPANBENCH_RUNS_DIR (or SPANBENCH_SINK_OUT), then
+    `<home>/runs`."""
     if explicit is not None:
         return Path(explicit).absolute()
-    from_env = os.environ.get(SINK_OUT, "")
+    from_env = settings.runs_dir_value()
     if from_env:
         return Path(from_env).absolute()
     return ((home or Path(".spanbench")) / "runs").absolute()
@@ -100,8 +44,8 @@ def runs_dir(explicit: str | os.PathLike[str] | None = None, home: Path | None =
 def runs_location(
     explicit: str | os.PathLike[str] | None = None, home: Path | None = None
 ) -> Path | S3Runs:
-    """Like `runs_dir`, but `s3://bucket/prefix` (given or in SPANBENCH_SINK_OUT) is a bucket."""
-    chosen = explicit if explicit is not None else os.environ.get(SINK_OUT, "") or None
+    """Like `runs_dir`, but `s3://bucket/prefix` (given or in the environment) is a bucket."""
+    chosen = explicit if explicit is not None else settings.runs_dir_value()
     if chosen is not None and is_s3(chosen):
         try:
             return S3Runs.parse(str(chosen))
@@ -115,34 +59,54 @@ def staging_dir(store: S3Runs, home: Path | None = None) -> Path:
     return ((home or Path(".spanbench")) / "s3-staging" / store.key()).absolute()
 
 
-def _grpc_default() -> tuple[str, int] | None:
-    text = os.environ.get(SINK_GRPC, DEFAULT_GRPC)
-    return None if text == "off" else parse_address(text, SINK_GRPC)
+def _http_from_env() -> tuple[str, int]:
+    return parse_address(settings.text(settings.SINK_HTTP), settings.SINK_HTTP)
+
+
+def _grpc_from_env() -> tuple[str, int] | None:
+    text = settings.text(settings.SINK_GRPC)
+    return None if text == "off" else parse_address(text, settings.SINK_GRPC)
+
+
+_FROM_ENV: dict[str, Callable[[], object]] = {
+    "out": runs_dir,
+    "http": _http_from_env,
+    "grpc": _grpc_from_env,
+    "max_backlog_bytes": lambda: settings.integer(settings.SINK_MAX_BACKLOG_BYTES),
+    "max_body_bytes": lambda: settings.integer(settings.SINK_MAX_BODY_BYTES),
+    "segment_bytes": lambda: settings.integer(settings.SINK_SEGMENT_BYTES),
+    "segment_age_s": lambda: settings.number(settings.SINK_SEGMENT_AGE_S),
+    "token": lambda: settings.env(settings.SINK_TOKEN),
+    "forward_drain_s": lambda: settings.number(settings.SINK_FORWARD_DRAIN_S),
+}
+"""The fields a sink takes from the environment, each with its reader."""
 
 
 @dataclass(frozen=True)
 class SinkSettings:
-    """Everything a sink process needs; fields default from the environment."""
+    """Everything a sink process needs; `from_env` fills what is not given."""
 
-    out: Path = field(default_factory=runs_dir)
-    http: tuple[str, int] = field(
-        default_factory=lambda: parse_address(os.environ.get(SINK_HTTP, DEFAULT_HTTP), SINK_HTTP)
-    )
-    grpc: tuple[str, int] | None = field(default_factory=_grpc_default)
-    max_backlog_bytes: int = field(
-        default_factory=lambda: _env_int(SINK_MAX_BACKLOG_BYTES, 256 * MIB)
-    )
-    max_body_bytes: int = field(default_factory=lambda: _env_int(SINK_MAX_BODY_BYTES, 32 * MIB))
-    segment_bytes: int = field(default_factory=lambda: _env_int(SINK_SEGMENT_BYTES, 32 * MIB))
-    segment_age_s: float = field(default_factory=lambda: _env_float(SINK_SEGMENT_AGE_S, 1.0))
-    token: str | None = field(default_factory=lambda: os.environ.get(SINK_TOKEN) or None)
+    out: Path
+    http: tuple[str, int]
+    grpc: tuple[str, int] | None
+    max_backlog_bytes: int
+    max_body_bytes: int
+    segment_bytes: int
+    segment_age_s: float
+    token: str | None
+    forward_drain_s: float
     retry_after_s: int = 1
     ready_file: Path | None = None
     forward: tuple[str, ...] = ()
-    forward_drain_s: float = field(default_factory=lambda: _env_float(SINK_FORWARD_DRAIN_S, 10.0))
     """OTLP/HTTP endpoints also sent each acknowledged request (extract/receive/forwarder.py)."""
     store: S3Runs | None = None
     """When set, Parquet goes to this bucket; `out` then holds only the spool."""
+
+    @classmethod
+    def from_env(cls, **given: Any) -> SinkSettings:
+        """The fields given, the others from their variables (a given field's is not read)."""
+        read = {name: reader() for name, reader in _FROM_ENV.items() if name not in given}
+        return cls(**read, **given)
 
     @property
     def destination(self) -> Path | S3Runs:

@@ -18,16 +18,9 @@ from typing import Final
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-SCHEME: Final = "s3://"
+from spanbench import settings
 
-AWS_ENDPOINT_URL_S3: Final = "AWS_ENDPOINT_URL_S3"
-"""Endpoint of an S3-compatible store (MinIO, moto), e.g. http://minio:9000; wins over the next."""
-AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
-"""The AWS SDKs' endpoint for every service; used when AWS_ENDPOINT_URL_S3 is unset."""
-AWS_REGION: Final = "AWS_REGION"
-"""The bucket's region (then AWS_DEFAULT_REGION). Credentials: AWS_ACCESS_KEY_ID and
-AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), read by the AWS SDK inside pyarrow."""
-AWS_DEFAULT_REGION: Final = "AWS_DEFAULT_REGION"
+SCHEME: Final = "s3://"
 
 
 def is_s3(text: str | os.PathLike[str]) -> bool:
@@ -62,11 +55,7 @@ class S3Runs:
 
 def endpoint() -> str | None:
     """The S3 endpoint from the environment (pyarrow's S3FileSystem does not read it)."""
-    for name in (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL):
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
-    return None
+    return settings.first(settings.AWS_ENDPOINT_URL_S3, settings.AWS_ENDPOINT_URL)
 
 
 @cache
@@ -76,8 +65,8 @@ def _filesystem(endpoint_url: str | None, region: str | None) -> pafs.S3FileSyst
 
 def filesystem() -> pafs.S3FileSystem:
     """An S3 filesystem configured from the AWS_* variables (one per distinct setting)."""
-    region = os.environ.get(AWS_REGION, "") or os.environ.get(AWS_DEFAULT_REGION, "")
-    return _filesystem(endpoint(), region or None)
+    region = settings.first(settings.AWS_REGION, settings.AWS_DEFAULT_REGION)
+    return _filesystem(endpoint(), region)
 
 
 def put(location: S3Runs, relative: str, data: pa.Buffer | bytes) -> str:
@@ -122,8 +111,8 @@ def check_bucket(location: S3Runs) -> None:
         info = filesystem().get_file_info(location.bucket)
     except OSError as error:
         raise OSError(f"cannot reach bucket {location.bucket!r} at {where}: {error}; check "
-                      f"{AWS_ENDPOINT_URL_S3} / {AWS_ENDPOINT_URL} and the AWS_* credentials") \
-            from None
+                      f"{settings.AWS_ENDPOINT_URL_S3} / {settings.AWS_ENDPOINT_URL} and the "
+                      "AWS_* credentials") from None
     if info.type != pafs.FileType.Directory:
         raise OSError(f"bucket {location.bucket!r} does not exist at {where}: create it "
                       "(e.g. 'mc mb' or 'aws s3 mb') or fix the s3:// URI")

@@ -37,12 +37,13 @@ from spanbench.cli import (
     trend_command,
 )
 from spanbench.security import redact_url
+from spanbench.settings import DATABASE_URL, STACK_HOST
 from stack.local import lifecycle
 from stack.local.migrate import MigrationError
 from stack.local.pg_runtime import ClusterError
 from stack.local.stackfile import StackFileError, StackState
 from stack.local.supervisor import SupervisorError
-from stack.settings import STACK_HOST, api_token, spanbench_home, stack_host
+from stack.settings import api_token, spanbench_home, stack_host
 
 app = typer.Typer(
     name="spanbench",
@@ -181,7 +182,7 @@ def stack_migrate(
     before starting `python -m stack.engine.orchestration` and `python -m stack.engine.worker`.
     """
     from stack.local import migrate
-    from stack.settings import DATABASE_URL, database_url
+    from stack.settings import database_url
 
     url = database_url()
     if url is None:
@@ -267,7 +268,7 @@ def _sink_settings(
         overrides["max_body_bytes"] = max_body_bytes
     if ready_file is not None:
         overrides["ready_file"] = ready_file.absolute()
-    return SinkSettings(**overrides)  # type: ignore[arg-type]
+    return SinkSettings.from_env(**overrides)
 
 
 def _announce(bound: Bound) -> None:
@@ -309,7 +310,7 @@ def collect(
 ) -> None:
     """Run the OTLP sink in the foreground: spans → <out>/<run_id>/spans/*.parquet.
 
-    Defaults come from SPANBENCH_SINK_* variables (see extract/receive/settings.py): 127.0.0.1 only.
+    Defaults come from SPANBENCH_SINK_* variables (see spanbench/settings.py): 127.0.0.1 only.
 
     SPANBENCH_SINK_TOKEN set: an export without 'Authorization: Bearer <token>' gets 401.
 

@@ -240,12 +240,10 @@ def run(
 
 def _settle(console: Console, runs: Path | S3Runs, run_id: str) -> None:
     """Wait until the external sink has written the run's last spans."""
-    raw = settings.env(settings.SPANBENCH_SETTLE_S)
     try:
-        quiet_s = float(raw) if raw is not None else settle.DEFAULT_QUIET_S
-    except ValueError:
-        console.print(f"{settings.SPANBENCH_SETTLE_S}={raw!r} is not a number of seconds; "
-                      f"using {settle.DEFAULT_QUIET_S}")
+        quiet_s = settings.number(settings.SETTLE_S)
+    except settings.SettingsError as error:
+        console.print(f"{error}; using {settle.DEFAULT_QUIET_S}")
         quiet_s = settle.DEFAULT_QUIET_S
     console.print(f"waiting for the external sink to write the last spans to {runs}/{run_id} "
                   f"(until nothing arrives for {quiet_s:g} s)…", highlight=False)

@@ -29,12 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from extract.receive.settings import SINK_TOKEN
 from extract.store.object_store import S3Runs
 from instrument.settings import orchestration_auth_headers
 from spanbench import settings
 from stack.local import lifecycle
-from stack.settings import STACK_TELEMETRY_COUNTS_DIR, STACK_TOKEN
 
 SINK_START_TIMEOUT_S = 30.0
 SINK_STOP_TIMEOUT_S = 120.0
@@ -104,7 +102,7 @@ def start_sink(runs_dir: Path | S3Runs, log_dir: Path, forward: tuple[str, ...] 
              "--grpc", "off", "--out", str(runs_dir), "--ready-file", str(ready),
              *(arg for url in forward for arg in ("--forward", url))],
             stdin=subprocess.DEVNULL, stdout=sink_log, stderr=subprocess.STDOUT,
-            start_new_session=True, env={**os.environ, SINK_TOKEN: token or ""})
+            start_new_session=True, env={**os.environ, settings.SINK_TOKEN: token or ""})
     deadline = time.monotonic() + SINK_START_TIMEOUT_S
     while not ready.exists():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -175,7 +173,7 @@ def _stack_counts(directory: Path) -> list[dict[str, object]]:
 
 def sink_token() -> str:
     """The token of the run's own sink: SPANBENCH_SINK_TOKEN, else a random one."""
-    return settings.env(SINK_TOKEN) or secrets.token_urlsafe(32)
+    return settings.env(settings.SINK_TOKEN) or secrets.token_urlsafe(32)
 
 
 def otlp_headers_variable(token: str) -> str:
@@ -189,7 +187,7 @@ def _stack_environment(deployment: Deployment, token: str | None) -> dict[str, s
         environment[settings.OTEL_EXPORTER_OTLP_HEADERS] = otlp_headers_variable(token)
     bearer = orchestration_auth_headers().get("Authorization", "")
     if bearer.startswith("Bearer "):
-        environment[STACK_TOKEN] = bearer.removeprefix("Bearer ")
+        environment[settings.STACK_TOKEN] = bearer.removeprefix("Bearer ")
     return environment
 
 
@@ -234,7 +232,7 @@ def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
             options = lifecycle.StackOptions(
                 workers=workers,
                 environment={**_stack_environment(deployment, token),
-                             STACK_TELEMETRY_COUNTS_DIR: str(counts_dir)})
+                             settings.TELEMETRY_COUNTS_DIR: str(counts_dir)})
             started = lifecycle.up(stack_home, options)
             if started.already_running:  # left by an interrupted run: it exports elsewhere
                 lifecycle.down(stack_home)

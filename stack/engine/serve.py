@@ -10,7 +10,8 @@ from collections.abc import Callable
 import uvicorn
 from starlette.applications import Starlette
 
-from stack.settings import DATABASE_URL, ServiceSettings, database_url
+from spanbench.settings import DATABASE_URL
+from stack.settings import ServiceSettings, database_url
 
 
 def serve(description: str, build_app: Callable[[ServiceSettings, argparse.Namespace], Starlette],
@@ -30,6 +31,6 @@ def serve(description: str, build_app: Callable[[ServiceSettings, argparse.Names
                  "or set it to the database to use")
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = build_app(ServiceSettings(database_url=url), args)
+    app = build_app(ServiceSettings.from_env(database_url=url), args)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
                 access_log=False, timeout_graceful_shutdown=5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from pathlib import Path
 
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -13,12 +12,12 @@ from instrument import settings as tracing_settings
 from instrument.delivery import ExportCounts
 from instrument.recorder import PhaseRecorder
 from instrument.tracing import setup_tracing, shutdown_tracing
+from spanbench import settings
 from spanbench.vocabulary import (
     DB_SYSTEM_POSTGRESQL,
     MESSAGING_SYSTEM_PGMQ,
     Attr,
 )
-from stack.settings import STACK_TELEMETRY_COUNTS_DIR
 
 SHUTDOWN_TIMEOUT_S = 8.0
 """How long a stopping process waits for its last spans to leave (the supervisor kills at 10)."""
@@ -46,14 +45,14 @@ class Telemetry:
         self._write_counts(flushed)
 
     def _write_counts(self, flushed: bool) -> None:
-        directory = os.environ.get(STACK_TELEMETRY_COUNTS_DIR)
-        if not directory or self.provider is None:
+        directory = settings.path(settings.TELEMETRY_COUNTS_DIR)
+        if directory is None or self.provider is None:
             return
         record = {"service_name": self.service_name, "instance_id": self.instance_id,
                   "pid": os.getpid(),
                   "spans_emitted": self.recorder.spans_emitted, **self.counts.as_dict(),
                   "flushed_in_time": flushed}
-        path = Path(directory) / f"{self.service_name}-{os.getpid()}.json"
+        path = directory / f"{self.service_name}-{os.getpid()}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.tmp")
         temporary.write_text(json.dumps(record))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 
+from spanbench.settings import DATABASE_URL
 from stack.local import migrate, postgres, processes, stackfile, supervisor
 from stack.local.stackfile import StackState
 from stack.local.supervisor import ServiceSpec, SupervisorError
@@ -87,7 +88,7 @@ def up(home: Path, options: StackOptions) -> UpResult:
     try:
         report = migrate.migrate(url)
         settings = cluster_info.server_settings if cluster_info else postgres.server_settings(url)
-        env = {**os.environ, **options.environment, "DATABASE_URL": url}
+        env = {**os.environ, **options.environment, DATABASE_URL: url}
         specs = options.orchestration_specs() + options.worker_specs()
         services = supervisor.start_all(specs, env, home / "logs", options.health_timeout_s)
     except BaseException:

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import httpx
 
+from spanbench.settings import STACK_HOST
 from stack.local import processes
-from stack.settings import STACK_HOST, stack_host
+from stack.settings import stack_host
 
 HOST = "127.0.0.1"
 WILDCARDS = ("0.0.0.0", "::")

@@ -24,7 +24,7 @@ JSON = {"content-type": "application/json"}
 
 @pytest.fixture(scope="module")
 def client(module_db: str) -> Iterator[TestClient]:
-    app = create_app(ServiceSettings(database_url=module_db, poll_interval_s=0.2))
+    app = create_app(ServiceSettings.from_env(database_url=module_db, poll_interval_s=0.2))
     with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 1)) as client:
         yield client
 

@@ -16,8 +16,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from extract.receive import receiver_grpc, receiver_http
 from extract.receive.receiver_grpc import SERVICE
-from extract.receive.settings import DEFAULT_GRPC, DEFAULT_HTTP, SINK_GRPC, SINK_HTTP, SinkSettings
+from extract.receive.settings import SinkSettings
 from spanbench import security
+from spanbench.settings import CATALOGUE, SINK_GRPC, SINK_HTTP, SINK_TOKEN
 from tests.listening import assert_loopback_only
 from tests.sink_harness import REPO, SinkProcess, count_spans, make_request
 
@@ -30,9 +31,10 @@ PROTOBUF = {"content-type": "application/x-protobuf"}
 def test_the_default_listeners_are_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(SINK_HTTP, raising=False)
     monkeypatch.delenv(SINK_GRPC, raising=False)
-    settings = SinkSettings()
-    assert settings.http == ("127.0.0.1", 4318) and DEFAULT_HTTP.startswith("127.0.0.1:")
-    assert settings.grpc == ("127.0.0.1", 4317) and DEFAULT_GRPC.startswith("127.0.0.1:")
+    monkeypatch.delenv(SINK_TOKEN, raising=False)
+    settings = SinkSettings.from_env()
+    assert settings.http == ("127.0.0.1", 4318) and CATALOGUE[SINK_HTTP].default == "127.0.0.1:4318"
+    assert settings.grpc == ("127.0.0.1", 4317) and CATALOGUE[SINK_GRPC].default == "127.0.0.1:4317"
     assert settings.token is None
 
 

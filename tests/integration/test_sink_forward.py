@@ -61,7 +61,7 @@ def test_an_unreachable_target_is_given_up_within_the_drain_time() -> None:
 
 def test_forward_urls_are_checked() -> None:
     with pytest.raises(SettingsError, match="not an OTLP/HTTP URL"):
-        SinkSettings(forward=("localhost:4318",)).check()
+        SinkSettings.from_env(forward=("localhost:4318",)).check()
 
 
 def test_the_sink_forwards_what_it_acknowledged(

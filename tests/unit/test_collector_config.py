@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from extract.receive.settings import DEFAULT_HTTP
+from spanbench.settings import CATALOGUE, SINK_HTTP
 
 CONFIG = Path(__file__).resolve().parents[2] / "otel-collector" / "config.yaml"
 KINDS = ("receivers", "processors", "exporters")
@@ -69,6 +69,6 @@ def test_endpoints_match_jaeger_and_the_sink(config: dict[str, Any]) -> None:
     by_type = {_type(name): exporter for name, exporter in config["exporters"].items()}
     jaeger = by_type["otlp_grpc"]
     assert jaeger["endpoint"] == "jaeger:4317" and jaeger["tls"]["insecure"] is True
-    sink_port = DEFAULT_HTTP.rsplit(":", 1)[1]  # the sink's OTLP/HTTP port
+    sink_port = str(CATALOGUE[SINK_HTTP].default).rsplit(":", 1)[1]  # the sink's OTLP/HTTP port
     assert by_type["otlp_http"]["endpoint"] == f"http://sink:{sink_port}"
     assert "health_check" in config["extensions"]

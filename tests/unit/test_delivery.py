@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from instrument import delivery, settings
 from instrument.delivery import DeliveringExporter, ExportCounts
+from spanbench import settings as catalogue
 
 
 class Flaky(SpanExporter):
@@ -82,9 +83,9 @@ def test_shutdown_ends_a_retry_at_once() -> None:
 
 
 def test_the_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(settings.SPANBENCH_EXPORT_RETRY_S, "2.5")
+    monkeypatch.setenv(catalogue.EXPORT_RETRY_S, "2.5")
     assert settings.export_retry_s() == 2.5
     assert settings.export_retry_s(7) == 7
-    monkeypatch.setenv(settings.SPANBENCH_EXPORT_RETRY_S, "soon")
+    monkeypatch.setenv(catalogue.EXPORT_RETRY_S, "soon")
     with pytest.raises(ValueError, match="SPANBENCH_EXPORT_RETRY_S"):
         settings.export_retry_s()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from instrument import settings
 from instrument.workload.fault_pause import PausePoints
+from spanbench import settings
 from stack.engine.messages import StepMessage
 from stack.engine.worker.fault_stall import ARMED, TAKEN, stall_if_armed
 from stack.engine.worker.steps import ClaimedStep
@@ -20,18 +20,18 @@ from stack.engine.worker.steps import ClaimedStep
 
 def test_no_pause_points_without_both_variables(monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
-    monkeypatch.delenv(settings.SPANBENCH_FAULT_DIR, raising=False)
-    monkeypatch.setenv(settings.SPANBENCH_FAULT_PAUSE_AT, "e2e_latency/linear_3#1")
+    monkeypatch.delenv(settings.FAULT_DIR, raising=False)
+    monkeypatch.setenv(settings.FAULT_PAUSE_AT, "e2e_latency/linear_3#1")
     assert PausePoints.from_env() is None
-    monkeypatch.setenv(settings.SPANBENCH_FAULT_DIR, str(tmp_path))
-    monkeypatch.setenv(settings.SPANBENCH_FAULT_PAUSE_AT, " ")
+    monkeypatch.setenv(settings.FAULT_DIR, str(tmp_path))
+    monkeypatch.setenv(settings.FAULT_PAUSE_AT, " ")
     assert PausePoints.from_env() is None
 
 
 def test_a_pause_waits_for_its_resume_file(monkeypatch: pytest.MonkeyPatch,
                                            tmp_path: Path) -> None:
-    monkeypatch.setenv(settings.SPANBENCH_FAULT_DIR, str(tmp_path))
-    monkeypatch.setenv(settings.SPANBENCH_FAULT_PAUSE_AT, "s/a#1, s/b#2")
+    monkeypatch.setenv(settings.FAULT_DIR, str(tmp_path))
+    monkeypatch.setenv(settings.FAULT_PAUSE_AT, "s/a#1, s/b#2")
     points = PausePoints.from_env()
     assert points is not None and points.points == {"s/a#1", "s/b#2"}
     points.before("s", "a", 0)  # not a pause point: returns at once

@@ -25,7 +25,7 @@ ADDED_RESPONSES = {("/v1/tasks", "post"): {"404", "413"}, ("/v1/tasks/{uuid}", "
 
 
 def _routed() -> set[tuple[str, str]]:
-    app = create_app(ServiceSettings(database_url="postgresql://unused"))
+    app = create_app(ServiceSettings.from_env(database_url="postgresql://unused"))
     routed = set()
     for route in app.routes:
         assert isinstance(route, Route)

@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from instrument import settings
 from instrument.tracing import setup_tracing, shutdown_tracing
+from spanbench import settings as catalogue
 from tests.otlp_capture import OtlpCapture, otlp_capture  # noqa: F401  (fixture)
 
 
@@ -36,9 +37,9 @@ def test_environment_names_the_service_and_resource(
     monkeypatch: pytest.MonkeyPatch,
     otlp_capture: OtlpCapture,  # noqa: F811
 ) -> None:
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_ENDPOINT, otlp_capture.endpoint)
-    monkeypatch.setenv(settings.OTEL_SERVICE_NAME, "from-env")
-    monkeypatch.setenv(settings.OTEL_RESOURCE_ATTRIBUTES, "deployment.environment=ci,team=perf")
+    monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_ENDPOINT, otlp_capture.endpoint)
+    monkeypatch.setenv(catalogue.OTEL_SERVICE_NAME, "from-env")
+    monkeypatch.setenv(catalogue.OTEL_RESOURCE_ATTRIBUTES, "deployment.environment=ci,team=perf")
     provider = setup_tracing("explicit")
     assert provider is not None
     _export_one(provider)
@@ -52,11 +53,11 @@ def test_explicit_service_name_is_the_default(
     monkeypatch: pytest.MonkeyPatch,
     otlp_capture: OtlpCapture,  # noqa: F811
 ) -> None:
-    monkeypatch.setenv(settings.OTEL_RESOURCE_ATTRIBUTES, "team=perf")
+    monkeypatch.setenv(catalogue.OTEL_RESOURCE_ATTRIBUTES, "team=perf")
     provider = setup_tracing("explicit", endpoint=otlp_capture.endpoint)
     assert provider is not None
     assert provider.resource.attributes["service.name"] == "explicit"
-    monkeypatch.setenv(settings.OTEL_RESOURCE_ATTRIBUTES, "service.name=attr")
+    monkeypatch.setenv(catalogue.OTEL_RESOURCE_ATTRIBUTES, "service.name=attr")
     assert settings.service_name("explicit") == "attr"
     _export_one(provider)
     assert otlp_capture.get_spans(1)[0].resource["service.name"] == "explicit"
@@ -66,8 +67,8 @@ def test_traces_endpoint_wins_over_the_base_endpoint(
     monkeypatch: pytest.MonkeyPatch,
     otlp_capture: OtlpCapture,  # noqa: F811
 ) -> None:
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_ENDPOINT, "http://127.0.0.1:9")
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, otlp_capture.traces_url)
+    monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_ENDPOINT, "http://127.0.0.1:9")
+    monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, otlp_capture.traces_url)
     provider = setup_tracing()
     assert provider is not None
     _export_one(provider, "via-traces-endpoint")
@@ -76,20 +77,20 @@ def test_traces_endpoint_wins_over_the_base_endpoint(
 
 def test_endpoint_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.trace_export() is None
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4318/")
+    monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_ENDPOINT, "http://collector:4318/")
     assert settings.trace_export() == settings.TraceExport(
         "http://collector:4318/v1/traces", settings.HTTP_PROTOBUF
     )
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")
+    monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")
     assert settings.trace_export() == settings.TraceExport("http://collector:4318/", "grpc")
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, "http/protobuf")
+    monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, "http/protobuf")
     assert settings.trace_export("http://x:1") == settings.TraceExport(
         "http://x:1/v1/traces", settings.HTTP_PROTOBUF
     )
 
 
 def test_grpc_provider_starts_and_stops(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")
+    monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")
     provider = setup_tracing("svc", endpoint="http://127.0.0.1:9")
     assert provider is not None
     assert shutdown_tracing(provider, timeout_s=5)
@@ -98,16 +99,16 @@ def test_grpc_provider_starts_and_stops(monkeypatch: pytest.MonkeyPatch) -> None
 def test_bad_configuration_turns_tracing_off(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_ENDPOINT, "http://127.0.0.1:9")
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_PROTOCOL, "http/json")
+    monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_ENDPOINT, "http://127.0.0.1:9")
+    monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_PROTOCOL, "http/json")
     with caplog.at_level(logging.ERROR):
         assert setup_tracing("svc") is None
-    assert settings.OTEL_EXPORTER_OTLP_PROTOCOL in caplog.text
+    assert catalogue.OTEL_EXPORTER_OTLP_PROTOCOL in caplog.text
 
 
 def test_shutdown_is_bounded_when_the_receiver_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
-    monkeypatch.setenv(settings.SPANBENCH_EXPORT_RETRY_S, "0")  # only the stock exporter's try
+    monkeypatch.setenv(catalogue.EXPORT_RETRY_S, "0")  # only the stock exporter's try
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
         host, port = silent.getsockname()
         provider = setup_tracing("svc", endpoint=f"http://{host}:{port}")

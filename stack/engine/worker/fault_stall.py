@@ -1,6 +1,6 @@
 """A test-only hook: stall one step mid-execution, so a fault test can kill its worker or let
 the driver's per-workflow timeout fire. Armed by a file in SPANBENCH_FAULT_DIR (see
-stack.settings); without that variable it costs nothing."""
+spanbench.settings); without that variable it costs nothing."""
 
 from __future__ import annotations
 
