@@ -49,7 +49,7 @@ def test_a_run_is_kept_with_the_exact_schema_in_ns_unrounded(tmp_path: Path) -> 
     assert rows["e2e.workflow"]["p95_ns"] is None and rows["e2e.workflow"]["p99_ns"] is None
     assert rows["discovery"]["p95_ns"] == big.p95_ns and rows["discovery"]["p99_ns"] == 1.5 * MS
     assert rows["discovery"]["n"] == 200
-    assert rows["sql.get_next_ready_tasks"]["scenario"] == "get_next_ready_tasks@10k"
+    assert rows["sql.get_next_ready_tasks"]["scenario"] == "get_next_ready_tasks+10k"
     assert {row["git_commit"] for row in rows.values()} == {None}
     assert {row["started_at"] for row in rows.values()} == {days(0)}
 
@@ -147,6 +147,6 @@ def test_filters_and_variants(tmp_path: Path) -> None:
     assert {row.suite for row in load_trend(tmp_path)} == {"sql_functions", "e2e_latency"}
     assert [row.scenario for row in load_trend(tmp_path, "sql_functions",
                                                "get_step_readiness_status")] == [
-        "get_step_readiness_status@10k", "get_step_readiness_status@1k"]
+        "get_step_readiness_status+10k", "get_step_readiness_status+1k"]
     assert load_trend(tmp_path, "task_initialization") == []
     assert load_trend(tmp_path / "elsewhere") == []
