@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -150,3 +151,19 @@ def test_filters_and_variants(tmp_path: Path) -> None:
         "get_step_readiness_status+10k", "get_step_readiness_status+1k"]
     assert load_trend(tmp_path, "task_initialization") == []
     assert load_trend(tmp_path / "elsewhere") == []
+
+
+def test_history_written_with_the_old_size_spelling_reads_back_with_plus(tmp_path: Path) -> None:
+    path = record_run(tmp_path, _report("r1", 0, [
+        stats("sql_functions", "get_next_ready_tasks", "sql.x", 1.0, variant="1000"),
+        stats("e2e_latency", "linear_4", "e2e.workflow", 2.0)]))
+    table = pq.read_table(path)
+    old = [name.replace("+", "@") for name in table.column("scenario").to_pylist()]
+    pq.write_table(table.set_column(table.schema.get_field_index("scenario"), "scenario",
+                                    pa.array(old, pa.string())), path)
+    record_run(tmp_path, _report("r2", 1, [
+        stats("e2e_latency", "linear_4@c8", "e2e.workflow", 3.0)]))
+    assert {row.scenario for row in load_trend(tmp_path)} == {
+        "get_next_ready_tasks+1000", "linear_4", "linear_4@c8"}
+    assert [row.run_id for row in load_trend(tmp_path, "e2e_latency", "linear_4")] == [
+        "r1", "r2"]
