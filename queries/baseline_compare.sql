@@ -1,6 +1,6 @@
 -- name: baseline_compare
 -- Baseline against current on the raw samples, per suite, scenario, variant and phase present
--- in both: the two medians, the change of the median, and the Mann–Whitney U statistic's z
+-- in both: the two medians (ns per call), the change of the median, and the Mann–Whitney U statistic's z
 -- (average ranks for ties, tie-corrected variance, continuity correction of 0.5) — the caller
 -- turns |z| into a two-sided p-value (erfc(|z| / sqrt 2)). z is NULL when every value ties.
 -- Reads tables/views baseline_samples and current_samples (suite, scenario, variant, phase,
@@ -44,7 +44,7 @@ statistic AS (
     WHERE n1 > 0 AND n2 > 0
 )
 SELECT m.suite, m.scenario, m.variant, m.phase,
-       m.baseline_ns / 1e6 AS baseline_median_ms, m.current_ns / 1e6 AS current_median_ms,
+       m.baseline_ns AS baseline_median_ns, m.current_ns AS current_median_ns,
        (m.current_ns - m.baseline_ns) / m.baseline_ns AS change,
        CASE WHEN s.variance > 0
             THEN greatest(abs(s.u - s.n1 * s.n2 / 2.0) - 0.5, 0) / sqrt(s.variance) END AS z,

@@ -1,11 +1,10 @@
 -- name: baseline_samples
 -- The raw samples a baseline keeps: one row per successful, non-warm-up span of one run, in ns
--- per call (Duration / bench.batch_size), keyed like phase_stats (variant = bench.dataset_size).
+-- per call (Duration / bench.batch_size: macro bench_per_call_ns), keyed like phase_stats (variant = bench.dataset_size).
 -- Parameters: $run_id.
 SELECT Suite AS suite, Scenario AS scenario,
-       SpanAttributes['bench.dataset_size'] AS variant, Phase AS phase,
-       Duration / coalesce(TRY_CAST(SpanAttributes['bench.batch_size'] AS BIGINT), 1)
-           AS duration_ns
+       bench_dataset_size(SpanAttributes) AS variant, Phase AS phase,
+       bench_per_call_ns(Duration, SpanAttributes) AS duration_ns
 FROM spans
 WHERE RunId = $run_id AND Suite IS NOT NULL AND Phase IS NOT NULL
   AND NOT coalesce(Warmup, false) AND StatusCode <> 'Error'

@@ -1,6 +1,6 @@
 -- name: e2e_breakdown
 -- Where an e2e workflow's wall time goes, per scenario: for each phase the median and p95 (from
--- 20 workflows) of its attributed time across workflows, in ms, and its share of the scenario's
+-- 20 workflows) of its attributed time across workflows, in ns, and its share of the scenario's
 -- total wall time (shares sum to 1 per scenario). Needs e2e_workflows.sql run first.
 -- Attribution rule (macro e2e_attribution): within each complete, stack-traced, non-warm-up
 -- workflow trace, every span reachable from the e2e.workflow root is clipped to the root's
@@ -23,8 +23,8 @@ filled AS (
 )
 SELECT scenario,
        phase,
-       quantile_cont(ns, 0.5) / 1e6 AS median_ms,
-       CASE WHEN count(*) >= 20 THEN quantile_cont(ns, 0.95) / 1e6 END AS p95_ms,
+       quantile_cont(ns, 0.5) AS median_ns,
+       CASE WHEN count(*) >= 20 THEN quantile_cont(ns, 0.95) END AS p95_ns,
        sum(ns) / sum(sum(ns)) OVER (PARTITION BY scenario) AS share,
        count(*) AS n_workflows
 FROM filled

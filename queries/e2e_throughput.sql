@@ -13,9 +13,9 @@ WITH roots AS (
     SELECT Scenario AS scenario,
            epoch_ns(Timestamp) AS start_ns, epoch_ns(Timestamp) + Duration AS end_ns,
            StatusCode = 'Error' AS failed,
-           TRY_CAST(SpanAttributes['bench.concurrency'] AS BIGINT) AS concurrency,
-           TRY_CAST(SpanAttributes['bench.arrival_rate'] AS DOUBLE) AS arrival_rate,
-           TRY_CAST(SpanAttributes['bench.start_lag_ns'] AS BIGINT) AS lag_ns
+           bench_concurrency(SpanAttributes) AS concurrency,
+           bench_arrival_rate(SpanAttributes) AS arrival_rate,
+           bench_start_lag_ns(SpanAttributes) AS lag_ns
     FROM spans
     WHERE RunId = $run_id AND Suite = 'e2e_latency' AND SpanName = 'e2e.workflow'
       AND NOT coalesce(Warmup, false)

@@ -28,7 +28,7 @@ WITH named AS MATERIALIZED (  -- by name first: the attribute map is read for th
 SELECT row_number() OVER (ORDER BY TraceId, SpanId) AS w, TraceId, SpanId, Scenario,
        epoch_ns(Timestamp) AS root_start, epoch_ns(Timestamp) + Duration AS root_end
 FROM named
-WHERE SpanAttributes['bench.stack_traced'] = 'true';
+WHERE bench_stack_traced(SpanAttributes);
 
 CREATE OR REPLACE TEMP MACRO e2e_walk(run) AS TABLE
 WITH RECURSIVE roots AS MATERIALIZED (SELECT w, TraceId, SpanId FROM e2e_roots(run)),
@@ -71,7 +71,7 @@ shortfalls AS (
            END AS missing
     FROM e2e_roots(run) r
     CROSS JOIN expected x
-    LEFT JOIN e2e_template_steps() ts ON ts.scenario = split_part(r.Scenario, '@', 1)
+    LEFT JOIN e2e_template_steps() ts ON ts.scenario = bench_load_base(r.Scenario)
     LEFT JOIN counts c ON c.w = r.w AND c.name = x.phase
     GROUP BY r.w
 )

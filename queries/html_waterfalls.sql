@@ -13,7 +13,7 @@ WITH roots AS (
            count(*) OVER (PARTITION BY Scenario) AS workflows
     FROM spans
     WHERE RunId = $run_id AND Suite = 'e2e_latency' AND SpanName = 'e2e.workflow'
-      AND NOT coalesce(Warmup, false) AND SpanAttributes['bench.stack_traced'] = 'true'
+      AND NOT coalesce(Warmup, false) AND bench_stack_traced(SpanAttributes)
 ),
 picked AS (
     SELECT 'median' AS which, * FROM roots WHERE rank = (workflows + 1) // 2

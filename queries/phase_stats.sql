@@ -1,7 +1,8 @@
 -- name: phase_stats
 -- Full statistics per suite, scenario, variant and phase of one run, in ns per call; warm-up
 -- excluded, errors counted (not averaged). variant = bench.dataset_size (sql_functions), else
--- NULL; a span covering bench.batch_size calls counts as Duration / batch_size per call.
+-- NULL; a span covering bench.batch_size calls counts as Duration / batch_size per call (macro
+-- bench_per_call_ns, queries/macros.py).
 -- Percentiles interpolate linearly (quantile_cont). Each p50/p95/p99 has a distribution-free 95%
 -- interval from order statistics: with B ~ Binomial(n, q), the lower bound is the l-th smallest
 -- sample, l = 1 + max{k : P(B <= k) <= 0.025}, the upper the u-th, u = 1 + min{k : P(B <= k)
@@ -11,10 +12,10 @@
 -- Parameters: $run_id.
 WITH measured AS (
     SELECT Suite AS suite, Scenario AS scenario, Phase AS phase,
-           SpanAttributes['bench.dataset_size'] AS variant,
+           bench_dataset_size(SpanAttributes) AS variant,
            StatusCode = 'Error' AS failed,
-           coalesce(TRY_CAST(SpanAttributes['bench.batch_size'] AS BIGINT), 1) AS batch,
-           Duration / coalesce(TRY_CAST(SpanAttributes['bench.batch_size'] AS BIGINT), 1) AS v
+           bench_batch_size(SpanAttributes) AS batch,
+           bench_per_call_ns(Duration, SpanAttributes) AS v
     FROM spans
     WHERE RunId = $run_id AND Suite IS NOT NULL AND Phase IS NOT NULL
       AND NOT coalesce(Warmup, false)

@@ -7,7 +7,7 @@
 -- direction, and the run after it is off in the same direction. A lone off run that the next
 -- run does not confirm is noise; the newest run cannot be confirmed yet (its direction says
 -- whether it is off). Parameters: $suite, $scenario (NULL = all; a scenario also matches its
--- variants, 'name@variant'), $thresholds (MAP(VARCHAR, DOUBLE) suite -> fraction, or text
+-- load levels, 'name@c8', and dataset sizes, 'name+1000': macro bench_scenario_base), $thresholds (MAP(VARCHAR, DOUBLE) suite -> fraction, or text
 -- '{sql_functions=0.15}'), $default_threshold (fraction for the other suites).
 WITH selected AS (
     SELECT run_id, started_at, git_commit, suite, scenario, phase, n,
@@ -17,7 +17,7 @@ WITH selected AS (
     FROM history
     WHERE ($suite IS NULL OR suite = $suite)
       AND ($scenario IS NULL OR scenario = $scenario
-           OR starts_with(scenario, $scenario || '@'))
+           OR bench_scenario_base(scenario) = $scenario)
       AND p50_ns IS NOT NULL
 ),
 referenced AS (

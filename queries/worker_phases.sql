@@ -5,6 +5,7 @@
 -- A cycle is the spans of one step message (step_uuid, messaging.message.id). A claim carries no
 -- handler (the worker learns it by claiming), so it takes its cycle's; claims of duplicate
 -- messages, which never execute, are left out. Warm-up excluded; p95 only from 20 samples.
+-- Durations in ns.
 -- Parameters: $run_id, $suite.
 WITH worker AS (
     SELECT SpanName AS phase, Duration, Timestamp, EndTimestamp,
@@ -36,9 +37,9 @@ durations AS (
 SELECT handler,
        phase,
        count(*) AS n,
-       avg(duration_ns) / 1e6 AS mean_ms,
-       quantile_cont(duration_ns, 0.5) / 1e6 AS p50_ms,
-       CASE WHEN count(*) >= 20 THEN quantile_cont(duration_ns, 0.95) / 1e6 END AS p95_ms
+       avg(duration_ns) AS mean_ns,
+       quantile_cont(duration_ns, 0.5) AS p50_ns,
+       CASE WHEN count(*) >= 20 THEN quantile_cont(duration_ns, 0.95) END AS p95_ns
 FROM durations
 GROUP BY handler, phase
 ORDER BY handler, phase

@@ -40,6 +40,18 @@ class Phase:
     WORKER_TOTAL: Final = "worker.total"
     ENQUEUE_TOTAL: Final = "enqueue.total"
     E2E_WORKFLOW: Final = "e2e.workflow"
+    HANDLER_DIRECT: Final = "handler.direct"
+    HANDLER_FRAMEWORK: Final = "handler.framework"
+    HANDLER_FOREIGN: Final = "handler.foreign"
+
+
+SQL_PHASE_PREFIX: Final = "sql."
+"""sql_functions names each call's span after its function: `sql.get_next_ready_tasks`."""
+
+
+def sql_phase(function: str) -> str:
+    """The phase of one SQL function's call: `get_next_ready_tasks` → `sql.get_next_ready_tasks`."""
+    return f"{SQL_PHASE_PREFIX}{function}"
 
 
 # Phases the reference stack emits for every workflow it runs.
@@ -73,6 +85,19 @@ class Attr:
     """Workflows per second an open-loop e2e load run starts (absent: closed loop)."""
     START_LAG: Final = "bench.start_lag_ns"
     """Open loop: how long after its intended start a workflow actually started, in ns."""
+    DATASET_SIZE: Final = "bench.dataset_size"
+    """Tasks in the dataset a sql_functions call ran against: the statistics' variant."""
+    SAMPLE: Final = "bench.sample"
+    """sql_functions: the index of the call's arguments in the function's stratified list."""
+    SAMPLE_KIND: Final = "bench.sample.kind"
+    CLOCK_ADJUSTED: Final = "bench.clock_adjusted"
+    """step_enqueueing: a NOTIFY receipt clamped into [send, receipt] across clocks."""
+    PER_CALL_NS: Final = "bench.per_call_ns"
+    """handler_overhead: the span's duration divided by bench.batch_size."""
+    EXPLAIN_SHARED_HIT_BLOCKS: Final = "bench.explain.shared_hit_blocks"
+    EXPLAIN_SHARED_READ_BLOCKS: Final = "bench.explain.shared_read_blocks"
+    EXPLAIN_BUFFER_HIT_RATIO: Final = "bench.explain.buffer_hit_ratio"
+    EXPLAIN_ARTIFACT: Final = "bench.explain.artifact"
 
     CORRELATION_ID: Final = "correlation_id"
     TASK_UUID: Final = "task_uuid"
@@ -82,6 +107,21 @@ class Attr:
     """State transitions (task or step) a stack phase recorded; summed per step from traces."""
     NAMESPACE: Final = "namespace"
     HANDLER: Final = "handler"
+    HANDLER_RESULT: Final = "handler.result"
+    WORKER_ID: Final = "worker.id"
+
+    TEMPLATE: Final = "tasker.template"
+    TOTAL_STEPS: Final = "tasker.total_steps"
+    FANOUT: Final = "tasker.fanout"
+    READY_STEPS: Final = "tasker.ready_steps"
+    CLAIMED: Final = "tasker.claimed"
+    ATTEMPT: Final = "tasker.attempt"
+    STEP_STATUS: Final = "tasker.step_status"
+    RESULT_APPLIED: Final = "tasker.result_applied"
+    FINAL_STATE: Final = "tasker.final_state"
+    TASK_STATE: Final = "tasker.task_state"
+    TO_STATE: Final = "tasker.to_state"
+    LIMIT: Final = "tasker.limit"
 
     DB_SYSTEM: Final = "db.system.name"
     DB_OPERATION: Final = "db.operation.name"
@@ -119,6 +159,30 @@ def load_level(scenario: str) -> str | None:
     """The load level of a scenario name (`c8`, `r20`), None for one at a time."""
     _, separator, level = scenario.partition(LOAD_LEVEL_SEPARATOR)
     return level if separator else None
+
+
+DATASET_SIZE_SEPARATOR: Final = "+"
+"""A scenario measured on a dataset of a given size (sql_functions) is named
+`<scenario>+<size>` where one name stands for both (history, trend, test names):
+`get_next_ready_tasks+1000`. Not `@`, which marks a load level; `+` is safe in file names,
+JSON and JUnit names."""
+
+LEGACY_DATASET_SIZE: Final = r"([^@+]+)@([0-9][^@+]*)"
+"""History written before `+` spelled a dataset size `<scenario>@<size>` (a whole-name match;
+group 1 the scenario, group 2 the size). A size starts with a digit, a load level with a letter
+(`c8`, `r20`), so the two never meet. A regular expression Python and DuckDB both read."""
+
+
+def with_dataset_size(scenario: str, size: object) -> str:
+    """The scenario's name on a dataset of `size` tasks: `get_next_ready_tasks+1000`."""
+    return f"{scenario}{DATASET_SIZE_SEPARATOR}{size}"
+
+
+def dataset_size(name: str) -> str | None:
+    """The dataset size in a scenario name (`get_next_ready_tasks+1000` → `1000`), else None."""
+    _, separator, size = name.partition(DATASET_SIZE_SEPARATOR)
+    return size if separator else None
+
 
 FINALIZED_CHANNEL: Final = "tasker_task_finalized"
 """NOTIFY channel on which the orchestration announces a finalized task (JSON payload)."""

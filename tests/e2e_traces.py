@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from queries import macros
+
 T0 = 1_700_000_000_000_000_000
 UNIT = 1_234_567
 """ns per drawing unit: odd, so sums that are exact in units are exact in ns too."""
@@ -101,4 +103,4 @@ def spans_view(workflows: Iterable[Workflow],
     })
     con = connection if connection is not None else duckdb.connect()
     con.from_arrow(table).create_view("spans", replace=True)
-    return con
+    return macros.define(con)

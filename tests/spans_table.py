@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from queries import macros
 from spanbench.vocabulary import Attr
 from tests.otlp_capture import CapturedSpan
 
@@ -19,7 +20,7 @@ def _stamp(ns: int) -> datetime:
 def spans_table(spans: Iterable[CapturedSpan],
                 connection: duckdb.DuckDBPyConnection | None = None
                 ) -> duckdb.DuckDBPyConnection:
-    conn = connection or duckdb.connect()
+    conn = connection or macros.define(duckdb.connect())
     conn.execute("""CREATE OR REPLACE TABLE spans (
         Timestamp TIMESTAMPTZ, EndTimestamp TIMESTAMPTZ, Duration BIGINT, TraceId VARCHAR,
         SpanId VARCHAR, ParentSpanId VARCHAR, SpanName VARCHAR, ServiceName VARCHAR,

@@ -17,7 +17,8 @@ from pathlib import Path
 import duckdb
 
 import queries
-from spanbench.vocabulary import load_level
+from spanbench.units import NS_PER_MS
+from spanbench.vocabulary import load_level, with_dataset_size
 
 P95_MIN_N = 20
 P99_MIN_N = 100
@@ -239,7 +240,8 @@ def check_targets(stats: Sequence[PhaseStats], targets: Sequence[Target]) -> lis
 
 
 def _check(target: Target, stats: PhaseStats) -> TargetCheck:
-    name = stats.scenario if stats.variant is None else f"{stats.scenario}[{stats.variant}]"
+    name = stats.scenario if stats.variant is None else with_dataset_size(stats.scenario,
+                                                                           stats.variant)
     value = stats.metric_ns(target.metric)
     if value is None:
         reason = next((note for note in stats.notes if note.startswith(target.metric)),
@@ -248,7 +250,7 @@ def _check(target: Target, stats: PhaseStats) -> TargetCheck:
             reason = stats.notes[0]
         return TargetCheck(target, None, "missing", None, f"{target.label} ({name}): {reason}",
                            stats.scenario, stats.variant)
-    measured = value / 1e6
+    measured = value / NS_PER_MS
     threshold = target.threshold_ms
     if measured >= threshold:
         status = "fail"

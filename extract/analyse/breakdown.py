@@ -21,8 +21,8 @@ class BreakdownRow:
 
     scenario: str
     phase: str
-    median_ms: float
-    p95_ms: float | None
+    median_ns: float
+    p95_ns: float | None
     """None below 20 workflows."""
     share: float
     """Fraction of the scenario's total wall time; a scenario's shares sum to 1."""

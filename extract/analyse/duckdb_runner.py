@@ -13,6 +13,7 @@ from extract.receive.otlp_decode import RUN_ID_PATTERN
 from extract.store import object_store
 from extract.store.object_store import S3Runs
 from extract.store.parquet_store import SCHEMA, local_spans_dir, spans_dir
+from queries import macros
 
 VIEW: str = "spans"
 PART_GLOB = re.compile(r"^part-.+\.parquet$")
@@ -61,7 +62,8 @@ def open_runs(
     run_ids: Sequence[str] | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """A connection with view `spans` over the runs' part files (all runs when None).
+    """A connection with view `spans` over the runs' part files (all runs when None) and the
+    queries' macros (queries.macros).
 
     The file list is fixed when the view is made: call again to see parts written later.
     Runs in a bucket are read through pyarrow's S3 filesystem (no DuckDB extension needed).
@@ -92,4 +94,4 @@ def open_runs(
         con.register(VIEW, dataset)
     else:
         con.read_parquet(files, union_by_name=True).create_view(VIEW, replace=True)
-    return con
+    return macros.define(con)

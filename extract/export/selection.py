@@ -76,7 +76,7 @@ def _trace_ids_sql(selection: Selection) -> tuple[str, dict[str, Any]]:
     sql = f"SELECT TraceId FROM spans WHERE {' AND '.join(conditions)} GROUP BY TraceId"
     if selection.slowest is not None or selection.scenario is not None:
         # a workflow run with stack tracing off holds only the driver's spans: nothing to look at
-        sql += " HAVING bool_and(SpanAttributes['bench.stack_traced'] IS DISTINCT FROM 'false')"
+        sql += " HAVING bool_and(bench_stack_traced(SpanAttributes) IS DISTINCT FROM false)"
     if selection.slowest is not None:
         sql += " ORDER BY max(Duration) DESC, TraceId LIMIT $slowest"
         parameters["slowest"] = selection.slowest

@@ -6,12 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from extract.reports.model import COMPARISON_MARK, benchmark_name
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.3g}ms" if value < 100 else f"{value:.0f}ms"
+from spanbench.units import format_compact_ms
 
 
 def comparison_rows(comparisons: Sequence[Any]) -> list[str]:
@@ -20,8 +15,9 @@ def comparison_rows(comparisons: Sequence[Any]) -> list[str]:
              "|-----------|----------|---------|--------|--------|"]
     for row in comparisons:
         change = "n/a" if row.change is None else f"{row.change:+.1%}"
-        lines.append(f"| {row.suite}/{benchmark_name(row)} | {_ms(row.baseline_median_ms)} | "
-                     f"{_ms(row.current_median_ms)} | {change} | "
+        lines.append(f"| {row.suite}/{benchmark_name(row)} | "
+                     f"{format_compact_ms(row.baseline_median_ns)} | "
+                     f"{format_compact_ms(row.current_median_ns)} | {change} | "
                      f"{COMPARISON_MARK[row.status]} |")
     return lines
 

@@ -10,9 +10,9 @@ from extract.reports.model import (
     benchmark_name,
     check_scenario,
     checks_for,
-    ms,
     unmatched,
 )
+from spanbench.units import ms
 
 JSON_STATUS = {"pass": "pass", "warning": "warning", "fail": "fail", "missing": "warning"}
 """A target without data is a warning: nothing failed, but nothing was shown to pass."""

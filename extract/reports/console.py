@@ -10,10 +10,8 @@ from extract.reports.model import (
     ReportInput,
     benchmark_name,
     check_label,
-    format_ms,
-    ms,
-    threshold,
 )
+from spanbench.units import format_ms, format_ns, format_target_ms
 
 RULE = "═" * 79
 
@@ -23,14 +21,14 @@ def criterion_lines(row: Any) -> list[str]:
     name = f"{row.suite}/{benchmark_name(row)}"
     low, high = row.mean_ci if row.mean_ci is not None else (None, None)
     return [f"Benchmarking {name}",
-            f"{name}   time: [{format_ms(ms(low))} {format_ms(ms(row.mean_ns))} "
-            f"{format_ms(ms(high))}]"]
+            f"{name}   time: [{format_ns(low)} {format_ns(row.mean_ns)} "
+            f"{format_ns(high)}]"]
 
 
 def target_line(check: Any) -> str:
     t = check.target
     return (f"  • {check_label(check)}: {format_ms(check.measured_ms)} {t.metric}  "
-            f"(Target: < {threshold(t.threshold_ms)})  {STATUS_MARK[check.status]}")
+            f"(Target: < {format_target_ms(t.threshold_ms)})  {STATUS_MARK[check.status]}")
 
 
 def suite_block(report: ReportInput, suite: str) -> str:

@@ -9,22 +9,21 @@ from extract.reports.model import (
     ReportInput,
     benchmark_name,
     check_label,
-    format_ms,
-    ms,
 )
+from spanbench.units import format_ms, format_ns, ms
 
 
 def _slowest(report: ReportInput, suite: str) -> str | None:
     if suite == E2E_SUITE and report.breakdown:
-        top = max(report.breakdown, key=lambda row: (row.share, row.median_ms))
+        top = max(report.breakdown, key=lambda row: (row.share, row.median_ns))
         return (f"Slowest phase: {top.phase} in {top.scenario}, {top.share:.0%} of the "
-                f"workflow's wall time (median {format_ms(top.median_ms)}, "
+                f"workflow's wall time (median {format_ns(top.median_ns)}, "
                 f"{top.n_workflows} workflows)")
     rows = [row for row in report.stats_of(suite) if ms(row.p50_ns) is not None]
     if not rows:
         return None
     top = max(rows, key=lambda row: row.p50_ns)
-    return f"Slowest: {benchmark_name(top)}, median {format_ms(ms(top.p50_ns))}"
+    return f"Slowest: {benchmark_name(top)}, median {format_ns(top.p50_ns)}"
 
 
 def _largest_change(report: ReportInput, suite: str) -> str | None:
@@ -34,8 +33,8 @@ def _largest_change(report: ReportInput, suite: str) -> str | None:
     top = max(rows, key=lambda row: abs(row.change))
     p = "" if top.p_value is None else f", p={top.p_value:.3g}"
     return (f"Largest change vs baseline {report.baseline_name}: {benchmark_name(top)} "
-            f"{top.change:+.1%} ({format_ms(top.baseline_median_ms)} → "
-            f"{format_ms(top.current_median_ms)}, {top.status}{p})")
+            f"{top.change:+.1%} ({format_ns(top.baseline_median_ns)} → "
+            f"{format_ns(top.current_median_ns)}, {top.status}{p})")
 
 
 def _thin_percentiles(rows: list[Any]) -> str | None:

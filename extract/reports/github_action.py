@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from extract.reports.model import ReportInput, benchmark_name, ms
+from extract.reports.model import ReportInput, benchmark_name
+from spanbench.units import ms
 
 
 def github_action_entries(report: ReportInput) -> list[dict[str, Any]]:
@@ -18,7 +19,7 @@ def github_action_entries(report: ReportInput) -> list[dict[str, Any]]:
             entry: dict[str, Any] = {"name": f"{suite}/{benchmark_name(row)}", "unit": "ms",
                                      "value": round(mean, 6)}
             if row.mean_ci is not None:
-                half = (row.mean_ci[1] - row.mean_ci[0]) / 2 / 1_000_000
+                half = ms((row.mean_ci[1] - row.mean_ci[0]) / 2)
                 entry["range"] = f"± {half:.6g}"
             extra = [f"n={row.n}"] + [f"{label}={value:.6g} ms" for label, value in
                                       (("p50", ms(row.p50_ns)), ("p95", ms(row.p95_ns)),

@@ -16,13 +16,11 @@ from extract.reports.model import (
     benchmark_name,
     check_label,
     checks_for,
-    format_ms,
-    ms,
-    threshold,
     unmatched,
 )
 from extract.reports.phase_colours import WAIT, phase_colour, phase_order
 from extract.reports.svg import histogram_svg, stacked_bars_svg, trend_svg, waterfall_svg
+from spanbench.units import format_ns, format_target_ms
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 STATUS_TEXT = {"pass": "PASS", "warning": "WARNING", "fail": "FAIL", "missing": "NO DATA"}
@@ -77,7 +75,7 @@ def _legend(phases: Iterable[str]) -> str:
 
 def _target_cell(checks: list[Any]) -> str:
     return "<br>".join(f"{_badge(c.status)} {escape(c.target.metric)} &lt; "
-                       f"{escape(threshold(c.target.threshold_ms))}" for c in checks)
+                       f"{escape(format_target_ms(c.target.threshold_ms))}" for c in checks)
 
 
 def _stats_table(report: ReportInput, suite: str) -> str:
@@ -92,7 +90,7 @@ def _stats_table(report: ReportInput, suite: str) -> str:
         lines.append(
             f'<tr><td class="name" title="{escape(notes)}">{escape(benchmark_name(row))}</td>'
             f"<td>{row.n}</td><td>{row.errors}</td>"
-            + "".join(f"<td>{escape(format_ms(ms(v)))}</td>" for v in values)
+            + "".join(f"<td>{escape(format_ns(v))}</td>" for v in values)
             + f"<td>{_target_cell(checks_for(row, checks))}</td></tr>")
     for check in unmatched(checks, report.stats_of(suite)):
         lines.append(f'<tr><td class="name">{escape(check_label(check))}</td>'
@@ -108,8 +106,8 @@ def _comparison_table(report: ReportInput, suite: str) -> str:
         return ""
     body = "".join(
         f'<tr><td class="name">{escape(benchmark_name(r))}</td>'
-        f"<td>{escape(format_ms(r.baseline_median_ms))}</td>"
-        f"<td>{escape(format_ms(r.current_median_ms))}</td><td>{r.change:+.1%}</td>"
+        f"<td>{escape(format_ns(r.baseline_median_ns))}</td>"
+        f"<td>{escape(format_ns(r.current_median_ns))}</td><td>{r.change:+.1%}</td>"
         f"<td>{escape(r.status)}</td></tr>" for r in rows)
     return (f"<h3>Against baseline {escape(str(report.baseline_name))} (medians)</h3>"
             '<table><thead><tr><th scope="col" class="name">Benchmark</th>'
@@ -128,8 +126,8 @@ def _distributions(report: ReportInput, charts: ChartData, suite: str) -> str:
         markers = [(label, value) for label, value in (("p50", row.p50_ns), ("p95", row.p95_ns))
                    if value is not None and value == value]
         svg = histogram_svg(histogram, f"Distribution of {suite}/{name}: {histogram.n} calls "
-                            f"from {format_ms(ms(histogram.edges_ns[0]))} to "
-                            f"{format_ms(ms(histogram.edges_ns[-1]))}, log scale", markers)
+                            f"from {format_ns(histogram.edges_ns[0])} to "
+                            f"{format_ns(histogram.edges_ns[-1])}, log scale", markers)
         figures.append(f"<figure>{svg}<figcaption>{escape(name)} (n = {histogram.n})"
                        "</figcaption></figure>")
     if not figures:
@@ -141,7 +139,7 @@ def _distributions(report: ReportInput, charts: ChartData, suite: str) -> str:
 def _breakdown(report: ReportInput) -> str:
     scenarios: dict[str, list[tuple[str, float, float]]] = {}
     for row in report.breakdown:
-        scenarios.setdefault(row.scenario, []).append((row.phase, row.share, row.median_ms))
+        scenarios.setdefault(row.scenario, []).append((row.phase, row.share, row.median_ns))
     if not scenarios:
         return '<p class="note">No complete workflow traces to break down.</p>'
     svg = stacked_bars_svg(list(scenarios.items()),
@@ -162,7 +160,7 @@ def _waterfalls(charts: ChartData) -> str:
         parts.append(f"<h4>{escape(scenario)}</h4>")
         for waterfall in items:
             title = (f"{waterfall.which} of {waterfall.workflows} workflows: "
-                     f"{format_ms(ms(waterfall.duration_ns))}, {len(waterfall.spans)} spans, "
+                     f"{format_ns(waterfall.duration_ns)}, {len(waterfall.spans)} spans, "
                      f"trace {waterfall.trace_id}")
             svg = waterfall_svg(waterfall, f"Waterfall of the {scenario} {title}")
             parts.append(f"<figure>{svg}<figcaption>{escape(title)}</figcaption></figure>")

@@ -15,7 +15,8 @@ from typing import Any
 import duckdb
 
 import queries
-from extract.store.history import history_dir, history_glob
+from extract.store.history import history_dir, open_history
+from spanbench.vocabulary import with_dataset_size
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Waterfall:
 
 @dataclass(frozen=True)
 class TrendPoint:
-    """One run of one benchmark; scenario carries its variant as `scenario@variant`."""
+    """One run of one benchmark; scenario carries its variant as `scenario+variant`."""
 
     suite: str
     scenario: str
@@ -154,7 +155,7 @@ def waterfalls(con: duckdb.DuckDBPyConnection, run_id: str) -> list[Waterfall]:
 
 
 def current_points(report: Any) -> list[TrendPoint]:
-    """This run's medians as trend points (a variant joins its scenario: name@variant)."""
+    """This run's medians as trend points (a variant joins its scenario: name+variant)."""
     started = report.meta.started_at
     if started.tzinfo is None:  # a run.json stamped without an offset: UTC, as runs stamp it
         started = started.replace(tzinfo=UTC)
@@ -162,7 +163,7 @@ def current_points(report: Any) -> list[TrendPoint]:
     for row in report.stats:
         if row.n == 0 or row.p50_ns is None or math.isnan(row.p50_ns):
             continue
-        scenario = f"{row.scenario}@{row.variant}" if row.variant else row.scenario
+        scenario = with_dataset_size(row.scenario, row.variant) if row.variant else row.scenario
         points.append(TrendPoint(row.suite, scenario, row.phase, report.meta.run_id, started,
                                  float(row.p50_ns), row.p95_ns))
     return points
@@ -170,15 +171,15 @@ def current_points(report: Any) -> list[TrendPoint]:
 
 def history_points(runs_dir: Path) -> list[TrendPoint]:
     """Every stored run's medians from `<runs_dir>/_history/*.parquet`; [] without any."""
-    folder = history_dir(Path(runs_dir))
-    if not folder.is_dir() or not any(folder.glob("*.parquet")):
+    if not history_dir(Path(runs_dir)).is_dir():
         return []
-    con = duckdb.connect()
+    con = open_history(Path(runs_dir))
+    if con is None:
+        return []
     try:
         rows = con.execute(
             "SELECT suite, scenario, phase, run_id, started_at, p50_ns, p95_ns "
-            "FROM read_parquet($glob, union_by_name = true) WHERE p50_ns IS NOT NULL "
-            "ORDER BY started_at, run_id", {"glob": history_glob(Path(runs_dir))}).fetchall()
+            "FROM history WHERE p50_ns IS NOT NULL ORDER BY started_at, run_id").fetchall()
     finally:
         con.close()
     return [TrendPoint(suite, scenario, phase, run_id, started, float(p50),

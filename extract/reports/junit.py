@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from extract.reports.model import ReportInput, check_label, check_name, format_ms, threshold
+from extract.reports.model import ReportInput, check_label, check_name
+from spanbench.units import format_ms, format_target_ms
 
 
 def junit_xml(report: ReportInput) -> str:
@@ -26,7 +27,7 @@ def junit_xml(report: ReportInput) -> str:
             if check.measured_ms is not None:
                 case.set("time", f"{check.measured_ms / 1000:.6f}")
             line = (f"{check_name(check)} {format_ms(check.measured_ms)} against "
-                    f"< {threshold(t.threshold_ms)}: {check.message}")
+                    f"< {format_target_ms(t.threshold_ms)}: {check.message}")
             if check.status == "fail":
                 ET.SubElement(case, "failure", message=line, type="TargetMissed").text = line
             elif check.status == "warning":

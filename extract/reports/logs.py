@@ -14,15 +14,9 @@ from extract.reports.model import (
     benchmark_name,
     check_label,
     checks_for,
-    format_ms,
-    ms,
-    threshold,
     unmatched,
 )
-
-
-def _ms3(ns: float | None) -> str:
-    return "n/a" if ns is None else f"{ns / 1_000_000:.3f} ms"
+from spanbench.units import format_fixed_ms, format_ms, format_ns, format_target_ms
 
 
 def _status(check: Any) -> str:
@@ -38,21 +32,21 @@ def _percentile(ns: float | None, ci: Any, n: int, needed: int) -> str:
     if ns is None:
         return f"not reported (n={n} < {needed})"
     if ci is None:
-        return _ms3(ns)
-    return f"{_ms3(ns)} (95% CI {_ms3(ci[0])} – {_ms3(ci[1])})"
+        return format_fixed_ms(ns)
+    return f"{format_fixed_ms(ns)} (95% CI {format_fixed_ms(ci[0])} – {format_fixed_ms(ci[1])})"
 
 
 def result_section(row: Any, checks: list[Any]) -> list[str]:
     outliers = row.outliers_mild + row.outliers_severe
     share = f"{outliers / row.n:.0%}" if row.n else "n/a"
     lines = [f"### {benchmark_name(row)}", f"- Samples: {row.n} ({row.errors} errors)",
-             f"- Mean: {_ms3(row.mean_ns)}", f"- Std Dev: {_ms3(row.std_ns)}",
-             f"- Min: {_ms3(row.min_ns)}", f"- Max: {_ms3(row.max_ns)}",
+             f"- Mean: {format_fixed_ms(row.mean_ns)}", f"- Std Dev: {format_fixed_ms(row.std_ns)}",
+             f"- Min: {format_fixed_ms(row.min_ns)}", f"- Max: {format_fixed_ms(row.max_ns)}",
              f"- P50: {_percentile(row.p50_ns, row.p50_ci, row.n, 1)}",
              f"- P95: {_percentile(row.p95_ns, row.p95_ci, row.n, 20)}",
              f"- P99: {_percentile(row.p99_ns, row.p99_ci, row.n, 100)}"]
     for check in checks:
-        lines.append(f"- Target: < {threshold(check.target.threshold_ms)} "
+        lines.append(f"- Target: < {format_target_ms(check.target.threshold_ms)} "
                      f"{check.target.metric} ({check_label(check)})")
         lines.append(f"- Status: {_status(check)}")
     lines.append(f"- Outliers: {outliers}/{row.n} ({share}; {row.outliers_mild} mild, "
@@ -122,8 +116,8 @@ def breakdown_sections(report: ReportInput) -> list[str]:
         lines += ["## E2E Breakdown", "",
                   "| Scenario | Phase | Median | P95 | Share | Workflows |",
                   "|----------|-------|--------|-----|-------|-----------|"]
-        lines += [f"| {r.scenario} | {r.phase} | {format_ms(r.median_ms)} | "
-                  f"{format_ms(r.p95_ms)} | {r.share:.1%} | {r.n_workflows} |"
+        lines += [f"| {r.scenario} | {r.phase} | {format_ns(r.median_ns)} | "
+                  f"{format_ns(r.p95_ns)} | {r.share:.1%} | {r.n_workflows} |"
                   for r in report.breakdown]
         lines.append("")
     if report.completeness:
@@ -158,16 +152,17 @@ def summary_markdown(report: ReportInput) -> str:
     for suite in report.suites():
         for c in report.checks_of(suite):
             lines.append(f"| {suite} | {check_label(c)} | {c.target.metric} | "
-                         f"{format_ms(c.measured_ms)} | < {threshold(c.target.threshold_ms)} | "
+                         f"{format_ms(c.measured_ms)} | "
+                         f"< {format_target_ms(c.target.threshold_ms)} | "
                          f"{STATUS_MARK[c.status]} |")
     lines.append("")
     for suite in report.suites():
         lines += [f"## {suite}", "", "| Benchmark | n | Mean | P50 | P95 | P99 |",
                   "|-----------|---|------|-----|-----|-----|"]
         for r in report.stats_of(suite):
-            lines.append(f"| {benchmark_name(r)} | {r.n} | {format_ms(ms(r.mean_ns))} | "
-                         f"{format_ms(ms(r.p50_ns))} | {format_ms(ms(r.p95_ns))} | "
-                         f"{format_ms(ms(r.p99_ns))} |")
+            lines.append(f"| {benchmark_name(r)} | {r.n} | {format_ns(r.mean_ns)} | "
+                         f"{format_ns(r.p50_ns)} | {format_ns(r.p95_ns)} | "
+                         f"{format_ns(r.p99_ns)} |")
         lines += ["", *summary_lines(report.checks_of(suite)), ""]
     lines += [line.replace("## ", "### ", 1) if line.startswith("## ") else line
               for line in breakdown_sections(report)]

@@ -5,19 +5,16 @@ read their fields."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from spanbench.vocabulary import SUITES
+from spanbench.vocabulary import SUITES, with_dataset_size
 
 E2E_SUITE = "e2e_latency"
 SCHEMA_VERSION = 1
 """CI JSON schema version. 1: the seed's fields plus p50/p95/p99 (ms), n, schema_version."""
-
-NS_PER_MS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -69,15 +66,14 @@ class ReportInput:
         return [row for row in self.comparisons if row.suite == suite]
 
 
-def ms(ns: float | None) -> float | None:
-    """ns → ms; None for a value not computed (None, or NaN when n = 0)."""
-    return None if ns is None or math.isnan(ns) else ns / NS_PER_MS
-
-
 def benchmark_name(row: Any) -> str:
-    """scenario[@variant]/phase: the test name within a suite."""
-    variant = f"@{row.variant}" if getattr(row, "variant", None) else ""
-    return f"{row.scenario}{variant}/{row.phase}"
+    """scenario[+variant]/phase: the test name within a suite."""
+    return f"{scenario_name(row.scenario, getattr(row, 'variant', None))}/{row.phase}"
+
+
+def scenario_name(scenario: str, variant: str | None) -> str:
+    """The scenario with its variant (a dataset size) when it has one: `name+1000`."""
+    return with_dataset_size(scenario, variant) if variant else scenario
 
 
 def checks_for(row: Any, checks: Sequence[Any]) -> list[Any]:
@@ -92,30 +88,6 @@ def unmatched(checks: Sequence[Any], rows: Sequence[Any]) -> list[Any]:
     """Checks of no statistics row: targets the run has no samples for."""
     used = {id(check) for row in rows for check in checks_for(row, checks)}
     return [check for check in checks if id(check) not in used]
-
-
-def format_ms(value: float | None) -> str:
-    """A duration in ms, in the unit that keeps it readable."""
-    if value is None:
-        return "n/a"
-    if value < 0:  # a t-interval's lower bound on few, spread samples
-        return f"-{format_ms(-value)}"
-    if value >= 1000:
-        return f"{value / 1000:.2f} s"
-    if value >= 1:
-        return f"{value:.2f} ms"
-    if value >= 0.001:
-        return f"{value * 1000:.1f} µs"
-    return f"{value * 1e6:.0f} ns"
-
-
-def threshold(value: float) -> str:
-    """A target in ms as the seed writes it: 50 ms, 0.001 ms → 1 µs."""
-    if value >= 1:
-        return f"{value:g} ms"
-    if value >= 0.001:
-        return f"{value * 1000:g} µs"
-    return f"{value * 1e6:g} ns"
 
 
 STATUS_MARK = {"pass": "✅ PASS", "warning": "⚠️  WARNING", "fail": "❌ FAIL",
@@ -133,13 +105,12 @@ def check_label(check: Any) -> str:
     scenario (a target of every scenario) and the variant (e.g. a dataset size)."""
     scenario = getattr(check, "scenario", None) if check.target.scenario is None else None
     variant = getattr(check, "variant", None)
-    where = (scenario or "") + (f"@{variant}" if variant else "")
+    where = scenario_name(scenario or "", variant)
     return f"{check.target.label} [{where}]" if where else str(check.target.label)
 
 
 def check_name(check: Any) -> str:
     """suite/scenario phase metric: how a failing check is named on stderr and in JUnit."""
     t = check.target
-    variant = getattr(check, "variant", None)
-    variant = f"@{variant}" if variant else ""
-    return f"{t.suite}/{check_scenario(check)}{variant} {t.phase} {t.metric}"
+    scenario = scenario_name(check_scenario(check), getattr(check, "variant", None))
+    return f"{t.suite}/{scenario} {t.phase} {t.metric}"

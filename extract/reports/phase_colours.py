@@ -10,34 +10,36 @@ from __future__ import annotations
 import colorsys
 import hashlib
 
+from spanbench.vocabulary import Phase, sql_phase
+
 WAIT = "wait"
 """The e2e breakdown's name for wall time no phase span covers."""
 
 KNOWN: dict[str, str] = {
-    "e2e.workflow": "#5b6770",
-    "api.create_task": "#1f77b4",
+    Phase.E2E_WORKFLOW: "#5b6770",
+    Phase.API_CREATE_TASK: "#1f77b4",
     "POST /v1/tasks": "#9ecae9",
-    "task.initialize": "#9467bd",
-    "discovery": "#e377c2",
-    "publish": "#ff7f0e",
-    "notify": "#ffbb78",
-    "claim": "#2ca02c",
-    "execute": "#d62728",
-    "submit": "#17becf",
-    "result.process": "#bcbd22",
-    "task.finalize": "#8c564b",
-    "worker.total": "#393b79",
-    "enqueue.total": "#637939",
+    Phase.TASK_INITIALIZE: "#9467bd",
+    Phase.DISCOVERY: "#e377c2",
+    Phase.PUBLISH: "#ff7f0e",
+    Phase.NOTIFY: "#ffbb78",
+    Phase.CLAIM: "#2ca02c",
+    Phase.EXECUTE: "#d62728",
+    Phase.SUBMIT: "#17becf",
+    Phase.RESULT_PROCESS: "#bcbd22",
+    Phase.TASK_FINALIZE: "#8c564b",
+    Phase.WORKER_TOTAL: "#393b79",
+    Phase.ENQUEUE_TOTAL: "#637939",
     WAIT: "#d4d4d4",
-    "handler.direct": "#1f77b4",
-    "handler.framework": "#ff7f0e",
-    "handler.foreign": "#2ca02c",
-    "sql.get_next_ready_tasks": "#1f77b4",
-    "sql.get_step_readiness_status": "#ff7f0e",
-    "sql.get_task_execution_context": "#2ca02c",
-    "sql.get_step_transitive_dependencies": "#d62728",
-    "sql.transition_task_state_atomic": "#9467bd",
-    "sql.calculate_dependency_levels": "#8c564b",
+    Phase.HANDLER_DIRECT: "#1f77b4",
+    Phase.HANDLER_FRAMEWORK: "#ff7f0e",
+    Phase.HANDLER_FOREIGN: "#2ca02c",
+    sql_phase("get_next_ready_tasks"): "#1f77b4",
+    sql_phase("get_step_readiness_status"): "#ff7f0e",
+    sql_phase("get_task_execution_context"): "#2ca02c",
+    sql_phase("get_step_transitive_dependencies"): "#d62728",
+    sql_phase("transition_task_state_atomic"): "#9467bd",
+    sql_phase("calculate_dependency_levels"): "#8c564b",
 }
 
 ORDER: tuple[str, ...] = tuple(KNOWN)

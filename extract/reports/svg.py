@@ -10,17 +10,13 @@ from dataclasses import dataclass
 from html import escape
 
 from extract.reports.html_data import Histogram, TrendPoint, Waterfall
-from extract.reports.model import NS_PER_MS, format_ms
 from extract.reports.phase_colours import phase_colour, phase_order, text_colour
+from spanbench.units import format_ns
 
 FONT = 'font-family="sans-serif" font-size="10"'
 AXIS = "#666666"
 LABEL_CHAR_PX = 6.2
 """Width of a character of a 10 px sans-serif label, near enough to keep labels apart."""
-
-
-def _ms(ns: float) -> str:
-    return format_ms(ns / NS_PER_MS)
 
 
 def _num(value: float) -> str:
@@ -91,10 +87,11 @@ def histogram_svg(histogram: Histogram, label: str,
             f'<rect class="bin" data-count="{count}" x="{_num(x0)}" '
             f'y="{_num(height - bottom - bar_h)}" width="{_num(max(x1 - x0 - 0.5, 1))}" '
             f'height="{_num(bar_h)}" fill="{colour}"><title>{count} calls in '
-            f'{escape(_ms(edges[index]))} – {escape(_ms(edges[index + 1]))}</title></rect>')
+            f'{escape(format_ns(edges[index]))} – '
+            f'{escape(format_ns(edges[index + 1]))}</title></rect>')
     free_from = -math.inf
     for tick in scale.ticks():
-        x, text = scale(tick), _ms(tick)
+        x, text = scale(tick), format_ns(tick)
         anchor = ("start" if x - left < 24 else "end" if width - right - x < 24
                   else "middle")
         extent = LABEL_CHAR_PX * len(text)
@@ -109,7 +106,7 @@ def histogram_svg(histogram: Histogram, label: str,
         x = _num(scale(ns))
         dash = ' stroke-dasharray="3 2"' if name != "p50" else ""
         body.append(f'<line class="marker" x1="{x}" y1="{top}" x2="{x}" y2="{height - bottom}" '
-                    f'stroke="#222222"{dash}><title>{escape(name)} {escape(_ms(ns))}</title>'
+                    f'stroke="#222222"{dash}><title>{escape(name)} {escape(format_ns(ns))}</title>'
                     '</line>')
         near_end = float(x) > width - right - 24
         body.append(_text(float(x) + (-2 if near_end else 2), top + 8 + 10 * row, name,
@@ -119,7 +116,7 @@ def histogram_svg(histogram: Histogram, label: str,
 
 def stacked_bars_svg(bars: Sequence[tuple[str, Sequence[tuple[str, float, float]]]],
                      label: str) -> str:
-    """One 100% bar per row (name, [(phase, share, median ms)]), segments in phase order."""
+    """One 100% bar per row (name, [(phase, share, median ns)]), segments in phase order."""
     left, bar_w, right, row_h, top = 110, 600, 20, 28, 20
     width, height = left + bar_w + right, top + row_h * len(bars) + 6
     body = []
@@ -142,7 +139,7 @@ def stacked_bars_svg(bars: Sequence[tuple[str, Sequence[tuple[str, float, float]
                 f'<rect class="segment" data-phase="{escape(phase)}" data-share="{share:.6f}" '
                 f'x="{_num(x)}" y="{y + 3}" width="{_num(w)}" height="{row_h - 6}" '
                 f'fill="{colour}"><title>{escape(name)} · {escape(phase)}: {share:.1%} of wall '
-                f'time, median {escape(format_ms(median))}</title></rect>')
+                f'time, median {escape(format_ns(median))}</title></rect>')
             if w >= 30:
                 body.append(_text(x + w / 2, y + row_h / 2 + 3, f"{share:.0%}", "middle",
                                   text_colour(colour)))
@@ -162,7 +159,7 @@ def waterfall_svg(waterfall: Waterfall, label: str) -> str:
         x = left + bar_w * fraction
         body.append(f'<line x1="{_num(x)}" y1="{top - 4}" x2="{_num(x)}" y2="{height}" '
                     'stroke="#e4e4e4"/>')
-        body.append(_text(x, top - 8, _ms(total * fraction), "middle"))
+        body.append(_text(x, top - 8, format_ns(total * fraction), "middle"))
     for index, span in enumerate(rows):
         y = top + index * row_h
         if index % 2:
@@ -179,10 +176,11 @@ def waterfall_svg(waterfall: Waterfall, label: str) -> str:
             f'<rect class="span" data-span="{escape(span.span_id)}" x="{_num(x)}" '
             f'y="{y + 2}" width="{_num(w)}" height="{row_h - 4}" '
             f'fill="{phase_colour(span.phase)}"{stroke}><title>{escape(span.name)}{escape(where)}'
-            f': starts at +{escape(_ms(span.offset_ns))}, lasts {escape(_ms(span.duration_ns))}'
+            f': starts at +{escape(format_ns(span.offset_ns))}, '
+            f'lasts {escape(format_ns(span.duration_ns))}'
             f'{" (error)" if span.failed else ""}</title></rect>')
         body.append(_text(min(x + w + 3, left + bar_w + 2), y + row_h - 4,
-                          _ms(span.duration_ns)))
+                          format_ns(span.duration_ns)))
     return _svg(width, height, label, body, "chart waterfall")
 
 
@@ -209,7 +207,7 @@ def trend_svg(points: Sequence[TrendPoint], label: str) -> str:
         if drawn_at - y(tick) < 12:
             continue
         drawn_at = y(tick)
-        body.append(_text(left - 4, y(tick) + 3, _ms(tick), "end"))
+        body.append(_text(left - 4, y(tick) + 3, format_ns(tick), "end"))
         body.append(f'<line x1="{left}" y1="{_num(y(tick))}" x2="{width - right}" '
                     f'y2="{_num(y(tick))}" stroke="#eeeeee"/>')
     for (started, run_id) in (runs[0], runs[-1]) if len(runs) > 1 else runs[:1]:
@@ -232,6 +230,6 @@ def trend_svg(points: Sequence[TrendPoint], label: str) -> str:
             body.append(
                 f'<circle class="point" data-phase="{escape(phase)}" cx="{_num(x_of(p.run_id))}" '
                 f'cy="{_num(y(p.p50_ns))}" r="{radius}" fill="{colour}"><title>{escape(phase)} '
-                f'p50 {escape(_ms(p.p50_ns))} in run {escape(p.run_id)} '
+                f'p50 {escape(format_ns(p.p50_ns))} in run {escape(p.run_id)} '
                 f'({p.started_at:%Y-%m-%d %H:%M})</title></circle>')
     return _svg(width, height, label, body, "chart trend")

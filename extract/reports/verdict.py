@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from extract.reports.model import ReportInput, benchmark_name, check_name, threshold
+from extract.reports.model import ReportInput, benchmark_name, check_name
+from spanbench.units import format_target_ms, ms
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -18,10 +19,11 @@ class Verdict:
 
 def verdict(report: ReportInput) -> Verdict:
     """0 when every target passes (warnings allowed), 1 on a failed target or a regression."""
-    lines = [f"FAIL {check_name(c)} {c.measured_ms:.1f} ms ≥ {threshold(c.target.threshold_ms)}"
+    lines = [f"FAIL {check_name(c)} {c.measured_ms:.1f} ms ≥ "
+             f"{format_target_ms(c.target.threshold_ms)}"
              for c in report.checks if c.status == "fail" and c.measured_ms is not None]
-    lines += [f"REGRESSED {r.suite}/{benchmark_name(r)} median {r.baseline_median_ms:.3g} ms → "
-              f"{r.current_median_ms:.3g} ms ({r.change:+.1%}"
+    lines += [f"REGRESSED {r.suite}/{benchmark_name(r)} median {ms(r.baseline_median_ns):.3g} ms → "
+              f"{ms(r.current_median_ns):.3g} ms ({r.change:+.1%}"
               + ("" if r.p_value is None else f", p={r.p_value:.2g}")
               + f") against baseline {report.baseline_name}"
               for r in report.comparisons if r.status == "Regressed"]

@@ -39,8 +39,8 @@ class Comparison:
     scenario: str
     variant: str | None
     phase: str
-    baseline_median_ms: float
-    current_median_ms: float
+    baseline_median_ns: float
+    current_median_ns: float
     change: float
     p_value: float
     status: str

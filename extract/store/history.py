@@ -4,8 +4,10 @@ One Parquet file per run, `<runs_dir>/_history/<run_id>.parquet` (HISTORY_SCHEMA
 a temporary name and renamed, so a reader never sees half a file and recording a run again
 replaces its file). A run's rows come from its report's PhaseStats: one row per (suite,
 scenario, phase) with n > 0, in ns, unrounded; a variant (a dataset size) is part of the
-scenario, `scenario@variant`, as the reports name it. `_history` cannot be a run id (run ids
-start with a letter or a digit), so listing or opening runs never takes it for one.
+scenario, `scenario+variant` (spanbench.vocabulary.with_dataset_size), as the reports name it;
+history written when it was `scenario@variant` reads back in today's spelling. `_history`
+cannot be a run id (run ids start with a letter or a digit), so listing or opening runs never
+takes it for one.
 
 Where a change began (queries/trend.sql): a run's reference is the median of the medians of the
 up to REFERENCE_RUNS runs before it; the run is *off* when its median differs from that
@@ -33,7 +35,9 @@ import pyarrow.parquet as pq
 import queries
 from extract.analyse.noise import noise_thresholds
 from extract.reports.model import ReportInput
+from queries import macros
 from spanbench.security import check_name, contained
+from spanbench.vocabulary import with_dataset_size
 
 HISTORY_DIR = "_history"
 REFERENCE_RUNS = 5
@@ -105,7 +109,8 @@ def history_table(report: ReportInput) -> pa.Table:
     rows = [
         {"run_id": meta.run_id, "started_at": meta.started_at, "git_commit": commit,
          "suite": row.suite,
-         "scenario": row.scenario if row.variant is None else f"{row.scenario}@{row.variant}",
+         "scenario": row.scenario if row.variant is None
+         else with_dataset_size(row.scenario, row.variant),
          "phase": row.phase, "n": row.n, "mean_ns": _number(row.mean_ns),
          "p50_ns": _number(row.p50_ns), "p95_ns": _number(row.p95_ns),
          "p99_ns": _number(row.p99_ns)}
@@ -135,12 +140,15 @@ def record_run(runs_dir: Path, report: ReportInput) -> Path:
 def open_history(runs_dir: Path,
                  connection: duckdb.DuckDBPyConnection | None = None
                  ) -> duckdb.DuckDBPyConnection | None:
-    """A connection with view `history` over every run's history file; None when there is none."""
+    """A connection with view `history` over every run's history file (scenarios in today's
+    spelling: macro bench_history_scenario); None when there is none."""
     if not any(history_dir(runs_dir).glob("*.parquet")):
         return None
     con = connection if connection is not None else duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")  # started_at comes back as a UTC datetime
-    con.read_parquet(history_glob(runs_dir), union_by_name=True).create_view(
+    macros.define(con)
+    con.read_parquet(history_glob(runs_dir), union_by_name=True).project(
+        "* REPLACE (bench_history_scenario(scenario) AS scenario)").create_view(
         "history", replace=True)
     return con
 

@@ -62,7 +62,7 @@ STACK_TRACED = Attr.STACK_TRACED
 """True when the stack traced the workflow, false when it was sent an unsampled context."""
 POLL_COMPLETION = "e2e.poll_completion_ns"
 """Nanoseconds from e2e.workflow's start until a GET /v1/tasks/{uuid} first saw it final."""
-FINAL_STATE = "tasker.final_state"
+FINAL_STATE = Attr.FINAL_STATE
 DEFAULT_CONTEXT: Mapping[str, Any] = {"even_number": 6}
 
 

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from instrument.drivers.base import DriverContext, Iteration
 from instrument.recorder import PhaseRecord
-from spanbench.vocabulary import Attr
+from spanbench.vocabulary import Attr, Phase
 
 SUITE = "handler_overhead"
 SAMPLES = 100
@@ -40,10 +40,10 @@ BATCH_SIZE = 10_000
 HANDLER = "square"
 STEP_NAME = "single_square"
 TASK_CONTEXT: Mapping[str, Any] = {"even_number": 6}
-PHASES = {"direct": "handler.direct", "framework": "handler.framework",
-          "foreign": "handler.foreign"}
-PER_CALL_NS = "bench.per_call_ns"
-RESULT = "handler.result"
+PHASES = {"direct": Phase.HANDLER_DIRECT, "framework": Phase.HANDLER_FRAMEWORK,
+          "foreign": Phase.HANDLER_FOREIGN}
+PER_CALL_NS = Attr.PER_CALL_NS
+RESULT = Attr.HANDLER_RESULT
 FOREIGN_START_TIMEOUT_S = 15.0
 
 Handler = Callable[[Any], Any]

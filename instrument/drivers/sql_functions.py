@@ -32,7 +32,7 @@ from opentelemetry.trace import SpanKind
 from instrument.drivers.base import DriverContext, Iteration
 from instrument.workload import datasets, sql_samples
 from instrument.workload.sql_samples import Sample
-from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, Attr
+from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, Attr, sql_phase
 
 _logger = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def _measure(ctx: DriverContext, conn: psycopg.Connection, dataset: datasets.Dat
     if not samples:
         raise ValueError(f"the {dataset.size}-task dataset has no sample for {function.name}")
     n_warmup = ctx.warmup(WARMUP)
-    base = {"bench.dataset_size": dataset.size, Attr.DB_SYSTEM: DB_SYSTEM_POSTGRESQL,
+    base = {Attr.DATASET_SIZE: dataset.size, Attr.DB_SYSTEM: DB_SYSTEM_POSTGRESQL,
             Attr.DB_OPERATION: "SELECT", Attr.DB_QUERY_TEXT: function.query_text,
             "db.namespace": conn.info.dbname, "db.stored_procedure.name": function.name}
     explained = False
@@ -129,7 +129,7 @@ def _measure(ctx: DriverContext, conn: psycopg.Connection, dataset: datasets.Dat
         sample = samples[position]
         with ctx.guard(iteration):
             span = _timed_call(ctx, conn, function, sample, iteration,
-                               {**base, **sample.attributes, "bench.sample": position})
+                               {**base, **sample.attributes, Attr.SAMPLE: position})
             if not iteration.warmup and not explained:
                 explained = True
                 span.set_attributes(_explain(ctx, conn, function, sample, dataset.size))
@@ -138,7 +138,7 @@ def _measure(ctx: DriverContext, conn: psycopg.Connection, dataset: datasets.Dat
 def _timed_call(ctx: DriverContext, conn: psycopg.Connection, function: SqlFunction,
                 sample: Sample, iteration: Iteration, attributes: dict[str, Any]) -> Any:
     cur = conn.cursor()
-    phase = ctx.recorder.phase(f"sql.{function.name}", parent=ctx.parent(iteration),
+    phase = ctx.recorder.phase(sql_phase(function.name), parent=ctx.parent(iteration),
                                kind=SpanKind.CLIENT, attributes=attributes)
     if function.rolled_back:
         with conn.transaction(force_rollback=True), phase:
@@ -174,10 +174,10 @@ def _explain(ctx: DriverContext, conn: psycopg.Connection, function: SqlFunction
             "planning_time_ms": plan[0].get("Planning Time"),
             "execution_time_ms": plan[0].get("Execution Time"), "plan": plan,
         }, indent=2))
-    attributes: dict[str, Any] = {"bench.explain.shared_hit_blocks": hit,
-                                  "bench.explain.shared_read_blocks": read}
+    attributes: dict[str, Any] = {Attr.EXPLAIN_SHARED_HIT_BLOCKS: hit,
+                                  Attr.EXPLAIN_SHARED_READ_BLOCKS: read}
     if ratio is not None:
-        attributes["bench.explain.buffer_hit_ratio"] = ratio
+        attributes[Attr.EXPLAIN_BUFFER_HIT_RATIO] = ratio
     if path is not None:
-        attributes["bench.explain.artifact"] = f"{SUITE}/{name}"
+        attributes[Attr.EXPLAIN_ARTIFACT] = f"{SUITE}/{name}"
     return attributes

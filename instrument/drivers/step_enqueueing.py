@@ -53,7 +53,7 @@ SAMPLES = 50
 WARMUP = 5
 RESULTS_QUEUE = "orchestration_step_results"
 WORKER_ID = "spanbench-step-enqueueing"
-CLOCK_ADJUSTED = "bench.clock_adjusted"
+CLOCK_ADJUSTED = Attr.CLOCK_ADJUSTED
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 TRANSITION_SQL = ("SELECT tasker.transition_step_state_atomic(%s, ARRAY['in_progress'], "
@@ -87,8 +87,8 @@ class EnqueueBench:
     def _timed(self, iteration: Iteration, template: fanout.FanoutTemplate,
                task: PlantedTask) -> None:
         ids = {Attr.TASK_UUID: task.task_uuid, Attr.CORRELATION_ID: task.correlation_id,
-               Attr.NAMESPACE: fanout.NAMESPACE, "tasker.template": template.name,
-               "tasker.fanout": template.leaves}
+               Attr.NAMESPACE: fanout.NAMESPACE, Attr.TEMPLATE: template.name,
+               Attr.FANOUT: template.leaves}
         deadline = self.ctx.deadline()
         with self.ctx.recorder.phase(Phase.ENQUEUE_TOTAL, parent=self.ctx.parent(iteration),
                                      attributes=ids) as total:

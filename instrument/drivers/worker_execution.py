@@ -53,7 +53,7 @@ SAMPLES = 50
 WARMUP = 5
 EVEN_NUMBER = 6
 VISIBILITY_TIMEOUT_S = 30
-RESULT = "handler.result"
+RESULT = Attr.HANDLER_RESULT
 
 READ_SQL = "SELECT msg_id, read_ct, message FROM pgmq.read(%s, %s, 1)"
 TRANSITION_SQL = "SELECT tasker.transition_step_state_atomic(%s, %s::text[], %s, %s) AS moved"
@@ -148,7 +148,7 @@ async def cycle(ctx: DriverContext, iteration: Iteration, conn: AsyncConnection,
                 framework: HandlerFramework, queues: Queues, worker_id: str) -> None:
     """One timed worker cycle: worker.total over claim, execute, submit."""
     recorder = ctx.recorder
-    base = {Attr.NAMESPACE: NAMESPACE, "worker.id": worker_id}
+    base = {Attr.NAMESPACE: NAMESPACE, Attr.WORKER_ID: worker_id}
     with recorder.phase(Phase.WORKER_TOTAL, parent=ctx.parent(iteration),
                         attributes=base) as total:
         with recorder.phase(Phase.CLAIM, parent=total, kind=SpanKind.CONSUMER,

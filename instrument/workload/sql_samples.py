@@ -77,8 +77,8 @@ def by_stratum(plans: Sequence[TaskPlan]) -> dict[Stratum, list[int]]:
 
 def _task_attributes(dataset: Dataset, ordinal: int) -> dict[str, str | int]:
     plan = dataset.plans[ordinal]
-    return {Attr.TASK_UUID: str(dataset.task_uuid(ordinal)), "tasker.template": plan.shape,
-            "tasker.task_state": plan.task_state, "bench.sample.kind": plan.kind}
+    return {Attr.TASK_UUID: str(dataset.task_uuid(ordinal)), Attr.TEMPLATE: plan.shape,
+            Attr.TASK_STATE: plan.task_state, Attr.SAMPLE_KIND: plan.kind}
 
 
 def task_samples(dataset: Dataset, seed: int, k: int = POOL) -> list[Sample]:
@@ -94,7 +94,7 @@ def transition_samples(dataset: Dataset, seed: int, k: int = POOL) -> list[Sampl
     samples = []
     for _, ordinal in picks:
         state = dataset.plans[ordinal].task_state
-        attributes = {**_task_attributes(dataset, ordinal), "tasker.to_state": TRANSITIONS[state]}
+        attributes = {**_task_attributes(dataset, ordinal), Attr.TO_STATE: TRANSITIONS[state]}
         samples.append(Sample((dataset.task_uuid(ordinal), state, TRANSITIONS[state], None,
                                '{"source": "spanbench"}'), attributes))
     return samples
@@ -123,4 +123,4 @@ def step_samples(conn: psycopg.Connection, dataset: Dataset, seed: int, k: int =
 
 
 def limit_samples() -> list[Sample]:
-    return [Sample((limit,), {"tasker.limit": limit}) for limit in LIMITS]
+    return [Sample((limit,), {Attr.LIMIT: limit}) for limit in LIMITS]

@@ -19,7 +19,7 @@ from extract.analyse.analysis import PhaseStats
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.receive.settings import SettingsError, runs_location
 from extract.reports.gather import run_record
-from extract.reports.model import Prerequisite, format_ms
+from extract.reports.model import Prerequisite, scenario_name
 from extract.store.object_store import S3Runs
 from instrument.drivers import e2e_latency
 from instrument.workload.load import LoadProfile
@@ -38,6 +38,7 @@ from spanbench.cli.report_command import (
 from spanbench.runner import job, prerequisites, runinfo, settle, suites
 from spanbench.runner.deployment import DeploymentError, deploy
 from spanbench.security import check_name
+from spanbench.units import format_ms, format_ns, ms
 from stack.local.migrate import MigrationError
 from stack.local.pg_runtime import ClusterError
 from stack.local.supervisor import SupervisorError
@@ -67,10 +68,6 @@ def _cell(value: float | None, n: int, needed: int) -> str:
     return format_ms(value)
 
 
-def _ms_of(ns: float | None) -> float | None:
-    return None if ns is None or math.isnan(ns) else ns / 1e6
-
-
 def summary_tables(stats: Sequence[PhaseStats]) -> list[Table]:
     """One table per suite: each scenario and phase, warm-up excluded."""
     tables: dict[str, Table] = {}
@@ -83,11 +80,11 @@ def summary_tables(stats: Sequence[PhaseStats]) -> list[Table]:
             for column in ("n", "err", "mean", "p50", "p95", "p99"):
                 table.add_column(column, justify="right", no_wrap=True)
             tables[row.suite] = table
-        scenario = row.scenario + (f" @{row.variant}" if row.variant else "")
+        scenario = scenario_name(row.scenario, row.variant)
         table.add_row(scenario, row.phase, str(row.n), str(row.errors),
-                      _cell(_ms_of(row.mean_ns), row.n, 1), _cell(_ms_of(row.p50_ns), row.n, 1),
-                      _cell(_ms_of(row.p95_ns), row.n, 20),
-                      _cell(_ms_of(row.p99_ns), row.n, 100))
+                      _cell(ms(row.mean_ns), row.n, 1), _cell(ms(row.p50_ns), row.n, 1),
+                      _cell(ms(row.p95_ns), row.n, 20),
+                      _cell(ms(row.p99_ns), row.n, 100))
     return list(tables.values())
 
 
@@ -101,8 +98,8 @@ def worker_table(rows: list[dict[str, Any]]) -> Table:
         table.add_column(column, justify="right", no_wrap=True)
     for row in rows:
         table.add_row(row["handler"], row["phase"], str(row["driver_n"]),
-                      _cell(row["driver_p50_ms"], row["driver_n"], 1), str(row["stack_n"]),
-                      _cell(row["stack_p50_ms"], row["stack_n"], 1))
+                      _cell(ms(row["driver_p50_ns"]), row["driver_n"], 1), str(row["stack_n"]),
+                      _cell(ms(row["stack_p50_ns"]), row["stack_n"], 1))
     return table
 
 
@@ -288,10 +285,10 @@ def throughput_table(rows: list[dict[str, Any]]) -> Table:
     for row in rows:
         lag, per_s = row["max_start_lag_ns"], row["throughput_per_s"]
         table.add_row(row["scenario"], str(row["completed"]), str(row["errors"]),
-                      format_ms(row["window_ns"] / 1e6),
+                      format_ns(row["window_ns"]),
                       "—" if per_s is None or not math.isfinite(per_s) else f"{per_s:.2f}",
                       "—" if lag is None else str(row["late_starts"]),
-                      "—" if lag is None else format_ms(lag / 1e6))
+                      "—" if lag is None else format_ns(lag))
     return table
 
 

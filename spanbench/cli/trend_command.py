@@ -16,11 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from extract.reports.model import format_ms, ms
 from extract.reports.verdict import EXIT_INPUT
 from extract.store.history import TrendRow, history_dir, load_trend
 from spanbench.cli.query_command import json_value
 from spanbench.cli.runs_command import RunsDirOption, resolve_runs_dir
+from spanbench.units import format_ns
 
 
 class TrendFormat(enum.StrEnum):
@@ -62,7 +62,7 @@ def trend_table(runs: Sequence[TrendRow]) -> Table:
         table.add_row(
             row.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
             (row.git_commit or "unknown")[:10], str(row.n),
-            format_ms(ms(row.median_ns)), format_ms(ms(row.p95_ns)),
+            format_ns(row.median_ns), format_ns(row.p95_ns),
             "" if row.change is None else f"{row.change:+.1%}",
             marker(row, newest=index == len(runs) - 1))
     return table

@@ -185,7 +185,8 @@ def query(runs_dir: Path | S3Runs, run_id: str, name: str,
 def worker_comparison(runs_dir: Path | S3Runs, run_id: str,
                       stats: Sequence[PhaseStats]) -> list[dict[str, Any]]:
     """The worker phases as the worker_execution driver measured them beside the same phases as
-    the stack's own workers emitted them during e2e_latency: per handler and phase, both p50s."""
+    the stack's own workers emitted them during e2e_latency: per handler and phase, both p50s
+    (ns)."""
     stack = {(row["handler"], row["phase"]): row
              for row in query(runs_dir, run_id, "worker_phases", suite=e2e_latency.SUITE)}
     rows = []
@@ -195,9 +196,9 @@ def worker_comparison(runs_dir: Path | S3Runs, run_id: str,
         handler = worker_execution.HANDLER_OF_SCENARIO.get(row.scenario, row.scenario)
         seen = stack.get((handler, row.phase))
         rows.append({"handler": handler, "phase": row.phase, "driver_n": row.n,
-                     "driver_p50_ms": row.p50_ns / 1e6 if row.n else None,
+                     "driver_p50_ns": row.p50_ns if row.n else None,
                      "stack_n": seen["n"] if seen else 0,
-                     "stack_p50_ms": seen["p50_ms"] if seen else None})
+                     "stack_p50_ns": seen["p50_ns"] if seen else None})
     return rows
 
 

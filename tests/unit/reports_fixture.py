@@ -65,18 +65,18 @@ def sample_report() -> ReportInput:
         target("e2e_latency", "tree_7", "e2e.workflow", "p99", 1500, "Tree (7 steps)"),
     ])
     comparisons = [
-        Comparison("task_initialization", "linear_3", None, "api.create_task", 18.2, 17.748,
-                   -0.0248, 0.01, "Improved", 20, 20, 0.05),
-        Comparison("e2e_latency", "diamond_4", None, "e2e.workflow", 500.0, 612.3, 0.2246,
-                   0.0004, "Regressed", 10, 10, 0.05),
+        Comparison("task_initialization", "linear_3", None, "api.create_task",
+                   18_200_000, 17_748_000, -0.0248, 0.01, "Improved", 20, 20, 0.05),
+        Comparison("e2e_latency", "diamond_4", None, "e2e.workflow",
+                   500_000_000, 612_300_000, 0.2246, 0.0004, "Regressed", 10, 10, 0.05),
     ]
     return ReportInput(
         meta=RunMeta("20261129T222039Z-3fa9c2", datetime(2026, 11, 29, 22, 20, 39, tzinfo=UTC),
                      "abc123def456", "Reference stack (started by spanbench run)"),
         stats=rows, checks=checks, comparisons=comparisons, baseline_name="main",
-        breakdown=[BreakdownRow("linear_3", "execute", 210.0, 260.0, 0.45, 9),
-                   BreakdownRow("linear_3", "wait", 150.0, 170.0, 0.30, 9),
-                   BreakdownRow("linear_3", "claim", 120.0, 130.0, 0.25, 9)],
+        breakdown=[BreakdownRow("linear_3", "execute", 210_000_000, 260_000_000, 0.45, 9),
+                   BreakdownRow("linear_3", "wait", 150_000_000, 170_000_000, 0.30, 9),
+                   BreakdownRow("linear_3", "claim", 120_000_000, 130_000_000, 0.25, 9)],
         completeness=[Completeness("linear_3", 9, 1, {"claim": 1})],
         lifecycle=[LifecycleRow("linear_3", 6.0, 2.0, None, 19, 2, 20 / 3)],
         prerequisites=(Prerequisite("Orchestration service healthy", True,

@@ -39,7 +39,7 @@ def test_a_shifted_pair_regresses_and_improves() -> None:
     [worse] = compare_tables(_samples(low), _samples(high))
     # U = 0, z = (12.5 - 0.5) / sqrt(25 * 11 / 12): p = 0.01219 (scipy's asymptotic answer)
     assert worse.p_value == pytest.approx(0.012185, abs=1e-6)
-    assert (worse.baseline_median_ms, worse.current_median_ms) == (3.0, 8.0)
+    assert (worse.baseline_median_ns, worse.current_median_ns) == (3e6, 8e6)
     assert worse.change == pytest.approx(5 / 3)
     assert (worse.status, worse.n_baseline, worse.n_current) == ("Regressed", 5, 5)
     [better] = compare_tables(_samples(high), _samples(low))
@@ -101,7 +101,7 @@ def test_a_baseline_round_trip_through_parquet(tmp_path: Path) -> None:
     assert pq.read_table(folder / "samples.parquet").num_rows == 20
     [result] = compare(open_runs(runs, ["r2"]), "r2", folder)
     assert (result.status, result.n_baseline, result.n_current) == ("Regressed", 20, 20)
-    assert result.baseline_median_ms == pytest.approx(10.95)
+    assert result.baseline_median_ns == pytest.approx(10.95e6)
     [same] = compare(open_runs(runs, ["r1"]), "r1", folder)
     assert same.status == "Stable"
     save_baseline(runs, baselines, "feature", "r2")

@@ -49,18 +49,18 @@ def test_the_scenario_breakdown_takes_medians_and_shares_over_workflows() -> Non
     con = spans_view([Workflow("t1", "diamond_4", DIAMOND), longer])
     rows = {row.phase: row for row in e2e_breakdown(con, "r")}
     assert set(rows) == set(DIAMOND_UNITS)
-    assert rows["wait"].median_ms == pytest.approx((31 + 51) / 2 * UNIT / 1e6)
-    assert rows["execute"].median_ms == pytest.approx(22 * UNIT / 1e6)
+    assert rows["wait"].median_ns == pytest.approx((31 + 51) / 2 * UNIT)
+    assert rows["execute"].median_ns == pytest.approx(22 * UNIT)
     assert rows["wait"].share == pytest.approx((31 + 51) / 220)
     assert sum(row.share for row in rows.values()) == pytest.approx(1.0)
-    assert all(row.p95_ms is None and row.n_workflows == 2 for row in rows.values())
+    assert all(row.p95_ns is None and row.n_workflows == 2 for row in rows.values())
 
 
 def test_p95_from_twenty_workflows() -> None:
     con = spans_view([Workflow(f"t{i}", "diamond_4", DIAMOND, end=100 + i) for i in range(20)])
     wait = next(row for row in e2e_breakdown(con, "r") if row.phase == "wait")
     assert wait.n_workflows == 20
-    assert wait.p95_ms == pytest.approx((31 + 0.95 * 19) * UNIT / 1e6)
+    assert wait.p95_ns == pytest.approx((31 + 0.95 * 19) * UNIT)
 
 
 def test_a_trace_missing_a_span_is_incomplete_and_left_out() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -49,7 +50,7 @@ def test_a_run_is_kept_with_the_exact_schema_in_ns_unrounded(tmp_path: Path) -> 
     assert rows["e2e.workflow"]["p95_ns"] is None and rows["e2e.workflow"]["p99_ns"] is None
     assert rows["discovery"]["p95_ns"] == big.p95_ns and rows["discovery"]["p99_ns"] == 1.5 * MS
     assert rows["discovery"]["n"] == 200
-    assert rows["sql.get_next_ready_tasks"]["scenario"] == "get_next_ready_tasks@10k"
+    assert rows["sql.get_next_ready_tasks"]["scenario"] == "get_next_ready_tasks+10k"
     assert {row["git_commit"] for row in rows.values()} == {None}
     assert {row["started_at"] for row in rows.values()} == {days(0)}
 
@@ -147,6 +148,22 @@ def test_filters_and_variants(tmp_path: Path) -> None:
     assert {row.suite for row in load_trend(tmp_path)} == {"sql_functions", "e2e_latency"}
     assert [row.scenario for row in load_trend(tmp_path, "sql_functions",
                                                "get_step_readiness_status")] == [
-        "get_step_readiness_status@10k", "get_step_readiness_status@1k"]
+        "get_step_readiness_status+10k", "get_step_readiness_status+1k"]
     assert load_trend(tmp_path, "task_initialization") == []
     assert load_trend(tmp_path / "elsewhere") == []
+
+
+def test_history_written_with_the_old_size_spelling_reads_back_with_plus(tmp_path: Path) -> None:
+    path = record_run(tmp_path, _report("r1", 0, [
+        stats("sql_functions", "get_next_ready_tasks", "sql.x", 1.0, variant="1000"),
+        stats("e2e_latency", "linear_4", "e2e.workflow", 2.0)]))
+    table = pq.read_table(path)
+    old = [name.replace("+", "@") for name in table.column("scenario").to_pylist()]
+    pq.write_table(table.set_column(table.schema.get_field_index("scenario"), "scenario",
+                                    pa.array(old, pa.string())), path)
+    record_run(tmp_path, _report("r2", 1, [
+        stats("e2e_latency", "linear_4@c8", "e2e.workflow", 3.0)]))
+    assert {row.scenario for row in load_trend(tmp_path)} == {
+        "get_next_ready_tasks+1000", "linear_4", "linear_4@c8"}
+    assert [row.run_id for row in load_trend(tmp_path, "e2e_latency", "linear_4")] == [
+        "r1", "r2"]

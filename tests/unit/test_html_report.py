@@ -18,6 +18,7 @@ from extract.reports.html import html_report
 from extract.reports.html_data import ChartData, Histogram, TrendPoint
 from extract.reports.phase_colours import ORDER, phase_colour, phase_order
 from extract.reports.svg import histogram_svg, stacked_bars_svg, trend_svg, waterfall_svg
+from queries import macros
 from tests.e2e_traces import DIAMOND, Workflow, spans_view
 from tests.html_run_fixture import write_history
 from tests.unit.reports_fixture import sample_report
@@ -32,7 +33,7 @@ def _calls(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
 
 
 def test_histogram_bins_hold_every_measured_call_as_phase_stats_counts_them() -> None:
-    con = duckdb.connect()
+    con = macros.define(duckdb.connect())
     rows = [("s", "a", "p", 1000 + 37 * i * i, False, "Unset", {}) for i in range(30)]
     rows += [("s", "a", "p", 10**9, True, "Unset", {}),  # warm-up
              ("s", "a", "p", 10**9, False, "Error", {})]  # failed

@@ -8,6 +8,7 @@ import pytest
 
 import queries
 from extract.analyse.analysis import Target, check_targets
+from queries import macros
 from tests.unit.reports_fixture import stats
 
 MS = 1_000_000
@@ -28,7 +29,7 @@ def _roots(conn: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
 
 
 def test_throughput_is_completed_roots_over_the_measured_window() -> None:
-    conn = duckdb.connect()
+    conn = macros.define(duckdb.connect())
     closed = {"bench.concurrency": "2"}
     rows = [("linear_4@c2", -500, 100, True, "Unset", closed)]  # warm-up: outside the window
     rows += [("linear_4@c2", start, 100, False, "Unset", closed) for start in (0, 0, 100, 100)]

@@ -8,12 +8,13 @@ import duckdb
 import pytest
 
 from extract.analyse.analysis import PhaseStats, phase_statistics, t_quantile
+from queries import macros
 
 MS = 1_000_000
 
 
 def _spans(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect()
+    conn = macros.define(duckdb.connect())
     conn.execute("""CREATE TABLE spans (RunId VARCHAR, Suite VARCHAR, Scenario VARCHAR,
                     Phase VARCHAR, Warmup BOOLEAN, StatusCode VARCHAR, Duration BIGINT,
                     SpanAttributes MAP(VARCHAR, VARCHAR))""")

@@ -49,7 +49,7 @@ def test_a_registry_query_by_name_over_the_latest_run(runs_dir: Path) -> None:
     rows = {(row["suite"], row["phase"]): row for row in json.loads(out)}
     assert set(rows) == {("sql_functions", "sql.q"), ("handler_overhead", "handler.direct")}
     assert rows["sql_functions", "sql.q"]["n"] == 2  # run "new" ($run_id filled in), not "old"
-    assert rows["sql_functions", "sql.q"]["p50_ms"] == pytest.approx(0.002)
+    assert rows["sql_functions", "sql.q"]["p50_ns"] == pytest.approx(2_000)
     code, out, _ = _query(runs_dir, "phase_summary", "--run", "old", "--format", "json")
     assert [row["n"] for row in json.loads(out)] == [3]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from spanbench.cli.run_command import format_ms
+from spanbench.units import format_ms
 
 
 @pytest.mark.parametrize(("ms", "text"), [

@@ -56,7 +56,7 @@ def test_json_and_a_scenario_with_variants(runs_dir: Path) -> None:
     assert code == 0
     rows = json.loads(out)
     assert len(rows) == len(MEDIANS)
-    assert {row["scenario"] for row in rows} == {"get_next_ready_tasks@1k"}
+    assert {row["scenario"] for row in rows} == {"get_next_ready_tasks+1k"}
     assert not any(row["change_began"] for row in rows)
     assert rows[0]["median_ns"] == 0.5e6 and rows[0]["started_at"] == days(0).isoformat()
     code, out, _ = _trend(runs_dir, "--format", "json")

@@ -77,8 +77,8 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
         Attr.TASK_UUID: str(task_uuid),
         Attr.CORRELATION_ID: str(request.correlation_id),
         Attr.NAMESPACE: template.namespace,
-        "tasker.template": template.name,
-        "tasker.total_steps": len(template.steps),
+        Attr.TEMPLATE: template.name,
+        Attr.TOTAL_STEPS: len(template.steps),
         # pending → … → steps_in_process (4 task rows) and each step's first 'pending' row
         Attr.TRANSITIONS: 4 + len(template.steps),
     }

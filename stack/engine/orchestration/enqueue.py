@@ -84,7 +84,7 @@ async def enqueue_ready_steps(conn: AsyncConnection, recorder: PhaseRecorder, pa
                                     **db_attributes("SELECT", READY_STEPS_SQL)}) as discovery:
         cur = await conn.execute(READY_STEPS_SQL, (task.task_uuid,))
         ready = [row["workflow_step_uuid"] for row in await cur.fetchall()]
-        discovery.set_attribute("tasker.ready_steps", len(ready))
+        discovery.set_attribute(Attr.READY_STEPS, len(ready))
     queue = worker_queue(task.namespace)
     published: list[UUID] = []
     for step_uuid in ready:

@@ -98,7 +98,7 @@ async def finalize_if_done(conn: AsyncConnection, recorder: PhaseRecorder, paren
     if final_state is None:
         return None
     with recorder.phase(Phase.TASK_FINALIZE, parent=parent,
-                        attributes={**task.attributes, "tasker.final_state": final_state}) as span:
+                        attributes={**task.attributes, Attr.FINAL_STATE: final_state}) as span:
         cur = await conn.execute(
             "SELECT tasker.transition_task_state_atomic(%s, 'steps_in_process', %s) AS moved",
             (task.task_uuid, final_state))
@@ -126,7 +126,7 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
         Attr.STEP_UUID: result.step_uuid,
         Attr.CORRELATION_ID: result.correlation_id,
         Attr.MESSAGING_MESSAGE_ID: str(message["msg_id"]),
-        "tasker.step_status": result.status,
+        Attr.STEP_STATUS: result.status,
         **messaging_attributes("process", ORCHESTRATION_RESULTS_QUEUE),
     }
     with recorder.phase(Phase.RESULT_PROCESS, parent=incoming, kind=SpanKind.CONSUMER,
@@ -144,7 +144,7 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                     final = await finalize_if_done(conn, recorder, processing, task)
                     outcome = ResultOutcome(True, retry_after, final)
             await conn.execute(DELETE_SQL, (ORCHESTRATION_RESULTS_QUEUE, message["msg_id"]))
-        processing.set_attribute("tasker.result_applied", outcome.applied)
+        processing.set_attribute(Attr.RESULT_APPLIED, outcome.applied)
     return outcome
 
 

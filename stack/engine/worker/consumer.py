@@ -129,18 +129,18 @@ class StepWorker:
         msg_id = message["msg_id"]
         attributes = {Attr.TASK_UUID: body.task_uuid, Attr.STEP_UUID: body.step_uuid,
                       Attr.CORRELATION_ID: body.correlation_id,
-                      Attr.MESSAGING_MESSAGE_ID: str(msg_id), "worker.id": self.worker_id}
+                      Attr.MESSAGING_MESSAGE_ID: str(msg_id), Attr.WORKER_ID: self.worker_id}
         async with self.pool.connection() as conn:
             with recorder.phase(Phase.CLAIM, parent=incoming, kind=SpanKind.CONSUMER,
                                 attributes={**attributes,
                                             **messaging_attributes("receive", queue)}) as span:
                 step = await claim(conn, queue, msg_id, message["read_ct"], body, self.worker_id)
-                span.set_attribute("tasker.claimed", step is not None)
+                span.set_attribute(Attr.CLAIMED, step is not None)
                 span.set_attribute(Attr.TRANSITIONS, int(step is not None))
             if step is None:
                 return
             step_attributes = {**attributes, Attr.STEP_NAME: step.step_name,
-                               Attr.HANDLER: step.handler, "tasker.attempt": step.attempt}
+                               Attr.HANDLER: step.handler, Attr.ATTEMPT: step.attempt}
             outcome: Any = None
             failure: BaseException | None = None
             try:
