@@ -113,9 +113,3 @@ class System(Protocol):
         """The deployment's own span names → spanbench phase names."""
         ...
 
-
-def scenario_request(system: System, scenario: str,
-                     context: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The task request of a scenario on `system`; None when the system has no template."""
-    template = system.template(scenario)
-    return None if template is None else system.task_request(template, context)
