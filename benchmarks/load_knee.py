@@ -105,9 +105,9 @@ class PrintedProgress:
 def _run_level(deployment: Deployment, provider: TracerProvider | None, run_id: str, level: Level,
                samples: int, warmup: int | None) -> e2e_latency.E2eOutcome:
     settings = RunSettings(run_id=run_id, samples=samples, warmup=warmup, load=level.profile)
-    ctx = DriverContext(e2e_latency.SUITE, settings, job.driver_target(deployment),
+    ctx = DriverContext(e2e_latency.SUITE, settings, job.driver_system(deployment),
                         PhaseRecorder(provider), progress=PrintedProgress())
-    outcome = e2e_latency.run(ctx, {SCENARIO: e2e_latency.SCENARIOS[SCENARIO]})
+    outcome = e2e_latency.run(ctx, workflows={SCENARIO: e2e_latency.SCENARIOS[SCENARIO]})
     ctx.recorder.flush()
     if ctx.failures:
         print(f"  {len(ctx.failures)} failed; first: {ctx.failures[0].error}", flush=True)

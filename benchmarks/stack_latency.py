@@ -21,6 +21,7 @@ import httpx
 
 from instrument.settings import orchestration_auth_headers
 from instrument.workload.completion import FinalizationListener
+from spanbench.vocabulary import FINALIZED_CHANNEL
 from stack.local import lifecycle, postgres
 
 WARMUP = 10
@@ -59,7 +60,7 @@ def measure(label: str, relaxed: bool, posts: int, workflows: int) -> Measured:
     state = lifecycle.up(home, lifecycle.StackOptions(relaxed=relaxed)).state
     result = Measured(label, {k: state.server_settings.get(k, "?")
                               for k in ("fsync", "synchronous_commit", "full_page_writes")})
-    listener = FinalizationListener(state.database_url)
+    listener = FinalizationListener(state.database_url, FINALIZED_CHANNEL)
     try:
         listener.start()
         with httpx.Client(base_url=state.orchestration_urls[0], timeout=30,

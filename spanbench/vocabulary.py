@@ -5,23 +5,17 @@ Every part of spanbench may import this module; it imports nothing of ours.
 
 from typing import Final
 
-# Suites are the seed's benchmark files.
-SUITES: Final[dict[str, tuple[str, ...]]] = {
-    "task_initialization": ("linear_3", "diamond_4"),
-    "sql_functions": (
-        "get_next_ready_tasks",
-        "get_step_readiness_status",
-        "get_task_execution_context",
-        "get_step_transitive_dependencies",
-        "transition_task_state_atomic",
-        "calculate_dependency_levels",
-    ),
-    "event_propagation": ("notify_round_trip", "send_with_notify"),
-    "worker_execution": ("noop", "calculation", "database"),
-    "step_enqueueing": ("chain_3", "chain_10", "chain_50"),
-    "handler_overhead": ("direct", "framework", "foreign"),
-    "e2e_latency": ("linear_3", "linear_4", "diamond_4", "tree_7", "complex_dag_7"),
-}
+# Suites are the seed's benchmark files, in the seed's order; each driver declares its
+# scenarios (spanbench.runner.suites builds the registry from the drivers).
+SUITES: Final[tuple[str, ...]] = (
+    "task_initialization",
+    "sql_functions",
+    "event_propagation",
+    "worker_execution",
+    "step_enqueueing",
+    "handler_overhead",
+    "e2e_latency",
+)
 
 
 class Phase:

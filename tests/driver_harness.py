@@ -19,9 +19,13 @@ from pathlib import Path
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from instrument.drivers.base import DriverContext, RunSettings, Target
+from instrument.drivers.base import DriverContext, RunSettings
 from instrument.recorder import PhaseRecorder
+from instrument.settings import orchestration_auth_headers
+from instrument.systems.base import Endpoints
+from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.tracing import setup_tracing, shutdown_tracing
+from spanbench.runner.suites import FOREIGN_HANDLER_COMMAND, stack_handlers
 from spanbench.vocabulary import Attr
 from tests.otlp_capture import CapturedSpan, OtlpCapture
 from tests.stack_harness import RunningStack, running_stack
@@ -38,17 +42,20 @@ class DriverEnv:
     _seen: list[CapturedSpan] = field(default_factory=list)
 
     @property
-    def target(self) -> Target:
-        return Target(self.stack.orchestration.url, self.database_url,
-                      tuple(w.url for w in self.stack.workers))
+    def system(self) -> SpanbenchStack:
+        return SpanbenchStack(Endpoints(self.stack.orchestration.url, self.database_url,
+                                        tuple(w.url for w in self.stack.workers),
+                                        orchestration_auth_headers()))
 
     def context(self, suite: str, artifacts_dir: Path | None = None,
                 **settings: object) -> DriverContext:
-        """A quick-mode context with a fresh run id whose spans go to the capture."""
+        """A quick-mode context with a fresh run id whose spans go to the capture, built as
+        the runner builds it (the stack's handler framework and foreign handler command)."""
         run_settings = RunSettings(run_id=f"test-{uuid.uuid4().hex[:8]}",
                                    **{"quick": True, **settings})  # type: ignore[arg-type]
-        return DriverContext(suite, run_settings, self.target, PhaseRecorder(self.provider),
-                             artifacts_dir=artifacts_dir)
+        return DriverContext(suite, run_settings, self.system, PhaseRecorder(self.provider),
+                             artifacts_dir=artifacts_dir, handlers=stack_handlers(),
+                             foreign_command=FOREIGN_HANDLER_COMMAND)
 
     def spans_of(self, ctx: DriverContext, settle_s: float = 1.0) -> list[CapturedSpan]:
         """Every captured span of the context's run id, after exports have settled."""

@@ -1,16 +1,17 @@
 """What every suite driver shares: iterations with warm-up, bench attributes, a per-iteration
 deadline that costs one error span instead of the run, and progress reporting.
 
-A driver is a module with `SUITE` (its suite name, from the vocabulary) and
-`run(ctx: DriverContext) -> None`. It times phases only with `ctx.recorder` and parents its
-root phases on `ctx.parent(iteration)`, so every span carries the run's bench.* values; it
-wraps each iteration in `ctx.guard(iteration)` so one failure costs one iteration.
+A driver is a module satisfying `Driver`: `SUITE` (its suite name, from the vocabulary),
+`SCENARIOS` (its scenarios, in order) and `run(ctx: DriverContext)`. It reaches the deployment
+only through `ctx.system` (instrument.systems), times phases only with `ctx.recorder` and
+parents its root phases on `ctx.parent(iteration)`, so every span carries the run's bench.*
+values; it wraps each iteration in `ctx.guard(iteration)` so one failure costs one iteration.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,21 +21,15 @@ from opentelemetry.context import Context
 
 from instrument.propagation import context_with_baggage, unsampled_context
 from instrument.recorder import AttrValue, PhaseRecorder
+from instrument.systems.base import System
 from instrument.workload.fault_pause import PausePoints
+from instrument.workload.handler_framework import HandlerFramework
 from instrument.workload.load import LoadProfile
+from instrument.workload.tasker_client import TaskerClient
 from spanbench.vocabulary import Attr
 
 QUICK_SAMPLES = 3
 QUICK_WARMUP = 1
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where the drivers point: a tasker-compatible deployment."""
-
-    orchestration_url: str
-    database_url: str
-    worker_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +102,8 @@ class DriverContext:
 
     suite: str
     settings: RunSettings
-    target: Target
+    system: System
+    """The deployment measured, through its adapter."""
     recorder: PhaseRecorder
     progress: Progress = field(default_factory=NoProgress)
     artifacts_dir: Path | None = None
@@ -115,6 +111,24 @@ class DriverContext:
     failures: list[IterationFailure] = field(default_factory=list)
     pauses: PausePoints | None = field(default_factory=PausePoints.from_env)
     """Test-only pause points (SPANBENCH_FAULT_PAUSE_AT); None in every real run."""
+    handlers: HandlerFramework | None = None
+    """The handler framework handler_overhead and worker_execution call (the runner passes
+    the stack's)."""
+    foreign_command: tuple[str, ...] = ()
+    """The command of a handler process speaking JSON lines (handler_overhead's foreign path)."""
+
+    def handler_framework(self) -> HandlerFramework:
+        """The context's handler framework; ValueError when it was given none."""
+        if self.handlers is None:
+            raise ValueError(f"{self.suite} needs a handler framework on its DriverContext")
+        return self.handlers
+
+    def tasker_client(self) -> TaskerClient:
+        """A client of the system's orchestration API, with its credentials."""
+        endpoints = self.system.endpoints
+        return TaskerClient(endpoints.orchestration_url,
+                            timeout_s=self.settings.iteration_timeout_s,
+                            headers=dict(endpoints.auth_headers))
 
     def artifact_path(self, name: str) -> Path | None:
         """Where to store an artifact of this suite: <artifacts_dir>/<suite>/<name>."""
@@ -182,3 +196,15 @@ class DriverContext:
         except Exception as error:
             self.failures.append(IterationFailure(iteration.scenario, iteration.index,
                                                   f"{type(error).__name__}: {error}"))
+
+
+class Driver(Protocol):
+    """A suite's driver: a module with these three members (see the module docstring)."""
+
+    SUITE: str
+    SCENARIOS: Collection[str]
+    """Its scenarios in the order it runs them (a mapping: its keys)."""
+
+    def run(self, ctx: DriverContext) -> object:
+        """Measure every scenario the system supports; what it returns is for the CLI."""
+        ...

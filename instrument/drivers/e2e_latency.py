@@ -1,4 +1,4 @@
-"""e2e_latency: whole workflows, from POST /v1/tasks to the finalization NOTIFY.
+"""e2e_latency: whole workflows, from POST /v1/tasks to the task's completion.
 
 One iteration is one trace:
 
@@ -7,8 +7,9 @@ One iteration is one trace:
          └─ POST /v1/tasks → task.initialize → discovery, publish → claim, execute, submit
             → result.process → ... → task.finalize          (the stack's spans)
 
-Completion is seen twice. The FinalizationListener (one LISTEN connection for the suite)
-stamps the NOTIFY in its own thread: that is the span's end. Polling GET /v1/tasks/{uuid}
+Completion is seen twice. The system's completion watch (our stack: one LISTEN connection
+for the suite, on its finalization channel) stamps the NOTIFY in its own thread: that is the
+span's end; a system announcing none is polled instead. Polling GET /v1/tasks/{uuid}
 every `poll_interval_s`, as a plain client would, gives attribute `e2e.poll_completion_ns`:
 nanoseconds from the span's start to the poll that first saw the task final.
 
@@ -38,7 +39,9 @@ from opentelemetry.trace.status import StatusCode
 from instrument.drivers.base import Deadline, DriverContext, Iteration, IterationTimeout
 from instrument.propagation import context_with_baggage, unsampled_context
 from instrument.recorder import AttrValue
-from instrument.workload.completion import Finalization, FinalizationListener
+from instrument.systems.base import TemplateRef
+from instrument.systems.completion import watch_completion
+from instrument.workload.completion import CompletionWatch, Finalization
 from instrument.workload.load import (
     SharedRecorder,
     Start,
@@ -51,9 +54,8 @@ from instrument.workload.tasker_client import (
     FINAL_EXECUTION_STATUSES,
     TaskerClient,
     TaskerError,
-    task_request,
 )
-from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
+from spanbench.vocabulary import Attr, Phase
 
 SUITE = "e2e_latency"
 SAMPLES = 10
@@ -72,13 +74,13 @@ class WorkflowFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Workflow:
-    """A template to run and the results that prove it ran right."""
+    """A scenario's workflow and the results that prove it ran right."""
 
-    name: str
-    namespace: str
     final_powers: Mapping[str, int]
     """Checked steps, each result as a power of the context's even_number."""
     context: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_CONTEXT))
+    template: TemplateRef | None = None
+    """The template to run; None: the system's template for the scenario."""
 
     def expected(self) -> dict[str, int]:
         base = int(self.context["even_number"])
@@ -86,11 +88,11 @@ class Workflow:
 
 
 SCENARIOS: Mapping[str, Workflow] = {
-    "linear_3": Workflow("linear_3", "linear_workflow", {"linear_step_3": 8}),
-    "linear_4": Workflow("linear_4", "linear_workflow", {"linear_step_4": 16}),
-    "diamond_4": Workflow("diamond_4", "diamond_workflow", {"diamond_end": 16}),
-    "tree_7": Workflow("tree_7", "tree_workflow", {f"tree_leaf_{leaf}": 8 for leaf in "defg"}),
-    "complex_dag_7": Workflow("complex_dag_7", "dag_workflow", {"dag_finalize": 64}),
+    "linear_3": Workflow({"linear_step_3": 8}),
+    "linear_4": Workflow({"linear_step_4": 16}),
+    "diamond_4": Workflow({"diamond_end": 16}),
+    "tree_7": Workflow({f"tree_leaf_{leaf}": 8 for leaf in "defg"}),
+    "complex_dag_7": Workflow({"dag_finalize": 64}),
 }
 
 
@@ -174,30 +176,37 @@ def stack_traced(iteration: Iteration) -> bool:
     return iteration.index % 2 == 0
 
 
-def run(ctx: DriverContext, workflows: Mapping[str, Workflow] | None = None) -> E2eOutcome:
+def run(ctx: DriverContext, *, workflows: Mapping[str, Workflow] | None = None) -> E2eOutcome:
     """Run every scenario (or `workflows`, by scenario name); the caller may ignore the result.
 
-    Under a load profile (`ctx.settings.load`) each scenario runs as `<scenario>@<level>`
-    with many workflows in flight (see instrument.workload.load).
+    A scenario whose workflow names no template runs the system's template for it, and is
+    skipped when the system has none. Under a load profile (`ctx.settings.load`) each scenario
+    runs as `<scenario>@<level>` with many workflows in flight (see instrument.workload.load).
     """
     outcome = E2eOutcome()
     load = ctx.settings.load
-    with FinalizationListener(ctx.target.database_url) as listener, TaskerClient(
-            ctx.target.orchestration_url, timeout_s=ctx.settings.iteration_timeout_s) as client:
+    with ctx.tasker_client() as client, watch_completion(
+            ctx.system, client, ctx.settings.poll_interval_s) as listener:
         for name, workflow in (SCENARIOS if workflows is None else workflows).items():
+            template = workflow.template or ctx.system.template(name)
+            if template is None:
+                continue
             if load.active:
-                _run_loaded(ctx, client, listener, workflow, load.scenario(name), outcome)
+                _run_loaded(ctx, client, listener, workflow, template, load.scenario(name),
+                            outcome)
                 continue
             for iteration in ctx.iterations(name, SAMPLES, WARMUP):
                 with ctx.guard(iteration):
-                    sample = measure_workflow(ctx, client, listener, iteration, workflow)
+                    sample = measure_workflow(ctx, client, listener, iteration, workflow,
+                                              template)
                     if not iteration.warmup:
                         outcome.samples.append(sample)
     return outcome
 
 
-def _run_loaded(ctx: DriverContext, client: TaskerClient, listener: FinalizationListener,
-                workflow: Workflow, scenario: str, outcome: E2eOutcome) -> None:
+def _run_loaded(ctx: DriverContext, client: TaskerClient, listener: CompletionWatch,
+                workflow: Workflow, template: TemplateRef, scenario: str,
+                outcome: E2eOutcome) -> None:
     """One scenario at the profile's load level: warm-up workflows are dispatched first."""
     load = ctx.settings.load
     samples, warmup = load.default_counts(SAMPLES, WARMUP)
@@ -209,8 +218,8 @@ def _run_loaded(ctx: DriverContext, client: TaskerClient, listener: Finalization
 
     def run_one(iteration: Iteration, start: Start) -> None:
         with ctx.guard(iteration):
-            sample = measure_workflow(ctx, client, listener, iteration, workflow, start=start,
-                                      finishing=recorder.finishing())
+            sample = measure_workflow(ctx, client, listener, iteration, workflow, template,
+                                      start=start, finishing=recorder.finishing())
             if not iteration.warmup:
                 outcome.samples.append(sample)
         recorder.flush()
@@ -227,8 +236,9 @@ def _run_loaded(ctx: DriverContext, client: TaskerClient, listener: Finalization
         recorder.flush()
 
 
-def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: FinalizationListener,
-                     iteration: Iteration, workflow: Workflow, start: Start | None = None,
+def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: CompletionWatch,
+                     iteration: Iteration, workflow: Workflow, template: TemplateRef,
+                     start: Start | None = None,
                      finishing: AbstractContextManager[Any] | None = None) -> WorkflowSample:
     """Run one workflow to completion; its spans are recorded, a failure is raised.
 
@@ -238,11 +248,11 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Finaliz
     last touches against a concurrent flush (see load.SharedRecorder).
     """
     traced = stack_traced(iteration)
-    body = task_request(workflow.name, workflow.namespace, workflow.context)
+    body = ctx.system.task_request(template, workflow.context)
     parent = context_with_baggage(ctx.settings.load.baggage(), ctx.parent(iteration))
     to_stack = None if traced else unsampled_context(parent)
     deadline = ctx.deadline()
-    attributes: dict[str, AttrValue] = {STACK_TRACED: traced, Attr.NAMESPACE: workflow.namespace}
+    attributes: dict[str, AttrValue] = {STACK_TRACED: traced, Attr.NAMESPACE: template.namespace}
     if start is not None and ctx.settings.load.open_loop:
         attributes[Attr.START_LAG] = start.lag_ns
     with ExitStack() as closing:
@@ -265,7 +275,7 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Finaliz
             if start is None:
                 polled_ns = _poll_until_final(client, task_uuid, deadline.expires_at,
                                               ctx.settings.poll_interval_s)
-            finalization = _finalization(client, listener, task_uuid, deadline)
+            finalization = _finalization(ctx, client, listener, task_uuid, deadline)
             root.set_attribute(FINAL_STATE, finalization.status)
             if polled_ns is not None:
                 root.set_attribute(POLL_COMPLETION, polled_ns - root.start_ns)
@@ -282,9 +292,9 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Finaliz
                           0 if start is None else start.lag_ns, root.start_ns)
 
 
-def _finalization(client: TaskerClient, listener: FinalizationListener, task_uuid: str,
-                  deadline: Deadline) -> Finalization:
-    """The task's finalization NOTIFY; IterationTimeout (saying what GET sees) without one."""
+def _finalization(ctx: DriverContext, client: TaskerClient, listener: CompletionWatch,
+                  task_uuid: str, deadline: Deadline) -> Finalization:
+    """The task's finalization; IterationTimeout (saying what GET sees) without one."""
     finalization = listener.wait(task_uuid, deadline.remaining())
     if finalization is not None:
         return finalization
@@ -294,7 +304,7 @@ def _finalization(client: TaskerClient, listener: FinalizationListener, task_uui
         status = f"unknown ({type(error).__name__})"
     if status in FINAL_EXECUTION_STATUSES:
         raise IterationTimeout(f"task {task_uuid} is final by GET but no NOTIFY on "
-                               f"{FINALIZED_CHANNEL} arrived before the deadline")
+                               f"{ctx.system.finalized_channel} arrived before the deadline")
     raise IterationTimeout(f"task {task_uuid} still {status} at the iteration timeout")
 
 

@@ -1,13 +1,15 @@
-"""event_propagation: LISTEN/NOTIFY latency, bare and through tasker.pgmq_send_with_notify.
+"""event_propagation: LISTEN/NOTIFY latency, bare and through the system's send with notify.
 
 One listener process (`notify_listener`) LISTENs on the namespace channel of a private queue
-for the whole suite; tasker-core's benchmark re-created its listener per iteration, which
-counted connection setup as latency. The driver's own autocommit connection sends:
+(the system's `queue_namespace` and `message_ready_channel`) for the whole suite;
+tasker-core's benchmark re-created its listener per iteration, which counted connection
+setup as latency. The driver's own autocommit connection sends:
 
 - notify_round_trip: `SELECT pg_notify(channel, payload)`, a payload shaped like
   tasker's with a nonce: LISTEN/NOTIFY alone.
-- send_with_notify: `tasker.pgmq_send_with_notify(queue, message, 0, headers)`: the PGMQ
-  insert plus both notifications, as the orchestration publishes a step.
+- send_with_notify: the system's `send_with_notify_sql` (our stack's
+  `tasker.pgmq_send_with_notify(queue, message, 0, headers)`): the PGMQ insert plus its
+  notifications, as the orchestration publishes a step.
 
 Spans: `publish` (producer) covers the send call; `notify` (consumer, its child) runs from
 the send call's start to the listener's receipt, both read from CLOCK_MONOTONIC (see
@@ -38,12 +40,10 @@ from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, MESSAGING_SYSTEM_PGMQ, At
 SUITE = "event_propagation"
 SAMPLES = 100
 WARMUP = 10
-CHANNEL_PREFIX = "pgmq_message_ready."
 LISTENER_PID = "notify.listener.pid"
 NOTIFY_CHANNEL = "notify.channel"
 
 NOTIFY_SQL = "SELECT pg_notify(%s, %s)"
-SEND_SQL = "SELECT tasker.pgmq_send_with_notify(%s, %s, 0, %s)"
 
 Sender = Callable[["EventBench", Iteration], None]
 
@@ -52,17 +52,18 @@ class EventBench:
     """The suite's fixed parts: sending connection, private queue, its channel, the listener."""
 
     def __init__(self, ctx: DriverContext, conn: psycopg.Connection, queue: str,
-                 channel: str, listener: ListenerProcess) -> None:
+                 namespace: str, listener: ListenerProcess) -> None:
         self.ctx = ctx
         self.conn = conn
         self.queue = queue
-        self.channel = channel
+        self.namespace = namespace
+        self.channel = ctx.system.message_ready_channel(namespace)
         self.listener = listener
 
     def _publish(self, iteration: Iteration, attributes: dict[str, str]) -> PhaseRecord:
         return self.ctx.recorder.phase(
             Phase.PUBLISH, parent=self.ctx.parent(iteration), kind=SpanKind.PRODUCER,
-            attributes={**attributes, Attr.NAMESPACE: self.channel[len(CHANNEL_PREFIX):],
+            attributes={**attributes, Attr.NAMESPACE: self.namespace,
                         NOTIFY_CHANNEL: self.channel})
 
     def _notified(self, publish: PhaseRecord, key: str) -> None:
@@ -95,9 +96,10 @@ class EventBench:
         message = Jsonb({"nonce": uuid.uuid4().hex})
         headers = Jsonb(inject_message_headers(publish.context))
         with publish:
-            row = self.conn.execute(SEND_SQL, (self.queue, message, headers)).fetchone()
+            row = self.conn.execute(self.ctx.system.send_with_notify_sql, {
+                "queue": self.queue, "message": message, "headers": headers}).fetchone()
         if row is None or row[0] is None:
-            raise RuntimeError(f"pgmq_send_with_notify to {self.queue} returned no message id")
+            raise RuntimeError(f"send with notify to {self.queue} returned no message id")
         publish.set_attribute(Attr.MESSAGING_MESSAGE_ID, str(row[0]))
         self._notified(publish, str(row[0]))
 
@@ -108,23 +110,17 @@ SCENARIOS: dict[str, Sender] = {
 }
 
 
-def channel_of(conn: psycopg.Connection, queue: str) -> str:
-    """The namespace channel pgmq_send_with_notify notifies for `queue` (the stack's rule)."""
-    row = conn.execute("SELECT tasker.queue_namespace(%s)", (queue,)).fetchone()
-    if row is None:
-        raise RuntimeError("tasker.queue_namespace returned no row")
-    return CHANNEL_PREFIX + str(row[0])
-
-
 def run(ctx: DriverContext) -> None:
     queue = f"spanbench_events_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ctx.target.database_url, autocommit=True) as conn:
+    url = ctx.system.endpoints.database_url
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pgmq.create(%s)", (queue,))
         try:
-            channel = channel_of(conn, queue)
-            with ListenerProcess.start(ctx.target.database_url, channel) as listener:
+            namespace = ctx.system.queue_namespace(conn, queue)
+            channel = ctx.system.message_ready_channel(namespace)
+            with ListenerProcess.start(url, channel) as listener:
                 listener.verify_clock()
-                bench = EventBench(ctx, conn, queue, channel, listener)
+                bench = EventBench(ctx, conn, queue, namespace, listener)
                 for scenario, send in SCENARIOS.items():
                     for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
                         with ctx.guard(iteration):

@@ -11,9 +11,10 @@ Every span carries `bench.batch_size` and `bench.per_call_ns` (duration ÷ batch
 handler's result (`handler.result`), which must equal the direct call's. The handler is
 `square` of 6: unlike `noop`, its result shows the handler really ran.
 
-`instrument/` cannot import the stack, so the framework and the foreign command are
-arguments: the CLI and the tests pass `Dispatch(REGISTRY, StepContext, run_handler)` from
-`stack.engine.handlers` and `[sys.executable, "-m", "stack.engine.foreign_handler"]`.
+`instrument/` cannot import the stack, so the framework and the foreign command come on the
+context (`ctx.handlers`, `ctx.foreign_command`): the runner and the tests pass
+`Dispatch(REGISTRY, StepContext, run_handler)` from `stack.engine.handlers` and
+`(sys.executable, "-m", "stack.engine.foreign_handler")`.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ import os
 import select
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping, Sequence
 from itertools import repeat
-from typing import Any, Protocol
+from typing import Any
 
 from instrument.drivers.base import DriverContext, Iteration
 from instrument.recorder import PhaseRecord
+from instrument.workload.handler_framework import HandlerFramework, lookup
 from spanbench.vocabulary import Attr, Phase
 
 SUITE = "handler_overhead"
@@ -42,53 +43,13 @@ STEP_NAME = "single_square"
 TASK_CONTEXT: Mapping[str, Any] = {"even_number": 6}
 PHASES = {"direct": Phase.HANDLER_DIRECT, "framework": Phase.HANDLER_FRAMEWORK,
           "foreign": Phase.HANDLER_FOREIGN}
+SCENARIOS = tuple(PHASES)
 PER_CALL_NS = Attr.PER_CALL_NS
 RESULT = Attr.HANDLER_RESULT
 FOREIGN_START_TIMEOUT_S = 15.0
 
-Handler = Callable[[Any], Any]
-
-
-class HandlerFramework(Protocol):
-    """The stack's handler machinery as drivers use it (stack.engine.handlers)."""
-
-    @property
-    def registry(self) -> Mapping[str, Handler]:
-        """Handlers by name (REGISTRY)."""
-        ...
-
-    @property
-    def context(self) -> Callable[..., Any]:
-        """Builds a handler's context from keywords step_name, task_context,
-        dependency_results, config and connection (StepContext)."""
-        ...
-
-    @property
-    def run(self) -> Callable[[Handler, Any], Awaitable[Any]]:
-        """Calls a handler, awaiting it when asynchronous (run_handler)."""
-        ...
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """A HandlerFramework from its three parts."""
-
-    registry: Mapping[str, Handler]
-    context: Callable[..., Any]
-    run: Callable[[Handler, Any], Awaitable[Any]]
-
-
 class HandlerMismatch(RuntimeError):
     """A path returned something other than the direct call's result."""
-
-
-def lookup(framework: HandlerFramework, name: str) -> Handler:
-    """The handler registered under `name`."""
-    try:
-        return framework.registry[name]
-    except KeyError:
-        raise LookupError(f"the framework has no handler {name!r}; known: "
-                          f"{', '.join(sorted(framework.registry))}") from None
 
 
 def step_request(handler: str, step_name: str, task_context: Mapping[str, Any],
@@ -183,8 +144,11 @@ def _checked(span: PhaseRecord, batch: int, result: Any, expected: Any) -> None:
         raise HandlerMismatch(f"{span.name} returned {result!r}, the direct call {expected!r}")
 
 
-def run(ctx: DriverContext, framework: HandlerFramework, foreign_command: Sequence[str],
-        handler: str = HANDLER, task_context: Mapping[str, Any] = TASK_CONTEXT) -> None:
+def run(ctx: DriverContext, *, handler: str = HANDLER,
+        task_context: Mapping[str, Any] = TASK_CONTEXT) -> None:
+    framework = ctx.handler_framework()
+    if not ctx.foreign_command:
+        raise ValueError("handler_overhead needs a foreign handler command on its DriverContext")
     request = step_request(handler, STEP_NAME, task_context)
     function = lookup(framework, handler)
     step_ctx = framework.context(step_name=STEP_NAME, task_context=dict(task_context),
@@ -215,7 +179,7 @@ def run(ctx: DriverContext, framework: HandlerFramework, foreign_command: Sequen
 
     asyncio.run(framework_path())
 
-    with ForeignHandler(foreign_command) as foreign:
+    with ForeignHandler(ctx.foreign_command) as foreign:
         for iteration in ctx.iterations("foreign", SAMPLES, WARMUP):
             with ctx.guard(iteration):
                 expires_at = ctx.deadline().expires_at

@@ -1,5 +1,8 @@
 """sql_functions: tasker's six SQL functions, timed at dataset sizes of 1k, 5k, 10k and 100k tasks.
 
+Which of them a system has, and the query calling each, come from its `sql_functions`; this
+driver knows how to sample each function's arguments and which one must be rolled back.
+
 For each size the dataset is bulk-seeded (setup, untimed; see `datasets`), then every function
 is called with stratified samples (see `sql_samples`) in a fixed order, one `sql.<function>`
 client span per call, and EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) is captured once per function
@@ -30,6 +33,7 @@ import psycopg
 from opentelemetry.trace import SpanKind
 
 from instrument.drivers.base import DriverContext, Iteration
+from instrument.systems.base import System
 from instrument.workload import datasets, sql_samples
 from instrument.workload.sql_samples import Sample
 from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, Attr, sql_phase
@@ -44,12 +48,15 @@ WARMUP = 5
 SAMPLE_SEED = 5
 
 
+Sampler = Callable[[psycopg.Connection, datasets.Dataset], list[Sample]]
+
+
 @dataclass(frozen=True)
 class SqlFunction:
     name: str
     query: str
     """With psycopg placeholders (%s)."""
-    samples: Callable[[psycopg.Connection, datasets.Dataset], list[Sample]]
+    samples: Sampler
     rolled_back: bool = False
 
     @property
@@ -58,26 +65,28 @@ class SqlFunction:
         return numbered_placeholders(self.query)
 
 
-FUNCTIONS = (
-    SqlFunction("get_next_ready_tasks", "SELECT * FROM tasker.get_next_ready_tasks(%s)",
-                lambda conn, ds: sql_samples.limit_samples()),
-    SqlFunction("get_step_readiness_status",
-                "SELECT * FROM tasker.get_step_readiness_status(%s, NULL)",
-                lambda conn, ds: sql_samples.task_samples(ds, SAMPLE_SEED)),
-    SqlFunction("get_task_execution_context",
-                "SELECT * FROM tasker.get_task_execution_context(%s)",
-                lambda conn, ds: sql_samples.task_samples(ds, SAMPLE_SEED + 1)),
-    SqlFunction("get_step_transitive_dependencies",
-                "SELECT * FROM tasker.get_step_transitive_dependencies(%s)",
-                lambda conn, ds: sql_samples.step_samples(conn, ds, SAMPLE_SEED + 2)),
-    SqlFunction("transition_task_state_atomic",
-                "SELECT tasker.transition_task_state_atomic(%s, %s, %s, %s, %s::jsonb)",
-                lambda conn, ds: sql_samples.transition_samples(ds, SAMPLE_SEED + 3),
-                rolled_back=True),
-    SqlFunction("calculate_dependency_levels",
-                "SELECT * FROM tasker.calculate_dependency_levels(%s)",
-                lambda conn, ds: sql_samples.task_samples(ds, SAMPLE_SEED + 4)),
-)
+SAMPLERS: dict[str, Sampler] = {
+    "get_next_ready_tasks": lambda conn, ds: sql_samples.limit_samples(),
+    "get_step_readiness_status": lambda conn, ds: sql_samples.task_samples(ds, SAMPLE_SEED),
+    "get_task_execution_context":
+        lambda conn, ds: sql_samples.task_samples(ds, SAMPLE_SEED + 1),
+    "get_step_transitive_dependencies":
+        lambda conn, ds: sql_samples.step_samples(conn, ds, SAMPLE_SEED + 2),
+    "transition_task_state_atomic":
+        lambda conn, ds: sql_samples.transition_samples(ds, SAMPLE_SEED + 3),
+    "calculate_dependency_levels":
+        lambda conn, ds: sql_samples.task_samples(ds, SAMPLE_SEED + 4),
+}
+"""Each function's arguments, in the order they are timed."""
+SCENARIOS = tuple(SAMPLERS)
+ROLLED_BACK = frozenset({"transition_task_state_atomic"})
+"""Functions that write: timed in a transaction rolled back afterwards."""
+
+
+def functions(system: System) -> list[SqlFunction]:
+    """The functions this driver times that `system` has, each with the system's query."""
+    return [SqlFunction(name, system.sql_functions[name], sampler, name in ROLLED_BACK)
+            for name, sampler in SAMPLERS.items() if name in system.sql_functions]
 
 
 def numbered_placeholders(query: str) -> str:
@@ -94,16 +103,17 @@ def buffer_counts(explain: Any) -> tuple[int, int, float | None]:
     return hit, read, (hit / (hit + read) if hit + read else None)
 
 
-def run(ctx: DriverContext, sizes: Sequence[int] | None = None) -> None:
+def run(ctx: DriverContext, *, sizes: Sequence[int] | None = None) -> None:
     """Seed, measure and drop each dataset size in turn (quick: the smallest only)."""
     chosen = sizes if sizes is not None else (QUICK_SIZES if ctx.settings.quick else SIZES)
-    url = ctx.target.database_url
+    url = ctx.system.endpoints.database_url
+    measured = functions(ctx.system)
     try:
         for size in chosen:
             dataset = datasets.seed_dataset(url, size)
             with datasets.shielded(url, dataset), \
                     psycopg.connect(url, autocommit=True) as conn:  # dropped when done
-                for function in FUNCTIONS:
+                for function in measured:
                     _measure(ctx, conn, dataset, function)
     except BaseException:
         try:

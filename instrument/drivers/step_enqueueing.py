@@ -4,12 +4,13 @@ result makes ready at once (chain_3, chain_10, chain_50 → N = 3, 10, 50).
 The workflow is a fan-out, `chain_workflow/fanout_N`: a root step and N leaves that depend on
 it alone (see `fanout`). Each iteration the driver plants a task over SQL whose root is
 already claimed (in_progress), as if the driver were the worker that took it — a task
-created over HTTP would have its root published to worker_chain_workflow_queue, which the
-stack's workers race the driver for. Then, timed:
+created over HTTP would have its root published to the namespace's worker queue, which the
+stack's workers race the driver for. Queue, results queue, channel, the send with notify and
+how completion is seen come from the system. Then, timed:
 
     enqueue.total   driver: from the result's send to the N-th leaf message's NOTIFY receipt
       submit        driver: as a worker submits (in_progress → enqueued_for_orchestration,
-                    results, pgmq_send_with_notify to orchestration_step_results), its
+                    results, send with notify to the system's results queue), its
                     context in the message headers
         result.process, discovery, publish × N   the stack's, through those headers
           notify × N  driver: from the message's `ready_at` (pgmq_send_with_notify's
@@ -22,7 +23,7 @@ runs on the driver's host (or a clock synchronised with it); a start that would 
 [send, receipt] is clamped and the span marked `bench.clock_adjusted`.
 
 After the measurement the stack's workers run the leaves (they read every worker_*_queue),
-and the driver waits for the task's finalization NOTIFY before the next iteration, so one
+and the driver waits for the task to finish before the next iteration, so one
 iteration's tail never overlaps the next one's timed window. Their results make the
 orchestration run `discovery` once per leaf (tasker.ready_steps = 0) in the same trace: the
 measured discovery is the one with tasker.ready_steps = N.
@@ -41,8 +42,9 @@ from psycopg.types.json import Jsonb
 from instrument.drivers.base import DriverContext, Iteration, IterationTimeout
 from instrument.propagation import extract_message_headers, inject_message_headers
 from instrument.recorder import PhaseRecord
+from instrument.systems.completion import watch_completion
 from instrument.workload import fanout
-from instrument.workload.completion import FinalizationListener
+from instrument.workload.completion import CompletionWatch
 from instrument.workload.fanout import PlantedTask, ReadyMessage, ReadyMessages
 from instrument.workload.notify_listener import ListenerProcess
 from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase
@@ -51,7 +53,6 @@ SUITE = "step_enqueueing"
 SCENARIOS = {"chain_3": 3, "chain_10": 10, "chain_50": 50}
 SAMPLES = 50
 WARMUP = 5
-RESULTS_QUEUE = "orchestration_step_results"
 WORKER_ID = "spanbench-step-enqueueing"
 CLOCK_ADJUSTED = Attr.CLOCK_ADJUSTED
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -60,18 +61,17 @@ TRANSITION_SQL = ("SELECT tasker.transition_step_state_atomic(%s, ARRAY['in_prog
                   "'enqueued_for_orchestration', %s)")
 STORE_SQL = ("UPDATE tasker.workflow_steps SET results = %s, updated_at = now() "
              "WHERE workflow_step_uuid = %s")
-SEND_SQL = "SELECT tasker.pgmq_send_with_notify(%s, %s, 0, %s)"
 
 
 @dataclass
 class EnqueueBench:
-    """The suite's fixed parts: the driver's connection and its three listeners."""
+    """The suite's fixed parts: the driver's connection, its two listeners, its completions."""
 
     ctx: DriverContext
     conn: psycopg.Connection
     messages: ReadyMessages
     receipts: ListenerProcess
-    finalizations: FinalizationListener
+    finalizations: CompletionWatch
 
     def measure(self, iteration: Iteration, template: fanout.FanoutTemplate) -> None:
         task = fanout.plant_task(self.conn, template)
@@ -90,6 +90,7 @@ class EnqueueBench:
                Attr.NAMESPACE: fanout.NAMESPACE, Attr.TEMPLATE: template.name,
                Attr.FANOUT: template.leaves}
         deadline = self.ctx.deadline()
+        results_queue = self.ctx.system.results_queue
         with self.ctx.recorder.phase(Phase.ENQUEUE_TOTAL, parent=self.ctx.parent(iteration),
                                      attributes=ids) as total:
             with self.ctx.recorder.phase(
@@ -97,7 +98,7 @@ class EnqueueBench:
                     attributes={**ids, Attr.STEP_UUID: task.root_step_uuid,
                                 Attr.MESSAGING_SYSTEM: MESSAGING_SYSTEM_PGMQ,
                                 Attr.MESSAGING_OPERATION_TYPE: "send",
-                                Attr.MESSAGING_DESTINATION: RESULTS_QUEUE}) as submit:
+                                Attr.MESSAGING_DESTINATION: results_queue}) as submit:
                 msg_id = self._submit(task, inject_message_headers(submit.context))
             submit.set_attribute(Attr.MESSAGING_MESSAGE_ID, str(msg_id))
             ready = self.messages.wait(task.task_uuid, template.leaves, deadline.expires_at)
@@ -119,10 +120,11 @@ class EnqueueBench:
                 raise RuntimeError(f"root step {task.root_step_uuid} was not in_progress")
             self.conn.execute(STORE_SQL, (Jsonb({"result": fanout.EVEN_NUMBER}),
                                           task.root_step_uuid))
-            row = self.conn.execute(SEND_SQL, (RESULTS_QUEUE, Jsonb(result),
-                                               Jsonb(headers))).fetchone()
+            row = self.conn.execute(self.ctx.system.send_with_notify_sql, {
+                "queue": self.ctx.system.results_queue, "message": Jsonb(result),
+                "headers": Jsonb(headers)}).fetchone()
         if row is None or row[0] is None:
-            raise RuntimeError("pgmq_send_with_notify returned no message id")
+            raise RuntimeError("send with notify returned no message id")
         return int(row[0])
 
     def _notify(self, total: PhaseRecord, message: ReadyMessage, receipt_ns: int) -> None:
@@ -156,15 +158,19 @@ def ready_at_mono_ns(ready_at: str, wall_at_mono_zero_ns: int) -> int:
 
 
 def run(ctx: DriverContext) -> None:
-    url = ctx.target.database_url
+    system = ctx.system
+    url = system.endpoints.database_url
+    channel = system.message_ready_channel(fanout.NAMESPACE)
+    queue = system.worker_queue(fanout.NAMESPACE)
     with psycopg.connect(url, autocommit=True) as conn, \
-            ReadyMessages(url, fanout.CHANNEL) as messages, \
-            ListenerProcess.start(url, fanout.CHANNEL) as receipts, \
-            FinalizationListener(url) as finalizations:
+            ReadyMessages(url, channel) as messages, \
+            ListenerProcess.start(url, channel) as receipts, \
+            ctx.tasker_client() as client, \
+            watch_completion(system, client, ctx.settings.poll_interval_s) as finalizations:
         receipts.verify_clock()
         bench = EnqueueBench(ctx, conn, messages, receipts, finalizations)
         for scenario, leaves in SCENARIOS.items():
-            template = fanout.ensure_template(conn, leaves)
+            template = fanout.ensure_template(conn, leaves, queue)
             for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
                 with ctx.guard(iteration):
                     bench.measure(iteration, template)

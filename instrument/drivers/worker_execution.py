@@ -1,24 +1,27 @@
 """worker_execution: one worker cycle (claim, execute, submit) on pre-enqueued steps.
 
-Steps: for each scenario the driver creates one single_step task per iteration over HTTP
-(templates single_noop, single_square, single_database; unsampled, so the stack exports
-nothing for them) and lets the stack run them, since the stack's workers consume
-worker_single_step_queue. It then moves each completed step back to `enqueued` and sends its
-step message to a private queue `spanbench_steps_<hex>`, which no stack worker reads (they
-read worker_*_queue only): real step rows, so the atomic claim works as in production, and
-a queue holding every iteration's message before the first is timed. The tasks stay
-complete, so the orchestration's sweep leaves them alone; afterwards their steps are put
-back to `complete` and both private queues are dropped.
+Steps: for each scenario the driver creates one single-step task per iteration over HTTP
+(the system's template for the scenario: on our stack single_noop, single_square,
+single_database; unsampled, so the stack exports nothing for them) and lets the stack run
+them, since the stack's workers consume the namespace's queue. It then moves each completed
+step back to `enqueued` and sends its step message to a private queue
+`spanbench_steps_<hex>`, which no stack worker reads (they read worker_*_queue only): real
+step rows, so the atomic claim works as in production, and a queue holding every
+iteration's message before the first is timed. The tasks stay complete, so the
+orchestration's sweep leaves them alone; afterwards their steps are put back to `complete`
+and both private queues are dropped.
 
 The driver-side worker does what the stack's does (stack/engine/worker/steps.py), over SQL:
 
 - claim: pgmq.read + in one transaction the transition enqueued → in_progress and loading
   the step's handler, configuration, task context and parents' results;
-- execute: the handler through the framework (lookup, context, run), given as an argument
-  (`HandlerFramework`, see handler_overhead);
+- execute: the handler through the framework (lookup, context, run), `ctx.handlers`
+  (see instrument.workload.handler_framework);
 - submit: the result envelope serialised, and in one transaction in_progress →
-  enqueued_for_orchestration, the results stored, pgmq_send_with_notify to a private results
-  queue `spanbench_results_<hex>`, pgmq.delete of the step message.
+  enqueued_for_orchestration, the results stored, the system's send with notify to a private
+  results queue `spanbench_results_<hex>`, pgmq.delete of the step message.
+
+Only a system with `step_rewinds` can lend its steps so; on any other the suite is skipped.
 
 `worker.total` is the parent of the three phases. The query `queries/worker_phases.sql` gives
 the same phases as the stack's own workers emitted them, from traces, to set beside these.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -38,17 +42,18 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from instrument.drivers.base import DriverContext, Iteration
-from instrument.drivers.handler_overhead import HandlerFramework, lookup
 from instrument.propagation import inject_message_headers, unsampled_context
-from instrument.workload.tasker_client import TaskerClient, task_request
+from instrument.systems.base import TemplateRef
+from instrument.workload.handler_framework import HandlerFramework, lookup
+from instrument.workload.tasker_client import TaskerClient
 from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase
 
+_logger = logging.getLogger(__name__)
+
 SUITE = "worker_execution"
-NAMESPACE = "single_step"
-SCENARIOS = {"noop": "single_noop", "calculation": "single_square",
-             "database": "single_database"}
-HANDLER_OF_SCENARIO = {scenario: template.removeprefix("single_")
-                       for scenario, template in SCENARIOS.items()}
+SCENARIOS = {"noop": "noop", "calculation": "square", "database": "database"}
+"""Scenario → the handler its step runs."""
+HANDLER_OF_SCENARIO = SCENARIOS
 SAMPLES = 50
 WARMUP = 5
 EVEN_NUMBER = 6
@@ -60,7 +65,6 @@ TRANSITION_SQL = "SELECT tasker.transition_step_state_atomic(%s, %s::text[], %s,
 LOAD_SQL = "SELECT * FROM tasker.start_step_attempt(%(step)s)"
 STORE_SQL = ("UPDATE tasker.workflow_steps SET results = %s, in_process = false, "
              "updated_at = now() WHERE workflow_step_uuid = %s")
-SEND_SQL = "SELECT tasker.pgmq_send_with_notify(%s, %s, 0, %s)"
 DELETE_SQL = "SELECT pgmq.delete(%s, %s::bigint)"
 STEPS_OF_TASK_SQL = ("SELECT workflow_step_uuid, correlation_id FROM tasker.workflow_steps "
                      "JOIN tasker.tasks USING (task_uuid) WHERE task_uuid = %s")
@@ -72,6 +76,8 @@ class Queues:
 
     steps: str
     results: str
+    send_with_notify_sql: str
+    """The system's send with notify, used for the results."""
 
 
 @dataclass(frozen=True)
@@ -140,15 +146,17 @@ async def submit(conn: AsyncConnection, queues: Queues, step: Claimed, outcome: 
                                  {"worker_id": worker_id, "status": "success"}):
             raise RuntimeError(f"step {step.message['step_uuid']} is no longer ours")
         await conn.execute(STORE_SQL, (stored, step.message["step_uuid"]))
-        await conn.execute(SEND_SQL, (queues.results, Jsonb(result), Jsonb(headers)))
+        await conn.execute(queues.send_with_notify_sql, {
+            "queue": queues.results, "message": Jsonb(result), "headers": Jsonb(headers)})
         await conn.execute(DELETE_SQL, (queues.steps, step.msg_id))
 
 
 async def cycle(ctx: DriverContext, iteration: Iteration, conn: AsyncConnection,
-                framework: HandlerFramework, queues: Queues, worker_id: str) -> None:
+                framework: HandlerFramework, queues: Queues, worker_id: str,
+                namespace: str) -> None:
     """One timed worker cycle: worker.total over claim, execute, submit."""
     recorder = ctx.recorder
-    base = {Attr.NAMESPACE: NAMESPACE, Attr.WORKER_ID: worker_id}
+    base = {Attr.NAMESPACE: namespace, Attr.WORKER_ID: worker_id}
     with recorder.phase(Phase.WORKER_TOTAL, parent=ctx.parent(iteration),
                         attributes=base) as total:
         with recorder.phase(Phase.CLAIM, parent=total, kind=SpanKind.CONSUMER,
@@ -172,11 +180,11 @@ async def cycle(ctx: DriverContext, iteration: Iteration, conn: AsyncConnection,
     e.set_attribute(RESULT, json.dumps(outcome))
 
 
-def prepare_steps(ctx: DriverContext, client: TaskerClient, template: str,
+def prepare_steps(ctx: DriverContext, client: TaskerClient, template: TemplateRef,
                   count: int) -> list[str]:
     """Create `count` single-step tasks and wait until the stack has run them; their uuids."""
     context = unsampled_context()
-    tasks = [client.create_task(task_request(template, NAMESPACE, {"even_number": EVEN_NUMBER}),
+    tasks = [client.create_task(ctx.system.task_request(template, {"even_number": EVEN_NUMBER}),
                                 propagate=context)["task_uuid"] for _ in range(count)]
     deadline = ctx.deadline().expires_at
     for task_uuid in tasks:
@@ -211,16 +219,19 @@ async def restore(conn: AsyncConnection, steps: list[str]) -> None:
 
 async def _run(ctx: DriverContext, framework: HandlerFramework) -> None:
     suffix = uuid.uuid4().hex[:8]
-    queues = Queues(f"spanbench_steps_{suffix}", f"spanbench_results_{suffix}")
+    queues = Queues(f"spanbench_steps_{suffix}", f"spanbench_results_{suffix}",
+                    ctx.system.send_with_notify_sql)
     worker_id = f"spanbench-driver-{suffix}"
-    async with await AsyncConnection.connect(ctx.target.database_url, autocommit=True,
-                                             row_factory=dict_row) as conn:
+    async with await AsyncConnection.connect(ctx.system.endpoints.database_url,
+                                             autocommit=True, row_factory=dict_row) as conn:
         for queue in (queues.steps, queues.results):
             await conn.execute("SELECT pgmq.create(%s)", (queue,))
         try:
-            with TaskerClient(ctx.target.orchestration_url,
-                              timeout_s=ctx.settings.iteration_timeout_s) as client:
-                for scenario, template in SCENARIOS.items():
+            with ctx.tasker_client() as client:
+                for scenario in SCENARIOS:
+                    template = ctx.system.template(scenario)
+                    if template is None:
+                        continue
                     count = ctx.warmup(WARMUP) + ctx.samples(SAMPLES)
                     tasks = prepare_steps(ctx, client, template, count)
                     steps = await enqueue_privately(conn, tasks, queues.steps)
@@ -229,7 +240,7 @@ async def _run(ctx: DriverContext, framework: HandlerFramework) -> None:
                             with ctx.guard(iteration):
                                 async with asyncio.timeout(ctx.settings.iteration_timeout_s):
                                     await cycle(ctx, iteration, conn, framework, queues,
-                                                worker_id)
+                                                worker_id, template.namespace)
                     finally:
                         await restore(conn, steps)
                         await conn.execute("SELECT pgmq.purge_queue(%s)", (queues.steps,))
@@ -238,5 +249,9 @@ async def _run(ctx: DriverContext, framework: HandlerFramework) -> None:
                 await conn.execute("SELECT pgmq.drop_queue(%s)", (queue,))
 
 
-def run(ctx: DriverContext, framework: HandlerFramework) -> None:
-    asyncio.run(_run(ctx, framework))
+def run(ctx: DriverContext) -> None:
+    if not ctx.system.step_rewinds:
+        _logger.warning("%s: %s cannot lend its steps back; suite skipped", SUITE,
+                        ctx.system.name)
+        return
+    asyncio.run(_run(ctx, ctx.handler_framework()))

@@ -1,7 +1,12 @@
-"""Completion by LISTEN: one connection, for a whole suite, hears tasker's finalization NOTIFYs.
+"""How a driver sees a task finish: by LISTEN where the system announces it, else by polling.
 
-The orchestration NOTIFYs `tasker_task_finalized` with JSON `{task_uuid, correlation_id,
-status}` when it commits a task's final state. A background thread LISTENs and stamps each
+`instrument.systems.completion.watch_completion` picks by the system's `finalized_channel`;
+both watchers hand out a
+`Finalization` per task through `wait(task_uuid, timeout_s)`.
+
+LISTEN: one connection, for a whole suite, hears the finalization NOTIFYs (our stack's
+orchestration sends `tasker_task_finalized` with JSON `{task_uuid, correlation_id, status}`
+when it commits a task's final state). A background thread LISTENs and stamps each
 notification with `time.perf_counter_ns()` the moment it arrives, so the stamp does not wait
 for the driver's thread. Receipts are kept by task uuid until a driver takes them; a NOTIFY
 may arrive before the driver asks, and tasks nobody asks for (an abandoned iteration) are
@@ -17,17 +22,21 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Protocol
 
 import psycopg
 from psycopg import sql
 
-from spanbench.vocabulary import FINALIZED_CHANNEL
+from instrument.workload.tasker_client import TaskerClient
 
 _logger = logging.getLogger(__name__)
 
 _WAKE_S = 0.1
 """How often the listener thread looks up from the socket to see whether it should stop."""
 _RECONNECT_S = 0.5
+
+FINAL_STATES = {"all_complete": "complete", "blocked_by_failures": "blocked_by_failures"}
+"""A final execution_status (GET /v1/tasks/{uuid}) → the task's final state."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +62,7 @@ def parse_payload(payload: str, received_ns: int) -> Finalization | None:
         return Finalization(str(body["task_uuid"]), str(body.get("correlation_id", "")),
                             str(body["status"]), received_ns)
     except (ValueError, KeyError, TypeError):
-        _logger.warning("ignoring a %s payload that is not a finalization: %.200r",
-                        FINALIZED_CHANNEL, payload)
+        _logger.warning("ignoring a payload that is not a finalization: %.200r", payload)
         return None
 
 
@@ -66,8 +74,7 @@ class FinalizationListener:
     driver learns of those tasks only by polling.
     """
 
-    def __init__(self, database_url: str, channel: str = FINALIZED_CHANNEL,
-                 retain: int = 10_000) -> None:
+    def __init__(self, database_url: str, channel: str, retain: int = 10_000) -> None:
         self._database_url = database_url
         self._channel = channel
         self._retain = retain
@@ -77,6 +84,10 @@ class FinalizationListener:
         self._listening = threading.Event()
         self._first_error: BaseException | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def channel(self) -> str:
+        return self._channel
 
     def start(self, timeout_s: float = 10.0) -> FinalizationListener:
         """Start the thread; return once LISTEN is active, or raise ListenerError."""
@@ -145,3 +156,46 @@ class FinalizationListener:
                     finalization = parse_payload(notify.payload, received_ns)
                     if finalization is not None:
                         self._keep(finalization)
+
+
+class CompletionWatch(Protocol):
+    """Hands out each task's Finalization; a context manager for the suite's duration."""
+
+    def __enter__(self) -> CompletionWatch: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+    def wait(self, task_uuid: str, timeout_s: float) -> Finalization | None: ...
+
+
+class TaskStatePoller:
+    """Completion by polling GET /v1/tasks/{uuid}, for a system that announces none.
+
+    `received_ns` is the poll that first saw the task final: up to `interval_s` late.
+    """
+
+    def __init__(self, client: TaskerClient, interval_s: float) -> None:
+        self._client = client
+        self._interval_s = interval_s
+
+    def __enter__(self) -> TaskStatePoller:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        pass
+
+    def wait(self, task_uuid: str, timeout_s: float) -> Finalization | None:
+        """The task's finalization, polling for at most `timeout_s`; None if not final."""
+        expires_at = time.monotonic() + max(timeout_s, 0.0)
+        while True:
+            remaining = expires_at - time.monotonic()
+            task = self._client.get_task(task_uuid, timeout_s=max(remaining, 0.1))
+            state = FINAL_STATES.get(str(task.get("execution_status")))
+            if state is not None:
+                return Finalization(task_uuid, str(task.get("correlation_id", "")), state,
+                                    time.perf_counter_ns())
+            if remaining <= 0:
+                return None
+            time.sleep(min(self._interval_s, max(expires_at - time.monotonic(), 0.0)))

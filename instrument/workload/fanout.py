@@ -27,8 +27,6 @@ from psycopg.types.json import Jsonb
 _logger = logging.getLogger(__name__)
 
 NAMESPACE = "chain_workflow"
-QUEUE = f"worker_{NAMESPACE}_queue"
-CHANNEL = f"pgmq_message_ready.{NAMESPACE}"
 VERSION = "1.0.0"
 ROOT = "fanout_root"
 EVEN_NUMBER = 6
@@ -56,8 +54,9 @@ class FanoutTemplate:
     leaf_named_steps: tuple[uuid.UUID, ...]
 
 
-def ensure_template(conn: psycopg.Connection, leaves: int) -> FanoutTemplate:
-    """fanout_<leaves>, registered if the orchestration has not (and the namespace's queue)."""
+def ensure_template(conn: psycopg.Connection, leaves: int, queue: str) -> FanoutTemplate:
+    """fanout_<leaves>, registered if the orchestration has not (and `queue`, the namespace's
+    worker queue)."""
     name = f"fanout_{leaves}"
     names = [ROOT, *(leaf(i) for i in range(1, leaves + 1))]
     with conn.transaction():
@@ -75,7 +74,7 @@ def ensure_template(conn: psycopg.Connection, leaves: int) -> FanoutTemplate:
         conn.execute("INSERT INTO tasker.named_steps (name) SELECT unnest(%s::text[]) "
                      "ON CONFLICT (name) DO NOTHING", (names,))
         conn.execute("SELECT pgmq.create(%(q)s) WHERE NOT EXISTS "
-                     "(SELECT 1 FROM pgmq.meta WHERE queue_name = %(q)s)", {"q": QUEUE})
+                     "(SELECT 1 FROM pgmq.meta WHERE queue_name = %(q)s)", {"q": queue})
         row = conn.execute(
             "SELECT nt.named_task_uuid FROM tasker.named_tasks nt JOIN tasker.task_namespaces "
             "tn USING (task_namespace_uuid) WHERE tn.name = %s AND nt.name = %s "

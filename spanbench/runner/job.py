@@ -22,15 +22,19 @@ from extract.store.object_store import S3Runs
 from instrument import settings as tracing_settings
 from instrument.delivery import ExportCounts
 from instrument.drivers import e2e_latency, worker_execution
-from instrument.drivers.base import DriverContext, IterationFailure, Progress, RunSettings, Target
+from instrument.drivers.base import DriverContext, IterationFailure, Progress, RunSettings
 from instrument.recorder import PhaseRecorder
+from instrument.settings import orchestration_auth_headers
+from instrument.systems import spanbench_stack
+from instrument.systems.base import Endpoints
+from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.tracing import setup_tracing, shutdown_tracing
 from instrument.workload.load import LATE_START_NS, LoadProfile
 from spanbench import settings
 from spanbench.runner import prerequisites, runinfo
 from spanbench.runner.deployment import Deployment
 from spanbench.runner.prerequisites import Check
-from spanbench.runner.suites import DRIVERS
+from spanbench.runner.suites import DRIVERS, FOREIGN_HANDLER_COMMAND, stack_handlers
 
 SERVICE_NAME = "spanbench-driver"
 
@@ -86,7 +90,8 @@ def metadata(run_id: str, deployment: Deployment, options: RunOptions,
         "started_at": started_at.isoformat(),
         "commit": runinfo.git_commit(),
         "host": runinfo.host(),
-        "config": {"suites": list(options.suites), "samples": options.samples,
+        "config": {"system": spanbench_stack.NAME,
+                   "suites": list(options.suites), "samples": options.samples,
                    "warmup": options.warmup, "quick": options.quick,
                    "iteration_timeout_s": options.iteration_timeout_s,
                    "load": options.load.describe()},
@@ -128,10 +133,12 @@ def driver_tracing(deployment: Deployment, *, counts: ExportCounts | None = None
                          instance_id=instance_id, headers=deployment.otlp_headers)
 
 
-def driver_target(deployment: Deployment) -> Target:
-    """What the drivers measure: the deployment's orchestration, database and workers."""
+def driver_system(deployment: Deployment) -> SpanbenchStack:
+    """What the drivers measure: the deployment's orchestration, database and workers, as
+    spanbench's reference stack."""
     assert deployment.orchestration_url is not None and deployment.database_url is not None
-    return Target(deployment.orchestration_url, deployment.database_url, deployment.worker_urls)
+    return SpanbenchStack(Endpoints(deployment.orchestration_url, deployment.database_url,
+                                    deployment.worker_urls, orchestration_auth_headers()))
 
 
 def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
@@ -143,7 +150,8 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     counts = ExportCounts()
     instance_id = uuid.uuid4().hex
     provider = driver_tracing(deployment, counts=counts, instance_id=instance_id)
-    target = driver_target(deployment)
+    system = driver_system(deployment)
+    handlers = stack_handlers()
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
                                quick=options.quick,
                                iteration_timeout_s=options.iteration_timeout_s,
@@ -152,10 +160,11 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     emitted = 0
     try:
         for suite in options.suites:
-            ctx = DriverContext(suite, run_settings, target, PhaseRecorder(provider),
-                                progress=progress, artifacts_dir=artifacts_dir)
+            ctx = DriverContext(suite, run_settings, system, PhaseRecorder(provider),
+                                progress=progress, artifacts_dir=artifacts_dir,
+                                handlers=handlers, foreign_command=FOREIGN_HANDLER_COMMAND)
             try:
-                outcome.results[suite] = DRIVERS[suite](ctx)
+                outcome.results[suite] = DRIVERS[suite].run(ctx)
             finally:
                 ctx.recorder.flush()
                 emitted += ctx.recorder.spans_emitted

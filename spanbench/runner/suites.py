@@ -1,11 +1,10 @@
-"""The seven suites and how the run calls each driver (the CLI layer may use both the stack
-and the drivers, so it hands the stack's handler framework to the drivers that need it)."""
+"""The suite registry, built from the drivers, and what the runner hands them from the stack
+(this layer may use both the stack and the drivers)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 from instrument.drivers import (
     e2e_latency,
@@ -16,32 +15,34 @@ from instrument.drivers import (
     task_initialization,
     worker_execution,
 )
-from instrument.drivers.base import DriverContext
-from instrument.drivers.handler_overhead import Dispatch
+from instrument.drivers.base import Driver
+from instrument.workload.handler_framework import Dispatch
 from spanbench.vocabulary import SUITES
 from stack.engine.handlers import REGISTRY, StepContext, run_handler
 
 FOREIGN_HANDLER_COMMAND = (sys.executable, "-m", "stack.engine.foreign_handler")
 
+_DRIVERS: tuple[Driver, ...] = (
+    task_initialization,
+    sql_functions,
+    event_propagation,
+    worker_execution,
+    step_enqueueing,
+    handler_overhead,
+    e2e_latency,
+)
 
-def _framework() -> Dispatch:
+DRIVERS: Mapping[str, Driver] = {driver.SUITE: driver for driver in _DRIVERS}
+"""Each suite's driver, in the seed's order."""
+
+if tuple(DRIVERS) != SUITES:
+    raise RuntimeError(f"the drivers' suites {list(DRIVERS)} are not the vocabulary's "
+                       f"{list(SUITES)}")
+
+
+def stack_handlers() -> Dispatch:
+    """The stack's handler framework, for handler_overhead and worker_execution."""
     return Dispatch(REGISTRY, StepContext, run_handler)
-
-
-DRIVERS: Mapping[str, Callable[[DriverContext], Any]] = {
-    task_initialization.SUITE: task_initialization.run,
-    sql_functions.SUITE: sql_functions.run,
-    event_propagation.SUITE: event_propagation.run,
-    worker_execution.SUITE: lambda ctx: worker_execution.run(ctx, _framework()),
-    step_enqueueing.SUITE: step_enqueueing.run,
-    handler_overhead.SUITE: lambda ctx: handler_overhead.run(
-        ctx, _framework(), list(FOREIGN_HANDLER_COMMAND)),
-    e2e_latency.SUITE: e2e_latency.run,
-}
-"""In the seed's order."""
-
-if set(DRIVERS) != set(SUITES):
-    raise RuntimeError(f"suites without a driver: {sorted(set(SUITES) - set(DRIVERS))}")
 
 
 def resolve(names: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from instrument.drivers import e2e_latency
 from instrument.drivers.base import DriverContext
 from instrument.drivers.e2e_latency import STACK_TRACED, E2eOutcome, Workflow
+from instrument.systems.base import TemplateRef
 from spanbench.vocabulary import STACK_PHASES, Attr, Phase
 from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
 from tests.otlp_capture import CapturedSpan
@@ -101,9 +102,9 @@ def test_the_outcome_holds_the_exported_durations_and_a_tax(quick_run: E2eRun) -
 
 def test_a_wrong_expected_result_marks_the_workflow_as_an_error(
         driver_env: DriverEnv) -> None:  # noqa: F811
-    wrong = Workflow("linear_3", "linear_workflow", {"linear_step_3": 7})
+    wrong = Workflow({"linear_step_3": 7})
     ctx = driver_env.context(e2e_latency.SUITE, quick=False, samples=1, warmup=0)
-    outcome = e2e_latency.run(ctx, {"linear_3": wrong})
+    outcome = e2e_latency.run(ctx, workflows={"linear_3": wrong})
     assert outcome.samples == [] and len(ctx.failures) == 1
     [root] = [s for s in driver_env.spans_of(ctx, settle_s=0.3) if s.name == Phase.E2E_WORKFLOW]
     assert root.status_code == "ERROR"
@@ -113,11 +114,12 @@ def test_a_wrong_expected_result_marks_the_workflow_as_an_error(
 
 def test_a_stuck_workflow_costs_one_error_span_and_the_run_goes_on(
         driver_env: DriverEnv) -> None:  # noqa: F811
-    stuck = Workflow("single_sleep_ms", "single_step", {"single_sleep_ms": 1},
-                     context={"even_number": 6, "sleep_ms": 3000})
+    stuck = Workflow({"single_sleep_ms": 1}, context={"even_number": 6, "sleep_ms": 3000},
+                     template=TemplateRef("single_step", "single_sleep_ms"))
     ctx = driver_env.context(e2e_latency.SUITE, quick=False, samples=2, warmup=0,
                              iteration_timeout_s=0.8)
-    outcome = e2e_latency.run(ctx, {"stuck": stuck, "linear_3": e2e_latency.SCENARIOS["linear_3"]})
+    outcome = e2e_latency.run(
+        ctx, workflows={"stuck": stuck, "linear_3": e2e_latency.SCENARIOS["linear_3"]})
     assert [(f.scenario, f.index) for f in ctx.failures] == [("stuck", 0), ("stuck", 1)]
     assert all("IterationTimeout" in f.error for f in ctx.failures)
     assert [(s.scenario, s.index) for s in outcome.samples] == [("linear_3", 0), ("linear_3", 1)]

@@ -26,7 +26,7 @@ def test_closed_loop_keeps_four_in_flight_and_every_span_carries_the_concurrency
         driver_env: DriverEnv) -> None:  # noqa: F811
     ctx = driver_env.context(e2e_latency.SUITE, quick=False, samples=8, warmup=4,
                              load=LoadProfile(concurrency=4))
-    outcome = e2e_latency.run(ctx, LINEAR_3)
+    outcome = e2e_latency.run(ctx, workflows=LINEAR_3)
     assert ctx.failures == []
     assert sorted(s.index for s in outcome.samples) == list(range(4, 12))
     spans = driver_env.spans_of(ctx, settle_s=1.5)
@@ -48,7 +48,7 @@ def test_open_loop_starts_on_schedule_and_measures_from_the_intended_start(
         driver_env: DriverEnv) -> None:  # noqa: F811
     ctx = driver_env.context(e2e_latency.SUITE, quick=False, samples=6, warmup=1,
                              load=LoadProfile(rate_per_s=10.0, arrival="fixed"))
-    outcome = e2e_latency.run(ctx, LINEAR_3)
+    outcome = e2e_latency.run(ctx, workflows=LINEAR_3)
     assert ctx.failures == [] and len(outcome.samples) == 6
     spans = driver_env.spans_of(ctx, settle_s=1.5)
     roots = sorted((s for s in spans if s.name == Phase.E2E_WORKFLOW),

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import sys
+import dataclasses
 
 from instrument.drivers import handler_overhead
-from instrument.drivers.handler_overhead import Dispatch
+from instrument.workload.handler_framework import Dispatch
 from spanbench.vocabulary import Attr
 from stack.engine.handlers import REGISTRY, StepContext, run_handler
 from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
 
-FOREIGN = (sys.executable, "-m", "stack.engine.foreign_handler")
-
-
-def stack_framework() -> Dispatch:
-    """The stack's handler framework, as the CLI wires it."""
-    return Dispatch(REGISTRY, StepContext, run_handler)
-
 
 def test_three_paths_give_36_with_per_call_costs(driver_env: DriverEnv) -> None:  # noqa: F811
     ctx = driver_env.context(handler_overhead.SUITE)
-    handler_overhead.run(ctx, stack_framework(), FOREIGN)
+    handler_overhead.run(ctx)
     assert ctx.failures == []
     spans = driver_env.spans_of(ctx, settle_s=0.2)
     for scenario, name in handler_overhead.PHASES.items():
@@ -49,8 +42,9 @@ def test_a_wrong_result_fails_the_iteration(driver_env: DriverEnv) -> None:  # n
         return 36 if calls == 1 else 35
 
     registry = {**REGISTRY, "square": flaky_square}
-    ctx = driver_env.context(handler_overhead.SUITE)
-    handler_overhead.run(ctx, Dispatch(registry, StepContext, run_handler), FOREIGN)
+    ctx = dataclasses.replace(driver_env.context(handler_overhead.SUITE),
+                              handlers=Dispatch(registry, StepContext, run_handler))
+    handler_overhead.run(ctx)
     failed = {(f.scenario, f.index) for f in ctx.failures}
     assert failed == {(path, i) for path in ("direct", "framework") for i in range(4)}
     assert all("HandlerMismatch" in f.error for f in ctx.failures)

@@ -11,8 +11,10 @@ import psycopg
 from opentelemetry.sdk.trace import TracerProvider
 
 from instrument.drivers import sql_functions
-from instrument.drivers.base import DriverContext, RunSettings, Target
+from instrument.drivers.base import DriverContext, RunSettings
 from instrument.recorder import PhaseRecorder
+from instrument.systems.base import Endpoints
+from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.workload import datasets
 from spanbench.vocabulary import Attr
 from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
@@ -72,8 +74,10 @@ def test_transitions_are_rolled_back(fresh_db: str) -> None:
     dataset = datasets.seed_dataset(fresh_db, 200)
     before = _counts(fresh_db, dataset)
     ctx = DriverContext(sql_functions.SUITE, RunSettings("r", quick=True),
-                        Target("http://unused", fresh_db), PhaseRecorder(TracerProvider()))
-    [function] = [f for f in sql_functions.FUNCTIONS if f.name == "transition_task_state_atomic"]
+                        SpanbenchStack(Endpoints("http://unused", fresh_db)),
+                        PhaseRecorder(TracerProvider()))
+    [function] = [f for f in sql_functions.functions(ctx.system)
+                  if f.name == "transition_task_state_atomic"]
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         sql_functions._measure(ctx, conn, dataset, function)
     assert ctx.failures == []
@@ -87,7 +91,7 @@ def test_quick_run_times_and_explains_every_function(
     assert ctx.failures == []
     spans = driver_env.spans_of(ctx, settle_s=0.2)
     names = Counter(s.name for s in spans)
-    assert names == {f"sql.{f.name}": 4 for f in sql_functions.FUNCTIONS}  # 1 warm-up + 3
+    assert names == {f"sql.{name}": 4 for name in sql_functions.SCENARIOS}  # 1 warm-up + 3
     for span in spans:
         function = span.name.removeprefix("sql.")
         assert span.parent_span_id == ""

@@ -57,13 +57,14 @@ def test_every_phase_with_bench_attributes_and_intact_links(
 
 def test_fanout_templates_are_registered_once(driver_env: DriverEnv) -> None:  # noqa: F811
     with psycopg.connect(driver_env.database_url, autocommit=True) as conn:
-        first = fanout.ensure_template(conn, 7)
-        again = fanout.ensure_template(conn, 7)
+        queue = driver_env.system.worker_queue(fanout.NAMESPACE)
+        first = fanout.ensure_template(conn, 7, queue)
+        again = fanout.ensure_template(conn, 7, queue)
         config = conn.execute("SELECT configuration FROM tasker.named_tasks "
                               "WHERE named_task_uuid = %s", (first.named_task_uuid,)).fetchone()
-        queue = conn.execute("SELECT count(*) FROM pgmq.meta WHERE queue_name = %s",
-                             (fanout.QUEUE,)).fetchone()
+        queues = conn.execute("SELECT count(*) FROM pgmq.meta WHERE queue_name = %s",
+                              (queue,)).fetchone()
     assert again == first
     assert len(first.leaf_named_steps) == 7
     assert config is not None and config[0] == fanout.configuration(7)
-    assert queue == (1,)
+    assert queues == (1,)

@@ -8,10 +8,8 @@ import psycopg
 import queries
 from instrument.drivers import worker_execution
 from instrument.drivers.base import Iteration
-from instrument.drivers.handler_overhead import Dispatch
 from instrument.workload.tasker_client import TaskerClient, task_request
 from spanbench.vocabulary import Attr
-from stack.engine.handlers import REGISTRY, StepContext, run_handler
 from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
 from tests.spans_table import spans_table
 
@@ -20,7 +18,7 @@ EXPECTED = {"noop": ("noop", "6"), "calculation": ("square", "36"), "database": 
 
 def test_cycles_on_private_queues(driver_env: DriverEnv) -> None:  # noqa: F811
     ctx = driver_env.context(worker_execution.SUITE)
-    worker_execution.run(ctx, Dispatch(REGISTRY, StepContext, run_handler))
+    worker_execution.run(ctx)
     assert ctx.failures == []
     spans = driver_env.spans_of(ctx, settle_s=0.2)
     assert all(s.attributes[Attr.SUITE] == "worker_execution" for s in spans)
@@ -61,7 +59,7 @@ def test_cycles_on_private_queues(driver_env: DriverEnv) -> None:  # noqa: F811
 
 def test_stack_worker_phases_from_traces(driver_env: DriverEnv) -> None:  # noqa: F811
     ctx = driver_env.context("e2e_latency")
-    with TaskerClient(driver_env.target.orchestration_url) as client:
+    with TaskerClient(driver_env.system.endpoints.orchestration_url) as client:
         for index, (name, namespace) in enumerate(
                 [("linear_3", "linear_workflow"), ("single_noop", "single_step")]):
             parent = ctx.parent(Iteration(name, index, warmup=False))

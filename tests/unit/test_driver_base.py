@@ -5,16 +5,18 @@ from __future__ import annotations
 from opentelemetry import baggage
 from opentelemetry.trace import get_current_span
 
-from instrument.drivers.base import DriverContext, RunSettings, Target
+from instrument.drivers.base import DriverContext, RunSettings
 from instrument.recorder import PhaseRecorder
+from instrument.systems.base import Endpoints
+from instrument.systems.spanbench_stack import SpanbenchStack
 from spanbench.vocabulary import Attr
 
-TARGET = Target("http://127.0.0.1:1", "postgresql://nowhere/db")
+SYSTEM = SpanbenchStack(Endpoints("http://127.0.0.1:1", "postgresql://nowhere/db"))
 
 
 def _ctx(**settings: object) -> DriverContext:
     return DriverContext("e2e_latency", RunSettings(run_id="r1", **settings),  # type: ignore[arg-type]
-                         TARGET, PhaseRecorder(None))
+                         SYSTEM, PhaseRecorder(None))
 
 
 def test_warmup_iterations_come_first_and_are_marked() -> None:

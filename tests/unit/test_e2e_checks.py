@@ -17,7 +17,7 @@ def test_expected_results_follow_the_closed_forms() -> None:
     assert expected["diamond_4"] == {"diamond_end": 6**16}
     assert expected["tree_7"] == {f"tree_leaf_{leaf}": 6**8 for leaf in "defg"}
     assert expected["complex_dag_7"] == {"dag_finalize": 6**64}
-    assert Workflow("x", "y", {"s": 3}, context={"even_number": 2}).expected() == {"s": 8}
+    assert Workflow({"s": 3}, context={"even_number": 2}).expected() == {"s": 8}
 
 
 def test_right_results_pass() -> None:

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from instrument.drivers.handler_overhead import Dispatch, ForeignHandler, dispatch, step_request
+from instrument.drivers.handler_overhead import ForeignHandler, dispatch, step_request
+from instrument.workload.handler_framework import Dispatch
 from stack.engine import foreign_handler
 from stack.engine.handlers import REGISTRY, StepContext, run_handler
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 from instrument.drivers import sql_functions
+from instrument.systems.base import Endpoints
+from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.workload import datasets, sql_samples
 from instrument.workload.datasets import Dataset
 
@@ -62,7 +64,8 @@ def test_step_strata_are_steps_with_parents_deepest_first() -> None:
 def test_placeholders_are_numbered_as_the_server_sees_them() -> None:
     assert sql_functions.numbered_placeholders("SELECT f(%s, %s, %s::jsonb)") == \
         "SELECT f($1, $2, $3::jsonb)"
-    texts = {f.name: f.query_text for f in sql_functions.FUNCTIONS}
+    system = SpanbenchStack(Endpoints("http://unused", "postgresql://unused/db"))
+    texts = {f.name: f.query_text for f in sql_functions.functions(system)}
     assert texts["get_step_readiness_status"] == \
         "SELECT * FROM tasker.get_step_readiness_status($1, NULL)"
 

@@ -1,0 +1,115 @@
+"""A system: a kind of deployment spanbench measures (its own reference stack, tasker-core...).
+
+The drivers reach a deployment only through its System: how it is reached, the task requests
+it accepts, how it announces completion, its SQL functions, queues and notifications, and how
+its own spans name the phases. Adding a kind of deployment is writing one adapter module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import psycopg
+
+DEFAULT_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """How a deployment is reached."""
+
+    orchestration_url: str
+    database_url: str
+    worker_urls: tuple[str, ...] = ()
+    auth_headers: Mapping[str, str] = field(default_factory=dict)
+    """Credential headers of the orchestration API (`Authorization: Bearer`, `X-API-Key`)."""
+
+
+@dataclass(frozen=True)
+class TemplateRef:
+    """A task template as a TaskRequest names it."""
+
+    namespace: str
+    name: str
+    version: str = DEFAULT_VERSION
+
+
+class System(Protocol):
+    """A kind of deployment spanbench measures, as the drivers see it.
+
+    A new adapter is one module under instrument/systems/ with a class that provides every
+    member below (plain attributes serve for the properties); it may import instrument and the
+    vocabulary, never the deployment's own code. spanbench.runner constructs it.
+    """
+
+    @property
+    def name(self) -> str:
+        """The system's name (`--system`), recorded in run.json's config."""
+        ...
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """Where this deployment is: orchestration, database, workers, credentials."""
+        ...
+
+    def template(self, scenario: str) -> TemplateRef | None:
+        """The template a scenario runs on this system; None: it has none (skip the scenario).
+
+        Scenario names are shared across suites and mean one workflow (`linear_3`)."""
+        ...
+
+    def task_request(self, template: TemplateRef, context: Mapping[str, Any]) -> dict[str, Any]:
+        """The POST /v1/tasks body of one task; each call's body is accepted anew (a system
+        that refuses a repeated identity gets a unique key in the context)."""
+        ...
+
+    @property
+    def finalized_channel(self) -> str | None:
+        """The NOTIFY channel announcing a finalized task (JSON `{task_uuid, correlation_id,
+        status}`); None: completion is seen by polling the task's state."""
+        ...
+
+    @property
+    def sql_functions(self) -> Mapping[str, str]:
+        """The functions the sql_functions suite times, by name: the query calling each, with
+        %s placeholders for the arguments the suite's samples give. Absent: not timed."""
+        ...
+
+    def worker_queue(self, namespace: str) -> str:
+        """The queue the workers of a namespace read."""
+        ...
+
+    @property
+    def results_queue(self) -> str:
+        """The queue workers send step results to, which the orchestration reads."""
+        ...
+
+    def queue_namespace(self, conn: psycopg.Connection, queue: str) -> str:
+        """The namespace whose channel a send to `queue` notifies (the system's own rule)."""
+        ...
+
+    def message_ready_channel(self, namespace: str) -> str:
+        """The channel a send with notify NOTIFYs for a namespace's queues."""
+        ...
+
+    @property
+    def send_with_notify_sql(self) -> str:
+        """SQL sending a PGMQ message and NOTIFYing it, returning the message id; named
+        placeholders %(queue)s, %(message)s and %(headers)s (a call without headers omits
+        that one, and the message then carries no trace context)."""
+        ...
+
+    @property
+    def step_rewinds(self) -> bool:
+        """Whether a complete step can be moved back to enqueued and claimed over SQL
+        (tasker.transition_step_state_atomic, tasker.start_step_attempt): worker_execution
+        needs it and is skipped without."""
+        ...
+
+    @property
+    def phases(self) -> Mapping[str, str]:
+        """The deployment's own span names → spanbench phase names."""
+        ...
+

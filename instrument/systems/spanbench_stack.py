@@ -1,0 +1,81 @@
+"""spanbench's own reference stack (stack/) as a System: the first adapter.
+
+Its names are stated here as data, since instrument must not import stack;
+tests/unit/test_systems.py checks them against stack/engine (templates, SQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import psycopg
+
+from instrument.systems.base import Endpoints, TemplateRef
+from instrument.workload.tasker_client import task_request
+from spanbench.vocabulary import FINALIZED_CHANNEL, STACK_PHASES
+
+NAME = "spanbench"
+
+TEMPLATES: Mapping[str, TemplateRef] = MappingProxyType({
+    "linear_3": TemplateRef("linear_workflow", "linear_3"),
+    "linear_4": TemplateRef("linear_workflow", "linear_4"),
+    "diamond_4": TemplateRef("diamond_workflow", "diamond_4"),
+    "tree_7": TemplateRef("tree_workflow", "tree_7"),
+    "complex_dag_7": TemplateRef("dag_workflow", "complex_dag_7"),
+    "noop": TemplateRef("single_step", "single_noop"),
+    "calculation": TemplateRef("single_step", "single_square"),
+    "database": TemplateRef("single_step", "single_database"),
+})
+"""Scenario → the stack's template (stack/engine/templates.py)."""
+
+SQL_FUNCTIONS: Mapping[str, str] = MappingProxyType({
+    "get_next_ready_tasks": "SELECT * FROM tasker.get_next_ready_tasks(%s)",
+    "get_step_readiness_status": "SELECT * FROM tasker.get_step_readiness_status(%s, NULL)",
+    "get_task_execution_context": "SELECT * FROM tasker.get_task_execution_context(%s)",
+    "get_step_transitive_dependencies":
+        "SELECT * FROM tasker.get_step_transitive_dependencies(%s)",
+    "transition_task_state_atomic":
+        "SELECT tasker.transition_task_state_atomic(%s, %s, %s, %s, %s::jsonb)",
+    "calculate_dependency_levels": "SELECT * FROM tasker.calculate_dependency_levels(%s)",
+})
+
+SEND_WITH_NOTIFY_SQL = ("SELECT tasker.pgmq_send_with_notify("
+                        "%(queue)s, %(message)s, 0, %(headers)s)")
+QUEUE_NAMESPACE_SQL = "SELECT tasker.queue_namespace(%s)"
+RESULTS_QUEUE = "orchestration_step_results"
+CHANNEL_PREFIX = "pgmq_message_ready."
+
+
+@dataclass(frozen=True)
+class SpanbenchStack:
+    """The reference stack at `endpoints`."""
+
+    endpoints: Endpoints
+    name: ClassVar[str] = NAME
+    finalized_channel: ClassVar[str | None] = FINALIZED_CHANNEL
+    sql_functions: ClassVar[Mapping[str, str]] = SQL_FUNCTIONS
+    results_queue: ClassVar[str] = RESULTS_QUEUE
+    send_with_notify_sql: ClassVar[str] = SEND_WITH_NOTIFY_SQL
+    step_rewinds: ClassVar[bool] = True
+    phases: ClassVar[Mapping[str, str]] = MappingProxyType({p: p for p in STACK_PHASES})
+
+    def template(self, scenario: str) -> TemplateRef | None:
+        return TEMPLATES.get(scenario)
+
+    def task_request(self, template: TemplateRef, context: Mapping[str, Any]) -> dict[str, Any]:
+        return task_request(template.name, template.namespace, context, template.version)
+
+    def worker_queue(self, namespace: str) -> str:
+        return f"worker_{namespace}_queue"
+
+    def queue_namespace(self, conn: psycopg.Connection, queue: str) -> str:
+        row = conn.execute(QUEUE_NAMESPACE_SQL, (queue,)).fetchone()
+        if row is None:
+            raise RuntimeError("tasker.queue_namespace returned no row")
+        return str(row[0])
+
+    def message_ready_channel(self, namespace: str) -> str:
+        return CHANNEL_PREFIX + namespace
