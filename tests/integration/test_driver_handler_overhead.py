@@ -8,7 +8,7 @@ from instrument.drivers import handler_overhead
 from instrument.drivers.handler_overhead import Dispatch
 from spanbench.vocabulary import Attr
 from stack.engine.handlers import REGISTRY, StepContext, run_handler
-from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+from tests.driver_harness import DriverEnv
 
 FOREIGN = (sys.executable, "-m", "stack.engine.foreign_handler")
 
@@ -18,7 +18,7 @@ def stack_framework() -> Dispatch:
     return Dispatch(REGISTRY, StepContext, run_handler)
 
 
-def test_three_paths_give_36_with_per_call_costs(driver_env: DriverEnv) -> None:  # noqa: F811
+def test_three_paths_give_36_with_per_call_costs(driver_env: DriverEnv) -> None:
     ctx = driver_env.context(handler_overhead.SUITE)
     handler_overhead.run(ctx, stack_framework(), FOREIGN)
     assert ctx.failures == []
@@ -40,7 +40,7 @@ def test_three_paths_give_36_with_per_call_costs(driver_env: DriverEnv) -> None:
     assert len(foreign_pids) == 1
 
 
-def test_a_wrong_result_fails_the_iteration(driver_env: DriverEnv) -> None:  # noqa: F811
+def test_a_wrong_result_fails_the_iteration(driver_env: DriverEnv) -> None:
     calls = 0
 
     def flaky_square(ctx: StepContext) -> int:
