@@ -1,132 +1,68 @@
-"""Shared fixtures: one throwaway PostgreSQL cluster per test session, fresh databases per test.
+"""The session's shared fixtures and the markers that say what a test needs.
 
-`pg_url` is the session's database (DATABASE_URL when set, else a cluster started by
-stack.local.postgres in a temporary home). `fresh_db` is a new, migrated database unique to the
-test, copied from a template migrated once per session. Tests under tests/integration are
-marked `integration`.
+Fixtures used by more than one module live in the plugin modules below (pytest reads
+`pytest_plugins` only in this root conftest); test modules use them without importing them.
+Markers come from where a test lives, from the fixtures it uses (its whole fixture closure)
+and from explicit marks; each mark then brings what it implies: a full run starts the stack,
+and the stack needs PostgreSQL. The markers are described in pyproject.toml.
 """
 
 from __future__ import annotations
 
-import os
-import time
-import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
-from psycopg import conninfo, errors, sql
 
-from stack.local import migrate, postgres
+from tests import hypothesis_profiles
 
-INTEGRATION_DIR = Path(__file__).parent / "integration"
+pytest_plugins = [
+    "tests.postgres_db",  # pg_url, make_database, migrated_template, fresh_db, module_db
+    "tests.otlp_capture",  # otlp_capture
+    "tests.driver_harness",  # driver_env
+]
+
+TESTS = Path(__file__).parent
+
+MARKS_BY_FOLDER: dict[Path, tuple[str, ...]] = {
+    TESTS / "integration": ("integration",),
+    TESTS / "faults": ("faults", "full_run"),
+}
+MARKS_BY_FIXTURE: dict[str, tuple[str, ...]] = {
+    "pg_url": ("postgres",),  # every database fixture of tests/postgres_db.py requests it
+    "driver_env": ("stack",),
+}
+IMPLIED: dict[str, tuple[str, ...]] = {
+    "full_run": ("stack",),
+    "stack": ("postgres",),
+}
+
+
+def needed_marks(path: Path, fixtures: set[str], explicit: set[str]) -> set[str]:
+    """Every marker a test at `path` using `fixtures` and marked `explicit` should carry."""
+    marks = set(explicit)
+    for folder, names in MARKS_BY_FOLDER.items():
+        if folder in path.parents:
+            marks.update(names)
+    for fixture, names in MARKS_BY_FIXTURE.items():
+        if fixture in fixtures:
+            marks.update(names)
+    pending = list(marks)
+    while pending:
+        for implied in IMPLIED.get(pending.pop(), ()):
+            if implied not in marks:
+                marks.add(implied)
+                pending.append(implied)
+    return marks
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if INTEGRATION_DIR in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.integration)
-
-
-def with_database(url: str, name: str) -> str:
-    """`url` pointing at database `name` (URL form kept when given as a URL)."""
-    parts = urlsplit(url)
-    if parts.scheme in ("postgresql", "postgres"):
-        return parts._replace(path=f"/{name}").geturl()
-    return conninfo.make_conninfo(url, dbname=name)
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of the session's database server (DATABASE_URL, or a throwaway cluster)."""
-    external = os.environ.get("DATABASE_URL")
-    if external:
-        yield external
-        return
-    home = tmp_path_factory.mktemp("pg-home")
-    info = postgres.ensure_started(home, relaxed=True)
-    try:
-        yield info.database_url
-    finally:
-        postgres.remove(home)
-
-
-def _create_database(admin_url: str, name: str, template: str | None = None) -> str:
-    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template is not None:
-        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-    deadline = time.monotonic() + 10
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        while True:
-            try:
-                conn.execute(statement)
-                return with_database(admin_url, name)
-            except errors.ObjectInUse:  # the template's last session is still closing
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-@pytest.fixture
-def make_database(pg_url: str) -> Iterator[Callable[[], str]]:
-    """A factory of new empty databases (unique names), dropped after the test."""
-    names: list[str] = []
-
-    def make() -> str:
-        name = unique_name("spanbench_test")
-        names.append(name)
-        return _create_database(pg_url, name)
-
-    yield make
-    for name in names:
-        _drop_database(pg_url, name)
-
-
-@pytest.fixture(scope="session")
-def migrated_template(pg_url: str) -> Iterator[str]:
-    """Name of a database migrated once per session with stack/engine/sql, used as a template."""
-    name = unique_name("spanbench_template")
-    url = _create_database(pg_url, name)
-    try:
-        migrate.migrate(url)
-        yield name
-    finally:
-        _drop_database(pg_url, name)
-
-
-@pytest.fixture
-def fresh_db(pg_url: str, migrated_template: str) -> Iterator[str]:
-    """URL of a brand-new database with PGMQ and the stack schema, unique to this test."""
-    name = unique_name("spanbench_test")
-    url = _create_database(pg_url, name, template=migrated_template)
-    yield url
-    _drop_database(pg_url, name)
-
-
-@pytest.fixture(scope="module")
-def module_db(pg_url: str, migrated_template: str) -> Iterator[str]:
-    """Like `fresh_db`, shared by the tests of one module (for a stack started once per module)."""
-    name = unique_name("spanbench_module")
-    url = _create_database(pg_url, name, template=migrated_template)
-    yield url
-    _drop_database(pg_url, name)
+        explicit = {mark.name for mark in item.iter_markers()}
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for name in sorted(needed_marks(Path(str(item.path)), fixtures, explicit) - explicit):
+            item.add_marker(name)
 
 
 # Hypothesis budgets (tests/hypothesis_profiles.py): "ci" by default, HYPOTHESIS_PROFILE=long
 # for longer local hunts.
-from tests import hypothesis_profiles  # noqa: E402
-
 hypothesis_profiles.load()

@@ -1,7 +1,6 @@
 """What driver tests share: a stack and a capture receiver per module, and quick contexts.
 
-    from tests.driver_harness import driver_env  # noqa: F401   (a module-scoped fixture)
-
+    # driver_env is a module-scoped fixture; tests/conftest.py registers this module as a plugin
     def test_x(driver_env: DriverEnv) -> None:
         ctx = driver_env.context("task_initialization")
         my_driver.run(ctx)

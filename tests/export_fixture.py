@@ -13,9 +13,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from extract.export.otlp_rebuild import as_key_values
-from extract.receive.columns import to_tables
-from extract.store.parquet_store import write_part
 from spanbench.vocabulary import Attr
+from tests.fake_runs import write_request
 
 RUN_ID = "20261129T000000Z-export"
 BASE_NS = 1_764_374_400_123_456_789  # sub-microsecond digits on purpose
@@ -93,8 +92,7 @@ def build_request() -> ExportTraceServiceRequest:
 def write_run(runs_dir: Path) -> ExportTraceServiceRequest:
     """Store the request as the run's Parquet (as the sink would); return the request."""
     request = build_request()
-    for run_id, table in to_tables([request]).items():
-        write_part(runs_dir, run_id, "00000000000000000000-0000", table)
+    write_request(runs_dir, request, "00000000000000000000-0000")
     return request
 
 

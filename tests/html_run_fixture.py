@@ -1,20 +1,20 @@
 """A small run in the Parquet store with everything report.html draws: task_initialization
 calls, sql_functions calls at two dataset sizes (batched), e2e_latency diamond_4 workflow
 traces (tests/e2e_traces.py's drawing, stretched per workflow) and a `_history` of two earlier
-runs in extract/store/history.py's layout (written here directly, with its schema)."""
+runs in extract/store/history.py's layout, all written by tests/fake_runs.py."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from extract.store.history import HISTORY_SCHEMA, history_dir, history_path
-from extract.store.parquet_store import spans_dir
 from tests.e2e_traces import DIAMOND, DIAMOND_END
+from tests.fake_runs import (
+    reported_run_record,
+    write_history_file,
+    write_run_json,
+    write_spans,
+)
 
 RUN_ID = "20261129T220000Z-c0ffee"
 STARTED = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
@@ -72,27 +72,8 @@ def _rows(run_id: str) -> list[dict[str, object]]:
 
 def write_report_run(runs_dir: Path, run_id: str = RUN_ID) -> Path:
     """The run's part file and run.json; returns the run's directory."""
-    rows = _rows(run_id)
-    stamp = pa.timestamp("ns", tz="UTC")
-    table = pa.table({
-        "Timestamp": pa.array([r["Timestamp"] for r in rows], stamp),
-        "EndTimestamp": pa.array([r["EndTimestamp"] for r in rows], stamp),
-        "Duration": pa.array([r["Duration"] for r in rows], pa.int64()),
-        **{c: pa.array([r[c] for r in rows], pa.string())
-           for c in ("TraceId", "SpanId", "ParentSpanId", "SpanName", "ServiceName",
-                     "StatusCode", "RunId", "Suite", "Scenario", "Phase")},
-        "SpanAttributes": pa.array([r["SpanAttributes"] for r in rows],
-                                   pa.map_(pa.string(), pa.string())),
-        "Iteration": pa.array([r["Iteration"] for r in rows], pa.int64()),
-        "Warmup": pa.array([r["Warmup"] for r in rows], pa.bool_()),
-    })
-    folder = spans_dir(runs_dir, run_id)
-    folder.mkdir(parents=True)
-    pq.write_table(table, folder / "part-00000001.parquet")
-    (runs_dir / run_id / "run.json").write_text(json.dumps({
-        "run_id": run_id, "started_at": STARTED.isoformat(), "commit": "abc123def456",
-        "deployment": {"started_by_run": True},
-        "prerequisites": [{"name": "Database reachable", "ok": True, "detail": "PG 17"}]}))
+    write_spans(runs_dir, run_id, _rows(run_id))
+    write_run_json(runs_dir, run_id, reported_run_record(run_id, STARTED))
     return runs_dir / run_id
 
 
@@ -103,21 +84,15 @@ def write_history(runs_dir: Path, runs: int = 2) -> list[str]:
                   ("sql_functions", "get_next_ready_tasks@1000", "sql.get_next_ready_tasks", 45e3),
                   ("e2e_latency", "diamond_4", "e2e.workflow", 110e6),
                   ("e2e_latency", "diamond_4", "claim", 2.2e6)]
-    history_dir(runs_dir).mkdir(parents=True, exist_ok=True)
     written = []
     for k in range(runs):
         run_id = f"2026112{k}T220000Z-{k:06x}"
         started = STARTED - timedelta(days=runs - k)
         factor = 0.9 + 0.05 * k
-        table = pa.table({
-            "run_id": [run_id] * len(benchmarks), "started_at": [started] * len(benchmarks),
-            "git_commit": [None] * len(benchmarks),
-            "suite": [b[0] for b in benchmarks], "scenario": [b[1] for b in benchmarks],
-            "phase": [b[2] for b in benchmarks], "n": [30] * len(benchmarks),
-            "mean_ns": [b[3] * factor for b in benchmarks],
-            "p50_ns": [b[3] * factor for b in benchmarks],
-            "p95_ns": [b[3] * factor * 1.2 for b in benchmarks],
-            "p99_ns": [None] * len(benchmarks)}, schema=HISTORY_SCHEMA)
-        pq.write_table(table, history_path(runs_dir, run_id))
+        write_history_file(runs_dir, run_id, [
+            {"run_id": run_id, "started_at": started, "git_commit": None, "suite": suite,
+             "scenario": scenario, "phase": phase, "n": 30, "mean_ns": ns * factor,
+             "p50_ns": ns * factor, "p95_ns": ns * factor * 1.2, "p99_ns": None}
+            for suite, scenario, phase, ns in benchmarks])
         written.append(run_id)
     return written

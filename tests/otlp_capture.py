@@ -1,8 +1,6 @@
 """A tiny OTLP/HTTP trace receiver for tests: port 0, a queue, `get_spans(count, timeout)`.
 
-from tests.otlp_capture import otlp_capture   # a pytest fixture
-
-def test_x(otlp_capture):
+def test_x(otlp_capture):   # a fixture: tests/conftest.py registers this module as a plugin
     ... export to otlp_capture.endpoint ...
     spans = otlp_capture.get_spans(2, timeout=5)
 """

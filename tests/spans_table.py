@@ -1,5 +1,6 @@
 """Captured spans as a DuckDB `spans` table with the Parquet store's columns, so tests can run
-the queries/ files over what a test stack exported without going through the sink."""
+the queries/ files over what a test stack exported without going through the sink
+(the table itself is built by tests/fake_runs.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from queries import macros
 from spanbench.vocabulary import Attr
+from tests.fake_runs import spans_db
 from tests.otlp_capture import CapturedSpan
 
 
@@ -20,23 +21,18 @@ def _stamp(ns: int) -> datetime:
 def spans_table(spans: Iterable[CapturedSpan],
                 connection: duckdb.DuckDBPyConnection | None = None
                 ) -> duckdb.DuckDBPyConnection:
-    conn = connection or macros.define(duckdb.connect())
-    conn.execute("""CREATE OR REPLACE TABLE spans (
-        Timestamp TIMESTAMPTZ, EndTimestamp TIMESTAMPTZ, Duration BIGINT, TraceId VARCHAR,
-        SpanId VARCHAR, ParentSpanId VARCHAR, SpanName VARCHAR, ServiceName VARCHAR,
-        StatusCode VARCHAR, SpanAttributes MAP(VARCHAR, VARCHAR), RunId VARCHAR,
-        Suite VARCHAR, Scenario VARCHAR, Phase VARCHAR, Iteration BIGINT, Warmup BOOLEAN)""")
-    rows = []
-    for s in spans:
-        attributes = s.attributes
-        rows.append((
-            _stamp(s.start_ns), _stamp(s.end_ns), s.end_ns - s.start_ns, s.trace_id, s.span_id,
-            s.parent_span_id, s.name, str(s.resource.get("service.name", "")),
-            {"ERROR": "Error", "OK": "Ok"}.get(s.status_code, "Unset"),
-            {k: str(v) for k, v in attributes.items()},
-            attributes.get(Attr.RUN_ID, "unassigned"), attributes.get(Attr.SUITE),
-            attributes.get(Attr.SCENARIO), attributes.get(Attr.PHASE),
-            attributes.get(Attr.ITERATION), attributes.get(Attr.WARMUP)))
-    if rows:
-        conn.executemany(f"INSERT INTO spans VALUES ({', '.join('?' * 16)})", rows)
-    return conn
+    return spans_db([_row(s) for s in spans], connection)
+
+
+def _row(s: CapturedSpan) -> dict[str, object]:
+    attributes = s.attributes
+    return {
+        "Timestamp": _stamp(s.start_ns), "EndTimestamp": _stamp(s.end_ns),
+        "Duration": s.end_ns - s.start_ns, "TraceId": s.trace_id, "SpanId": s.span_id,
+        "ParentSpanId": s.parent_span_id, "SpanName": s.name,
+        "ServiceName": str(s.resource.get("service.name", "")),
+        "StatusCode": {"ERROR": "Error", "OK": "Ok"}.get(s.status_code, "Unset"),
+        "SpanAttributes": {k: str(v) for k, v in attributes.items()},
+        "RunId": attributes.get(Attr.RUN_ID, "unassigned"), "Suite": attributes.get(Attr.SUITE),
+        "Scenario": attributes.get(Attr.SCENARIO), "Phase": attributes.get(Attr.PHASE),
+        "Iteration": attributes.get(Attr.ITERATION), "Warmup": attributes.get(Attr.WARMUP)}

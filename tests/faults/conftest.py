@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from stack.local import postgres
+from tests.faults.harness import FAULT_LINE
 
 
 @pytest.fixture(scope="session")
@@ -17,10 +18,6 @@ def fault_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield home
     finally:
         postgres.remove(home / "run-stack")
-
-
-FAULT_LINE = "fault_line"
-"""user_properties key under which a case records its summary line."""
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

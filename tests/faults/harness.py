@@ -30,6 +30,8 @@ ITERATIONS = len(SCENARIOS) * (SAMPLES + WARMUP)
 """Workflows one fault run starts: every e2e scenario, warm-up included."""
 RUN_TIMEOUT_S = 150.0
 POLL_S = 0.05
+FAULT_LINE = "fault_line"
+"""user_properties key under which a case records its summary line (tests/faults/conftest.py)."""
 
 
 def point(scenario: str, index: int) -> str:

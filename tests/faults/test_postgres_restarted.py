@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stack.local import postgres
-from tests.faults.conftest import FAULT_LINE
 from tests.faults.harness import (
+    FAULT_LINE,
     ITERATIONS,
     SAMPLES,
     FaultRun,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.faults.conftest import FAULT_LINE
 from tests.faults.harness import (
+    FAULT_LINE,
     ITERATIONS,
     FaultRun,
     account,

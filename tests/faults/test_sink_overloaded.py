@@ -6,8 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.faults.conftest import FAULT_LINE
-from tests.faults.harness import ITERATIONS, FaultRun, account, assert_nothing_lost, report
+from tests.faults.harness import (
+    FAULT_LINE,
+    ITERATIONS,
+    FaultRun,
+    account,
+    assert_nothing_lost,
+    report,
+)
 
 BOUND_BYTES = 1
 """Past the first spooled request, everything waits until its segment is in Parquet."""

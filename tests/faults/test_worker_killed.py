@@ -11,8 +11,7 @@ from pathlib import Path
 import psycopg
 
 from stack.local import postgres
-from tests.faults.conftest import FAULT_LINE
-from tests.faults.harness import ITERATIONS, FaultRun, account, point, report
+from tests.faults.harness import FAULT_LINE, ITERATIONS, FaultRun, account, point, report
 
 VISIBILITY_TIMEOUT_S = "2"
 

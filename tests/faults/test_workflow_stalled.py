@@ -8,8 +8,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.faults.conftest import FAULT_LINE
 from tests.faults.harness import (
+    FAULT_LINE,
     ITERATIONS,
     SAMPLES,
     FaultRun,

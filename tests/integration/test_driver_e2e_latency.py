@@ -12,7 +12,7 @@ from instrument.drivers.base import DriverContext
 from instrument.drivers.e2e_latency import STACK_TRACED, E2eOutcome, Workflow
 from instrument.systems.base import TemplateRef
 from spanbench.vocabulary import STACK_PHASES, Attr, Phase
-from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+from tests.driver_harness import DriverEnv
 from tests.otlp_capture import CapturedSpan
 
 STEPS = {"linear_3": 3, "linear_4": 4, "diamond_4": 4, "tree_7": 7, "complex_dag_7": 7}
@@ -36,7 +36,7 @@ class E2eRun:
 
 
 @pytest.fixture(scope="module")
-def quick_run(driver_env: DriverEnv) -> E2eRun:  # noqa: F811
+def quick_run(driver_env: DriverEnv) -> E2eRun:
     ctx = driver_env.context(e2e_latency.SUITE)
     outcome = e2e_latency.run(ctx)
     return E2eRun(ctx, outcome, driver_env.spans_of(ctx, settle_s=1.5))
@@ -101,7 +101,7 @@ def test_the_outcome_holds_the_exported_durations_and_a_tax(quick_run: E2eRun) -
 
 
 def test_a_wrong_expected_result_marks_the_workflow_as_an_error(
-        driver_env: DriverEnv) -> None:  # noqa: F811
+        driver_env: DriverEnv) -> None:
     wrong = Workflow({"linear_step_3": 7})
     ctx = driver_env.context(e2e_latency.SUITE, quick=False, samples=1, warmup=0)
     outcome = e2e_latency.run(ctx, workflows={"linear_3": wrong})
@@ -113,7 +113,7 @@ def test_a_wrong_expected_result_marks_the_workflow_as_an_error(
 
 
 def test_a_stuck_workflow_costs_one_error_span_and_the_run_goes_on(
-        driver_env: DriverEnv) -> None:  # noqa: F811
+        driver_env: DriverEnv) -> None:
     stuck = Workflow({"single_sleep_ms": 1}, context={"even_number": 6, "sleep_ms": 3000},
                      template=TemplateRef("single_step", "single_sleep_ms"))
     ctx = driver_env.context(e2e_latency.SUITE, quick=False, samples=2, warmup=0,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from instrument.drivers import e2e_latency
 from instrument.workload.load import LoadProfile
 from spanbench.vocabulary import STACK_PHASES, Attr, Phase
-from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+from tests.driver_harness import DriverEnv
 from tests.otlp_capture import CapturedSpan
 
 LINEAR_3 = {"linear_3": e2e_latency.SCENARIOS["linear_3"]}
@@ -23,7 +23,7 @@ def _most_at_once(roots: list[CapturedSpan]) -> int:
 
 
 def test_closed_loop_keeps_four_in_flight_and_every_span_carries_the_concurrency(
-        driver_env: DriverEnv) -> None:  # noqa: F811
+        driver_env: DriverEnv) -> None:
     ctx = driver_env.context(e2e_latency.SUITE, quick=False, samples=8, warmup=4,
                              load=LoadProfile(concurrency=4))
     outcome = e2e_latency.run(ctx, workflows=LINEAR_3)
@@ -45,7 +45,7 @@ def test_closed_loop_keeps_four_in_flight_and_every_span_carries_the_concurrency
 
 
 def test_open_loop_starts_on_schedule_and_measures_from_the_intended_start(
-        driver_env: DriverEnv) -> None:  # noqa: F811
+        driver_env: DriverEnv) -> None:
     ctx = driver_env.context(e2e_latency.SUITE, quick=False, samples=6, warmup=1,
                              load=LoadProfile(rate_per_s=10.0, arrival="fixed"))
     outcome = e2e_latency.run(ctx, workflows=LINEAR_3)

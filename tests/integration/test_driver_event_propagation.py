@@ -6,11 +6,11 @@ import os
 
 from instrument.drivers import event_propagation
 from spanbench.vocabulary import Attr
-from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+from tests.driver_harness import DriverEnv
 
 
 def test_publish_and_notify_spans_from_one_persistent_listener(
-        driver_env: DriverEnv) -> None:  # noqa: F811
+        driver_env: DriverEnv) -> None:
     ctx = driver_env.context(event_propagation.SUITE)
     event_propagation.run(ctx)
     assert ctx.failures == []
@@ -37,7 +37,7 @@ def test_publish_and_notify_spans_from_one_persistent_listener(
     assert pids != {os.getpid()}
 
 
-def test_the_private_queue_is_dropped(driver_env: DriverEnv) -> None:  # noqa: F811
+def test_the_private_queue_is_dropped(driver_env: DriverEnv) -> None:
     import psycopg
 
     ctx = driver_env.context(event_propagation.SUITE)

@@ -8,10 +8,10 @@ from instrument.drivers import handler_overhead
 from instrument.workload.handler_framework import Dispatch
 from spanbench.vocabulary import Attr
 from stack.engine.handlers import REGISTRY, StepContext, run_handler
-from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+from tests.driver_harness import DriverEnv
 
 
-def test_three_paths_give_36_with_per_call_costs(driver_env: DriverEnv) -> None:  # noqa: F811
+def test_three_paths_give_36_with_per_call_costs(driver_env: DriverEnv) -> None:
     ctx = driver_env.context(handler_overhead.SUITE)
     handler_overhead.run(ctx)
     assert ctx.failures == []
@@ -33,7 +33,7 @@ def test_three_paths_give_36_with_per_call_costs(driver_env: DriverEnv) -> None:
     assert len(foreign_pids) == 1
 
 
-def test_a_wrong_result_fails_the_iteration(driver_env: DriverEnv) -> None:  # noqa: F811
+def test_a_wrong_result_fails_the_iteration(driver_env: DriverEnv) -> None:
     calls = 0
 
     def flaky_square(ctx: StepContext) -> int:

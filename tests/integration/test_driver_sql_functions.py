@@ -17,7 +17,7 @@ from instrument.systems.base import Endpoints
 from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.workload import datasets
 from spanbench.vocabulary import Attr
-from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+from tests.driver_harness import DriverEnv
 
 COUNT_SQL = """
 SELECT (SELECT count(*) FROM tasker.tasks t WHERE {of}),
@@ -85,7 +85,7 @@ def test_transitions_are_rolled_back(fresh_db: str) -> None:
 
 
 def test_quick_run_times_and_explains_every_function(
-        driver_env: DriverEnv, tmp_path: Path) -> None:  # noqa: F811
+        driver_env: DriverEnv, tmp_path: Path) -> None:
     ctx = driver_env.context(sql_functions.SUITE, artifacts_dir=tmp_path)
     sql_functions.run(ctx)
     assert ctx.failures == []

@@ -8,11 +8,11 @@ import psycopg
 from instrument.drivers import step_enqueueing
 from instrument.workload import fanout
 from spanbench.vocabulary import Attr
-from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+from tests.driver_harness import DriverEnv
 
 
 def test_every_phase_with_bench_attributes_and_intact_links(
-        driver_env: DriverEnv) -> None:  # noqa: F811
+        driver_env: DriverEnv) -> None:
     ctx = driver_env.context(step_enqueueing.SUITE)
     step_enqueueing.run(ctx)
     assert ctx.failures == []
@@ -55,7 +55,7 @@ def test_every_phase_with_bench_attributes_and_intact_links(
     assert done == (len(totals),)
 
 
-def test_fanout_templates_are_registered_once(driver_env: DriverEnv) -> None:  # noqa: F811
+def test_fanout_templates_are_registered_once(driver_env: DriverEnv) -> None:
     with psycopg.connect(driver_env.database_url, autocommit=True) as conn:
         queue = driver_env.system.worker_queue(fanout.NAMESPACE)
         first = fanout.ensure_template(conn, 7, queue)

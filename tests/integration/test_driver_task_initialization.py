@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from instrument.drivers import task_initialization
 from spanbench.vocabulary import Attr
-from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+from tests.driver_harness import DriverEnv
 
 
 def test_every_phase_has_spans_with_bench_attributes_and_intact_links(
-        driver_env: DriverEnv) -> None:  # noqa: F811
+        driver_env: DriverEnv) -> None:
     ctx = driver_env.context(task_initialization.SUITE)
     task_initialization.run(ctx)
     assert ctx.failures == []

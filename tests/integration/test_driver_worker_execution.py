@@ -10,13 +10,13 @@ from instrument.drivers import worker_execution
 from instrument.drivers.base import Iteration
 from instrument.workload.tasker_client import TaskerClient, task_request
 from spanbench.vocabulary import Attr
-from tests.driver_harness import DriverEnv, driver_env  # noqa: F401
+from tests.driver_harness import DriverEnv
 from tests.spans_table import spans_table
 
 EXPECTED = {"noop": ("noop", "6"), "calculation": ("square", "36"), "database": ("database", "6")}
 
 
-def test_cycles_on_private_queues(driver_env: DriverEnv) -> None:  # noqa: F811
+def test_cycles_on_private_queues(driver_env: DriverEnv) -> None:
     ctx = driver_env.context(worker_execution.SUITE)
     worker_execution.run(ctx)
     assert ctx.failures == []
@@ -57,7 +57,7 @@ def test_cycles_on_private_queues(driver_env: DriverEnv) -> None:  # noqa: F811
     assert borrowed == (0,)
 
 
-def test_stack_worker_phases_from_traces(driver_env: DriverEnv) -> None:  # noqa: F811
+def test_stack_worker_phases_from_traces(driver_env: DriverEnv) -> None:
     ctx = driver_env.context("e2e_latency")
     with TaskerClient(driver_env.system.endpoints.orchestration_url) as client:
         for index, (name, namespace) in enumerate(

@@ -17,6 +17,8 @@ from tests.chromium_cdp import ChromiumError, chromium_binary, open_page
 from tests.e2e_traces import DIAMOND
 from tests.html_run_fixture import RUN_ID, write_history, write_report_run
 
+pytestmark = pytest.mark.browser
+
 SCREENSHOT = Path(__file__).resolve().parents[2] / "tmp" / "screenshots" / "report.png"
 
 PAGE_FACTS = """JSON.stringify({

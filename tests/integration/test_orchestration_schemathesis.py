@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from stack.engine.orchestration.openapi import OPENAPI_PATH, document
 from tests.stack_harness import RunningStack, running_stack, task_request
 
+pytestmark = pytest.mark.stack
+
 
 @pytest.fixture(scope="module")
 def stack(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:

@@ -15,6 +15,8 @@ import pytest
 
 from stack.local import pg_runtime, postgres, processes
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[Path]:

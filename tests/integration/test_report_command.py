@@ -1,4 +1,5 @@
-"""`spanbench report` and `spanbench compare` over Parquet written here: no stack, no sink."""
+"""`spanbench report` and `spanbench compare` over Parquet written here (no stack, no sink),
+and one whole quick run that writes every report."""
 
 from __future__ import annotations
 
@@ -6,41 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
+import pytest
 
-from extract.store.parquet_store import spans_dir
-
-COLUMNS = """Timestamp TIMESTAMPTZ, EndTimestamp TIMESTAMPTZ, Duration BIGINT, TraceId VARCHAR,
-    SpanId VARCHAR, ParentSpanId VARCHAR, SpanName VARCHAR, ServiceName VARCHAR,
-    StatusCode VARCHAR, SpanAttributes MAP(VARCHAR, VARCHAR), RunId VARCHAR, Suite VARCHAR,
-    Scenario VARCHAR, Phase VARCHAR, Iteration BIGINT, Warmup BOOLEAN"""
-
-
-def write_run(runs_dir: Path, run_id: str, ms_by_scenario: dict[str, float], n: int = 30) -> None:
-    """task_initialization spans: n measured calls per scenario, each ms ± a little, 2 warm-up."""
-    con = duckdb.connect()
-    con.execute(f"CREATE TABLE spans ({COLUMNS})")
-    start = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
-    rows = []
-    for scenario, ms in ms_by_scenario.items():
-        for i in range(-2, n):
-            duration = int((ms + (i % 5) * 0.1 * ms / 10) * 1_000_000)
-            begin = start + timedelta(seconds=len(rows))
-            rows.append((begin, begin + timedelta(microseconds=duration // 1000), duration,
-                         f"{scenario}{i:030d}", f"{i + 100:016d}", None, "api.create_task",
-                         "spanbench-driver", "Unset", {}, run_id, "task_initialization",
-                         scenario, "api.create_task", i, i < 0))
-    con.executemany(f"INSERT INTO spans VALUES ({', '.join('?' * 16)})", rows)
-    folder = spans_dir(runs_dir, run_id)
-    folder.mkdir(parents=True)
-    con.execute(f"COPY spans TO '{folder / 'part-00000001.parquet'}' (FORMAT parquet)")
-    (runs_dir / run_id / "run.json").write_text(json.dumps({
-        "run_id": run_id, "started_at": start.isoformat(), "commit": "abc123def456",
-        "deployment": {"started_by_run": True},
-        "prerequisites": [{"name": "Database reachable", "ok": True, "detail": "PG 17"}]}))
+from stack.local import postgres
+from tests.fake_runs import write_calls_run
 
 
 def spanbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -52,8 +24,8 @@ def spanbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_report_regenerates_everything_from_parquet(tmp_path: Path) -> None:
     runs = tmp_path / ".spanbench" / "runs"
-    write_run(runs, "20261129T220000Z-aaaaaa", {"linear_3": 10.0, "diamond_4": 12.0})
-    write_run(runs, "unassigned", {"linear_3": 10.0})  # the sink's spans without a run id
+    write_calls_run(runs, "20261129T220000Z-aaaaaa", {"linear_3": 10.0, "diamond_4": 12.0})
+    write_calls_run(runs, "unassigned", {"linear_3": 10.0})  # the sink's spans without a run id
     result = spanbench("report", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "📊 BENCHMARK RESULTS: TASK INITIALIZATION" in result.stdout
@@ -74,7 +46,7 @@ def test_report_regenerates_everything_from_parquet(tmp_path: Path) -> None:
 
 def test_a_failed_target_exits_1_and_names_the_check(tmp_path: Path) -> None:
     runs = tmp_path / ".spanbench" / "runs"
-    write_run(runs, "20261129T220000Z-aaaaaa", {"linear_3": 10.0})
+    write_calls_run(runs, "20261129T220000Z-aaaaaa", {"linear_3": 10.0})
     targets = tmp_path / "targets.toml"
     targets.write_text('[[target]]\nsuite = "task_initialization"\nscenario = "linear_3"\n'
                        'phase = "api.create_task"\nmetric = "mean"\nthreshold_ms = 5\n'
@@ -91,7 +63,7 @@ def test_a_failed_target_exits_1_and_names_the_check(tmp_path: Path) -> None:
 def test_input_problems_exit_2(tmp_path: Path) -> None:
     result = spanbench("report", cwd=tmp_path)
     assert result.returncode == 2 and "no run under" in result.stderr
-    write_run(tmp_path / ".spanbench" / "runs", "20261129T220000Z-aaaaaa", {"linear_3": 10.0})
+    write_calls_run(tmp_path / ".spanbench" / "runs", "20261129T220000Z-aaaaaa", {"linear_3": 10.0})
     result = spanbench("report", "--baseline", "nope", cwd=tmp_path)
     assert result.returncode == 2 and "no baseline named 'nope'" in result.stderr
     result = spanbench("report", "--targets", str(tmp_path / "missing.toml"), cwd=tmp_path)
@@ -100,8 +72,8 @@ def test_input_problems_exit_2(tmp_path: Path) -> None:
 
 def test_compare_two_runs_prints_the_table(tmp_path: Path) -> None:
     runs = tmp_path / ".spanbench" / "runs"
-    write_run(runs, "20261129T220000Z-aaaaaa", {"linear_3": 10.0, "diamond_4": 12.0})
-    write_run(runs, "20261129T230000Z-bbbbbb", {"linear_3": 10.0, "diamond_4": 15.0})
+    write_calls_run(runs, "20261129T220000Z-aaaaaa", {"linear_3": 10.0, "diamond_4": 12.0})
+    write_calls_run(runs, "20261129T230000Z-bbbbbb", {"linear_3": 10.0, "diamond_4": 15.0})
     result = spanbench("compare", "20261129T220000Z-aaaaaa", "20261129T230000Z-bbbbbb",
                        cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -112,9 +84,8 @@ def test_compare_two_runs_prints_the_table(tmp_path: Path) -> None:
     assert "REGRESSED task_initialization/diamond_4" in result.stderr
 
 
+@pytest.mark.full_run
 def test_a_quick_run_writes_every_report_and_saves_a_baseline(tmp_path: Path) -> None:
-    from stack.local import postgres
-
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OTEL_", "TASKER_TEST_", "SPANBENCH_")) and k != "DATABASE_URL"}
     env.update(SPANBENCH_HOME=str(tmp_path / ".spanbench"), COLUMNS="200")

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from stack.local import postgres
-from tests.otlp_capture import OtlpCapture, otlp_capture  # noqa: F401
+from tests.otlp_capture import OtlpCapture
 
 
 def _spanbench(*args: str, home: Path, env: dict[str, str] | None = None,
@@ -25,8 +25,9 @@ def _spanbench(*args: str, home: Path, env: dict[str, str] | None = None,
                           env=environment, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.full_run
 def test_a_quick_run_measures_summarises_and_stops_everything(
-        tmp_path: Path, otlp_capture: OtlpCapture) -> None:  # noqa: F811
+        tmp_path: Path, otlp_capture: OtlpCapture) -> None:
     home = tmp_path / ".spanbench"
     result = _spanbench("run", "task_initialization", "event_propagation", "--quick",
                         "--tee-otlp", otlp_capture.endpoint, home=home)

@@ -10,8 +10,11 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from stack.local import postgres
+
+pytestmark = pytest.mark.full_run
 
 
 def test_a_closed_loop_run_reports_and_stores_throughput_per_level(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from extract.store.parquet_store import spans_dir
-from tests.integration.test_report_command import spanbench, write_run
+from tests.fake_runs import write_calls_run
+from tests.integration.test_report_command import spanbench
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -20,7 +21,7 @@ INJECTIONS = ["x'; DROP TABLE spans; --", "../../etc", "/tmp"]
 
 def _runs(tmp_path: Path) -> Path:
     runs = tmp_path / ".spanbench" / "runs"
-    write_run(runs, RUN, {"linear_3": 10.0})
+    write_calls_run(runs, RUN, {"linear_3": 10.0})
     return runs
 
 

@@ -39,6 +39,7 @@ def _sentinel_survives(url: str) -> None:
         assert conn.execute("SELECT to_regclass('tasker.tasks') IS NOT NULL").fetchone() == (True,)
 
 
+@pytest.mark.postgres
 def test_the_database_wants_its_password(tmp_path: Path) -> None:
     home = tmp_path / "home"
     info = postgres.ensure_started(home, relaxed=True)
@@ -74,6 +75,7 @@ def test_the_database_listens_on_loopback_only(pg_url: str) -> None:
     assert hosts and all(is_loopback(address) for address in hosts), rules
 
 
+@pytest.mark.stack
 def test_services_listen_on_loopback_and_the_api_wants_the_token(
     fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

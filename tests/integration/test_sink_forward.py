@@ -14,12 +14,12 @@ import pytest
 from extract.receive.forwarder import Forwarder
 from extract.receive.settings import SettingsError, SinkSettings
 from spanbench.runner.deployment import DeploymentError, deploy
-from tests.otlp_capture import OtlpCapture, otlp_capture  # noqa: F401
+from tests.otlp_capture import OtlpCapture
 from tests.sink_harness import SinkProcess, count_spans, make_request
 
 
 def test_records_reach_the_target_in_order(
-        otlp_capture: OtlpCapture) -> None:  # noqa: F811
+        otlp_capture: OtlpCapture) -> None:
     forwarder = Forwarder(otlp_capture.endpoint).start()
     sent = []
     for _ in range(4):
@@ -65,7 +65,7 @@ def test_forward_urls_are_checked() -> None:
 
 
 def test_the_sink_forwards_what_it_acknowledged(
-        tmp_path: Path, otlp_capture: OtlpCapture) -> None:  # noqa: F811
+        tmp_path: Path, otlp_capture: OtlpCapture) -> None:
     with SinkProcess(tmp_path / "runs", "--forward", otlp_capture.endpoint, grpc=False) as sink:
         sent = []
         for _ in range(3):

@@ -150,6 +150,7 @@ def test_sink_refuses_a_missing_bucket(tmp_path: Path, s3_env: dict[str, str]) -
     assert sink.process is not None and sink.process.returncode == 1
 
 
+@pytest.mark.full_run
 def test_a_run_through_an_external_sink_reports_from_the_bucket(
     tmp_path: Path, s3_env: dict[str, str]
 ) -> None:

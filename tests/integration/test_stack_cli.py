@@ -90,6 +90,7 @@ def _live_postgres_for(data_dir: str) -> list[int]:
     ]
 
 
+@pytest.mark.postgres
 def test_stack_up_status_down_with_own_cluster(tmp_path: Path) -> None:
     home = tmp_path / "home"
     try:

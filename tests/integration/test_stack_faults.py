@@ -9,9 +9,12 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pytest
 
 from stack.local import migrate, postgres
 from tests.stack_harness import running_stack
+
+pytestmark = pytest.mark.stack
 
 
 def _claimer(url: str, step_uuid: str, deadline_s: float = 10.0) -> str:

@@ -7,12 +7,15 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 from opentelemetry.trace import SpanContext, TraceFlags
 
 from instrument.propagation import context_for, context_with_baggage, inject_http_headers
 from spanbench.vocabulary import STACK_PHASES, Attr
-from tests.otlp_capture import OtlpCapture, otlp_capture  # noqa: F401
+from tests.otlp_capture import OtlpCapture
 from tests.stack_harness import running_stack
+
+pytestmark = pytest.mark.stack
 
 BAGGAGE = {Attr.RUN_ID: "run-trace-test", Attr.SUITE: "e2e_latency",
            Attr.SCENARIO: "linear_3", Attr.ITERATION: 4, Attr.WARMUP: False}
@@ -30,7 +33,7 @@ def _otel_env(capture: OtlpCapture) -> dict[str, str]:
 
 
 def test_a_workflow_is_one_trace_holding_every_stack_phase(
-        fresh_db: str, tmp_path: Path, otlp_capture: OtlpCapture) -> None:  # noqa: F811
+        fresh_db: str, tmp_path: Path, otlp_capture: OtlpCapture) -> None:
     headers, root = _traceparent_headers(sampled=True)
     with running_stack(fresh_db, tmp_path, workers=1, env=_otel_env(otlp_capture)) as stack:
         response = stack.create("linear_3", "linear_workflow", headers=headers)
@@ -74,7 +77,7 @@ def test_a_workflow_is_one_trace_holding_every_stack_phase(
 
 
 def test_an_unsampled_traceparent_switches_the_stack_spans_off(
-        fresh_db: str, tmp_path: Path, otlp_capture: OtlpCapture) -> None:  # noqa: F811
+        fresh_db: str, tmp_path: Path, otlp_capture: OtlpCapture) -> None:
     headers, _ = _traceparent_headers(sampled=False)
     with running_stack(fresh_db, tmp_path, workers=1, env=_otel_env(otlp_capture)) as stack:
         response = stack.create("linear_3", "linear_workflow", headers=headers)

@@ -11,6 +11,8 @@ import pytest
 from stack.engine.templates import BUILTIN_TEMPLATES, TaskTemplate, chain, expected_results, fanout
 from tests.stack_harness import RunningStack, running_stack
 
+pytestmark = pytest.mark.stack
+
 MATH_TEMPLATES = [t for t in BUILTIN_TEMPLATES
                   if t.name in ("linear_3", "linear_4", "diamond_4", "tree_7", "tree_8",
                                 "complex_dag_7")] + [chain(10), fanout(10)]

@@ -12,6 +12,7 @@ import pytest
 
 from extract.analyse.duckdb_runner import open_runs
 from extract.store.baselines import compare, compare_baselines, compare_tables, save_baseline
+from tests.fake_runs import write_run_json, write_spans
 
 MS = 1_000_000
 
@@ -76,18 +77,14 @@ def test_the_noise_threshold_is_respected() -> None:
 
 
 def _run(runs_dir: Path, run_id: str, values_ms: list[float]) -> None:
-    rows = len(values_ms) + 2
-    table = pa.table({
-        "Duration": [int(v * MS) for v in values_ms] + [999 * MS, 999 * MS],
-        "SpanAttributes": pa.array([[]] * rows, pa.map_(pa.string(), pa.string())),
-        "StatusCode": ["Unset"] * len(values_ms) + ["Error", "Unset"],
-        "RunId": [run_id] * rows, "Suite": ["s"] * rows, "Scenario": ["x"] * rows,
-        "Phase": ["p"] * rows, "Warmup": [False] * len(values_ms) + [False, True]})
-    folder = runs_dir / run_id / "spans"
-    folder.mkdir(parents=True)
-    pq.write_table(table, folder / "part-00000.parquet")
-    (runs_dir / run_id / "run.json").write_text(json.dumps(
-        {"commit": f"c-{run_id}", "started_at": "2026-11-29T23:00:00+00:00"}))
+    calls = [(int(v * MS), "Unset", False) for v in values_ms]
+    calls += [(999 * MS, "Error", False), (999 * MS, "Unset", True)]  # failed, warm-up
+    write_spans(runs_dir, run_id, [
+        {"Duration": duration, "SpanAttributes": {}, "StatusCode": status, "RunId": run_id,
+         "Suite": "s", "Scenario": "x", "Phase": "p", "Warmup": warmup}
+        for duration, status, warmup in calls], part="00000")
+    write_run_json(runs_dir, run_id,
+                   {"commit": f"c-{run_id}", "started_at": "2026-11-29T23:00:00+00:00"})
 
 
 def test_a_baseline_round_trip_through_parquet(tmp_path: Path) -> None:

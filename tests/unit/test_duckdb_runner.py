@@ -11,8 +11,8 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from extract.analyse.duckdb_runner import NoSpansError, list_runs, open_runs
-from extract.receive.columns import to_tables
-from extract.store.parquet_store import spans_dir, write_part
+from extract.store.parquet_store import spans_dir
+from tests.fake_runs import write_request
 
 
 def _write(runs_dir: Path, run_id: str, part: str, count: int) -> None:
@@ -28,7 +28,7 @@ def _write(runs_dir: Path, run_id: str, part: str, count: int) -> None:
         )
         span.attributes.add(key="bench.run_id").value.string_value = run_id
         span.attributes.add(key="bench.iteration").value.int_value = n
-    write_part(runs_dir, run_id, part, to_tables([request])[run_id])
+    write_request(runs_dir, request, part)
 
 
 @pytest.fixture

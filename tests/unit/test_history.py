@@ -13,8 +13,8 @@ import pytest
 from extract.reports.model import ReportInput, RunMeta
 from extract.store import history
 from extract.store.history import history_glob, history_path, load_trend, record_run
+from tests.fake_runs import days
 from tests.unit.reports_fixture import MS, stats
-from tests.unit.runs_fixture import days
 
 EXPECTED_SCHEMA = [
     ("run_id", "VARCHAR"), ("started_at", "TIMESTAMP WITH TIME ZONE"), ("git_commit", "VARCHAR"),

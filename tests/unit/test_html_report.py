@@ -20,16 +20,15 @@ from extract.reports.phase_colours import ORDER, phase_colour, phase_order
 from extract.reports.svg import histogram_svg, stacked_bars_svg, trend_svg, waterfall_svg
 from queries import macros
 from tests.e2e_traces import DIAMOND, Workflow, spans_view
+from tests.fake_runs import rows_of, spans_db
 from tests.html_run_fixture import write_history
 from tests.unit.reports_fixture import sample_report
 
 
 def _calls(con: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
     """A `spans` table of (suite, scenario, phase, Duration, warmup, status, attributes)."""
-    con.execute("""CREATE TABLE spans (RunId VARCHAR, Suite VARCHAR, Scenario VARCHAR,
-        Phase VARCHAR, Duration BIGINT, Warmup BOOLEAN, StatusCode VARCHAR,
-        SpanAttributes MAP(VARCHAR, VARCHAR))""")
-    con.executemany("INSERT INTO spans VALUES ('r', ?, ?, ?, ?, ?, ?, ?)", rows)
+    columns = ("Suite", "Scenario", "Phase", "Duration", "Warmup", "StatusCode", "SpanAttributes")
+    spans_db([{"RunId": "r", **row} for row in rows_of(columns, rows)], con)
 
 
 def test_histogram_bins_hold_every_measured_call_as_phase_stats_counts_them() -> None:

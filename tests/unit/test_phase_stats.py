@@ -8,18 +8,13 @@ import duckdb
 import pytest
 
 from extract.analyse.analysis import PhaseStats, phase_statistics, t_quantile
-from queries import macros
+from tests.fake_runs import CALL_COLUMNS, rows_of, spans_db
 
 MS = 1_000_000
 
 
 def _spans(rows: list[tuple]) -> duckdb.DuckDBPyConnection:
-    conn = macros.define(duckdb.connect())
-    conn.execute("""CREATE TABLE spans (RunId VARCHAR, Suite VARCHAR, Scenario VARCHAR,
-                    Phase VARCHAR, Warmup BOOLEAN, StatusCode VARCHAR, Duration BIGINT,
-                    SpanAttributes MAP(VARCHAR, VARCHAR))""")
-    conn.executemany("INSERT INTO spans VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return conn
+    return spans_db(rows_of(CALL_COLUMNS, rows))
 
 
 def _one(values_ns: list[int], extra: list[tuple] = ()) -> PhaseStats:  # type: ignore[assignment]

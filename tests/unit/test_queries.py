@@ -9,6 +9,7 @@ import pytest
 
 import queries
 from queries import QueryRegistryError, macros
+from tests.fake_runs import CALL_COLUMNS, rows_of, spans_db
 
 
 def test_every_name_the_code_uses_has_its_file() -> None:
@@ -28,10 +29,7 @@ def test_a_mismatch_stops_the_load(tmp_path: Path, files: dict[str, str], messag
 
 
 def _spans(conn: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
-    conn.execute("""CREATE TABLE spans (RunId VARCHAR, Suite VARCHAR, Scenario VARCHAR,
-                    Phase VARCHAR, Warmup BOOLEAN, StatusCode VARCHAR, Duration BIGINT,
-                    SpanAttributes MAP(VARCHAR, VARCHAR))""")
-    conn.executemany("INSERT INTO spans VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    spans_db(rows_of(CALL_COLUMNS, rows), conn)
 
 
 def test_phase_summary_excludes_warmup_errors_and_other_runs() -> None:

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spanbench.cli.app import app
-from tests.unit.runs_fixture import days, write_run
+from tests.fake_runs import days, write_run
 
 runner = CliRunner()
 

@@ -26,7 +26,7 @@ from instrument.propagation import (
 from instrument.recorder import PhaseRecorder
 from instrument.tracing import setup_tracing, shutdown_tracing
 from spanbench.vocabulary import Attr
-from tests.otlp_capture import OtlpCapture, otlp_capture  # noqa: F401  (fixture)
+from tests.otlp_capture import OtlpCapture
 
 BAGGAGE = {Attr.RUN_ID: "run-1", Attr.SUITE: "e2e_latency", Attr.ITERATION: 7, Attr.WARMUP: False}
 
@@ -39,7 +39,7 @@ def _no_otel_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def provider(otlp_capture: OtlpCapture) -> Iterator[TracerProvider]:  # noqa: F811
+def provider(otlp_capture: OtlpCapture) -> Iterator[TracerProvider]:
     provider = setup_tracing("recorder-test", endpoint=otlp_capture.endpoint)
     assert provider is not None
     yield provider
@@ -53,7 +53,7 @@ def _export(rec: PhaseRecorder, provider: TracerProvider) -> None:
 
 def test_phases_become_spans_with_ids_timestamps_and_attributes(
     provider: TracerProvider,
-    otlp_capture: OtlpCapture,  # noqa: F811
+    otlp_capture: OtlpCapture,
 ) -> None:
     rec = PhaseRecorder(provider, base_attributes={"host.role": "driver", Attr.RUN_ID: "base"})
     incoming = context_with_baggage(BAGGAGE, context=context_api.Context())
@@ -95,7 +95,7 @@ def test_phases_become_spans_with_ids_timestamps_and_attributes(
 
 def test_workload_exception_is_recorded_and_reraised(
     provider: TracerProvider,
-    otlp_capture: OtlpCapture,  # noqa: F811
+    otlp_capture: OtlpCapture,
 ) -> None:
     rec = PhaseRecorder(provider)
     error = ValueError("handler failed")
@@ -117,7 +117,7 @@ def test_workload_exception_is_recorded_and_reraised(
 
 def test_unsampled_parent_times_and_propagates_but_exports_nothing(
     provider: TracerProvider,
-    otlp_capture: OtlpCapture,  # noqa: F811
+    otlp_capture: OtlpCapture,
 ) -> None:
     trace_id, span_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     incoming = extract_http_headers({"traceparent": f"00-{trace_id}-{span_id}-00"})
@@ -159,7 +159,7 @@ def test_without_provider_phases_time_and_propagate() -> None:
 
 def test_record_measured_elsewhere(
     provider: TracerProvider,
-    otlp_capture: OtlpCapture,  # noqa: F811
+    otlp_capture: OtlpCapture,
 ) -> None:
     rec = PhaseRecorder(provider)
     with rec.phase("e2e.workflow") as root:

@@ -15,8 +15,8 @@ from extract.store.history import history_dir, record_run
 from extract.store.run_index import latest_run, summarize_runs
 from spanbench.cli.app import app
 from spanbench.cli.report_command import ReportError, newest_run
+from tests.fake_runs import days, write_run
 from tests.unit.reports_fixture import stats
-from tests.unit.runs_fixture import days, write_run
 
 runner = CliRunner()
 

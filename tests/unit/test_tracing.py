@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from instrument import settings
 from instrument.tracing import setup_tracing, shutdown_tracing
 from spanbench import settings as catalogue
-from tests.otlp_capture import OtlpCapture, otlp_capture  # noqa: F401  (fixture)
+from tests.otlp_capture import OtlpCapture
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +35,7 @@ def test_no_endpoint_means_no_provider() -> None:
 
 def test_environment_names_the_service_and_resource(
     monkeypatch: pytest.MonkeyPatch,
-    otlp_capture: OtlpCapture,  # noqa: F811
+    otlp_capture: OtlpCapture,
 ) -> None:
     monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_ENDPOINT, otlp_capture.endpoint)
     monkeypatch.setenv(catalogue.OTEL_SERVICE_NAME, "from-env")
@@ -51,7 +51,7 @@ def test_environment_names_the_service_and_resource(
 
 def test_explicit_service_name_is_the_default(
     monkeypatch: pytest.MonkeyPatch,
-    otlp_capture: OtlpCapture,  # noqa: F811
+    otlp_capture: OtlpCapture,
 ) -> None:
     monkeypatch.setenv(catalogue.OTEL_RESOURCE_ATTRIBUTES, "team=perf")
     provider = setup_tracing("explicit", endpoint=otlp_capture.endpoint)
@@ -65,7 +65,7 @@ def test_explicit_service_name_is_the_default(
 
 def test_traces_endpoint_wins_over_the_base_endpoint(
     monkeypatch: pytest.MonkeyPatch,
-    otlp_capture: OtlpCapture,  # noqa: F811
+    otlp_capture: OtlpCapture,
 ) -> None:
     monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_ENDPOINT, "http://127.0.0.1:9")
     monkeypatch.setenv(catalogue.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, otlp_capture.traces_url)

@@ -14,8 +14,8 @@ from extract.reports.model import ReportInput, RunMeta
 from extract.store.history import history_path, record_run
 from spanbench.cli.app import app
 from spanbench.cli.report_command import publish
+from tests.fake_runs import days, write_run, write_run_json
 from tests.unit.reports_fixture import sample_report, stats
-from tests.unit.runs_fixture import days, write_run
 
 runner = CliRunner()
 
@@ -79,9 +79,7 @@ def test_publish_records_the_run_unless_it_was_quick(tmp_path: Path) -> None:
     path = history_path(tmp_path, report.meta.run_id)
     assert path.is_file()
     path.unlink()
-    run_dir = tmp_path / report.meta.run_id
-    run_dir.mkdir()
-    (run_dir / "run.json").write_text(json.dumps({"config": {"quick": True}}))
+    write_run_json(tmp_path, report.meta.run_id, {"config": {"quick": True}})
     publish(quiet, quiet, report, runs_dir=tmp_path, output_dir=tmp_path / "out")
     assert not path.exists()
 

@@ -1,0 +1,148 @@
+"""The one builder of fake runs: spans in the Parquet store's format, run.json, `_history` files,
+and in-memory `spans` tables with the store's columns.
+
+Rows are mappings of store column → value (missing columns are null): maps as dicts or
+(key, value) pairs, timestamps as datetimes or ns since the epoch. Every part goes through
+extract.store.parquet_store.write_part and every run.json through `write_run_json`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from extract.receive.columns import to_tables
+from extract.store.history import HISTORY_SCHEMA, history_dir, history_path
+from extract.store.parquet_store import SCHEMA, write_part
+from queries import macros
+from spanbench.runner import runinfo
+from spanbench.vocabulary import Attr
+
+Row = Mapping[str, Any]
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+CALL_COLUMNS = ("RunId", "Suite", "Scenario", "Phase", "Warmup", "StatusCode", "Duration",
+                "SpanAttributes")
+"""What the per-call statistics read, in the order the call tables of the unit tests give them."""
+
+Sample = tuple[str, str, str, int]
+"""(suite, scenario, phase, duration in ns)."""
+
+
+def days(n: int) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+def rows_of(columns: Sequence[str], values: Iterable[Sequence[Any]]) -> list[Row]:
+    """Tuples of values as rows of the named columns."""
+    return [dict(zip(columns, value, strict=True)) for value in values]
+
+
+def store_table(rows: Iterable[Row]) -> pa.Table:
+    """The rows as a table with parquet_store.SCHEMA."""
+    return pa.Table.from_pylist([dict(row) for row in rows], schema=SCHEMA)
+
+
+def spans_db(rows: Iterable[Row], connection: duckdb.DuckDBPyConnection | None = None
+             ) -> duckdb.DuckDBPyConnection:
+    """A connection whose `spans` table holds the rows, with every column of the store."""
+    con = connection if connection is not None else macros.define(duckdb.connect())
+    rows_table = store_table(rows)
+    con.register("fake_spans", rows_table)
+    con.execute("CREATE OR REPLACE TABLE spans AS SELECT * FROM fake_spans")
+    con.unregister("fake_spans")
+    return con
+
+
+def write_spans(runs_dir: Path, run_id: str, rows: Iterable[Row], part: str = "00000001"
+                ) -> Path:
+    """The rows as part `part` of run `run_id`; the part file's path."""
+    return write_part(runs_dir, run_id, part, store_table(rows))
+
+
+def write_request(runs_dir: Path, request: ExportTraceServiceRequest, part: str = "0"
+                  ) -> list[Path]:
+    """An OTLP export request stored as the sink stores it: one part per run id in it."""
+    return [write_part(runs_dir, run_id, part, table)
+            for run_id, table in to_tables([request]).items()]
+
+
+def write_run_json(runs_dir: Path, run_id: str, record: Mapping[str, Any]) -> Path:
+    """Every fake run's run.json is written here (switch to the run store's writer here)."""
+    return runinfo.write(runs_dir / run_id, dict(record))
+
+
+def write_history_file(runs_dir: Path, run_id: str, rows: Sequence[Row]) -> Path:
+    """Run `run_id`'s `_history` file: rows with HISTORY_SCHEMA's columns."""
+    history_dir(runs_dir).mkdir(parents=True, exist_ok=True)
+    path = history_path(runs_dir, run_id)
+    pq.write_table(pa.Table.from_pylist([dict(row) for row in rows], schema=HISTORY_SCHEMA), path)
+    return path
+
+
+def samples_request(run_id: str, samples: Sequence[Sample]) -> ExportTraceServiceRequest:
+    """One span per sample, a second apart from T0, with the bench attributes a driver sets."""
+    request = ExportTraceServiceRequest()
+    scope_spans = request.resource_spans.add().scope_spans.add()
+    start = int(T0.timestamp() * 1e9)
+    for number, (suite, scenario, phase, duration) in enumerate(samples, start=1):
+        span = scope_spans.spans.add(
+            trace_id=number.to_bytes(16, "big"), span_id=number.to_bytes(8, "big"),
+            name=phase, start_time_unix_nano=start + number * 10**9,
+            end_time_unix_nano=start + number * 10**9 + duration)
+        for key, text in ((Attr.RUN_ID, run_id), (Attr.SUITE, suite),
+                          (Attr.SCENARIO, scenario), (Attr.PHASE, phase)):
+            span.attributes.add(key=key).value.string_value = text
+        span.attributes.add(key=Attr.ITERATION).value.int_value = number
+        span.attributes.add(key=Attr.WARMUP).value.bool_value = False
+    return request
+
+
+def write_run(runs_dir: Path, run_id: str, samples: Sequence[Sample],
+                      started_at: datetime | None = None, commit: str | None = None) -> Path:
+    """The samples as one part of run `run_id`; with `started_at`, a run.json too."""
+    write_request(runs_dir, samples_request(run_id, samples))
+    if started_at is not None:
+        write_run_json(runs_dir, run_id, {
+            "run_id": run_id, "started_at": started_at.isoformat(), "commit": commit,
+            "config": {"suites": sorted({s[0] for s in samples}), "quick": False},
+            "deployment": {"started_by_run": True}})
+    return runs_dir / run_id
+
+
+def reported_run_record(run_id: str, started_at: datetime) -> dict[str, Any]:
+    """run.json of a run the reference stack served, its prerequisites checked."""
+    return {"run_id": run_id, "started_at": started_at.isoformat(), "commit": "abc123def456",
+            "deployment": {"started_by_run": True},
+            "prerequisites": [{"name": "Database reachable", "ok": True, "detail": "PG 17"}]}
+
+
+CALLS_STARTED = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
+
+
+def write_calls_run(runs_dir: Path, run_id: str, ms_by_scenario: dict[str, float],
+                    n: int = 30) -> None:
+    """task_initialization spans: n measured calls per scenario, each ms ± a little, 2 warm-up."""
+    rows: list[Row] = []
+    for scenario, ms in ms_by_scenario.items():
+        for i in range(-2, n):
+            duration = int((ms + (i % 5) * 0.1 * ms / 10) * 1_000_000)
+            begin = CALLS_STARTED + timedelta(seconds=len(rows))
+            end = begin + timedelta(microseconds=duration // 1000)
+            rows.append({
+                "Timestamp": begin, "EndTimestamp": end, "Duration": duration,
+                "TraceId": f"{scenario}{i:030d}", "SpanId": f"{i + 100:016d}",
+                "SpanName": "api.create_task", "ServiceName": "spanbench-driver",
+                "StatusCode": "Unset", "SpanAttributes": {}, "RunId": run_id,
+                "Suite": "task_initialization", "Scenario": scenario, "Phase": "api.create_task",
+                "Iteration": i, "Warmup": i < 0})
+    write_spans(runs_dir, run_id, rows)
+    write_run_json(runs_dir, run_id, reported_run_record(run_id, CALLS_STARTED))
