@@ -48,3 +48,12 @@ def otlp_headers() -> dict[str, str] | None:
 def urls(name: str) -> tuple[str, ...]:
     return tuple(part.strip().rstrip("/") for part in (env(name) or "").split(",")
                  if part.strip())
+
+
+# ── the runs directory (extract/store/runstore.py) ──
+
+RUNS_DIR = "SPANBENCH_RUNS_DIR"
+"""Runs directory of every command, or s3://bucket/prefix; default <SPANBENCH_HOME>/runs."""
+
+RUNS_DIR_ALIAS = "SPANBENCH_SINK_OUT"
+"""The older name of SPANBENCH_RUNS_DIR, still read when that is unset."""

@@ -9,7 +9,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from extract.store.object_store import S3Runs, is_s3
+from extract.store.object_store import S3Runs
+from extract.store.runstore import RunStore
 
 SINK_HTTP = "SPANBENCH_SINK_HTTP"
 """host:port of the OTLP/HTTP listener. Default: 127.0.0.1:4318 (port 0 picks a free port)."""
@@ -88,31 +89,8 @@ def parse_address(text: str, what: str) -> tuple[str, int]:
 
 
 def runs_dir(explicit: str | os.PathLike[str] | None = None, home: Path | None = None) -> Path:
-    """Where runs are written: explicit, then SPANBENCH_SINK_OUT, then `<home>/runs`."""
-    if explicit is not None:
-        return Path(explicit).absolute()
-    from_env = os.environ.get(SINK_OUT, "")
-    if from_env:
-        return Path(from_env).absolute()
-    return ((home or Path(".spanbench")) / "runs").absolute()
-
-
-def runs_location(
-    explicit: str | os.PathLike[str] | None = None, home: Path | None = None
-) -> Path | S3Runs:
-    """Like `runs_dir`, but `s3://bucket/prefix` (given or in SPANBENCH_SINK_OUT) is a bucket."""
-    chosen = explicit if explicit is not None else os.environ.get(SINK_OUT, "") or None
-    if chosen is not None and is_s3(chosen):
-        try:
-            return S3Runs.parse(str(chosen))
-        except ValueError as error:
-            raise SettingsError(str(error)) from None
-    return runs_dir(chosen, home)
-
-
-def staging_dir(store: S3Runs, home: Path | None = None) -> Path:
-    """The local directory whose `.spool` holds what a sink has not yet put in `store`."""
-    return ((home or Path(".spanbench")) / "s3-staging" / store.key()).absolute()
+    """The local folder a sink writes to (extract/store/runstore.py resolves the runs dir)."""
+    return RunStore.resolve(explicit, home).staging_dir
 
 
 def _grpc_default() -> tuple[str, int] | None:

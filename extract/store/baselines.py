@@ -20,10 +20,9 @@ import duckdb
 import pyarrow.parquet as pq
 
 import queries
-from extract.analyse.duckdb_runner import open_runs
+from extract.analyse.duckdb_runner import Runs, open_runs
 from extract.analyse.noise import noise_thresholds
-from extract.reports.gather import run_record
-from extract.store.object_store import S3Runs
+from extract.store.runstore import RunStore
 from spanbench.security import check_name, contained
 
 SAMPLES = "samples.parquet"
@@ -49,18 +48,19 @@ class Comparison:
     threshold: float
 
 
-def save_baseline(runs_dir: Path | S3Runs, baselines_dir: Path, name: str, run_id: str) -> Path:
+def save_baseline(runs_dir: Runs, baselines_dir: Path, name: str, run_id: str) -> Path:
     """Keep run `run_id`'s samples and metadata as baseline `name`; returns its folder."""
     folder = contained(Path(baselines_dir), check_name(name, "baseline name"))
-    con = open_runs(runs_dir if isinstance(runs_dir, S3Runs) else Path(runs_dir), [run_id])
+    store = RunStore.at(runs_dir)
+    con = open_runs(store, [run_id])
     table = con.sql(queries.load()["baseline_samples"].sql,
                     params={"run_id": run_id}).to_arrow_table()
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, folder / SAMPLES)
-    run = run_record(runs_dir, run_id)
-    metadata = {"name": name, "run_id": run_id, "commit": run.get("commit"),
-                "date": run.get("started_at"), "saved_at": datetime.now(UTC).isoformat(),
-                "samples": table.num_rows}
+    run = store.record(run_id)
+    metadata = {"name": name, "run_id": run_id, "commit": run.commit,
+                "date": None if run.started_at is None else run.started_at.isoformat(),
+                "saved_at": datetime.now(UTC).isoformat(), "samples": table.num_rows}
     (folder / METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
     return folder
 

@@ -33,9 +33,11 @@ import pyarrow.parquet as pq
 import queries
 from extract.analyse.noise import noise_thresholds
 from extract.reports.model import ReportInput
+from extract.store.runstore import RunStore
 from spanbench.security import check_name, contained
 
-HISTORY_DIR = "_history"
+Runs = RunStore | Path
+"""A runs dir: a RunStore, or a local folder."""
 REFERENCE_RUNS = 5
 """Runs before a run whose medians make its reference (the window in queries/trend.sql)."""
 
@@ -79,17 +81,17 @@ class TrendRow:
     change_began: bool
 
 
-def history_dir(runs_dir: Path) -> Path:
-    """`<runs_dir>/_history`."""
-    return Path(runs_dir) / HISTORY_DIR
+def history_dir(runs_dir: Runs) -> Path:
+    """`<runs_dir>/_history` (a bucket's: on this machine, RunStore.history_dir)."""
+    return RunStore.at(runs_dir).history_dir
 
 
-def history_glob(runs_dir: Path) -> str:
+def history_glob(runs_dir: Runs) -> str:
     """The glob of every run's history file, for read_parquet()."""
     return str(history_dir(runs_dir) / "*.parquet")
 
 
-def history_path(runs_dir: Path, run_id: str) -> Path:
+def history_path(runs_dir: Runs, run_id: str) -> Path:
     """Where run `run_id`'s history is kept; a run id that could escape the folder is refused."""
     return contained(history_dir(runs_dir), f"{check_name(run_id, 'run id')}.parquet")
 
@@ -114,7 +116,7 @@ def history_table(report: ReportInput) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)
 
 
-def record_run(runs_dir: Path, report: ReportInput) -> Path:
+def record_run(runs_dir: Runs, report: ReportInput) -> Path:
     """Write (or replace) the run's history file atomically; returns its path."""
     final = history_path(runs_dir, report.meta.run_id)
     table = history_table(report)
@@ -132,7 +134,7 @@ def record_run(runs_dir: Path, report: ReportInput) -> Path:
     return final
 
 
-def open_history(runs_dir: Path,
+def open_history(runs_dir: Runs,
                  connection: duckdb.DuckDBPyConnection | None = None
                  ) -> duckdb.DuckDBPyConnection | None:
     """A connection with view `history` over every run's history file; None when there is none."""
@@ -145,14 +147,14 @@ def open_history(runs_dir: Path,
     return con
 
 
-def load_trend(runs_dir: Path, suite: str | None = None, scenario: str | None = None,
+def load_trend(runs_dir: Runs, suite: str | None = None, scenario: str | None = None,
                thresholds: Mapping[str, float] | None = None) -> list[TrendRow]:
     """Every benchmark's runs, oldest first, with where a change began (queries/trend.sql).
 
     `thresholds` maps a suite to its noise threshold ("*" sets the default), merged over
     extract.analyse.noise's NOISE_THRESHOLDS and DEFAULT_NOISE.
     """
-    con = open_history(Path(runs_dir))
+    con = open_history(runs_dir)
     if con is None:
         return []
     noise, default = noise_thresholds(thresholds)

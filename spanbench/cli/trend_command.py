@@ -20,7 +20,7 @@ from extract.reports.model import format_ms, ms
 from extract.reports.verdict import EXIT_INPUT
 from extract.store.history import TrendRow, history_dir, load_trend
 from spanbench.cli.query_command import json_value
-from spanbench.cli.runs_command import RunsDirOption, resolve_runs_dir
+from spanbench.cli.runs_dir import RunsDirOption, open_store
 
 
 class TrendFormat(enum.StrEnum):
@@ -81,7 +81,7 @@ def trend(
     15%) from the median of the 5 runs before it, when the next run confirms it.
     """
     suite, _, scenario = (benchmark or "").partition("/")
-    directory = resolve_runs_dir(runs_dir)
+    directory = open_store(runs_dir)
     errors = Console(stderr=True)
     try:
         rows = load_trend(directory, suite or None, scenario or None)

@@ -17,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from extract.receive import receiver_grpc, receiver_http
 from extract.receive.receiver_grpc import SERVICE
 from extract.receive.settings import DEFAULT_GRPC, DEFAULT_HTTP, SINK_GRPC, SINK_HTTP, SinkSettings
+from extract.store.runstore import RunStore
 from spanbench import security
 from tests.listening import assert_loopback_only
 from tests.sink_harness import REPO, SinkProcess, count_spans, make_request
@@ -149,7 +150,7 @@ def test_hostile_run_ids_are_rejected_and_nothing_leaves_the_runs_dir(tmp_path: 
 def test_the_runs_own_sink_is_loopback_and_wants_the_runs_token(tmp_path: Path) -> None:
     from spanbench.runner.deployment import start_sink
 
-    sink = start_sink(tmp_path / "runs", tmp_path / "logs", token=TOKEN)
+    sink = start_sink(RunStore.at(tmp_path / "runs"), tmp_path / "logs", token=TOKEN)
     try:
         assert sink.endpoint.startswith("http://127.0.0.1:")
         assert_loopback_only(sink.process.pid)
