@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from extract.analyse.duckdb_runner import NoSpansError, list_runs, open_runs
 from extract.reports.model import ReportInput, RunMeta
 from extract.store.history import history_dir, record_run
-from extract.store.runstore import RunStore
 from extract.store.run_index import latest_run, summarize_runs
+from extract.store.runstore import RunStore
 from spanbench.cli.app import app
 from spanbench.cli.report_command import ReportError, newest_run
 from tests.unit.reports_fixture import stats
