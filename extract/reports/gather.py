@@ -6,11 +6,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from extract.analyse import analysis, breakdown
+from extract.analyse import analysis, baseline_compare, breakdown
 from extract.analyse.duckdb_runner import Runs, open_runs
 from extract.reports.html_data import gather_charts
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
-from extract.store import baselines
 from extract.store.run_json import RunRecord
 from extract.store.runstore import RunStore
 
@@ -61,7 +60,7 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
                   if check.target.suite in ran]  # targets of suites not run are not reported
         comparisons: list[Any] = []
         if baseline_dir is not None:
-            comparisons = list(baselines.compare(con, run_id, baseline_dir))
+            comparisons = list(baseline_compare.compare(con, run_id, baseline_dir))
         if not prerequisites:
             prerequisites = _prerequisites(run_record(store, run_id))
         e2e = breakdown.e2e_analysis(con, run_id)  # one walk of the traces for all three

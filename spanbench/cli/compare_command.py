@@ -10,10 +10,11 @@ import duckdb
 import typer
 from rich.console import Console
 
+from extract.analyse.baseline_compare import compare_baselines, save_baseline
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.baseline_table import baseline_markdown
 from extract.reports.verdict import EXIT_FAILED, EXIT_INPUT, EXIT_OK
-from extract.store import baselines
+from extract.store.baselines import load_metadata
 from extract.store.runstore import RunStore
 from spanbench.cli.report_command import ReportError, baselines_dir
 from spanbench.cli.runs_dir import RunsDirOutOption, open_store
@@ -35,7 +36,7 @@ def _kind(name: str, runs_dir: RunStore) -> str:
 
 def label(folder: Path) -> str:
     """`<name> (<date>, <commit>)` from a baseline's metadata, as SPEC.md §3 heads the table."""
-    meta = baselines.load_metadata(folder)
+    meta = load_metadata(folder)
     date = str(meta.get("date") or "")[:10] or "undated"
     commit = str(meta.get("commit") or "unknown")[:12]
     return f"{meta.get('name', folder.name)} ({date}, {commit})"
@@ -51,8 +52,8 @@ def comparisons(runs_dir: RunStore, base: str, current: str) -> tuple[list[Any],
             if _kind(name, runs_dir) == "baseline":
                 folders.append(baselines_dir() / name)
             else:
-                folders.append(baselines.save_baseline(runs_dir, Path(scratch), name, name))
-        rows = baselines.compare_baselines(folders[0], folders[1])
+                folders.append(save_baseline(runs_dir, Path(scratch), name, name))
+        rows = compare_baselines(folders[0], folders[1])
         return rows, label(folders[0]), label(folders[1])
 
 

@@ -15,9 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from extract.analyse.analysis import PhaseStats
+from extract.analyse.baseline_compare import save_baseline as keep_baseline
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.model import Prerequisite, format_ms
-from extract.store.baselines import save_baseline as keep_baseline
 from extract.store.runstore import RunsDirError, RunStore, new_run_id
 from instrument.drivers import e2e_latency
 from instrument.workload.load import LoadProfile

@@ -16,9 +16,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from extract.analyse.trend import TrendRow, load_trend
 from extract.reports.model import format_ms, ms
 from extract.reports.verdict import EXIT_INPUT
-from extract.store.history import TrendRow, history_dir, load_trend
+from extract.store.history import history_dir
 from spanbench.cli.query_command import json_value
 from spanbench.cli.runs_dir import RunsDirOption, open_store
 

@@ -9,9 +9,10 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from extract.analyse.trend import load_trend
 from extract.reports.model import ReportInput, RunMeta
 from extract.store import history
-from extract.store.history import history_glob, history_path, load_trend, record_run
+from extract.store.history import history_glob, history_path, record_run
 from tests.unit.reports_fixture import MS, stats
 from tests.unit.runs_fixture import days
 

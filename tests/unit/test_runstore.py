@@ -3,6 +3,7 @@ a bucket (moto, in process) behind the same interface as a folder."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterator
@@ -258,3 +259,23 @@ def test_a_bucket_and_a_folder_behave_the_same(tmp_path: Path, bucket: RunStore)
         assert store.last_written("20261101T120000Z-aaaaaa").tzinfo is not None
     assert bucket.s3 is not None
     assert object_store.get_text(bucket.s3, "20261101T120000Z-aaaaaa/run.json")
+
+
+STORE_MAY_NOT_IMPORT = ("extract.analyse", "extract.reports", "extract.receive", "extract.export",
+                        "spanbench.cli", "spanbench.runner")
+
+
+def test_the_store_imports_nothing_above_it() -> None:
+    """Storage is below analysis, reports, receiving and the CLI: none of them in its imports."""
+    offending = []
+    for path in sorted((REPO / "extract" / "store").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            offending += [f"{path.name}: {name}" for name in names
+                          if name.startswith(STORE_MAY_NOT_IMPORT)]
+    assert offending == []
