@@ -43,12 +43,13 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from extract.analyse.analysis import phase_statistics
 from extract.analyse.duckdb_runner import open_runs
+from extract.store.runstore import RunStore, new_run_id
 from instrument.drivers import e2e_latency
 from instrument.drivers.base import DriverContext, RunSettings
 from instrument.recorder import PhaseRecorder
 from instrument.tracing import shutdown_tracing
 from instrument.workload.load import LoadProfile
-from spanbench.runner import job, runinfo
+from spanbench.runner import job
 from spanbench.runner.deployment import Deployment, deploy
 from spanbench.vocabulary import Phase
 
@@ -119,9 +120,9 @@ def measure(levels: Sequence[int], rates: Sequence[float] | None, samples: int,
     """Run every level against one deployment; the run id, its runs folder and the levels."""
     home = Path(tempfile.mkdtemp(prefix="spanbench-load-knee-"))
     runs_dir = home / "runs"
-    run_id = runinfo.new_run_id()
+    run_id = new_run_id()
     done: list[Level] = []
-    with deploy(home, runs_dir, workers=workers) as deployment:
+    with deploy(home, RunStore.at(runs_dir, home), workers=workers) as deployment:
         provider = job.driver_tracing(deployment)
         try:
             best = 0.0

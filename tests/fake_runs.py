@@ -21,8 +21,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from extract.receive.columns import to_tables
 from extract.store.history import HISTORY_SCHEMA, history_dir, history_path
 from extract.store.parquet_store import SCHEMA, write_part
+from extract.store.run_json import parse
+from extract.store.runstore import RunStore
 from queries import macros
-from spanbench.runner import runinfo
 from spanbench.vocabulary import Attr
 
 Row = Mapping[str, Any]
@@ -76,8 +77,8 @@ def write_request(runs_dir: Path, request: ExportTraceServiceRequest, part: str 
 
 
 def write_run_json(runs_dir: Path, run_id: str, record: Mapping[str, Any]) -> Path:
-    """Every fake run's run.json is written here (switch to the run store's writer here)."""
-    return runinfo.write(runs_dir / run_id, dict(record))
+    """Every fake run's run.json, written by the run store as `spanbench run` writes it."""
+    return Path(RunStore.at(runs_dir).write_record(run_id, parse(record)))
 
 
 def write_history_file(runs_dir: Path, run_id: str, rows: Sequence[Row]) -> Path:

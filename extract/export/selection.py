@@ -6,10 +6,9 @@ A span row is a dict with the stored columns, times as epoch nanoseconds, maps a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from extract.analyse.duckdb_runner import open_runs
+from extract.analyse.duckdb_runner import Runs, open_runs
 
 SPAN_COLUMNS = """
     TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind,
@@ -83,7 +82,7 @@ def _trace_ids_sql(selection: Selection) -> tuple[str, dict[str, Any]]:
     return sql, parameters
 
 
-def read_traces(runs_dir: Path, run_id: str, selection: Selection) -> list[list[dict[str, Any]]]:
+def read_traces(runs_dir: Runs, run_id: str, selection: Selection) -> list[list[dict[str, Any]]]:
     """The selected traces of the run, each a list of span rows ordered by start time.
 
     Slowest first for --slowest; otherwise by the trace's first start. SelectionError if none.

@@ -18,7 +18,7 @@ from pathlib import Path
 from extract.receive.columns import to_tables
 from extract.receive.spool import Segment, SegmentReader, fsync_directory
 from extract.store.object_store import S3Runs
-from extract.store.parquet_store import store_part
+from extract.store.runstore import RunStore
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,13 @@ def convert_segment(
 
     The segment file is left in place (the caller deletes it once this returns).
     """
+    store = RunStore.at(runs_dir)
     reader = SegmentReader(segment.path)
     written = 0
     for index, chunk in enumerate(_chunks(reader, chunk_bytes)):
         tables = to_tables(chunk)  # from the bytes: faster than decoding first
         for run_id, table in tables.items():
-            store_part(runs_dir, run_id, part_name(segment.seq, index), table)  # durable
+            store.write_part(run_id, part_name(segment.seq, index), table)  # durable
             written += table.num_rows
     if reader.ignored_bytes:
         log.warning(

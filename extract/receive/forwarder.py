@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from extract.export.post import RETRYABLE, traces_url
+from extract.receive.otlp_post import RETRYABLE, traces_url
 
 log = logging.getLogger(__name__)
 

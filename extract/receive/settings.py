@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extract.store.object_store import S3Runs, is_s3
+from extract.store.object_store import S3Runs
+from extract.store.runstore import RunStore
 from spanbench import settings
 from spanbench.settings import SettingsError
 
@@ -31,32 +32,8 @@ def parse_address(text: str, what: str) -> tuple[str, int]:
 
 
 def runs_dir(explicit: str | os.PathLike[str] | None = None, home: Path | None = None) -> Path:
-    """Where runs are written: explicit, then SPANBENCH_RUNS_DIR (or SPANBENCH_SINK_OUT), then
-    `<home>/runs`."""
-    if explicit is not None:
-        return Path(explicit).absolute()
-    from_env = settings.runs_dir_value()
-    if from_env:
-        return Path(from_env).absolute()
-    return ((home or Path(".spanbench")) / "runs").absolute()
-
-
-def runs_location(
-    explicit: str | os.PathLike[str] | None = None, home: Path | None = None
-) -> Path | S3Runs:
-    """Like `runs_dir`, but `s3://bucket/prefix` (given or in the environment) is a bucket."""
-    chosen = explicit if explicit is not None else settings.runs_dir_value()
-    if chosen is not None and is_s3(chosen):
-        try:
-            return S3Runs.parse(str(chosen))
-        except ValueError as error:
-            raise SettingsError(str(error)) from None
-    return runs_dir(chosen, home)
-
-
-def staging_dir(store: S3Runs, home: Path | None = None) -> Path:
-    """The local directory whose `.spool` holds what a sink has not yet put in `store`."""
-    return ((home or Path(".spanbench")) / "s3-staging" / store.key()).absolute()
+    """The local folder a sink writes to (extract/store/runstore.py resolves the runs dir)."""
+    return RunStore.resolve(explicit, home).staging_dir
 
 
 def _http_from_env() -> tuple[str, int]:

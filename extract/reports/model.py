@@ -1,7 +1,7 @@
 """What every report is made from: one run's statistics, target checks, baseline comparison,
 e2e breakdowns and trace completeness. Rows are the analysis helpers' dataclasses
-(extract.analyse.analysis, extract.store.baselines, extract.analyse.breakdown); reports only
-read their fields."""
+(extract.analyse.analysis, extract.analyse.baseline_compare, extract.analyse.breakdown);
+reports only read their fields."""
 
 from __future__ import annotations
 

@@ -1,66 +1,32 @@
-"""Baselines: a run's raw per-call samples kept under a name, and a later run compared with them.
+"""Baselines: a run's raw per-call samples kept under a name (compared in
+extract/analyse/baseline_compare.py).
 
 A baseline is a folder `baselines_dir/<name>/` with `samples.parquet` (suite, scenario, variant,
 phase, duration_ns: one row per successful, non-warm-up sample) and `baseline.json` (name, run
-id, commit, run date, saved at). Comparison is on the raw samples (queries/baseline_compare.sql):
-the change of the median counts only when it is larger than the noise threshold and the
-Mann–Whitney U test finds it significant (two-sided, 0.05).
+id, commit, run date, saved at, samples).
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-import queries
-from extract.analyse.duckdb_runner import open_runs
-from extract.analyse.noise import noise_thresholds
-from extract.reports.gather import run_record
-from extract.store.object_store import S3Runs
 from spanbench.security import check_name, contained
 
 SAMPLES = "samples.parquet"
 METADATA = "baseline.json"
-SIGNIFICANCE = 0.05
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """One (suite, scenario, variant, phase) in both samples; change = current / baseline - 1."""
-
-    suite: str
-    scenario: str
-    variant: str | None
-    phase: str
-    baseline_median_ns: float
-    current_median_ns: float
-    change: float
-    p_value: float
-    status: str
-    n_baseline: int
-    n_current: int
-    threshold: float
-
-
-def save_baseline(runs_dir: Path | S3Runs, baselines_dir: Path, name: str, run_id: str) -> Path:
-    """Keep run `run_id`'s samples and metadata as baseline `name`; returns its folder."""
+def write_baseline(baselines_dir: Path, name: str, samples: pa.Table,
+                   metadata: dict[str, Any]) -> Path:
+    """Keep `samples` and `metadata` as baseline `name`; returns its folder."""
     folder = contained(Path(baselines_dir), check_name(name, "baseline name"))
-    con = open_runs(runs_dir if isinstance(runs_dir, S3Runs) else Path(runs_dir), [run_id])
-    table = con.sql(queries.load()["baseline_samples"].sql,
-                    params={"run_id": run_id}).to_arrow_table()
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / SAMPLES)
-    run = run_record(runs_dir, run_id)
-    metadata = {"name": name, "run_id": run_id, "commit": run.get("commit"),
-                "date": run.get("started_at"), "saved_at": datetime.now(UTC).isoformat(),
-                "samples": table.num_rows}
+    pq.write_table(samples, folder / SAMPLES)
     (folder / METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
     return folder
 
@@ -74,49 +40,6 @@ def load_metadata(baseline_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def compare(con: duckdb.DuckDBPyConnection, run_id: str, baseline_dir: Path,
-            thresholds: Mapping[str, float] | None = None) -> list[Comparison]:
-    """Run `run_id` (over the connection's `spans` view) against the baseline in `baseline_dir`."""
-    load_metadata(baseline_dir)
-    current = con.sql(queries.load()["baseline_samples"].sql,
-                      params={"run_id": run_id}).to_arrow_table()
-    return compare_tables(pq.read_table(Path(baseline_dir) / SAMPLES), current, thresholds)
-
-
-def compare_baselines(base_dir: Path, current_dir: Path,
-                      thresholds: Mapping[str, float] | None = None) -> list[Comparison]:
-    """Two saved baselines against each other (`spanbench compare BASE CURRENT`)."""
-    load_metadata(base_dir)
-    load_metadata(current_dir)
-    return compare_tables(pq.read_table(Path(base_dir) / SAMPLES),
-                          pq.read_table(Path(current_dir) / SAMPLES), thresholds)
-
-
-def compare_tables(baseline: object, current: object,
-                   thresholds: Mapping[str, float] | None = None) -> list[Comparison]:
-    """Two Arrow tables of samples (baseline_samples' columns) compared in DuckDB.
-
-    `thresholds` maps a suite to its noise threshold (a fraction; key "*" sets the default),
-    merged over NOISE_THRESHOLDS and DEFAULT_NOISE.
-    """
-    con = duckdb.connect()
-    con.register("baseline_samples", baseline)
-    con.register("current_samples", current)
-    result = con.execute(queries.load()["baseline_compare"].sql)
-    columns = [d[0] for d in result.description]
-    noise, default = noise_thresholds(thresholds)
-    comparisons = []
-    for values in result.fetchall():
-        row = dict(zip(columns, values, strict=True))
-        z = row.pop("z")
-        p_value = 1.0 if z is None else math.erfc(z / math.sqrt(2))
-        threshold = noise.get(row["suite"], default)
-        change = math.nan if row["change"] is None else row["change"]
-        row["change"] = change
-        if p_value < SIGNIFICANCE and abs(change) > threshold:
-            status = "Regressed" if change > 0 else "Improved"
-        else:
-            status = "Stable"
-        comparisons.append(Comparison(**row, p_value=p_value, status=status,
-                                      threshold=threshold))
-    return comparisons
+def load_samples(baseline_dir: Path) -> pa.Table:
+    """A baseline's samples.parquet."""
+    return pq.read_table(Path(baseline_dir) / SAMPLES)

@@ -1,4 +1,5 @@
-"""Trending across runs: each run's per-phase statistics kept in a small history beside the runs.
+"""Each run's per-phase statistics kept in a small history beside the runs (for trends:
+extract/analyse/trend.py).
 
 One Parquet file per run, `<runs_dir>/_history/<run_id>.parquet` (HISTORY_SCHEMA; written under
 a temporary name and renamed, so a reader never sees half a file and recording a run again
@@ -8,14 +9,6 @@ scenario, `scenario+variant` (spanbench.vocabulary.with_dataset_size), as the re
 history written when it was `scenario@variant` reads back in today's spelling. `_history`
 cannot be a run id (run ids start with a letter or a digit), so listing or opening runs never
 takes it for one.
-
-Where a change began (queries/trend.sql): a run's reference is the median of the medians of the
-up to REFERENCE_RUNS runs before it; the run is *off* when its median differs from that
-reference by more than the suite's noise threshold (extract.store.baselines: 5%, sql_functions 15%).
-A change began at a run that is off while the run before it is not off in the same direction,
-and the run after it is off in the same direction too. One off run that the next run does not
-confirm is noise; the newest run has no successor yet, so its `direction` says whether it is
-off but `change_began` stays false until the next run confirms it.
 """
 
 from __future__ import annotations
@@ -23,25 +16,65 @@ from __future__ import annotations
 import math
 import os
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-import queries
-from extract.analyse.noise import noise_thresholds
-from extract.reports.model import ReportInput
+from extract.store.runstore import RunStore
 from queries import macros
 from spanbench.security import check_name, contained
 from spanbench.vocabulary import with_dataset_size
 
-HISTORY_DIR = "_history"
-REFERENCE_RUNS = 5
-"""Runs before a run whose medians make its reference (the window in queries/trend.sql)."""
+Runs = RunStore | Path
+"""A runs dir: a RunStore, or a local folder."""
+
+
+class RunFacts(Protocol):
+    """What the history keeps of a run (extract.reports.model.RunMeta has it)."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def commit(self) -> str: ...
+
+
+class PhaseFacts(Protocol):
+    """What the history keeps of a phase (extract.analyse.analysis.PhaseStats has it)."""
+
+    @property
+    def suite(self) -> str: ...
+    @property
+    def scenario(self) -> str: ...
+    @property
+    def variant(self) -> str | None: ...
+    @property
+    def phase(self) -> str: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def mean_ns(self) -> float: ...
+    @property
+    def p50_ns(self) -> float: ...
+    @property
+    def p95_ns(self) -> float: ...
+    @property
+    def p99_ns(self) -> float: ...
+
+
+class RunReport(Protocol):
+    """A run's statistics as the history takes them (extract.reports.model.ReportInput)."""
+
+    @property
+    def meta(self) -> RunFacts: ...
+    @property
+    def stats(self) -> Sequence[PhaseFacts]: ...
 
 HISTORY_SCHEMA = pa.schema([
     ("run_id", pa.string()),
@@ -60,40 +93,17 @@ HISTORY_SCHEMA = pa.schema([
 small for them (p95 ≥ 20 samples, p99 ≥ 100); git_commit is null when the run's is unknown."""
 
 
-@dataclass(frozen=True)
-class TrendRow:
-    """One run of one benchmark (suite, scenario, phase), in ns; see the module docstring."""
-
-    suite: str
-    scenario: str
-    phase: str
-    run_id: str
-    started_at: datetime
-    git_commit: str | None
-    n: int
-    median_ns: float
-    p95_ns: float | None
-    reference_ns: float | None
-    """Median of the medians of the up to REFERENCE_RUNS runs before (None for the first)."""
-    change: float | None
-    """median_ns / reference_ns - 1."""
-    threshold: float
-    direction: int
-    """+1 slower / -1 faster than the reference beyond the threshold, 0 within it."""
-    change_began: bool
+def history_dir(runs_dir: Runs) -> Path:
+    """`<runs_dir>/_history` (a bucket's: on this machine, RunStore.history_dir)."""
+    return RunStore.at(runs_dir).history_dir
 
 
-def history_dir(runs_dir: Path) -> Path:
-    """`<runs_dir>/_history`."""
-    return Path(runs_dir) / HISTORY_DIR
-
-
-def history_glob(runs_dir: Path) -> str:
+def history_glob(runs_dir: Runs) -> str:
     """The glob of every run's history file, for read_parquet()."""
     return str(history_dir(runs_dir) / "*.parquet")
 
 
-def history_path(runs_dir: Path, run_id: str) -> Path:
+def history_path(runs_dir: Runs, run_id: str) -> Path:
     """Where run `run_id`'s history is kept; a run id that could escape the folder is refused."""
     return contained(history_dir(runs_dir), f"{check_name(run_id, 'run id')}.parquet")
 
@@ -102,7 +112,7 @@ def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def history_table(report: ReportInput) -> pa.Table:
+def history_table(report: RunReport) -> pa.Table:
     """The run's history rows (HISTORY_SCHEMA) from its PhaseStats; phases with n = 0 left out."""
     meta = report.meta
     commit = None if meta.commit in ("", "unknown") else meta.commit
@@ -119,7 +129,7 @@ def history_table(report: ReportInput) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)
 
 
-def record_run(runs_dir: Path, report: ReportInput) -> Path:
+def record_run(runs_dir: Runs, report: RunReport) -> Path:
     """Write (or replace) the run's history file atomically; returns its path."""
     final = history_path(runs_dir, report.meta.run_id)
     table = history_table(report)
@@ -137,7 +147,7 @@ def record_run(runs_dir: Path, report: ReportInput) -> Path:
     return final
 
 
-def open_history(runs_dir: Path,
+def open_history(runs_dir: Runs,
                  connection: duckdb.DuckDBPyConnection | None = None
                  ) -> duckdb.DuckDBPyConnection | None:
     """A connection with view `history` over every run's history file (scenarios in today's
@@ -151,24 +161,3 @@ def open_history(runs_dir: Path,
         "* REPLACE (bench_history_scenario(scenario) AS scenario)").create_view(
         "history", replace=True)
     return con
-
-
-def load_trend(runs_dir: Path, suite: str | None = None, scenario: str | None = None,
-               thresholds: Mapping[str, float] | None = None) -> list[TrendRow]:
-    """Every benchmark's runs, oldest first, with where a change began (queries/trend.sql).
-
-    `thresholds` maps a suite to its noise threshold ("*" sets the default), merged over
-    extract.analyse.noise's NOISE_THRESHOLDS and DEFAULT_NOISE.
-    """
-    con = open_history(Path(runs_dir))
-    if con is None:
-        return []
-    noise, default = noise_thresholds(thresholds)
-    try:
-        result = con.execute(queries.load()["trend"].sql, {
-            "suite": suite, "scenario": scenario, "default_threshold": default,
-            "thresholds": {"key": list(noise), "value": list(noise.values())}})
-        columns = [d[0] for d in result.description]
-        return [TrendRow(**dict(zip(columns, row, strict=True))) for row in result.fetchall()]
-    finally:
-        con.close()

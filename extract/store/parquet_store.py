@@ -143,13 +143,6 @@ def _write_parquet(table: pa.Table, sink: Any) -> None:
     )
 
 
-def store_part(runs: Path | S3Runs, run_id: str, part: str, table: pa.Table) -> str:
-    """`write_part` to a local runs dir or to a bucket; where the part now is."""
-    if isinstance(runs, S3Runs):
-        return write_part_s3(runs, run_id, part, table)
-    return str(write_part(runs, run_id, part, table))
-
-
 def write_part_s3(runs: S3Runs, run_id: str, part: str, table: pa.Table) -> str:
     """Upload `table` as part `part` of the run in one piece; re-writing replaces it."""
     relative = part_path(Path(), run_id, part).as_posix()

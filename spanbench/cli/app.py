@@ -25,7 +25,7 @@ from extract.receive.receiver_grpc import BindError
 from extract.receive.settings import SettingsError, SinkSettings
 from extract.receive.sink import Bound, SinkError
 from extract.receive.spool import SpoolError
-from extract.store.object_store import S3Runs
+from extract.store.runstore import RunsDirError, RunStore
 from spanbench.cli import (
     compare_command,
     export_command,
@@ -36,14 +36,15 @@ from spanbench.cli import (
     runs_command,
     trend_command,
 )
+from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
 from spanbench.security import redact_url
 from spanbench.settings import DATABASE_URL, STACK_HOST
-from stack.local import lifecycle
+from stack.local import lifecycle, migrate
 from stack.local.migrate import MigrationError
 from stack.local.pg_runtime import ClusterError
 from stack.local.stackfile import StackFileError, StackState
 from stack.local.supervisor import SupervisorError
-from stack.settings import api_token, spanbench_home, stack_host
+from stack.settings import api_token, database_url, spanbench_home, stack_host
 
 app = typer.Typer(
     name="spanbench",
@@ -55,7 +56,7 @@ console = Console()
 errors = Console(stderr=True)
 
 STACK_ERRORS = (ClusterError, MigrationError, SupervisorError, StackFileError)
-SINK_ERRORS = (SinkError, SpoolError, SettingsError, BindError)
+SINK_ERRORS = (SinkError, SpoolError, SettingsError, BindError, RunsDirError)
 
 
 def _home() -> Path:
@@ -181,9 +182,6 @@ def stack_migrate(
     For deployments that run the services themselves (docker/compose.yaml): run it once
     before starting `python -m stack.engine.orchestration` and `python -m stack.engine.worker`.
     """
-    from stack.local import migrate
-    from stack.settings import database_url
-
     url = database_url()
     if url is None:
         raise _fail(RuntimeError(f"{DATABASE_URL} is not set: point it at the database to "
@@ -252,10 +250,8 @@ def _sink_settings(
     ready_file: Path | None,
     forward: list[str] | None = None,
 ) -> SinkSettings:
-    location = sink_settings.runs_location(out, home=_home())
-    overrides: dict[str, object] = {"out": location}
-    if isinstance(location, S3Runs):
-        overrides = {"out": sink_settings.staging_dir(location, _home()), "store": location}
+    store: RunStore = resolve_store(out)
+    overrides: dict[str, object] = {"out": store.staging_dir, "store": store.s3}
     if forward:
         overrides["forward"] = tuple(forward)
     if listen is not None:
@@ -287,8 +283,9 @@ def collect(
         str | None, typer.Option(help="OTLP/gRPC host:port or 'off' (default 127.0.0.1:4317).")
     ] = None,
     out: Annotated[
-        str | None, typer.Option(help="Runs directory (default .spanbench/runs), or "
-                                 "s3://bucket/prefix (AWS_ENDPOINT_URL_S3, AWS_* credentials).")
+        str | None, typer.Option(
+            "--runs-dir", "--out", help="Runs directory (default: SPANBENCH_RUNS_DIR, else "
+            ".spanbench/runs), or s3://bucket/prefix (AWS_ENDPOINT_URL_S3, AWS_* credentials).")
     ] = None,
     max_backlog_bytes: Annotated[
         int | None,
@@ -308,7 +305,7 @@ def collect(
                      "(e.g. Jaeger's http://localhost:4318), asynchronously; repeatable."),
     ] = None,
 ) -> None:
-    """Run the OTLP sink in the foreground: spans → <out>/<run_id>/spans/*.parquet.
+    """Run the OTLP sink in the foreground: spans → <runs-dir>/<run_id>/spans/*.parquet.
 
     Defaults come from SPANBENCH_SINK_* variables (see spanbench/settings.py): 127.0.0.1 only.
 
@@ -349,10 +346,7 @@ def _cell(value: object) -> object:
 @app.command("extract")
 def extract_runs(
     run_ids: Annotated[list[str], typer.Argument(metavar="RUN_ID...", help="Runs to open.")],
-    out: Annotated[
-        str | None,
-        typer.Option(help="Runs directory (default .spanbench/runs), or s3://bucket/prefix."),
-    ] = None,
+    out: RunsDirOutOption = None,
     sql: Annotated[
         str | None, typer.Option(help="Query over the `spans` view (default: a run summary).")
     ] = None,
@@ -360,7 +354,7 @@ def extract_runs(
 ) -> None:
     """Open runs in DuckDB as the `spans` view and print a query's result."""
     try:
-        connection = open_runs(sink_settings.runs_location(out, home=_home()), run_ids)
+        connection = open_runs(resolve_store(out), run_ids)
     except (NoSpansError, ValueError, OSError, duckdb.Error) as error:
         raise _fail(error) from error
     try:

@@ -11,23 +11,25 @@ import duckdb
 import typer
 from rich.console import Console
 
-from extract.analyse.duckdb_runner import NoSpansError, list_runs
-from extract.receive import settings as sink_settings
+from extract.analyse.baseline_compare import compare_baselines, save_baseline
+from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.baseline_table import baseline_markdown
 from extract.reports.verdict import EXIT_FAILED, EXIT_INPUT, EXIT_OK
+from extract.store.baselines import load_metadata
+from extract.store.runstore import RunStore
 from spanbench.cli.report_command import ReportError, baselines_dir
+from spanbench.cli.runs_dir import RunsDirOutOption, open_store
 from spanbench.security import check_name
-from stack.settings import spanbench_home
 
 
-def _kind(name: str, runs_dir: Path) -> str:
+def _kind(name: str, runs_dir: RunStore) -> str:
     try:
         check_name(name, "baseline name or run id")
     except ValueError as error:
         raise ReportError(str(error)) from None
     if (baselines_dir() / name).is_dir():
         return "baseline"
-    if name in list_runs(runs_dir):
+    if name in runs_dir.run_ids():
         return "run"
     raise ReportError(f"{name!r} is neither a baseline under {baselines_dir()} nor a run with "
                       f"spans under {runs_dir}")
@@ -35,18 +37,14 @@ def _kind(name: str, runs_dir: Path) -> str:
 
 def label(folder: Path) -> str:
     """`<name> (<date>, <commit>)` from a baseline's metadata, as the comparison heads its table."""
-    from extract.store import baselines
-
-    meta = baselines.load_metadata(folder)
+    meta = load_metadata(folder)
     date = str(meta.get("date") or "")[:10] or "undated"
     commit = str(meta.get("commit") or "unknown")[:12]
     return f"{meta.get('name', folder.name)} ({date}, {commit})"
 
 
-def comparisons(runs_dir: Path, base: str, current: str) -> tuple[list[Any], str, str]:
+def comparisons(runs_dir: RunStore, base: str, current: str) -> tuple[list[Any], str, str]:
     """CURRENT against BASE and both sides' labels; a run is read as a throwaway baseline."""
-    from extract.store import baselines
-
     if base == current:
         raise ReportError("BASE and CURRENT are the same: name two baselines or runs")
     with tempfile.TemporaryDirectory(prefix="spanbench-compare-") as scratch:
@@ -55,22 +53,21 @@ def comparisons(runs_dir: Path, base: str, current: str) -> tuple[list[Any], str
             if _kind(name, runs_dir) == "baseline":
                 folders.append(baselines_dir() / name)
             else:
-                folders.append(baselines.save_baseline(runs_dir, Path(scratch), name, name))
-        rows = baselines.compare_baselines(folders[0], folders[1])
+                folders.append(save_baseline(runs_dir, Path(scratch), name, name))
+        rows = compare_baselines(folders[0], folders[1])
         return rows, label(folders[0]), label(folders[1])
 
 
 def compare(
     base: Annotated[str, typer.Argument(help="Baseline name or run id to compare against.")],
     current: Annotated[str, typer.Argument(help="Baseline name or run id being judged.")],
-    out: Annotated[Path | None, typer.Option(
-        help="Runs directory (default .spanbench/runs).")] = None,
+    runs_dir: RunsDirOutOption = None,
 ) -> None:
     """Print the baseline comparison (markdown); exit 1 when a benchmark regressed."""
     errors = Console(stderr=True)
-    runs_dir = sink_settings.runs_dir(out, home=spanbench_home().absolute())
+    store = open_store(runs_dir)
     try:
-        rows, base_label, current_label = comparisons(runs_dir, base, current)
+        rows, base_label, current_label = comparisons(store, base, current)
     except (ReportError, NoSpansError, ValueError, OSError, duckdb.Error) as error:
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT) from None

@@ -22,11 +22,10 @@ from extract.export.jaeger import to_jaeger
 from extract.export.otlp_json import write_lines
 from extract.export.otlp_rebuild import to_requests
 from extract.export.selection import Selection, SelectionError, read_traces
-from extract.receive import settings as sink_settings
 from extract.reports.files import LATEST
 from spanbench.cli.report_command import DEFAULT_OUTPUT_DIR, ReportError, newest_run
+from spanbench.cli.runs_dir import RunsDirOutOption, open_store
 from spanbench.security import check_file_name, contained
-from stack.settings import spanbench_home
 
 app = typer.Typer(help="Write a run's traces as Jaeger JSON or OTLP JSON lines.",
                   no_args_is_help=True)
@@ -46,8 +45,6 @@ WarmupOption = Annotated[bool, typer.Option(
 OutputOption = Annotated[Path | None, typer.Option(
     help="File to write ('-': stdout); default tmp/benchmarks/latest/<format>-<run>[-<selection>]"
          ".<ext>.")]
-RunsDirOption = Annotated[Path | None, typer.Option(
-    "--runs-dir", "--out", help="Runs directory (default .spanbench/runs).")]
 
 
 def _suffix(selection: Selection) -> str:
@@ -82,14 +79,14 @@ def _write(path: Path, fill: Callable[[IO[str]], None]) -> None:
 
 
 def _export(fmt: str, extension: str, run: str | None, selection: Selection,
-            output: Path | None, runs_dir_option: Path | None) -> None:
+            output: Path | None, runs_dir_option: str | None) -> None:
     console, errors = Console(stderr=True), Console(stderr=True)
-    runs_dir = sink_settings.runs_dir(runs_dir_option, home=spanbench_home().absolute())
+    store = open_store(runs_dir_option, exit_code=1)
     try:
-        run_id = run or newest_run(runs_dir)
+        run_id = run or newest_run(store)
         path = output or _default_path(fmt, run_id, selection, extension)
         with console.status(f"reading {selection.describe()} of run {run_id}"):
-            traces = read_traces(runs_dir, run_id, selection)
+            traces = read_traces(store, run_id, selection)
             requests = to_requests(traces)
     except (ReportError, SelectionError, NoSpansError, ValueError, duckdb.Error) as error:
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
@@ -124,7 +121,7 @@ def _selection(trace: str | None, slowest: int | None, scenario: str | None,
 def jaeger(run: RunOption = None, trace: TraceOption = None, slowest: SlowestOption = None,
            scenario: ScenarioOption = None, suite: SuiteOption = None,
            include_warmup: WarmupOption = False, output: OutputOption = None,
-           runs_dir: RunsDirOption = None) -> None:
+           runs_dir: RunsDirOutOption = None) -> None:
     """Jaeger JSON: open it in the Jaeger UI (Search → JSON File), no backend needed."""
     _export("jaeger", "json", run, _selection(trace, slowest, scenario, suite, include_warmup),
             output, runs_dir)
@@ -134,7 +131,7 @@ def jaeger(run: RunOption = None, trace: TraceOption = None, slowest: SlowestOpt
 def otlp(run: RunOption = None, trace: TraceOption = None, slowest: SlowestOption = None,
          scenario: ScenarioOption = None, suite: SuiteOption = None,
          include_warmup: WarmupOption = False, output: OutputOption = None,
-         runs_dir: RunsDirOption = None) -> None:
+         runs_dir: RunsDirOutOption = None) -> None:
     """OTLP JSON lines (one ExportTraceServiceRequest per trace and line), lossless."""
     _export("otlp", "jsonl", run, _selection(trace, slowest, scenario, suite, include_warmup),
             output, runs_dir)

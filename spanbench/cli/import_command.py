@@ -14,8 +14,8 @@ from rich.console import Console
 
 from extract.export.jaeger import JaegerFormatError, from_jaeger
 from extract.export.otlp_json import read_lines, write_lines
-from extract.export.post import PostError, post_requests
 from extract.receive.otlp_decode import OtlpDecodeError, decode_json
+from extract.receive.otlp_post import PostError, post_requests
 from spanbench import settings
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4318"

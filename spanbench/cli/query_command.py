@@ -10,7 +10,6 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import duckdb
@@ -23,7 +22,8 @@ from extract.analyse.user_query import QueryInputError, QueryResult, parse_param
 from extract.reports.verdict import EXIT_INPUT
 from extract.store.history import open_history
 from extract.store.run_index import latest_run
-from spanbench.cli.runs_command import RunsDirOption, resolve_runs_dir
+from extract.store.runstore import RunStore
+from spanbench.cli.runs_dir import RunsDirOption, open_store
 
 
 class OutputFormat(enum.StrEnum):
@@ -85,7 +85,7 @@ def write_result(result: QueryResult, output: OutputFormat, title: str) -> None:
         Console().print(table)
 
 
-def _execute(runs_dir: Path, name_or_file: str, run_ids: Sequence[str],
+def _execute(runs_dir: RunStore, name_or_file: str, run_ids: Sequence[str],
              params: Sequence[str]) -> tuple[QueryResult, list[str]]:
     query = resolve(name_or_file)
     values = parse_params(params)
@@ -118,7 +118,7 @@ def query(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Run a query over the `spans` view of runs (and `history`, once runs are recorded)."""
-    directory = resolve_runs_dir(runs_dir)
+    directory = open_store(runs_dir)
     try:
         result, chosen = _execute(directory, name_or_file, run_ids or [], params or [])
     except (QueryInputError, NoSpansError, ValueError) as error:

@@ -13,15 +13,17 @@ import duckdb
 import typer
 from rich.console import Console
 
-from extract.analyse.duckdb_runner import NoSpansError, list_runs
-from extract.receive import settings as sink_settings
+from extract.analyse.analysis import load_targets
+from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.console import console_report
 from extract.reports.files import LATEST, write_reports
-from extract.reports.gather import STAMPED, ReportInputError, gather, run_record
+from extract.reports.gather import ReportInputError, gather
 from extract.reports.model import Prerequisite, ReportInput
 from extract.reports.verdict import EXIT_INPUT, verdict
-from extract.store import history
-from extract.store.object_store import S3Runs
+from extract.store import history, runstore
+from extract.store.run_json import RunJsonError
+from extract.store.runstore import RunsDirError, RunStore
+from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
 from spanbench.security import check_name, contained
 from stack.settings import spanbench_home
 
@@ -40,7 +42,7 @@ class ReportError(RuntimeError):
 
 def baselines_dir() -> Path:
     """Where named baselines live: <SPANBENCH_HOME>/baselines/<name>."""
-    return (spanbench_home() / "baselines").absolute()
+    return runstore.baselines_dir(spanbench_home())
 
 
 def baseline_path(name: str) -> Path:
@@ -59,48 +61,37 @@ def baseline_path(name: str) -> Path:
 
 def check_targets_file(targets: Path | None) -> None:
     """Load the targets once so a bad file stops a run before any timing."""
-    from extract.analyse.analysis import load_targets
-
     try:
         load_targets(targets)
     except ValueError as error:
         raise ReportError(str(error)) from None
 
 
-def collect(runs_dir: Path | S3Runs, run_id: str, *, targets: Path | None = None,
+def collect(store: RunStore, run_id: str, *, targets: Path | None = None,
             baseline: str | None = None,
             prerequisites: Sequence[Prerequisite] = ()) -> ReportInput:
     """Everything the reports say about a run, from its Parquet; ReportError on bad input."""
     try:
-        return gather(runs_dir, run_id, targets,
+        return gather(store, run_id, targets,
                       baseline_path(baseline) if baseline else None, baseline,
-                      tuple(prerequisites), history_home=history_home(runs_dir))
+                      tuple(prerequisites))
     except (ReportInputError, NoSpansError, ValueError, OSError, duckdb.Error) as error:
         raise ReportError(str(error)) from None
 
 
-def history_home(runs_dir: Path | S3Runs) -> Path:
-    """Where the history of runs in `runs_dir` is kept: beside them, or for runs in a bucket,
-    in this machine's staging folder of that bucket (the history is not shared through it)."""
-    if isinstance(runs_dir, S3Runs):
-        return sink_settings.staging_dir(runs_dir, spanbench_home().absolute())
-    return runs_dir
-
-
-def record_history(runs_dir: Path | S3Runs, report: ReportInput) -> Path | None:
+def record_history(store: RunStore, report: ReportInput) -> Path | None:
     """Keep the run's statistics for `spanbench trend`; a --quick smoke run is not kept."""
-    local = history_home(runs_dir)
     try:
-        if run_record(runs_dir, report.meta.run_id).get("config", {}).get("quick"):
+        if store.record(report.meta.run_id).quick:
             return None
-        return history.record_run(local, report)
-    except (ReportInputError, OSError, ValueError) as error:
-        raise ReportError(f"cannot record the run in {history.history_dir(local)}: "
+        return history.record_run(store, report)
+    except (RunJsonError, OSError, ValueError) as error:
+        raise ReportError(f"cannot record the run in {store.history_dir}: "
                           f"{error}") from None
 
 
 def publish(console: Console, errors: Console, report: ReportInput, *,
-            runs_dir: Path | S3Runs,
+            store: RunStore,
             output_dir: Path = DEFAULT_OUTPUT_DIR, gate: bool = True) -> int:
     """Write every report file, record the run's history, print the console blocks; the exit
     code (0 or 1).
@@ -112,7 +103,7 @@ def publish(console: Console, errors: Console, report: ReportInput, *,
         write_reports(report, output_dir)
     except ValueError as error:  # a suite name from the spans that cannot be a file name
         raise ReportError(f"reports not written: {error}") from None
-    recorded = record_history(runs_dir, report)
+    recorded = record_history(store, report)
     console.print(console_report(report), highlight=False, markup=False, soft_wrap=True)
     console.print(f"reports: {output_dir / LATEST}/ (report.html, summary.md, results.json, "
                   "github-action-benchmark.json, junit.xml, <suite>.log)", highlight=False)
@@ -125,30 +116,29 @@ def publish(console: Console, errors: Console, report: ReportInput, *,
     return outcome.exit_code if gate else 0
 
 
-def produce(console: Console, errors: Console, runs_dir: Path | S3Runs, run_id: str, *,
+def produce(console: Console, errors: Console, store: RunStore, run_id: str, *,
             targets: Path | None = None, baseline: str | None = None,
             output_dir: Path = DEFAULT_OUTPUT_DIR,
             prerequisites: Sequence[Prerequisite] = (), gate: bool = True) -> int:
     """Gather, write every report file, print the console blocks; the exit code (0 or 1)."""
-    report = collect(runs_dir, run_id, targets=targets, baseline=baseline,
+    report = collect(store, run_id, targets=targets, baseline=baseline,
                      prerequisites=prerequisites)
-    return publish(console, errors, report, runs_dir=runs_dir, output_dir=output_dir, gate=gate)
+    return publish(console, errors, report, store=store, output_dir=output_dir, gate=gate)
 
 
-def newest_run(runs_dir: Path | S3Runs) -> str:
+def newest_run(store: RunStore) -> str:
     """The newest run `spanbench run` made (ids start with their start time)."""
-    runs = [run for run in list_runs(runs_dir) if STAMPED.match(run)]
-    if not runs:
-        raise ReportError(f"no run under {runs_dir} has spans: run 'spanbench run' first, "
-                          "or pass --out with the runs dir it wrote to")
-    return runs[-1]
+    newest = store.newest_stamped()
+    if newest is None:
+        raise ReportError(f"no run under {store} has spans: run 'spanbench run' first, "
+                          "or pass --runs-dir with the runs dir it wrote to")
+    return newest
 
 
 def report(
     run: Annotated[str | None, typer.Option(
         help="Run id (default: the newest run with spans).")] = None,
-    out: Annotated[str | None, typer.Option(
-        help="Runs directory (default .spanbench/runs), or s3://bucket/prefix.")] = None,
+    runs_dir: RunsDirOutOption = None,
     targets: TargetsOption = None,
     baseline: Annotated[str | None, typer.Option(
         help="Compare with this saved baseline.")] = None,
@@ -157,15 +147,15 @@ def report(
     """Regenerate every report of a run from its Parquet alone (no stack needed)."""
     console, errors = Console(), Console(stderr=True)
     try:
-        runs_dir = sink_settings.runs_location(out, home=spanbench_home().absolute())
+        store = resolve_store(runs_dir)
         if run is not None:
             try:
                 check_name(run, "run id")
             except ValueError as error:
                 raise ReportError(str(error)) from None
-        code = produce(console, errors, runs_dir, run or newest_run(runs_dir),
+        code = produce(console, errors, store, run or newest_run(store),
                        targets=targets, baseline=baseline, output_dir=output_dir)
-    except (ReportError, sink_settings.SettingsError, OSError) as error:
+    except (ReportError, RunsDirError, OSError) as error:
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT) from None
     raise typer.Exit(code)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,11 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from extract.analyse.analysis import PhaseStats
+from extract.analyse.baseline_compare import save_baseline as keep_baseline
 from extract.analyse.duckdb_runner import NoSpansError
-from extract.receive.settings import SettingsError, runs_location
-from extract.reports.gather import run_record
 from extract.reports.model import Prerequisite, scenario_name
-from extract.store.object_store import S3Runs
+from extract.store.runstore import RunsDirError, RunStore, new_run_id
 from instrument.drivers import e2e_latency
 from instrument.workload.load import LoadProfile
 from spanbench import settings
@@ -35,7 +33,8 @@ from spanbench.cli.report_command import (
     collect,
     publish,
 )
-from spanbench.runner import job, prerequisites, runinfo, settle, suites
+from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
+from spanbench.runner import job, prerequisites, settle, suites
 from spanbench.runner.deployment import DeploymentError, deploy
 from spanbench.security import check_name
 from spanbench.units import format_ms, format_ns, ms
@@ -113,9 +112,7 @@ def run(
     quick: Annotated[bool, typer.Option(
         help="A smoke run: 3 samples, 1 warm-up, the smallest datasets; targets and the "
              "baseline are reported but do not set the exit code.")] = False,
-    out: Annotated[str | None, typer.Option(
-        help="Runs directory for the Parquet spans (default .spanbench/runs), or "
-             "s3://bucket/prefix where an external sink writes them.")] = None,
+    runs_dir: RunsDirOutOption = None,
     timeout: Annotated[float, typer.Option(
         min=0.1, help="Seconds one iteration may take before it counts as failed.")] = 30.0,
     workers: Annotated[int, typer.Option(min=1, help="Workers of the reference stack.")] = 2,
@@ -164,41 +161,37 @@ def run(
         raise typer.Exit(EXIT_PREREQUISITE) from None
     home = spanbench_home()
     try:
-        runs_dir = (home / "runs").absolute() if out is None else runs_location(out)
-    except SettingsError as error:
-        errors.print(f"error: --out: {error}", highlight=False, markup=False)
+        store = resolve_store(runs_dir)
+    except RunsDirError as error:
+        errors.print(f"error: --runs-dir: {error}", highlight=False, markup=False)
         raise typer.Exit(EXIT_PREREQUISITE) from None
     options = job.RunOptions(chosen, samples, warmup, quick, timeout, load)
-    run_id = runinfo.new_run_id()
+    run_id = new_run_id()
     started_at = datetime.now(UTC)
     outcome: job.RunOutcome | None = None
     checks: list[prerequisites.Check] = []
     try:
-        with deploy(home, runs_dir, workers=workers, tee=tuple(tee_otlp or ())) as deployment:
+        with deploy(home, store, workers=workers, tee=tuple(tee_otlp or ())) as deployment:
             checks = job.check(deployment)
             console.print(prerequisites.banner(checks), highlight=False)
             if not all(c.ok for c in checks):
                 failed = next(c for c in checks if not c.ok)
                 errors.print(f"prerequisite missing: {failed.name}: {failed.fix}")
                 raise typer.Exit(EXIT_PREREQUISITE)
-            artifacts = (home.absolute() / "artifacts" / run_id if isinstance(runs_dir, S3Runs)
-                         else runs_dir / run_id / "artifacts")
-            recorded = [asdict(check) for check in checks]
-            runinfo.write_to(runs_dir, run_id, {
-                **job.metadata(run_id, deployment, options, started_at),
-                "prerequisites": recorded})
+            artifacts = store.artifacts_dir(run_id)
+            store.write_record(run_id, job.metadata(run_id, deployment, options, started_at,
+                                                    checks=checks))
             console.print(f"run {run_id}: {', '.join(chosen)}")
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as bars:
                 outcome = job.run_suites(deployment, run_id, options, RichProgress(bars),
                                          artifacts)
-            final = {**job.metadata(run_id, deployment, options, started_at, outcome),
-                     "prerequisites": recorded}
-            runinfo.write_to(runs_dir, run_id, final)
+            final = job.metadata(run_id, deployment, options, started_at, outcome, checks)
+            store.write_record(run_id, final)
             console.print("flushing spans and stopping what the run started…")
         if deployment.stack_telemetry:  # known once the stack has stopped
-            runinfo.write_to(runs_dir, run_id,
-                             {**final, "stack_telemetry": deployment.stack_telemetry})
+            store.write_record(run_id, dataclasses.replace(
+                final, stack_telemetry=deployment.stack_telemetry))
     except (DeploymentError, ClusterError, MigrationError, SupervisorError) as error:
         errors.print(f"[red]error:[/red] {error}", highlight=False)
         raise typer.Exit(EXIT_PREREQUISITE) from None
@@ -207,27 +200,25 @@ def run(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     assert outcome is not None
     if settings.env(settings.OTEL_EXPORTER_OTLP_ENDPOINT) is not None:
-        _settle(console, runs_dir, outcome.run_id)
+        _settle(console, store, outcome.run_id)
     prerequisite_rows = [Prerequisite(c.name, c.ok, c.detail) for c in checks]
     try:
-        report = collect(runs_dir, outcome.run_id, targets=targets, baseline=baseline,
+        report = collect(store, outcome.run_id, targets=targets, baseline=baseline,
                          prerequisites=prerequisite_rows)
     except ReportError as error:
         console.print(f"no spans to summarise: {error}")
         raise typer.Exit(EXIT_INTERRUPTED if outcome.interrupted else EXIT_PREREQUISITE) \
             from None
-    _print_run(console, runs_dir, outcome, report.stats)
+    _print_run(console, store, outcome, report.stats)
     if load.active:
-        _report_load(console, runs_dir, outcome.run_id)
+        _report_load(console, store, outcome.run_id)
     if outcome.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     try:
-        code = publish(console, errors, report, runs_dir=runs_dir, output_dir=output_dir,
+        code = publish(console, errors, report, store=store, output_dir=output_dir,
                        gate=not quick)
         if save_baseline:
-            from extract.store.baselines import save_baseline as keep
-
-            saved = keep(runs_dir, baselines_dir(), save_baseline, outcome.run_id)
+            saved = keep_baseline(store, baselines_dir(), save_baseline, outcome.run_id)
             console.print(f"baseline {save_baseline!r} saved: {saved}", highlight=False)
     except (ReportError, NoSpansError, ValueError, OSError) as error:
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
@@ -235,7 +226,7 @@ def run(
     raise typer.Exit(code)
 
 
-def _settle(console: Console, runs: Path | S3Runs, run_id: str) -> None:
+def _settle(console: Console, runs: RunStore, run_id: str) -> None:
     """Wait until the external sink has written the run's last spans."""
     try:
         quiet_s = settings.number(settings.SETTLE_S)
@@ -250,7 +241,7 @@ def _settle(console: Console, runs: Path | S3Runs, run_id: str) -> None:
                       f"reporting the {count} written so far[/yellow]")
 
 
-def _print_run(console: Console, runs_dir: Path | S3Runs, outcome: job.RunOutcome,
+def _print_run(console: Console, runs_dir: RunStore, outcome: job.RunOutcome,
                stats: Sequence[PhaseStats]) -> None:
     for table in summary_tables(stats):
         console.print(table)
@@ -292,10 +283,8 @@ def throughput_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _report_load(console: Console, runs_dir: Path | S3Runs, run_id: str) -> None:
+def _report_load(console: Console, store: RunStore, run_id: str) -> None:
     """Print the load run's throughput and keep it in run.json as `throughput`."""
-    rows = job.throughput(runs_dir, run_id)
+    rows = job.throughput(store, run_id)
     console.print(throughput_table(rows))
-    record = run_record(runs_dir, run_id)
-    record["throughput"] = rows
-    runinfo.write_to(runs_dir, run_id, record)
+    store.write_record(run_id, dataclasses.replace(store.record(run_id), throughput=rows))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC
-from pathlib import Path
 from typing import Annotated
 
 import duckdb
@@ -12,20 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from extract.receive import settings as sink_settings
 from extract.reports.verdict import EXIT_INPUT
 from extract.store.run_index import RunSummary, summarize_runs
+from extract.store.runstore import RunStore
+from spanbench.cli.runs_dir import RunsDirOption, open_store
 from spanbench.vocabulary import SUITES
-from stack.settings import spanbench_home
-
-RunsDirOption = Annotated[Path | None, typer.Option(
-    "--runs-dir", help="Runs directory (default .spanbench/runs, or SPANBENCH_SINK_OUT).")]
-"""The option the runs, query and trend commands share."""
-
-
-def resolve_runs_dir(runs_dir: Path | None) -> Path:
-    """--runs-dir, then SPANBENCH_SINK_OUT, then <SPANBENCH_HOME>/runs."""
-    return sink_settings.runs_dir(runs_dir, home=spanbench_home().absolute())
 
 
 def _as_json(run: RunSummary) -> dict[str, object]:
@@ -43,7 +33,7 @@ def _suites(suites: tuple[str, ...]) -> str:
     return " ".join(suites) or "-"
 
 
-def _table(runs: list[RunSummary], runs_dir: Path) -> Table:
+def _table(runs: list[RunSummary], runs_dir: RunStore) -> Table:
     table = Table(title=f"runs in {runs_dir}", title_justify="left")
     for column in ("run", "started (UTC)", "commit", "spans", "suites", "environment"):
         table.add_column(column, overflow="fold", no_wrap=column in NO_WRAP,
@@ -61,7 +51,7 @@ def runs(
     as_json: Annotated[bool, typer.Option("--json", help="Print the runs as JSON.")] = False,
 ) -> None:
     """List the runs with spans: id, start, commit, suites, span count, environment."""
-    directory = resolve_runs_dir(runs_dir)
+    directory = open_store(runs_dir)
     try:
         found = summarize_runs(directory)
     except (OSError, duckdb.Error) as error:

@@ -16,10 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from extract.analyse.trend import TrendRow, load_trend
 from extract.reports.verdict import EXIT_INPUT
-from extract.store.history import TrendRow, history_dir, load_trend
+from extract.store.history import history_dir
 from spanbench.cli.query_command import json_value
-from spanbench.cli.runs_command import RunsDirOption, resolve_runs_dir
+from spanbench.cli.runs_dir import RunsDirOption, open_store
 from spanbench.units import format_ns
 
 
@@ -81,7 +82,7 @@ def trend(
     15%) from the median of the 5 runs before it, when the next run confirms it.
     """
     suite, _, scenario = (benchmark or "").partition("/")
-    directory = resolve_runs_dir(runs_dir)
+    directory = open_store(runs_dir)
     errors = Console(stderr=True)
     try:
         rows = load_trend(directory, suite or None, scenario or None)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from extract.store.object_store import S3Runs
+from extract.store.runstore import RunStore
 from instrument.settings import orchestration_auth_headers
 from spanbench import settings
 from stack.local import lifecycle
@@ -51,7 +51,7 @@ class Deployment:
     orchestration_url: str | None
     worker_urls: tuple[str, ...]
     otlp_endpoint: str
-    runs_dir: Path | S3Runs
+    runs_dir: RunStore
     """Where the spans land as Parquet (the run's own sink, or --out for an external one)."""
     started: list[str] = field(default_factory=list)
     server_settings: dict[str, str] = field(default_factory=dict)
@@ -83,7 +83,7 @@ class SinkProcess:
                                   f"{SINK_STOP_TIMEOUT_S:.0f} s; see {self.log_file}") from None
 
 
-def start_sink(runs_dir: Path | S3Runs, log_dir: Path, forward: tuple[str, ...] = (),
+def start_sink(runs_dir: RunStore, log_dir: Path, forward: tuple[str, ...] = (),
                listen: str = "127.0.0.1:0", append_log: bool = False,
                token: str | None = None) -> SinkProcess:
     """`spanbench collect` on `listen` (a free loopback port by default), in its own process
@@ -117,7 +117,7 @@ def start_sink(runs_dir: Path | S3Runs, log_dir: Path, forward: tuple[str, ...] 
 class SupervisedSink:
     """The run's sink, started again on the same port whenever it dies before `stop`."""
 
-    def __init__(self, runs_dir: Path | S3Runs, log_dir: Path, forward: tuple[str, ...],
+    def __init__(self, runs_dir: RunStore, log_dir: Path, forward: tuple[str, ...],
                  restarts: list[dict[str, object]], token: str | None = None) -> None:
         self._runs_dir, self._log_dir, self._forward = runs_dir, log_dir, forward
         self._token = token
@@ -192,7 +192,7 @@ def _stack_environment(deployment: Deployment, token: str | None) -> dict[str, s
 
 
 @contextmanager
-def deploy(home: Path, runs_dir: Path | S3Runs, workers: int = 2,
+def deploy(home: Path, runs_dir: RunStore, workers: int = 2,
            tee: tuple[str, ...] = ()) -> Iterator[Deployment]:
     """The deployment to measure, starting what the environment does not name.
 

@@ -5,6 +5,7 @@ The CLI (`spanbench run`) strings them together and decides what is printed.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,13 @@ from opentelemetry.sdk.trace import TracerProvider
 import queries
 from extract.analyse.analysis import PhaseStats
 from extract.analyse.duckdb_runner import open_runs
-from extract.store.object_store import S3Runs
+from extract.store.run_json import (
+    DeploymentRecord,
+    PrerequisiteRecord,
+    RunConfig,
+    RunRecord,
+)
+from extract.store.runstore import RunStore
 from instrument import settings as tracing_settings
 from instrument.delivery import ExportCounts
 from instrument.drivers import e2e_latency, worker_execution
@@ -83,36 +90,39 @@ def check(deployment: Deployment) -> list[Check]:
 
 
 def metadata(run_id: str, deployment: Deployment, options: RunOptions,
-             started_at: datetime, outcome: RunOutcome | None = None) -> dict[str, Any]:
+             started_at: datetime, outcome: RunOutcome | None = None,
+             checks: Sequence[Check] = ()) -> RunRecord:
     """What run.json records."""
-    record: dict[str, Any] = {
-        "run_id": run_id,
-        "started_at": started_at.isoformat(),
-        "commit": runinfo.git_commit(),
-        "host": runinfo.host(),
-        "config": {"system": spanbench_stack.NAME,
-                   "suites": list(options.suites), "samples": options.samples,
-                   "warmup": options.warmup, "quick": options.quick,
-                   "iteration_timeout_s": options.iteration_timeout_s,
-                   "load": options.load.describe()},
-        "deployment": {"orchestration_url": deployment.orchestration_url,
-                       "worker_urls": list(deployment.worker_urls),
-                       "otlp_endpoint": deployment.otlp_endpoint,
-                       "started_by_run": deployment.started},
-    }
+    record = RunRecord(
+        run_id=run_id,
+        started_at=started_at,
+        commit=runinfo.git_commit(),
+        host=runinfo.host(),
+        config=RunConfig(system=spanbench_stack.NAME, suites=tuple(options.suites),
+                         samples=options.samples,
+                         warmup=options.warmup, quick=options.quick,
+                         iteration_timeout_s=options.iteration_timeout_s,
+                         load=options.load.describe()),
+        deployment=DeploymentRecord(orchestration_url=deployment.orchestration_url,
+                                    worker_urls=tuple(deployment.worker_urls),
+                                    otlp_endpoint=deployment.otlp_endpoint,
+                                    started_by_run=tuple(deployment.started)),
+        prerequisites=tuple(PrerequisiteRecord(c.name, c.ok, c.detail, c.fix) for c in checks),
+    )
     if deployment.database_url:
         try:
-            record["database"] = runinfo.database_versions(deployment.database_url)
+            database = runinfo.database_versions(deployment.database_url)
         except Exception as error:  # metadata must never fail a run
-            record["database"] = {"error": str(error)}
+            database = {"error": str(error)}
+        record = dataclasses.replace(record, database=database)
     if outcome is not None:
-        record["finished_at"] = datetime.now(UTC).isoformat()
-        record["interrupted"] = outcome.interrupted
-        record["failures"] = {suite: [f.__dict__ for f in failures]
-                              for suite, failures in outcome.failures.items() if failures}
-        record["telemetry"] = outcome.telemetry
-        record["sink"] = {"restarts": deployment.sink_restarts,
-                          "status_at_end_of_suites": sink_status(deployment.otlp_endpoint)}
+        record = dataclasses.replace(
+            record, finished_at=datetime.now(UTC), interrupted=outcome.interrupted,
+            failures={suite: [f.__dict__ for f in failures]
+                      for suite, failures in outcome.failures.items() if failures},
+            telemetry=outcome.telemetry,
+            sink={"restarts": deployment.sink_restarts,
+                  "status_at_end_of_suites": sink_status(deployment.otlp_endpoint)})
     return record
 
 
@@ -179,7 +189,7 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     return outcome
 
 
-def query(runs_dir: Path | S3Runs, run_id: str, name: str,
+def query(runs_dir: RunStore, run_id: str, name: str,
           **parameters: Any) -> list[dict[str, Any]]:
     """Run a query of queries/ over one run's spans; rows as dicts."""
     connection = open_runs(runs_dir, [run_id])
@@ -191,7 +201,7 @@ def query(runs_dir: Path | S3Runs, run_id: str, name: str,
         connection.close()
 
 
-def worker_comparison(runs_dir: Path | S3Runs, run_id: str,
+def worker_comparison(runs_dir: RunStore, run_id: str,
                       stats: Sequence[PhaseStats]) -> list[dict[str, Any]]:
     """The worker phases as the worker_execution driver measured them beside the same phases as
     the stack's own workers emitted them during e2e_latency: per handler and phase, both p50s
@@ -211,7 +221,7 @@ def worker_comparison(runs_dir: Path | S3Runs, run_id: str,
     return rows
 
 
-def throughput(runs_dir: Path | S3Runs, run_id: str) -> list[dict[str, Any]]:
+def throughput(runs_dir: RunStore, run_id: str) -> list[dict[str, Any]]:
     """Per e2e scenario (load levels apart): completed workflows/s over the measured window,
     and the open loop's late starts (queries/e2e_throughput.sql)."""
     return query(runs_dir, run_id, "e2e_throughput", late_ns=LATE_START_NS)

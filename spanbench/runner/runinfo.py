@@ -1,29 +1,17 @@
-"""A run's identity and metadata: run.json beside its spans (commit, host, versions, settings)."""
+"""What a run records about where it ran: commit, host, database versions (run.json's facts)."""
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import secrets
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from extract.store import object_store
-from extract.store.object_store import S3Runs
 from spanbench import __version__
 from stack.local.migrate import installed_pgmq
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """Sortable and unique: 20261129T222039Z-3fa9c2."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{secrets.token_hex(3)}"
-
 
 SOURCE_DIR = Path(__file__).resolve().parent
 
@@ -68,20 +56,3 @@ def host() -> dict[str, Any]:
             "platform": platform.platform(), "python": platform.python_version(),
             "spanbench": __version__}
 
-
-def write_to(runs: Path | S3Runs, run_id: str, metadata: dict[str, Any]) -> str:
-    """Write the run's run.json beside its spans, locally or as one object in the bucket."""
-    if isinstance(runs, S3Runs):
-        text = json.dumps(metadata, indent=2, default=str) + "\n"
-        return object_store.put(runs, f"{run_id}/run.json", text.encode())
-    return str(write(runs / run_id, metadata))
-
-
-def write(run_dir: Path, metadata: dict[str, Any]) -> Path:
-    """Write run.json atomically."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "run.json"
-    temporary = run_dir / ".run.json.tmp"
-    temporary.write_text(json.dumps(metadata, indent=2, default=str) + "\n")
-    os.replace(temporary, path)
-    return path

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import duckdb
 
 from extract.analyse.duckdb_runner import NoSpansError, open_runs
-from extract.store.object_store import S3Runs
+from extract.store.runstore import RunStore
 
 DEFAULT_QUIET_S = 8.0
 """Longer than the stack's batch delay (5 s) plus the Collector's batch and the sink's segment."""
@@ -23,7 +22,7 @@ DEFAULT_TIMEOUT_S = 120.0
 POLL_S = 1.0
 
 
-def span_count(runs: Path | S3Runs, run_id: str) -> int:
+def span_count(runs: RunStore, run_id: str) -> int:
     """Spans of the run in the store now (0 before its first part lands)."""
     try:
         connection = open_runs(runs, [run_id])

@@ -17,6 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from extract.receive import receiver_grpc, receiver_http
 from extract.receive.receiver_grpc import SERVICE
 from extract.receive.settings import SinkSettings
+from extract.store.runstore import RunStore
 from spanbench import security
 from spanbench.settings import CATALOGUE, SINK_GRPC, SINK_HTTP, SINK_TOKEN
 from tests.listening import assert_loopback_only
@@ -151,7 +152,7 @@ def test_hostile_run_ids_are_rejected_and_nothing_leaves_the_runs_dir(tmp_path: 
 def test_the_runs_own_sink_is_loopback_and_wants_the_runs_token(tmp_path: Path) -> None:
     from spanbench.runner.deployment import start_sink
 
-    sink = start_sink(tmp_path / "runs", tmp_path / "logs", token=TOKEN)
+    sink = start_sink(RunStore.at(tmp_path / "runs"), tmp_path / "logs", token=TOKEN)
     try:
         assert sink.endpoint.startswith("http://127.0.0.1:")
         assert_loopback_only(sink.process.pid)

@@ -13,6 +13,7 @@ import pytest
 
 from extract.receive.forwarder import Forwarder
 from extract.receive.settings import SettingsError, SinkSettings
+from extract.store.runstore import RunStore
 from spanbench.runner.deployment import DeploymentError, deploy
 from tests.otlp_capture import OtlpCapture
 from tests.sink_harness import SinkProcess, count_spans, make_request
@@ -99,5 +100,5 @@ def test_tee_needs_the_runs_own_sink(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     tee = ("http://127.0.0.1:4319",)
     with (pytest.raises(DeploymentError, match="--tee-otlp needs the run's own sink"),
-          deploy(tmp_path, tmp_path / "runs", tee=tee)):
+          deploy(tmp_path, RunStore.at(tmp_path / "runs"), tee=tee)):
         pass

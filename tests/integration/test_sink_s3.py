@@ -18,7 +18,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from extract.store.object_store import S3Runs
-from spanbench.runner import runinfo
+from extract.store.run_json import RunRecord
+from extract.store.runstore import RunStore
 from tests.sink_harness import REPO, SPAN_COLUMNS, SinkProcess, make_request, read_spans
 
 BUCKET = "spans"
@@ -130,7 +131,7 @@ def test_sink_writes_parts_to_the_bucket_and_readers_open_them(
     summary = {row["run_id"]: row["spans"] for row in json.loads(listed.stdout)}
     assert summary == {"run-s3-a": 120, "run-s3-b": 120}
 
-    runinfo.write_to(S3Runs.parse(uri), "run-s3-a", {"commit": "c0ffee", "deployment": {}})
+    RunStore.at(uri).write_record("run-s3-a", RunRecord(commit="c0ffee"))
     assert f"{PREFIX}/run-s3-a/run.json" in _keys(s3_env)
     reports = tmp_path / "reports"
     reported = _spanbench(s3_env, "report", "--run", "run-s3-a", "--out", uri,

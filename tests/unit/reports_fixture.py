@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from extract.analyse.analysis import PhaseStats, Target, TargetCheck, check_targets
+from extract.analyse.baseline_compare import Comparison
 from extract.analyse.breakdown import BreakdownRow, Completeness, LifecycleRow
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
-from extract.store.baselines import Comparison
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "reports"
 REGENERATE = "SPANBENCH_REGENERATE_GOLDEN"

@@ -10,8 +10,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from extract.analyse.baseline_compare import (
+    compare,
+    compare_baselines,
+    compare_tables,
+    save_baseline,
+)
 from extract.analyse.duckdb_runner import open_runs
-from extract.store.baselines import compare, compare_baselines, compare_tables, save_baseline
 from tests.fake_runs import write_run_json, write_spans
 
 MS = 1_000_000

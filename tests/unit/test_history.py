@@ -10,9 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from extract.analyse.trend import load_trend
 from extract.reports.model import ReportInput, RunMeta
 from extract.store import history
-from extract.store.history import history_glob, history_path, load_trend, record_run
+from extract.store.history import history_glob, history_path, record_run
 from tests.fake_runs import days
 from tests.unit.reports_fixture import MS, stats
 

@@ -21,32 +21,8 @@ Violation = tuple[str, ...]
 | ("cycle", "a ↔ b ↔ …") | ("unlayered", module)."""
 
 KNOWN_VIOLATIONS: frozenset[Violation] = frozenset({
-    # Being removed by the run store (issue 11, deliverable 1): the cycle baselines ↔ gather,
-    # hidden by function-level imports in gather, and the back-edge storage → reporting.
-    ("cycle", "extract.reports.gather ↔ extract.store.baselines"),
-    ("function-level", "extract.reports.gather", "extract.analyse.analysis"),
-    ("function-level", "extract.reports.gather", "extract.analyse.breakdown"),
-    ("function-level", "extract.reports.gather", "extract.store.baselines"),
-    ("layer", "extract.store.baselines", "extract.reports.gather"),
-    ("layer", "extract.store.run_index", "extract.reports.gather"),
-    # Being removed with the run store and settings catalogue: the CLI's function-level imports.
-    ("function-level", "spanbench.cli.app", "stack.local.migrate"),
-    ("function-level", "spanbench.cli.app", "stack.settings"),
-    ("function-level", "spanbench.cli.compare_command", "extract.store.baselines"),
-    ("function-level", "spanbench.cli.report_command", "extract.analyse.analysis"),
-    ("function-level", "spanbench.cli.run_command", "extract.store.baselines"),
-    # Found by this test on f1a23be, reported to the lead, no fix assigned yet.
-    # Storage reads reporting's models and analysis' DuckDB runner and noise thresholds:
-    ("layer", "extract.store.history", "extract.reports.model"),
-    ("layer", "extract.store.run_index", "extract.reports.model"),
-    ("layer", "extract.store.baselines", "extract.analyse.duckdb_runner"),
-    ("layer", "extract.store.run_index", "extract.analyse.duckdb_runner"),
-    ("layer", "extract.store.baselines", "extract.analyse.noise"),
-    ("layer", "extract.store.history", "extract.analyse.noise"),
-    # RUN_ID_PATTERN lives in the receiver's decoder; it belongs in the floor:
-    ("layer", "extract.analyse.duckdb_runner", "extract.receive.otlp_decode"),
-    # The sink's forwarder uses export's OTLP/HTTP client (export → receive is the allowed way):
-    ("layer", "extract.receive.forwarder", "extract.export.post"),
+    # None today. An entry here must name a violation that still exists (the test below fails
+    # on a stale one) and say in a comment which issue removes it.
 })
 
 

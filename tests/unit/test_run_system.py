@@ -21,7 +21,7 @@ def test_run_json_names_the_system(tmp_path: Path) -> None:
     deployment.database_url = None  # no version lookup
     record = job.metadata("r1", deployment, job.RunOptions(suites=["e2e_latency"]),
                           datetime.now(UTC))
-    assert record["config"]["system"] == "spanbench"
+    assert record.config is not None and record.config.system == "spanbench"
 
 
 def test_the_drivers_system_is_the_deployment(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from extract.analyse.duckdb_runner import NoSpansError, list_runs, open_runs
 from extract.reports.model import ReportInput, RunMeta
 from extract.store.history import history_dir, record_run
 from extract.store.run_index import latest_run, summarize_runs
+from extract.store.runstore import RunStore
 from spanbench.cli.app import app
 from spanbench.cli.report_command import ReportError, newest_run
 from tests.fake_runs import days, write_run
@@ -89,4 +90,4 @@ def test_a_history_alone_is_no_run(tmp_path: Path) -> None:
     record_run(tmp_path, ReportInput(meta=meta, stats=[stats("e2e_latency", "l", "p", 1.0)]))
     assert list_runs(tmp_path) == [] and latest_run(tmp_path) is None
     with pytest.raises(ReportError):
-        newest_run(tmp_path)
+        newest_run(RunStore.at(tmp_path))

@@ -16,10 +16,11 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 import queries
+from extract.analyse import baseline_compare
 from extract.analyse.analysis import phase_statistics
 from extract.analyse.breakdown import e2e_analysis
 from extract.reports.files import write_reports
-from extract.store import baselines, parquet_store
+from extract.store import parquet_store
 from instrument.settings import orchestration_auth_headers
 from spanbench import security
 from spanbench.runner import deployment
@@ -83,7 +84,7 @@ def test_the_parquet_store_refuses_a_run_dir_that_links_outside(tmp_path: Path) 
 @pytest.mark.parametrize("name", ["../x", "/tmp/abs", "a\x00b", "z" * 200, ".x"])
 def test_save_baseline_refuses_names_that_leave_the_folder(tmp_path: Path, name: str) -> None:
     with pytest.raises(UnsafeName):
-        baselines.save_baseline(tmp_path / "runs", tmp_path / "baselines", name, "run")
+        baseline_compare.save_baseline(tmp_path / "runs", tmp_path / "baselines", name, "run")
     assert not (tmp_path / "baselines").exists()
 
 

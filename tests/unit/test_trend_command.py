@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from extract.reports.model import ReportInput, RunMeta
 from extract.store.history import history_path, record_run
+from extract.store.runstore import RunStore
 from spanbench.cli.app import app
 from spanbench.cli.report_command import publish
 from tests.fake_runs import days, write_run, write_run_json
@@ -75,12 +76,12 @@ def test_no_history_or_no_such_benchmark_exits_2(runs_dir: Path, tmp_path_factor
 def test_publish_records_the_run_unless_it_was_quick(tmp_path: Path) -> None:
     report = sample_report()
     quiet = Console(file=io.StringIO())
-    publish(quiet, quiet, report, runs_dir=tmp_path, output_dir=tmp_path / "out")
+    publish(quiet, quiet, report, store=RunStore.at(tmp_path), output_dir=tmp_path / "out")
     path = history_path(tmp_path, report.meta.run_id)
     assert path.is_file()
     path.unlink()
     write_run_json(tmp_path, report.meta.run_id, {"config": {"quick": True}})
-    publish(quiet, quiet, report, runs_dir=tmp_path, output_dir=tmp_path / "out")
+    publish(quiet, quiet, report, store=RunStore.at(tmp_path), output_dir=tmp_path / "out")
     assert not path.exists()
 
 

@@ -1,0 +1,241 @@
+"""run.json: a run's metadata beside its spans, with a declared schema and a version.
+
+Every key spanbench writes is declared once here with its JSON type (pyperf keeps its metadata
+the same way); `parse` checks a document against the tables and gives a RunRecord, and
+`RunRecord.to_json` is what is written. Readers use the record's attributes, never the dict.
+
+A document without `schema_version` was written before the schema had one (version 0): it has
+the keys of version 1 and reads the same way. Keys not declared here are kept as they are and
+written back, so a newer spanbench's additions survive an older one's rewrite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import NoneType
+from typing import Any, Final
+
+RUN_JSON: Final = "run.json"
+
+# Schema history (bump on any change to the tables below):
+#   0  no `schema_version` key: the keys of version 1, written before the schema was declared.
+#   1  `schema_version` added; the keys and types of FIELDS.
+SCHEMA_VERSION: Final = 1
+VERSION_KEY: Final = "schema_version"
+OMIT_WHEN_NONE: Final = "omit_when_none"
+"""Field metadata: a key added after version 1 that is left out, not written null, when unset."""
+
+JsonType = type | tuple[type, ...]
+OPTIONAL_STR: Final = (str, NoneType)
+NUMBER: Final = (int, float)
+
+FIELDS: Final[Mapping[str, JsonType]] = {
+    VERSION_KEY: int,
+    "run_id": str,
+    "started_at": str,  # ISO 8601, UTC
+    "commit": OPTIONAL_STR,  # the spanbench checkout's commit, '-dirty' when changed
+    "host": dict,  # name, cpu, cores, platform, python, spanbench
+    "config": dict,  # CONFIG_FIELDS
+    "deployment": dict,  # DEPLOYMENT_FIELDS
+    "database": dict,  # postgresql, pgmq, settings; or error
+    "finished_at": str,  # ISO 8601, UTC
+    "interrupted": bool,
+    "failures": dict,  # suite -> [{scenario, index, error}]
+    "telemetry": dict,  # the drivers' span counts beside what their exporter delivered
+    "sink": dict,  # restarts, status_at_end_of_suites
+    "prerequisites": list,  # [PREREQUISITE_FIELDS]
+    "stack_telemetry": list,  # per stack process that stopped cleanly: its span counts
+    "throughput": list,  # e2e load runs: queries/e2e_throughput.sql's rows
+}
+"""Every top-level key of run.json and its JSON type; all but schema_version may be absent."""
+
+CONFIG_FIELDS: Final[Mapping[str, JsonType]] = {
+    "system": OPTIONAL_STR,  # the kind of deployment measured (instrument/systems)
+    "suites": list, "samples": (int, NoneType), "warmup": (int, NoneType), "quick": bool,
+    "iteration_timeout_s": (*NUMBER, NoneType), "load": (dict, NoneType),
+}
+DEPLOYMENT_FIELDS: Final[Mapping[str, JsonType]] = {
+    "orchestration_url": OPTIONAL_STR, "worker_urls": list, "otlp_endpoint": OPTIONAL_STR,
+    "started_by_run": (list, bool),  # what the run started ("sink …", "stack …"), or true
+}
+PREREQUISITE_FIELDS: Final[Mapping[str, JsonType]] = {
+    "name": str, "ok": bool, "detail": str, "fix": str,
+}
+
+
+class RunJsonError(ValueError):
+    """A run.json that does not follow the schema; the message names the key."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What the run was asked to do (`spanbench run`'s options)."""
+
+    system: str | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
+    """The kind of deployment measured (instrument/systems); absent before it was recorded."""
+    suites: tuple[str, ...] = ()
+    samples: int | None = None
+    warmup: int | None = None
+    quick: bool = False
+    iteration_timeout_s: float | None = None
+    load: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentRecord:
+    """What was measured and how its spans were collected."""
+
+    orchestration_url: str | None = None
+    worker_urls: tuple[str, ...] = ()
+    otlp_endpoint: str | None = None
+    started_by_run: tuple[str, ...] | bool = ()
+    """What the run started itself (its sink, the reference stack); empty: nothing."""
+
+
+@dataclass(frozen=True)
+class PrerequisiteRecord:
+    """One prerequisite checked before the run."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """run.json as spanbench reads and writes it; None: the key is absent."""
+
+    run_id: str | None = None
+    started_at: datetime | None = None
+    commit: str | None = None
+    host: dict[str, Any] | None = None
+    config: RunConfig | None = None
+    deployment: DeploymentRecord | None = None
+    database: dict[str, Any] | None = None
+    finished_at: datetime | None = None
+    interrupted: bool | None = None
+    failures: dict[str, Any] | None = None
+    telemetry: dict[str, Any] | None = None
+    sink: dict[str, Any] | None = None
+    prerequisites: tuple[PrerequisiteRecord, ...] | None = None
+    stack_telemetry: list[dict[str, Any]] | None = None
+    throughput: list[dict[str, Any]] | None = None
+    schema_version: int = SCHEMA_VERSION
+    """The version the document was written with (0: before the schema had one)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Keys this version does not declare, kept as they were."""
+
+    @property
+    def quick(self) -> bool:
+        """A --quick smoke run."""
+        return self.config is not None and self.config.quick
+
+    @property
+    def environment(self) -> str:
+        """What was measured, in words: the reference stack, an external deployment, unknown."""
+        deployment = self.deployment or DeploymentRecord()
+        if deployment.started_by_run:
+            return "Reference stack (started by spanbench run)"
+        if deployment.orchestration_url:
+            return f"External deployment ({deployment.orchestration_url})"
+        return "unknown (no run.json)"
+
+    def to_json(self) -> dict[str, Any]:
+        """The document to write: declared keys in FIELDS order (absent ones left out), then
+        the undeclared ones; always stamped with this SCHEMA_VERSION."""
+        document: dict[str, Any] = {VERSION_KEY: SCHEMA_VERSION}
+        for key in FIELDS:
+            value = None if key == VERSION_KEY else getattr(self, key)
+            if value is not None:
+                document[key] = _to_json(value)
+        return {**document, **self.extra}
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not (f.metadata.get(OMIT_WHEN_NONE) and getattr(value, f.name) is None)}
+    if isinstance(value, tuple):
+        return [_to_json(item) for item in value]
+    return value
+
+
+def _checked(document: Mapping[str, Any], fields: Mapping[str, JsonType],
+             where: str) -> dict[str, Any]:
+    """The declared keys present in `document`, each checked against its type."""
+    if not isinstance(document, Mapping):
+        raise RunJsonError(f"{where} is {type(document).__name__}, expected an object")
+    values = {}
+    for key, expected in fields.items():
+        if key not in document:
+            continue
+        value = document[key]
+        kinds = expected if isinstance(expected, tuple) else (expected,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise RunJsonError(f"{where}.{key} is {value!r}, expected {_names(expected)}")
+        values[key] = value
+    return values
+
+
+def _prerequisite(document: Mapping[str, Any]) -> PrerequisiteRecord:
+    values = _checked(document, PREREQUISITE_FIELDS, "run.json.prerequisites[]")
+    if "name" not in values or "ok" not in values:
+        raise RunJsonError(f"run.json.prerequisites[] {document!r} lacks its name or ok")
+    return PrerequisiteRecord(**values)
+
+
+def _names(expected: JsonType) -> str:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join("null" if kind is NoneType else kind.__name__ for kind in kinds)
+
+
+def _time(text: str | None, where: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise RunJsonError(f"{where} is {text!r}, expected an ISO 8601 time") from None
+
+
+def parse(document: Mapping[str, Any]) -> RunRecord:
+    """A run.json document (any version up to SCHEMA_VERSION) as a RunRecord."""
+    values = _checked(document, FIELDS, "run.json")
+    version = values.pop(VERSION_KEY, 0)
+    if version > SCHEMA_VERSION:
+        raise RunJsonError(f"run.json has schema_version {version}; this spanbench reads up "
+                           f"to {SCHEMA_VERSION}: upgrade spanbench")
+    config = values.pop("config", None)
+    deployment = values.pop("deployment", None)
+    prerequisites = values.pop("prerequisites", None)
+    return RunRecord(
+        **{key: value for key, value in values.items()
+           if key not in ("started_at", "finished_at")},
+        started_at=_time(values.get("started_at"), "run.json.started_at"),
+        finished_at=_time(values.get("finished_at"), "run.json.finished_at"),
+        config=None if config is None else _config(config),
+        deployment=None if deployment is None else _deployment(deployment),
+        prerequisites=None if prerequisites is None else tuple(
+            _prerequisite(item) for item in prerequisites),
+        schema_version=version,
+        extra={key: value for key, value in document.items() if key not in FIELDS},
+    )
+
+
+def _config(document: Mapping[str, Any]) -> RunConfig:
+    values = _checked(document, CONFIG_FIELDS, "run.json.config")
+    return RunConfig(**{**values, "suites": tuple(values.get("suites", ()))})
+
+
+def _deployment(document: Mapping[str, Any]) -> DeploymentRecord:
+    values = _checked(document, DEPLOYMENT_FIELDS, "run.json.deployment")
+    started = values.get("started_by_run", ())
+    return DeploymentRecord(**{**values, "worker_urls": tuple(values.get("worker_urls", ())),
+                               "started_by_run": tuple(started) if isinstance(started, list)
+                               else started})
