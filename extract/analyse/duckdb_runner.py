@@ -1,4 +1,9 @@
-"""DuckDB over the Parquet store: a `spans` view over one run, several, or all of them."""
+"""DuckDB over the Parquet store: a `spans` view over one run, several, or all of them.
+
+The sink acknowledges a request once it is spooled, so delivery is at least once: an exporter
+that lost the answer (the sink killed after its fsync, a time-out) sends the same spans again,
+and both copies reach Parquet. The view holds each span of a run once (TraceId, SpanId).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ from extract.store.runstore import RunStore
 from queries import macros
 
 VIEW: str = "spans"
+STORED_VIEW: str = "spans_as_stored"
+"""Every row of the part files, repeated deliveries included."""
 
 Runs = RunStore | str | os.PathLike[str] | S3Runs
 """A runs dir as the functions here take it: a RunStore, or what RunStore.at opens."""
@@ -66,8 +73,20 @@ def open_runs(
     con = connection if connection is not None else duckdb.connect()
     filesystem = store.filesystem()
     if filesystem is None:
-        con.read_parquet(files, union_by_name=True).create_view(VIEW, replace=True)
+        con.read_parquet(files, union_by_name=True).create_view(STORED_VIEW, replace=True)
     else:
-        con.register(VIEW, ds.dataset(files, schema=SCHEMA, format="parquet",
-                                      filesystem=filesystem))
+        con.register(STORED_VIEW, ds.dataset(files, schema=SCHEMA, format="parquet",
+                                             filesystem=filesystem))
+    _create_spans_view(con)
     return macros.define(con)
+
+
+def _create_spans_view(con: duckdb.DuckDBPyConnection) -> None:
+    """`spans` over the stored rows, each span once. Repeats are rare (a sink crash or a lost
+    answer), so they are looked for first and only then removed: the check reads one column,
+    the removal all of them."""
+    [(repeated,)] = con.execute(
+        f"SELECT count(SpanId) - count(DISTINCT SpanId) FROM {STORED_VIEW}").fetchall()
+    once = (" QUALIFY SpanId IS NULL OR row_number() OVER "
+            "(PARTITION BY RunId, TraceId, SpanId ORDER BY Timestamp) = 1" if repeated else "")
+    con.execute(f"CREATE OR REPLACE VIEW {VIEW} AS SELECT * FROM {STORED_VIEW}{once}")

@@ -15,20 +15,25 @@ from extract.store.parquet_store import spans_dir
 from tests.fake_runs import write_request
 
 
-def _write(runs_dir: Path, run_id: str, part: str, count: int) -> None:
+def _request(run_id: str, part: str, count: int) -> ExportTraceServiceRequest:
+    """`count` spans of the run; ids unique per run and part (a part's own spans)."""
     request = ExportTraceServiceRequest()
     scope_spans = request.resource_spans.add().scope_spans.add()
     for n in range(1, count + 1):
         span = scope_spans.spans.add(
             trace_id=bytes([n]) * 16,
-            span_id=bytes([n]) * 8,
+            span_id=bytes([int(part), n]) * 4,
             name=f"{run_id}/{part}/{n}",
             start_time_unix_nano=1_700_000_000_000_000_001 + n,
             end_time_unix_nano=1_700_000_000_000_001_002 + n,
         )
         span.attributes.add(key="bench.run_id").value.string_value = run_id
         span.attributes.add(key="bench.iteration").value.int_value = n
-    write_request(runs_dir, request, part)
+    return request
+
+
+def _write(runs_dir: Path, run_id: str, part: str, count: int) -> None:
+    write_request(runs_dir, _request(run_id, part, count), part)
 
 
 @pytest.fixture
@@ -86,3 +91,15 @@ def test_union_by_name_reads_files_of_other_column_sets(runs_dir: Path) -> None:
     con = open_runs(runs_dir, ["run-b"])
     assert con.sql("SELECT count(*), count(Timestamp) FROM spans").fetchall() == [(5, 4)]
     assert con.sql("SELECT Duration FROM spans WHERE SpanName = 'old'").fetchall() == [(5,)]
+
+
+def test_a_request_delivered_twice_counts_once(tmp_path: Path) -> None:
+    """At-least-once delivery: an exporter that lost the sink's answer sends the request again
+    and the same spans land in two parts; the view holds each span once."""
+    write_request(tmp_path, _request("run-r", "0", 3), "0")
+    write_request(tmp_path, _request("run-r", "0", 3), "1")  # the retry, in a later part
+    write_request(tmp_path, _request("run-r", "2", 2), "2")
+    con = open_runs(tmp_path, ["run-r"])
+    assert _counts(con) == [("run-r", 5)]
+    assert con.sql("SELECT count(*) FROM spans_as_stored").fetchall() == [(8,)]
+    assert con.sql("SELECT count(DISTINCT SpanId) FROM spans").fetchall() == [(5,)]
