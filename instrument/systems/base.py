@@ -46,7 +46,7 @@ class System(Protocol):
 
     @property
     def name(self) -> str:
-        """The system's name (`--system`), recorded in run.json's config."""
+        """The system's name, recorded in run.json's config as `system`."""
         ...
 
     @property
