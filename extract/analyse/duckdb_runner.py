@@ -9,15 +9,15 @@ from pathlib import Path
 import duckdb
 import pyarrow.dataset as ds
 
-from extract.store.object_store import S3Runs
 from extract.store.parquet_store import SCHEMA
 from extract.store.runstore import RunStore
 from queries import macros
 
 VIEW: str = "spans"
 
-Runs = RunStore | str | os.PathLike[str] | S3Runs
-"""A runs dir as the functions here take it: a RunStore, or what RunStore.at opens."""
+Runs = RunStore | str | os.PathLike[str]
+"""A runs dir as the functions here take it: a RunStore, or a folder or `s3://` URI that
+RunStore.at opens."""
 
 
 class NoSpansError(LookupError):

@@ -15,7 +15,7 @@ from extract.receive.receiver_grpc import BindError
 from extract.receive.settings import SettingsError, SinkSettings
 from extract.receive.sink import Bound, SinkError
 from extract.receive.spool import SpoolError
-from extract.store.runstore import RunsDirError, RunStore
+from extract.store.runstore import RunsDirError
 from spanbench.cli.common import fail
 from spanbench.cli.runs_dir import resolve_store
 
@@ -31,8 +31,7 @@ def _sink_settings(
     ready_file: Path | None,
     forward: list[str] | None = None,
 ) -> SinkSettings:
-    store: RunStore = resolve_store(out)
-    overrides: dict[str, object] = {"out": store.staging_dir, "store": store.s3}
+    overrides: dict[str, object] = {"runs": resolve_store(out)}
     if forward:
         overrides["forward"] = tuple(forward)
     if listen is not None:
@@ -50,7 +49,7 @@ def _sink_settings(
 
 def _announce(bound: Bound) -> None:
     grpc = bound.grpc or "off"
-    typer.echo(f"sink ready: http {bound.http}  grpc {grpc}  out {bound.out}  pid {bound.pid}")
+    typer.echo(f"sink ready: http {bound.http}  grpc {grpc}  out {bound.runs}  pid {bound.pid}")
     sys.stdout.flush()
 
 
