@@ -14,7 +14,6 @@ from pathlib import Path
 import duckdb
 import pyarrow.dataset as ds
 
-from extract.store.object_store import S3Runs
 from extract.store.parquet_store import SCHEMA
 from extract.store.runstore import RunStore
 from queries import macros
@@ -23,8 +22,9 @@ VIEW: str = "spans"
 STORED_VIEW: str = "spans_as_stored"
 """Every row of the part files, repeated deliveries included."""
 
-Runs = RunStore | str | os.PathLike[str] | S3Runs
-"""A runs dir as the functions here take it: a RunStore, or what RunStore.at opens."""
+Runs = RunStore | str | os.PathLike[str]
+"""A runs dir as the functions here take it: a RunStore, or a folder or `s3://` URI that
+RunStore.at opens."""
 
 
 class NoSpansError(LookupError):

@@ -13,11 +13,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 from extract.receive.columns import to_tables
 from extract.receive.spool import Segment, SegmentReader, fsync_directory
-from extract.store.object_store import S3Runs
 from extract.store.runstore import RunStore
 
 log = logging.getLogger(__name__)
@@ -52,20 +50,17 @@ def _chunks(records: Iterable[bytes], chunk_bytes: int) -> Iterator[list[bytes]]
         yield chunk
 
 
-def convert_segment(
-    segment: Segment, runs_dir: Path | S3Runs, chunk_bytes: int = CHUNK_BYTES
-) -> int:
-    """Write the segment's spans as Parquet parts under `runs_dir`; return the span count.
+def convert_segment(segment: Segment, runs: RunStore, chunk_bytes: int = CHUNK_BYTES) -> int:
+    """Write the segment's spans as Parquet parts into `runs`; return the span count.
 
     The segment file is left in place (the caller deletes it once this returns).
     """
-    store = RunStore.at(runs_dir)
     reader = SegmentReader(segment.path)
     written = 0
     for index, chunk in enumerate(_chunks(reader, chunk_bytes)):
         tables = to_tables(chunk)  # from the bytes: faster than decoding first
         for run_id, table in tables.items():
-            store.write_part(run_id, part_name(segment.seq, index), table)  # durable
+            runs.write_part(run_id, part_name(segment.seq, index), table)  # durable
             written += table.num_rows
     if reader.ignored_bytes:
         log.warning(
@@ -91,13 +86,13 @@ class Converter:
 
     def __init__(
         self,
-        runs_dir: Path | S3Runs,
+        runs: RunStore,
         on_converted: Callable[[Segment, int], None],
         on_error: Callable[[Segment, Exception], None],
         chunk_bytes: int = CHUNK_BYTES,
         retry_delay_s: float = 1.0,
     ) -> None:
-        self._runs_dir = runs_dir
+        self._runs = runs
         self._on_converted = on_converted
         self._on_error = on_error
         self._chunk_bytes = chunk_bytes
@@ -124,7 +119,7 @@ class Converter:
     def convert_now(self, segment: Segment) -> bool:
         """Convert one segment in the calling thread; False (reported) if it failed."""
         try:
-            spans = convert_segment(segment, self._runs_dir, self._chunk_bytes)
+            spans = convert_segment(segment, self._runs, self._chunk_bytes)
             retire_segment(segment)
         except Exception as error:
             log.exception("converting %s failed", segment.path)

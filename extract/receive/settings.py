@@ -5,13 +5,11 @@ The variables (SPANBENCH_SINK_*, SPANBENCH_RUNS_DIR) are declared in spanbench.s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extract.store.object_store import S3Runs
 from extract.store.runstore import RunStore
 from spanbench import settings
 from spanbench.settings import SettingsError
@@ -31,11 +29,6 @@ def parse_address(text: str, what: str) -> tuple[str, int]:
     return host.strip("[]"), number
 
 
-def runs_dir(explicit: str | os.PathLike[str] | None = None, home: Path | None = None) -> Path:
-    """The local folder a sink writes to (extract/store/runstore.py resolves the runs dir)."""
-    return RunStore.resolve(explicit, home).staging_dir
-
-
 def _http_from_env() -> tuple[str, int]:
     return parse_address(settings.text(settings.SINK_HTTP), settings.SINK_HTTP)
 
@@ -46,7 +39,7 @@ def _grpc_from_env() -> tuple[str, int] | None:
 
 
 _FROM_ENV: dict[str, Callable[[], object]] = {
-    "out": runs_dir,
+    "runs": RunStore.resolve,
     "http": _http_from_env,
     "grpc": _grpc_from_env,
     "max_backlog_bytes": lambda: settings.integer(settings.SINK_MAX_BACKLOG_BYTES),
@@ -63,7 +56,8 @@ _FROM_ENV: dict[str, Callable[[], object]] = {
 class SinkSettings:
     """Everything a sink process needs; `from_env` fills what is not given."""
 
-    out: Path
+    runs: RunStore
+    """Where the Parquet parts go, a folder or a bucket (extract/store/runstore.py)."""
     http: tuple[str, int]
     grpc: tuple[str, int] | None
     max_backlog_bytes: int
@@ -76,8 +70,6 @@ class SinkSettings:
     ready_file: Path | None = None
     forward: tuple[str, ...] = ()
     """OTLP/HTTP endpoints also sent each acknowledged request (extract/receive/forwarder.py)."""
-    store: S3Runs | None = None
-    """When set, Parquet goes to this bucket; `out` then holds only the spool."""
 
     @classmethod
     def from_env(cls, **given: Any) -> SinkSettings:
@@ -86,14 +78,10 @@ class SinkSettings:
         return cls(**read, **given)
 
     @property
-    def destination(self) -> Path | S3Runs:
-        """Where the Parquet parts go."""
-        return self.store if self.store is not None else self.out
-
-    @property
     def spool(self) -> Path:
-        """The spool directory: inside `out`, with a name no run id can take."""
-        return self.out / ".spool"
+        """The spool directory, always on this machine: in the store's staging folder (the runs
+        dir itself when it is local), with a name no run id can take."""
+        return self.runs.staging_dir / ".spool"
 
     def check(self) -> None:
         """Raise SettingsError naming the first unusable value."""

@@ -30,8 +30,7 @@ from extract.receive.receiver_grpc import BindError, GrpcReceiver, start_grpc
 from extract.receive.receiver_http import HttpReceiver
 from extract.receive.settings import SinkSettings
 from extract.receive.spool import Segment, SpoolLock, SpoolWriter, leftover_segments
-from extract.store import object_store
-from extract.store.object_store import S3Runs
+from extract.store.runstore import RunStore
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +47,11 @@ class Bound:
 
     http: str
     grpc: str | None
-    out: Path | S3Runs
+    runs: RunStore
     pid: int
 
     def to_json(self) -> dict[str, object]:
-        return {"http": self.http, "grpc": self.grpc, "out": str(self.out), "pid": self.pid}
+        return {"http": self.http, "grpc": self.grpc, "out": str(self.runs), "pid": self.pid}
 
 
 def _format(host: str, port: int) -> str:
@@ -102,7 +101,7 @@ class Sink:
         self.backlog = Backlog(settings.max_backlog_bytes)
         self.counters = SinkCounters()
         self.converter = Converter(
-            settings.destination, self._converted, self._conversion_failed,
+            settings.runs, self._converted, self._conversion_failed,
             chunk_bytes=chunk_bytes_for(settings.max_backlog_bytes),
         )  # fmt: skip
         self.forwarders = [Forwarder(endpoint) for endpoint in settings.forward]
@@ -168,11 +167,10 @@ class Sink:
         """Run until `request_stop`; return the exit code (0 when everything is in Parquet)."""
         settings = self.settings
         self._stop = asyncio.Event()
-        if settings.store is not None:
-            try:
-                await asyncio.to_thread(object_store.check_bucket, settings.store)
-            except OSError as error:
-                raise SinkError(str(error)) from None
+        try:
+            await asyncio.to_thread(settings.runs.check_reachable)
+        except OSError as error:
+            raise SinkError(str(error)) from None
         lock = SpoolLock(settings.spool)
         lock.acquire()
         try:
@@ -221,7 +219,7 @@ class Sink:
                 raise SinkError("the HTTP receiver stopped while starting")
             port = http_sock.getsockname()[1]
             bound = Bound(
-                _format(settings.http[0], port), grpc_address, settings.destination, os.getpid()
+                _format(settings.http[0], port), grpc_address, settings.runs, os.getpid()
             )
             if settings.ready_file is not None:
                 _write_ready_file(settings.ready_file, bound)

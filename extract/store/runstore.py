@@ -98,11 +98,6 @@ class RunStore(ABC):
     # ── where things are ──────────────────────────────────────────────────────
 
     @property
-    @abstractmethod
-    def location(self) -> Path | S3Runs:
-        """The folder or the bucket (for the sink, which writes either)."""
-
-    @property
     def s3(self) -> S3Runs | None:
         """The bucket, for a store in one; None for a local folder."""
         return None
@@ -153,6 +148,11 @@ class RunStore(ABC):
     @abstractmethod
     def write_part(self, run_id: str, part: str, table: pa.Table) -> str:
         """Write `table` as part `part` of the run, whole or not at all; where it now is."""
+
+    @abstractmethod
+    def check_reachable(self) -> None:
+        """Raise OSError naming the fix when parts cannot be written here (a bucket that does
+        not exist or cannot be reached)."""
 
     @abstractmethod
     def last_written(self, run_id: str) -> datetime:
@@ -225,10 +225,6 @@ class LocalRuns(RunStore):
         return str(self.root)
 
     @property
-    def location(self) -> Path:
-        return self.root
-
-    @property
     def staging_dir(self) -> Path:
         return self.root
 
@@ -251,6 +247,9 @@ class LocalRuns(RunStore):
 
     def write_part(self, run_id: str, part: str, table: pa.Table) -> str:
         return str(parquet_store.write_part(self.root, run_id, part, table))
+
+    def check_reachable(self) -> None:
+        """Nothing to check: the folder is made by the first part written."""
 
     def last_written(self, run_id: str) -> datetime:
         folder = contained(self.root, check_name(run_id, "run id"))
@@ -280,10 +279,6 @@ class BucketRuns(RunStore):
 
     def __str__(self) -> str:
         return str(self.bucket)
-
-    @property
-    def location(self) -> S3Runs:
-        return self.bucket
 
     @property
     def s3(self) -> S3Runs:
@@ -316,6 +311,9 @@ class BucketRuns(RunStore):
 
     def write_part(self, run_id: str, part: str, table: pa.Table) -> str:
         return parquet_store.write_part_s3(self.bucket, run_id, part, table)
+
+    def check_reachable(self) -> None:
+        object_store.check_bucket(self.bucket)
 
     def last_written(self, run_id: str) -> datetime:
         return object_store.mtime(self.bucket, check_name(run_id, "run id"))

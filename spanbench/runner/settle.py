@@ -15,9 +15,19 @@ import duckdb
 
 from extract.analyse.duckdb_runner import NoSpansError, open_runs
 from extract.store.runstore import RunStore
+from spanbench import settings
 
-DEFAULT_QUIET_S = 8.0
-"""Longer than the stack's batch delay (5 s) plus the Collector's batch and the sink's segment."""
+
+def _catalogued_quiet_s() -> float:
+    default = settings.variable(settings.SETTLE_S).default
+    if not isinstance(default, int | float):
+        raise TypeError(f"{settings.SETTLE_S} must be declared with a number of seconds")
+    return float(default)
+
+
+DEFAULT_QUIET_S = _catalogued_quiet_s()
+"""SPANBENCH_SETTLE_S's default in spanbench/settings.py: longer than the stack's batch delay
+(5 s) plus the Collector's batch and the sink's segment."""
 DEFAULT_TIMEOUT_S = 120.0
 POLL_S = 1.0
 

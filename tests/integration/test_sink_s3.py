@@ -17,7 +17,6 @@ import pyarrow.fs as pafs
 import pytest
 from moto.server import ThreadedMotoServer
 
-from extract.store.object_store import S3Runs
 from extract.store.run_json import RunRecord
 from extract.store.runstore import RunStore
 from tests.sink_harness import REPO, SPAN_COLUMNS, SinkProcess, make_request, read_spans
@@ -120,7 +119,7 @@ def test_sink_writes_parts_to_the_bucket_and_readers_open_them(
         _client(s3_env).download_file(BUCKET, key, str(target))
     for name, value in s3_env.items():
         monkeypatch.setenv(name, value)
-    remote_rows = read_spans(S3Runs.parse(uri), sorted(sent))  # type: ignore[arg-type]
+    remote_rows = read_spans(RunStore.at(uri), sorted(sent))  # type: ignore[arg-type]
     local_rows = read_spans(local, sorted(sent))
     assert sorted(remote_rows, key=_span_id) == sorted(local_rows, key=_span_id)
     assert len(remote_rows) == 240

@@ -10,6 +10,7 @@ from extract.analyse.duckdb_runner import part_files
 from extract.receive.converter import Converter, convert_segment, part_name
 from extract.receive.otlp_decode import UNASSIGNED
 from extract.receive.spool import MAGIC, Segment, encode_record
+from extract.store.runstore import RunStore
 from tests.sink_harness import make_request
 
 
@@ -19,14 +20,14 @@ def _segment(directory: Path, seq: int, payloads: list[bytes]) -> Segment:
     return Segment(seq, path, path.stat().st_size)
 
 
-def _rows(runs: Path, run_id: str) -> int:
+def _rows(runs: RunStore, run_id: str) -> int:
     return sum(pq.read_metadata(path).num_rows for path in part_files(runs, run_id))
 
 
 def test_reconverting_a_segment_replaces_its_parts(tmp_path: Path) -> None:
     payloads = [make_request(50, "run-a")[0].SerializeToString() for _ in range(4)]
     segment = _segment(tmp_path, 42, payloads)
-    runs = tmp_path / "runs"
+    runs = RunStore.at(tmp_path / "runs")
     assert convert_segment(segment, runs, chunk_bytes=len(payloads[0]) * 2) == 200
     first = sorted(path.name for path in part_files(runs, "run-a"))
     assert first == [f"part-{part_name(42, 0)}.parquet", f"part-{part_name(42, 1)}.parquet"]
@@ -40,7 +41,7 @@ def test_spans_are_routed_by_run_id(tmp_path: Path) -> None:
         make_request(3, "run-b")[0].SerializeToString(),
         make_request(2, None)[0].SerializeToString(),
     ]
-    runs = tmp_path / "runs"
+    runs = RunStore.at(tmp_path / "runs")
     assert convert_segment(_segment(tmp_path, 7, payloads), runs) == 5
     assert (_rows(runs, "run-b"), _rows(runs, UNASSIGNED)) == (3, 2)
 
@@ -51,7 +52,7 @@ def test_converter_thread_retires_segments_and_keeps_failures(tmp_path: Path) ->
     converted: list[tuple[int, int]] = []
     errors: list[int] = []
     converter = Converter(
-        tmp_path / "runs",
+        RunStore.at(tmp_path / "runs"),
         lambda segment, spans: converted.append((segment.seq, spans)),
         lambda segment, error: errors.append(segment.seq),
         retry_delay_s=0.01,
