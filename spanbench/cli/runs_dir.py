@@ -12,8 +12,8 @@ from extract.reports.verdict import EXIT_INPUT
 from extract.store.runstore import RunsDirError, RunStore
 from stack.settings import spanbench_home
 
-HELP = ("Runs directory (default: SPANBENCH_RUNS_DIR, else .spanbench/runs), or "
-        "s3://bucket/prefix.")
+HELP = ("Runs directory, or s3://bucket/prefix (default: SPANBENCH_RUNS_DIR, else its older "
+        "name SPANBENCH_SINK_OUT, else <SPANBENCH_HOME>/runs, i.e. .spanbench/runs).")
 
 RunsDirOption = Annotated[str | None, typer.Option("--runs-dir", help=HELP)]
 """--runs-dir, for the commands that never had --out (runs, query, trend)."""
