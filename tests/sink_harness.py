@@ -168,12 +168,12 @@ def make_request(
 
 
 def count_spans(out: Path) -> dict[str, tuple[int, int]]:
-    """Per run directory: (rows, distinct span ids)."""
+    """Per run directory: (rows the sink stored, distinct span ids)."""
     counts = {}
     for run_id in list_runs(out):
         connection = open_runs(out, [run_id])
         try:
-            query = "SELECT count(*), count(DISTINCT SpanId) FROM spans"
+            query = "SELECT count(*), count(DISTINCT SpanId) FROM spans_as_stored"
             row = connection.execute(query).fetchone()
         finally:
             connection.close()
