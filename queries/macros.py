@@ -57,7 +57,7 @@ LIFECYCLE_PHASES: tuple[str, ...] = (Phase.API_CREATE_TASK, *STACK_PHASES, Phase
 _LEGACY_TO_TODAY = r"\1" + DATASET_SIZE_SEPARATOR + r"\2"
 
 MACROS: dict[str, str] = {
-    "phase()": _struct(constants(Phase) | {"wait": WAIT_PHASE}),
+    "phase()": _struct(constants(Phase) | {WAIT_PHASE: WAIT_PHASE}),
     "suite()": _struct(constants(Suite)),
     "attr()": _struct(constants(Attr)),
     "lifecycle_phases()": _list(LIFECYCLE_PHASES),
