@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 import queries
 from extract.analyse.breakdown import e2e_analysis
 from extract.analyse.duckdb_runner import open_runs
+from spanbench.vocabulary import Attr, Suite
 
 LEVELS: dict[str, list[int]] = {"linear_3": [1, 1, 1], "linear_4": [1, 1, 1, 1],
                                 "diamond_4": [1, 2, 1], "tree_7": [1, 2, 4],
@@ -171,7 +172,7 @@ def _scenario_tables(scenario: str, template: list[tuple[str, int, float, float,
             "StatusCode": pa.array(np.full(len(name), "Unset"), pa.string()),
             "SpanAttributes": attributes,
             "RunId": pa.array(np.full(len(name), RUN), pa.string()),
-            "Suite": pa.array(np.full(len(name), "e2e_latency"), pa.string()),
+            "Suite": pa.array(np.full(len(name), Suite.E2E_LATENCY), pa.string()),
             "Scenario": pa.array(np.full(len(name), scenario), pa.string()),
             "Phase": pc.if_else(pc.equal(name_arr, "POST /v1/tasks"), None, name_arr),
             "Iteration": pa.array(trace_no),
@@ -194,14 +195,14 @@ def _attributes(name: np.ndarray, trace_id: pa.Array, step_id: pa.Array,
         columns.append((key, where, value))
 
     worker = np.isin(name, ["claim", "execute", "submit"])
-    put("bench.stack_traced", name == "e2e.workflow", "true" if traced else "false")
-    put("correlation_id", np.ones(n, bool), trace_id)
-    put("step_uuid", worker | (name == "publish") | (name == "result.process"), step_id)
-    put("messaging.message.id", worker, step_id)
-    put("worker.id", worker, "worker-1")
-    put("handler", np.isin(name, ["execute", "submit"]), "square")
-    put("messaging.operation.type", np.isin(name, ["publish", "submit"]), "send")
-    put("db.system.name", name == "discovery", "postgresql")
+    put(Attr.STACK_TRACED, name == "e2e.workflow", "true" if traced else "false")
+    put(Attr.CORRELATION_ID, np.ones(n, bool), trace_id)
+    put(Attr.STEP_UUID, worker | (name == "publish") | (name == "result.process"), step_id)
+    put(Attr.MESSAGING_MESSAGE_ID, worker, step_id)
+    put(Attr.WORKER_ID, worker, "worker-1")
+    put(Attr.HANDLER, np.isin(name, ["execute", "submit"]), "square")
+    put(Attr.MESSAGING_OPERATION_TYPE, np.isin(name, ["publish", "submit"]), "send")
+    put(Attr.DB_SYSTEM, name == "discovery", "postgresql")
     rows = np.concatenate([np.nonzero(where)[0] for _, where, _ in columns])
     keys = pa.concat_arrays([pa.repeat(pa.scalar(key, pa.string()), int(where.sum()))
                              for key, where, _ in columns])
@@ -232,7 +233,7 @@ def _flat_table(count: int, rng: np.random.Generator) -> pa.Table:
         "StatusCode": pa.array(np.where(rng.random(count) < 0.001, "Error", "Unset"), pa.string()),
         "SpanAttributes": no_attributes,
         "RunId": pa.array(np.full(count, RUN), pa.string()),
-        "Suite": pa.array(np.full(count, "worker_execution"), pa.string()),
+        "Suite": pa.array(np.full(count, Suite.WORKER_EXECUTION), pa.string()),
         "Scenario": pa.array(handler, pa.string()),
         "Phase": pa.array(name, pa.string()),
         "Iteration": pa.array(np.arange(count) // 3),
@@ -246,8 +247,9 @@ def duckdb_analysis(runs_dir: Path) -> dict[str, int]:
     loaded = queries.load()
     counts = {name: len(con.execute(loaded[name].sql, {"run_id": RUN}).fetchall())
               for name in ("phase_summary", "phase_stats") if name in loaded}
+    worker_phases = {"run_id": RUN, "suite": Suite.E2E_LATENCY}
     counts["worker_phases"] = len(con.execute(loaded["worker_phases"].sql,
-                                              {"run_id": RUN, "suite": "e2e_latency"}).fetchall())
+                                              worker_phases).fetchall())
     e2e = e2e_analysis(con, RUN, with_workflows=True)
     counts["e2e_breakdown"] = len(e2e.breakdown)
     counts["e2e_workflow_breakdown"] = len(e2e.workflows or ())
@@ -262,8 +264,8 @@ def pandas_analysis(runs_dir: Path) -> dict[str, int]:
         "Timestamp", "Duration", "TraceId", "SpanId", "ParentSpanId", "SpanName", "StatusCode",
         "SpanAttributes", "RunId", "Suite", "Scenario", "Phase", "Warmup"])
     attributes = table["SpanAttributes"]
-    for key in ("bench.stack_traced", "worker.id", "step_uuid", "messaging.message.id",
-                "handler", "messaging.operation.type"):
+    for key in (Attr.STACK_TRACED, Attr.WORKER_ID, Attr.STEP_UUID, Attr.MESSAGING_MESSAGE_ID,
+                Attr.HANDLER, Attr.MESSAGING_OPERATION_TYPE):
         table = table.append_column(key, pc.map_lookup(attributes, key, "first"))
     df = table.drop(["SpanAttributes"]).to_pandas()
     df = df[(df["RunId"] == RUN) & ~df["Warmup"].fillna(False)]
@@ -273,12 +275,12 @@ def pandas_analysis(runs_dir: Path) -> dict[str, int]:
     summary = grouped.agg(["count", "mean", "std", "min", "max"])
     quantiles = grouped.quantile([0.5, 0.95, 0.99]).unstack()
     counts["phase_stats"] = len(summary.join(quantiles))
-    worker = ok[(ok["Suite"] == "e2e_latency") & ok["SpanName"].isin(["claim", "execute",
-                                                                      "submit"])
-                & ok["worker.id"].notna()]
-    cycle_handler = worker.groupby(["step_uuid", "messaging.message.id"])["handler"].max()
+    worker = ok[(ok["Suite"] == Suite.E2E_LATENCY)
+                & ok["SpanName"].isin(["claim", "execute", "submit"])
+                & ok[Attr.WORKER_ID].notna()]
+    cycle_handler = worker.groupby([Attr.STEP_UUID, Attr.MESSAGING_MESSAGE_ID])[Attr.HANDLER].max()
     worker = worker.join(cycle_handler.rename("cycle_handler"),
-                         on=["step_uuid", "messaging.message.id"])
+                         on=[Attr.STEP_UUID, Attr.MESSAGING_MESSAGE_ID])
     counts["worker_phases"] = len(worker.groupby(["cycle_handler", "SpanName"])["Duration"]
                                   .agg(["count", "mean", "median",
                                         lambda s: s.quantile(0.95)]))
@@ -289,7 +291,7 @@ def pandas_analysis(runs_dir: Path) -> dict[str, int]:
 
 
 def _pandas_breakdown(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    roots = df[(df["SpanName"] == "e2e.workflow") & (df["bench.stack_traced"] == "true")]
+    roots = df[(df["SpanName"] == "e2e.workflow") & (df[Attr.STACK_TRACED] == "true")]
     start = df["Timestamp"].astype("int64")
     spans = pd.DataFrame({"TraceId": df["TraceId"], "SpanId": df["SpanId"],
                           "ParentSpanId": df["ParentSpanId"], "name": df["SpanName"],

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from instrument.recorder import PhaseRecorder
+from spanbench.vocabulary import Attr
 
 N = 20_000
 RUNS = 7
@@ -46,8 +47,8 @@ def _sdk_children_with_attributes(provider: TracerProvider, n: int) -> int:
     with start_span("e2e.workflow"):
         start = time.perf_counter_ns()
         for i in range(n):
-            with start_span("claim", attributes={"step_uuid": "s"}) as span:
-                span.set_attribute("messaging.message.id", i)
+            with start_span("claim", attributes={Attr.STEP_UUID: "s"}) as span:
+                span.set_attribute(Attr.MESSAGING_MESSAGE_ID, i)
         return time.perf_counter_ns() - start
 
 
@@ -98,8 +99,8 @@ def _children_with_attributes(rec: PhaseRecorder, n: int) -> int:
     with phase("e2e.workflow") as root:
         start = time.perf_counter_ns()
         for i in range(n):
-            with phase("claim", parent=root, attributes={"step_uuid": "s"}) as p:
-                p.set_attribute("messaging.message.id", i)
+            with phase("claim", parent=root, attributes={Attr.STEP_UUID: "s"}) as p:
+                p.set_attribute(Attr.MESSAGING_MESSAGE_ID, i)
         return time.perf_counter_ns() - start
 
 
@@ -127,7 +128,7 @@ def _in_span_ns(provider: TracerProvider | None) -> float:
 def _flush_ns(provider: TracerProvider) -> float:
     samples = []
     for _ in range(RUNS):
-        rec = PhaseRecorder(provider, base_attributes={"bench.run_id": "r", "bench.suite": "s"})
+        rec = PhaseRecorder(provider, base_attributes={Attr.RUN_ID: "r", Attr.SUITE: "s"})
         _children_with_attributes(rec, N)
         start = time.perf_counter_ns()
         count = rec.flush()

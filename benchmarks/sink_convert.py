@@ -35,6 +35,7 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from extract.receive.columns import SPAN_KINDS, STATUS_CODES, text_of, to_tables
 from extract.receive.otlp_decode import UNASSIGNED, decode_protobuf, screen
 from extract.store.parquet_store import SCHEMA, write_part
+from spanbench.vocabulary import Attr, Suite
 
 BATCH = 512
 RUN_ID = "bench-sink-convert"
@@ -63,16 +64,16 @@ def sdk_spans(count: int) -> list[ReadableSpan]:
             links=links,
             start_time=t + 1_000,
             attributes={
-                "bench.run_id": RUN_ID,
-                "bench.suite": "worker_execution",
-                "bench.scenario": "noop",
-                "bench.phase": phase,
-                "bench.iteration": i,
-                "bench.warmup": i < 100,
-                "task_uuid": str(uuid.uuid4()),
-                "messaging.system": "pgmq",
-                "messaging.message.id": i * 7,
-                "db.query.text": "SELECT * FROM pgmq.read($1, $2, $3)",
+                Attr.RUN_ID: RUN_ID,
+                Attr.SUITE: Suite.WORKER_EXECUTION,
+                Attr.SCENARIO: "noop",
+                Attr.PHASE: phase,
+                Attr.ITERATION: i,
+                Attr.WARMUP: i < 100,
+                Attr.TASK_UUID: str(uuid.uuid4()),
+                Attr.MESSAGING_SYSTEM: "pgmq",
+                Attr.MESSAGING_MESSAGE_ID: i * 7,
+                Attr.DB_QUERY_TEXT: "SELECT * FROM pgmq.read($1, $2, $3)",
             },
         )
         span.add_event("message.claimed", {"queue": "worker_default", "attempt": 1}, t + 2_000)
@@ -137,9 +138,9 @@ def naive_tables(requests: Iterable[ExportTraceServiceRequest]) -> dict[str, pa.
                                 "AttributeTypes": link_types,
                             }
                         )
-                    run_id = values.get("bench.run_id", resource.get("bench.run_id", UNASSIGNED))
-                    iteration = values.get("bench.iteration")
-                    warmup = values.get("bench.warmup")
+                    run_id = values.get(Attr.RUN_ID, resource.get(Attr.RUN_ID, UNASSIGNED))
+                    iteration = values.get(Attr.ITERATION)
+                    warmup = values.get(Attr.WARMUP)
                     rows.setdefault(run_id, []).append(
                         {
                             "Timestamp": span.start_time_unix_nano,
@@ -163,9 +164,9 @@ def naive_tables(requests: Iterable[ExportTraceServiceRequest]) -> dict[str, pa.
                             "Events": events,
                             "Links": links,
                             "RunId": run_id,
-                            "Suite": values.get("bench.suite"),
-                            "Scenario": values.get("bench.scenario"),
-                            "Phase": values.get("bench.phase"),
+                            "Suite": values.get(Attr.SUITE),
+                            "Scenario": values.get(Attr.SCENARIO),
+                            "Phase": values.get(Attr.PHASE),
                             "Iteration": int(iteration) if iteration is not None else None,
                             "Warmup": warmup == "true" if warmup is not None else None,
                         }

@@ -36,6 +36,7 @@ import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from extract.export.otlp_rebuild import as_key_values
+from spanbench.vocabulary import Attr, Suite
 
 REPO = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -62,10 +63,10 @@ def build_bodies(spans: int, batch: int, run_id: str) -> list[bytes]:
                 start_time_unix_nano=start, end_time_unix_nano=start + 750,
             )  # fmt: skip
             attributes = {
-                "bench.run_id": run_id, "bench.suite": "step_enqueueing",
-                "bench.scenario": "chain_10", "bench.phase": "discovery",
-                "bench.iteration": index, "bench.warmup": False,
-                "db.system.name": "postgresql", "db.operation.name": "SELECT",
+                Attr.RUN_ID: run_id, Attr.SUITE: Suite.STEP_ENQUEUEING,
+                Attr.SCENARIO: "chain_10", Attr.PHASE: "discovery",
+                Attr.ITERATION: index, Attr.WARMUP: False,
+                Attr.DB_SYSTEM: "postgresql", Attr.DB_OPERATION: "SELECT",
             }  # fmt: skip
             span.attributes.extend(as_key_values(attributes))
         bodies.append(request.SerializeToString())

@@ -28,6 +28,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 
 from extract.export.otlp_json import to_json
 from fuzz.otlp_decode_fuzz import CORPUS
+from spanbench.vocabulary import Attr, Suite
 
 T0 = 1_764_000_000_000_000_000
 
@@ -38,15 +39,15 @@ def sdk_spans() -> list[ReadableSpan]:
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("spanbench.seed", "1.0")
     root = tracer.start_span("e2e.workflow", kind=SpanKind.CLIENT, start_time=T0, attributes={
-        "bench.run_id": "seed-run", "bench.suite": "e2e_latency", "bench.scenario": "linear_3",
-        "bench.phase": "e2e.workflow", "bench.iteration": 3, "bench.warmup": False,
+        Attr.RUN_ID: "seed-run", Attr.SUITE: Suite.E2E_LATENCY, Attr.SCENARIO: "linear_3",
+        Attr.PHASE: "e2e.workflow", Attr.ITERATION: 3, Attr.WARMUP: False,
     })
     context = trace.set_span_in_context(root)
     linked = SpanContext(0xABC, 0xDEF, is_remote=True)
     for index, kind in enumerate((SpanKind.SERVER, SpanKind.PRODUCER, SpanKind.CONSUMER)):
         span = tracer.start_span(f"phase{index}", context=context, kind=kind,
                                  links=[Link(linked, {"w": index})], start_time=T0 + index,
-                                 attributes={"bench.run_id": "seed-run", "f": 0.25,
+                                 attributes={Attr.RUN_ID: "seed-run", "f": 0.25,
                                              "b": True, "a": (1, 2), "s": ("x", "y")})
         span.add_event("ev", {"x": index, "bytes": b"\x00\x01"}, timestamp=T0 + index + 1)
         span.set_status(Status(StatusCode.ERROR, "bad") if index else Status(StatusCode.OK))

@@ -4,11 +4,12 @@
 -- spans per step (every span reachable from the root, root included); messages per step (PGMQ
 -- sends: spans with messaging.operation.type = 'send', i.e. publish and submit); DB operations
 -- per step from statement-level DB spans (db.system.name set on a span that is not one of the
--- lifecycle's phase spans) — NULL when the traces have none, as the reference stack's do: its
--- claim, submit and initialize phases run several statements inside one span; state
--- transitions per step from the tasker.transitions count each stack phase stamps (NULL when no
--- span carries one).
+-- lifecycle's phase spans, macro lifecycle_phases) — NULL when the traces have none, as the
+-- reference stack's do: its claim, submit and initialize phases run several statements inside
+-- one span; state transitions per step from the tasker.transitions count each stack phase
+-- stamps (NULL when no span carries one).
 -- Set beside tasker-core's published ~19 DB operations and 2 MQ round trips per step.
+-- 'send' is OpenTelemetry's value of messaging.operation.type, not a spanbench name.
 -- Needs e2e_workflows.sql run first. Parameters: $run_id.
 WITH complete AS (
     SELECT t.*, s.Scenario, s.steps
@@ -19,9 +20,8 @@ per_scenario AS (
     SELECT Scenario,
            count(*) AS spans,
            count(*) FILTER (WHERE messaging_operation = 'send') AS messages,
-           count(*) FILTER (WHERE db_system IS NOT NULL AND name NOT IN (
-               'api.create_task', 'task.initialize', 'discovery', 'publish', 'claim', 'execute',
-               'submit', 'result.process', 'task.finalize', 'e2e.workflow')) AS db_operations,
+           count(*) FILTER (WHERE db_system IS NOT NULL
+                            AND NOT list_contains(lifecycle_phases(), name)) AS db_operations,
            sum(transitions) AS transitions,
            sum(steps) FILTER (WHERE depth = 0) AS steps
     FROM complete

@@ -17,7 +17,7 @@ WITH roots AS (
            bench_arrival_rate(SpanAttributes) AS arrival_rate,
            bench_start_lag_ns(SpanAttributes) AS lag_ns
     FROM spans
-    WHERE RunId = $run_id AND Suite = 'e2e_latency' AND SpanName = 'e2e.workflow'
+    WHERE RunId = $run_id AND Suite = suite().e2e_latency AND SpanName = phase().e2e_workflow
       AND NOT coalesce(Warmup, false)
 )
 SELECT scenario,

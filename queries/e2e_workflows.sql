@@ -15,6 +15,9 @@
 -- template step; `missing` lists the phases short of that ('template' when the scenario has no
 -- template in e2e_template_steps; 'depth' when a span lies deeper than 62 levels, beyond what
 -- e2e_attribution handles). A load level's scenario (linear_4@c8) has its base's template.
+-- 'template' and 'depth' are this file's own labels (for a reader of the completeness table, no
+-- code reads them); every phase name and attribute key comes from queries/macros.py (phase(),
+-- attr()), 'wait' too (phase().wait: the HTML report colours it).
 CREATE OR REPLACE TEMP MACRO e2e_template_steps() AS TABLE
 SELECT * FROM (VALUES ('linear_3', 3), ('linear_4', 4), ('diamond_4', 4), ('tree_7', 7),
                       ('complex_dag_7', 7)) AS t(scenario, steps);
@@ -23,7 +26,7 @@ CREATE OR REPLACE TEMP MACRO e2e_roots(run) AS TABLE
 WITH named AS MATERIALIZED (  -- by name first: the attribute map is read for the roots only
     SELECT TraceId, SpanId, Scenario, Timestamp, Duration, SpanAttributes
     FROM spans
-    WHERE RunId = run AND SpanName = 'e2e.workflow' AND NOT coalesce(Warmup, false)
+    WHERE RunId = run AND SpanName = phase().e2e_workflow AND NOT coalesce(Warmup, false)
 )
 SELECT row_number() OVER (ORDER BY TraceId, SpanId) AS w, TraceId, SpanId, Scenario,
        epoch_ns(Timestamp) AS root_start, epoch_ns(Timestamp) + Duration AS root_end
@@ -35,10 +38,10 @@ WITH RECURSIVE roots AS MATERIALIZED (SELECT w, TraceId, SpanId FROM e2e_roots(r
 candidates AS MATERIALIZED (
     SELECT r.w, s.SpanId, s.ParentSpanId, s.SpanName AS name,
            epoch_ns(s.Timestamp) AS start_ns, epoch_ns(s.Timestamp) + s.Duration AS end_ns,
-           s.SpanAttributes['messaging.operation.type'] AS messaging_operation,
-           s.SpanAttributes['db.system.name'] AS db_system,
-           TRY_CAST(s.SpanAttributes['tasker.transitions'] AS BIGINT) AS transitions,
-           s.SpanName = 'e2e.workflow' AND s.SpanId = r.SpanId AS is_root
+           s.SpanAttributes[attr().messaging_operation_type] AS messaging_operation,
+           s.SpanAttributes[attr().db_system] AS db_system,
+           TRY_CAST(s.SpanAttributes[attr().transitions] AS BIGINT) AS transitions,
+           s.SpanName = phase().e2e_workflow AND s.SpanId = r.SpanId AS is_root
     FROM spans s JOIN roots r ON s.TraceId = r.TraceId
     WHERE s.RunId = run
 ),
@@ -59,9 +62,10 @@ WITH walked AS (SELECT w, name, depth FROM e2e_walk(run)),
 counts AS (SELECT w, name, count(*) AS n FROM walked GROUP BY w, name),
 too_deep AS (SELECT DISTINCT w FROM walked WHERE depth > 62),
 expected AS (
-    SELECT * FROM (VALUES ('api.create_task', 1, 0), ('task.initialize', 1, 0),
-                          ('task.finalize', 1, 0), ('claim', 0, 1), ('execute', 0, 1),
-                          ('submit', 0, 1), ('result.process', 0, 1)) AS x(phase, fixed, per_step)
+    SELECT * FROM (VALUES (phase().api_create_task, 1, 0), (phase().task_initialize, 1, 0),
+                          (phase().task_finalize, 1, 0), (phase().claim, 0, 1),
+                          (phase().execute, 0, 1), (phase().submit, 0, 1),
+                          (phase().result_process, 0, 1)) AS x(phase, fixed, per_step)
 ),
 shortfalls AS (
     SELECT r.w, any_value(ts.steps) AS steps,
@@ -132,8 +136,8 @@ named AS (
     SELECT d.w, p.name AS phase, d.ns
     FROM deepest d ASOF LEFT JOIN pieces p ON p.w = d.w AND p.depth = d.depth AND p.s <= d.b
 )
-SELECT r.TraceId AS trace_id, r.Scenario AS scenario, coalesce(n.phase, 'wait') AS phase,
+SELECT r.TraceId AS trace_id, r.Scenario AS scenario, coalesce(n.phase, phase().wait) AS phase,
        sum(n.ns)::BIGINT AS attributed_ns
 FROM (SELECT w, phase, sum(ns) AS ns FROM named GROUP BY w, phase) n
 JOIN roots r USING (w)
-GROUP BY r.TraceId, r.Scenario, coalesce(n.phase, 'wait');
+GROUP BY r.TraceId, r.Scenario, coalesce(n.phase, phase().wait);

@@ -5,14 +5,15 @@
 -- (bench.stack_traced = 'true'), as e2e_workflows.sql counts them. Every span of the run with
 -- the trace's TraceId is returned, its start relative to the root's (offset_ns, may be
 -- negative for a clock that ran ahead) and its Duration; nesting is left to the caller (by
--- ParentSpanId). Parameters: $run_id.
+-- ParentSpanId). `which` is this query's own label, 'median' or 'slowest', shown as it is.
+-- Names (suite, phase) come from queries/macros.py. Parameters: $run_id.
 WITH roots AS (
     SELECT Scenario AS scenario, TraceId AS trace_id, SpanId AS root_id, Duration AS root_ns,
            epoch_ns(Timestamp) AS root_start,
            row_number() OVER (PARTITION BY Scenario ORDER BY Duration, TraceId) AS rank,
            count(*) OVER (PARTITION BY Scenario) AS workflows
     FROM spans
-    WHERE RunId = $run_id AND Suite = 'e2e_latency' AND SpanName = 'e2e.workflow'
+    WHERE RunId = $run_id AND Suite = suite().e2e_latency AND SpanName = phase().e2e_workflow
       AND NOT coalesce(Warmup, false) AND bench_stack_traced(SpanAttributes)
 ),
 picked AS (

@@ -5,23 +5,23 @@
 -- A cycle is the spans of one step message (step_uuid, messaging.message.id). A claim carries no
 -- handler (the worker learns it by claiming), so it takes its cycle's; claims of duplicate
 -- messages, which never execute, are left out. Warm-up excluded; p95 only from 20 samples.
--- Durations in ns.
+-- Durations in ns. Phase names and attribute keys come from queries/macros.py (phase(), attr()).
 -- Parameters: $run_id, $suite.
 WITH worker AS (
     SELECT SpanName AS phase, Duration, Timestamp, EndTimestamp,
-           SpanAttributes['step_uuid'] AS step,
-           SpanAttributes['messaging.message.id'] AS message,
-           SpanAttributes['handler'] AS handler
+           SpanAttributes[attr().step_uuid] AS step,
+           SpanAttributes[attr().messaging_message_id] AS message,
+           SpanAttributes[attr().handler] AS handler
     FROM spans
     WHERE RunId = $run_id AND Suite = $suite AND NOT coalesce(Warmup, false)
-      AND SpanName IN ('claim', 'execute', 'submit')
-      AND SpanAttributes['worker.id'] IS NOT NULL
+      AND SpanName IN (phase().claim, phase().execute, phase().submit)
+      AND SpanAttributes[attr().worker_id] IS NOT NULL
       AND StatusCode <> 'Error'
 ),
 cycles AS (
     SELECT step, message, max(handler) AS handler,
-           min(Timestamp) FILTER (WHERE phase = 'claim') AS claimed_at,
-           max(EndTimestamp) FILTER (WHERE phase = 'submit') AS submitted_at
+           min(Timestamp) FILTER (WHERE phase = phase().claim) AS claimed_at,
+           max(EndTimestamp) FILTER (WHERE phase = phase().submit) AS submitted_at
     FROM worker
     GROUP BY step, message
 ),
@@ -30,7 +30,7 @@ durations AS (
     FROM worker w JOIN cycles c USING (step, message)
     WHERE c.handler IS NOT NULL
     UNION ALL
-    SELECT handler, 'worker.total', epoch_ns(submitted_at) - epoch_ns(claimed_at)
+    SELECT handler, phase().worker_total, epoch_ns(submitted_at) - epoch_ns(claimed_at)
     FROM cycles
     WHERE handler IS NOT NULL AND claimed_at IS NOT NULL AND submitted_at IS NOT NULL
 )

@@ -5,16 +5,29 @@ Every part of spanbench may import this module; it imports nothing of ours.
 
 from typing import Final
 
-# Suites are the seed's benchmark files, in the seed's order; each driver declares its
-# scenarios (spanbench.runner.suites builds the registry from the drivers).
+
+class Suite:
+    """Suite names: the seed's benchmark files."""
+
+    TASK_INITIALIZATION: Final = "task_initialization"
+    SQL_FUNCTIONS: Final = "sql_functions"
+    EVENT_PROPAGATION: Final = "event_propagation"
+    WORKER_EXECUTION: Final = "worker_execution"
+    STEP_ENQUEUEING: Final = "step_enqueueing"
+    HANDLER_OVERHEAD: Final = "handler_overhead"
+    E2E_LATENCY: Final = "e2e_latency"
+
+
+# The suites in the seed's order; each driver declares its scenarios (spanbench.runner.suites
+# builds the registry from the drivers).
 SUITES: Final[tuple[str, ...]] = (
-    "task_initialization",
-    "sql_functions",
-    "event_propagation",
-    "worker_execution",
-    "step_enqueueing",
-    "handler_overhead",
-    "e2e_latency",
+    Suite.TASK_INITIALIZATION,
+    Suite.SQL_FUNCTIONS,
+    Suite.EVENT_PROPAGATION,
+    Suite.WORKER_EXECUTION,
+    Suite.STEP_ENQUEUEING,
+    Suite.HANDLER_OVERHEAD,
+    Suite.E2E_LATENCY,
 )
 
 
@@ -38,6 +51,9 @@ class Phase:
     HANDLER_FRAMEWORK: Final = "handler.framework"
     HANDLER_FOREIGN: Final = "handler.foreign"
 
+
+WAIT_PHASE: Final = "wait"
+"""The e2e breakdown's name for a workflow's time no phase span covers (only the root open)."""
 
 SQL_PHASE_PREFIX: Final = "sql."
 """sql_functions names each call's span after its function: `sql.get_next_ready_tasks`."""

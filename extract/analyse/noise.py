@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from spanbench.vocabulary import Suite
+
 DEFAULT_NOISE = 0.05
-NOISE_THRESHOLDS: Mapping[str, float] = {"sql_functions": 0.15}
+NOISE_THRESHOLDS: Mapping[str, float] = {Suite.SQL_FUNCTIONS: 0.15}
 """Per-suite noise thresholds (fraction of the reference median); others use DEFAULT_NOISE."""
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from spanbench.vocabulary import SUITES, with_dataset_size
+from spanbench.vocabulary import SUITES, Suite, with_dataset_size
 
-E2E_SUITE = "e2e_latency"
+E2E_SUITE = Suite.E2E_LATENCY
 SCHEMA_VERSION = 1
 """CI JSON schema version. 1: the seed's fields plus p50/p95/p99 (ms), n, schema_version."""
 

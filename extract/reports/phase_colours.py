@@ -10,9 +10,9 @@ from __future__ import annotations
 import colorsys
 import hashlib
 
-from spanbench.vocabulary import Phase, sql_phase
+from spanbench.vocabulary import WAIT_PHASE, Phase, sql_phase
 
-WAIT = "wait"
+WAIT = WAIT_PHASE
 """The e2e breakdown's name for wall time no phase span covers."""
 
 KNOWN: dict[str, str] = {

@@ -55,9 +55,9 @@ from instrument.workload.tasker_client import (
     TaskerClient,
     TaskerError,
 )
-from spanbench.vocabulary import Attr, Phase
+from spanbench.vocabulary import Attr, Phase, Suite
 
-SUITE = "e2e_latency"
+SUITE = Suite.E2E_LATENCY
 SAMPLES = 10
 WARMUP = 2
 STACK_TRACED = Attr.STACK_TRACED

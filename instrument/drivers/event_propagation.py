@@ -35,9 +35,9 @@ from instrument.drivers.base import DriverContext, Iteration
 from instrument.propagation import inject_message_headers
 from instrument.recorder import PhaseRecord
 from instrument.workload.notify_listener import ListenerProcess
-from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, MESSAGING_SYSTEM_PGMQ, Attr, Phase
+from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 
-SUITE = "event_propagation"
+SUITE = Suite.EVENT_PROPAGATION
 SAMPLES = 100
 WARMUP = 10
 LISTENER_PID = "notify.listener.pid"

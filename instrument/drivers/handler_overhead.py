@@ -32,9 +32,9 @@ from typing import Any
 from instrument.drivers.base import DriverContext, Iteration
 from instrument.recorder import PhaseRecord
 from instrument.workload.handler_framework import HandlerFramework, lookup
-from spanbench.vocabulary import Attr, Phase
+from spanbench.vocabulary import Attr, Phase, Suite
 
-SUITE = "handler_overhead"
+SUITE = Suite.HANDLER_OVERHEAD
 SAMPLES = 100
 WARMUP = 10
 BATCH_SIZE = 10_000

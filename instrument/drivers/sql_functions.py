@@ -36,11 +36,11 @@ from instrument.drivers.base import DriverContext, Iteration
 from instrument.systems.base import System
 from instrument.workload import datasets, sql_samples
 from instrument.workload.sql_samples import Sample
-from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, Attr, sql_phase
+from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, Attr, Suite, sql_phase
 
 _logger = logging.getLogger(__name__)
 
-SUITE = "sql_functions"
+SUITE = Suite.SQL_FUNCTIONS
 SIZES = (1_000, 5_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
 SAMPLES = 50

@@ -47,9 +47,9 @@ from instrument.workload import fanout
 from instrument.workload.completion import CompletionWatch
 from instrument.workload.fanout import PlantedTask, ReadyMessage, ReadyMessages
 from instrument.workload.notify_listener import ListenerProcess
-from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase
+from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 
-SUITE = "step_enqueueing"
+SUITE = Suite.STEP_ENQUEUEING
 SCENARIOS = {"chain_3": 3, "chain_10": 10, "chain_50": 50}
 SAMPLES = 50
 WARMUP = 5

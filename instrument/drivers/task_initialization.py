@@ -13,9 +13,9 @@ from opentelemetry.trace import SpanKind
 
 from instrument.drivers.base import DriverContext
 from instrument.systems.completion import watch_completion
-from spanbench.vocabulary import Attr, Phase
+from spanbench.vocabulary import Attr, Phase, Suite
 
-SUITE = "task_initialization"
+SUITE = Suite.TASK_INITIALIZATION
 SCENARIOS = ("linear_3", "diamond_4")
 SAMPLES = 50
 WARMUP = 5

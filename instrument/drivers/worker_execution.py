@@ -46,11 +46,11 @@ from instrument.propagation import inject_message_headers, unsampled_context
 from instrument.systems.base import TemplateRef
 from instrument.workload.handler_framework import HandlerFramework, lookup
 from instrument.workload.tasker_client import TaskerClient
-from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase
+from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 
 _logger = logging.getLogger(__name__)
 
-SUITE = "worker_execution"
+SUITE = Suite.WORKER_EXECUTION
 SCENARIOS = {"noop": "noop", "calculation": "square", "database": "database"}
 """Scenario → the handler its step runs."""
 HANDLER_OF_SCENARIO = SCENARIOS

@@ -24,6 +24,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from spanbench.vocabulary import Suite
+
 _logger = logging.getLogger(__name__)
 
 NAMESPACE = "chain_workflow"
@@ -99,7 +101,7 @@ WITH task AS (
     INSERT INTO tasker.tasks (named_task_uuid, context, identity_hash, correlation_id,
                               initiator, source_system, reason, tags)
     VALUES (%(named_task)s, %(context)s, %(identity)s, %(correlation)s, 'spanbench',
-            'spanbench', 'step_enqueueing', '["spanbench"]')
+            'spanbench', %(reason)s, '["spanbench"]')
     RETURNING task_uuid
 ), task_states AS (
     INSERT INTO tasker.task_transitions (task_uuid, from_state, to_state, sort_key, most_recent)
@@ -140,7 +142,7 @@ def plant_task(conn: psycopg.Connection, template: FanoutTemplate) -> PlantedTas
         "named_task": template.named_task_uuid, "context": Jsonb({"even_number": EVEN_NUMBER}),
         "identity": f"spanbench-fanout-{correlation_id}", "correlation": correlation_id,
         "named_steps": [template.root_named_step, *template.leaf_named_steps],
-        "root": template.root_named_step}).fetchall()
+        "root": template.root_named_step, "reason": Suite.STEP_ENQUEUEING}).fetchall()
     root = [str(step) for _, step, is_root in rows if is_root]
     leaves = tuple(str(step) for _, step, is_root in rows if not is_root)
     if len(root) != 1 or len(leaves) != template.leaves:

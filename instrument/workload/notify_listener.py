@@ -6,7 +6,7 @@ LISTENs on the channel over one connection for its whole life and writes JSON li
 stdout:
 
     {"event": "ready", "pid": 4242, "clock": "clock_gettime(CLOCK_MONOTONIC)"}
-    {"event": "notify", "key": "17", "receipt_ns": 123456789, "channel": "..."}
+    {"event": "notification", "key": "17", "receipt_ns": 123456789, "channel": "..."}
     {"event": "pong", "ns": 123456790}            (the answer to a line "ping" on stdin)
 
 `key` is the payload's `nonce` when it has one, else its `msg_id` (what
@@ -39,6 +39,8 @@ from typing import IO, Any
 READY_TIMEOUT_S = 15.0
 EXIT_TIMEOUT_S = 5.0
 CLOCK_CHECKS = 3
+NOTIFICATION = "notification"
+"""The event of a record that stamps one notification's receipt."""
 
 
 class ListenerError(RuntimeError):
@@ -78,7 +80,7 @@ def _listen(database_url: str, channel: str) -> None:
                 receipt_ns = perf_counter_ns()
                 pgconn.consume_input()
                 while (notify := pgconn.notifies()) is not None:
-                    _emit({"event": "notify", "key": _key(notify.extra.decode()),
+                    _emit({"event": NOTIFICATION, "key": _key(notify.extra.decode()),
                            "receipt_ns": receipt_ns, "channel": notify.relname.decode()})
             if stdin in readable:
                 line = stdin.readline()
@@ -150,7 +152,7 @@ class ListenerProcess:
         """The listener's receipt time of the notification with `key`, waiting until
         `expires_at` (a time.monotonic() value)."""
         while key not in self._receipts:
-            record = self._next("notify", expires_at)
+            record = self._next(NOTIFICATION, expires_at)
             if record["key"] is not None:
                 self._receipts[str(record["key"])] = int(record["receipt_ns"])
         return self._receipts.pop(key)
@@ -185,7 +187,7 @@ class ListenerProcess:
             record = self._read_record(expires_at)
             if record.get("event") == event:
                 return record
-            if record.get("event") == "notify" and record.get("key") is not None:
+            if record.get("event") == NOTIFICATION and record.get("key") is not None:
                 self._receipts[str(record["key"])] = int(record["receipt_ns"])
 
     def _read_record(self, expires_at: float) -> dict[str, Any]:

@@ -248,7 +248,7 @@ def _print_run(console: Console, runs_dir: RunStore, outcome: job.RunOutcome,
     comparison = job.worker_comparison(runs_dir, outcome.run_id, stats)
     if comparison and any(row["stack_n"] for row in comparison):
         console.print(worker_table(comparison))
-    e2e = outcome.results.get("e2e_latency")
+    e2e = outcome.results.get(e2e_latency.SUITE)
     tax = e2e.tax() if e2e is not None else None
     if tax is not None:
         console.print(f"observer effect: {tax.describe()}")

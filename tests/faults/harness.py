@@ -22,8 +22,9 @@ import httpx
 
 from extract.analyse.duckdb_runner import open_runs
 from instrument.drivers.e2e_latency import SCENARIOS
+from spanbench.vocabulary import Suite
 
-SUITE = "e2e_latency"
+SUITE = Suite.E2E_LATENCY
 SAMPLES = 2
 WARMUP = 1
 ITERATIONS = len(SCENARIOS) * (SAMPLES + WARMUP)
@@ -74,7 +75,7 @@ class Finished:
         """(completed, in Parquet): e2e.workflow spans without and with an error status."""
         [(completed, total)] = self.sql(
             "SELECT count(*) FILTER (WHERE StatusCode <> 'Error'), count(*) FROM spans "
-            "WHERE SpanName = 'e2e.workflow'")
+            "WHERE SpanName = phase().e2e_workflow")
         return int(completed), int(total)
 
     def failures(self) -> list[dict[str, Any]]:
