@@ -1,9 +1,9 @@
 """Which of the suites asked for can run: each driver's `NEEDS` against the checks of the
 deployment's parts, then the driver's own `unsupported(system)` probe.
 
-A suite whose need is broken (named, but unreachable or incomplete) cannot run (❌); one whose
-need the run does not name is skipped with what to set (⚠️); a suite the system cannot run
-(`unsupported`) is skipped with the driver's reason.
+A suite needing a part the run does not name is skipped with what to set (⚠️); one whose
+needs are all named but one is broken (unreachable, incomplete) cannot run (❌); a suite the
+system cannot run (`unsupported`) is skipped with the driver's reason.
 """
 
 from __future__ import annotations
@@ -34,18 +34,18 @@ def assess(needs: Mapping[str, Collection[Need]], checks: Sequence[Check],
 def _one(suite: str, needs: Collection[Need], checks: Sequence[Check],
          unsupported: Callable[[str], str | None]) -> SuiteReadiness:
     unmet = [check for check in checks if check.need in needs and not check.ok]
-    broken = [check for check in unmet if not check.unnamed]
-    if broken:
-        first = broken[0]
-        return SuiteReadiness(suite, False, f"{first.name}: {first.detail}", first.fix,
-                              broken=True)
-    if unmet:
-        missing = [need for need in Need if any(check.need is need for check in unmet)]
+    unnamed = [check for check in unmet if check.unnamed]
+    if unnamed:
+        missing = [need for need in Need if any(check.need is need for check in unnamed)]
         variables = dict.fromkeys(NEED_VARIABLES[need] for need in missing)
         return SuiteReadiness(
             suite, False, f"needs {_words(missing)}, which this run does not name",
             f"set {' and '.join(variables)} (or name no deployment at all to measure "
             "spanbench's own stack)")
+    if unmet:
+        first = unmet[0]
+        return SuiteReadiness(suite, False, f"{first.name}: {first.detail}", first.fix,
+                              broken=True)
     why = unsupported(suite)
     if why:
         return SuiteReadiness(suite, False, why)

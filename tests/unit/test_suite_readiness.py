@@ -106,3 +106,10 @@ def test_check_marks_a_part_the_run_does_not_name_as_a_warning(
     assert [check.name for check in job.run_level_failures(checks)] == ["Sink accepting spans"]
     only_handlers = job.check(deployment, job.needs_of(["handler_overhead"]))
     assert [check.name for check in only_handlers] == ["Sink accepting spans"]
+
+
+def test_a_suite_needing_an_unnamed_part_is_skipped_even_beside_a_broken_one() -> None:
+    broken = Check("PGMQ installed", False, "no pgmq schema", "install it", need=Need.DATABASE)
+    plan = _assess([broken, *DATABASE_ONLY[1:]], ["task_initialization", "sql_functions"])
+    assert plan["task_initialization"].skipped
+    assert plan["sql_functions"].failed
