@@ -207,7 +207,8 @@ def names_a_deployment() -> bool:
 @contextmanager
 def deploy(home: Path, runs_dir: RunStore, workers: int = 2,
            tee: tuple[str, ...] = ()) -> Iterator[Deployment]:
-    """The deployment to measure, starting what the environment does not name.
+    """The deployment to measure: the run's sink unless an endpoint is named, and the
+    reference stack only when no part of a deployment is named (`names_a_deployment`).
 
     `tee`: OTLP/HTTP endpoints that also get every span, through the run's own sink.
     """
