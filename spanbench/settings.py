@@ -75,12 +75,14 @@ def _declare(name: str, default: Default, doc: str, *, unit: str = "", shown_def
 
 DATABASE_URL = _declare(
     "DATABASE_URL", None,
-    "libpq URL of the deployment's database; unset: `run` and `stack up` start a throwaway "
-    "cluster (with it, the stack creates none and only migrates this database).")
+    "libpq URL of the deployment's database, which `spanbench run` never migrates; unset: "
+    "`run` and `stack up` start a throwaway cluster (with it, `stack up` creates none and only "
+    "migrates this database).")
 
 TASKER_TEST_ORCHESTRATION_URL = _declare(
     "TASKER_TEST_ORCHESTRATION_URL", None,
-    "An orchestration service to measure; unset: `spanbench run` starts the reference stack.")
+    "An orchestration service to measure; `spanbench run` starts the reference stack only when "
+    "neither this, `DATABASE_URL` nor `TASKER_TEST_WORKER_URL` is set.")
 
 TASKER_TEST_WORKER_URL = _declare(
     "TASKER_TEST_WORKER_URL", None,

@@ -12,6 +12,7 @@ from extract.reports.model import (
     checks_for,
     unmatched,
 )
+from extract.store.run_json import SUITE_FAILED, SUITE_SKIPPED
 from spanbench.units import ms
 
 JSON_STATUS = {"pass": "pass", "warning": "warning", "fail": "fail", "missing": "warning"}
@@ -62,9 +63,11 @@ def suite_document(report: ReportInput, suite: str) -> dict[str, Any]:
         matched = checks_for(row, checks)
         results += [_result(row, check) for check in matched] or [_result(row, None)]
     results += [_missing(check) for check in unmatched(checks, report.stats_of(suite))]
+    outcome = report.status_of(suite)
     return {"schema_version": SCHEMA_VERSION, "benchmark_suite": suite,
             "timestamp": report.meta.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "commit": report.meta.commit, "run_id": report.meta.run_id,
+            "status": outcome.status, "reason": outcome.reason or None,
             "results": results, "summary": _summary(results)}
 
 
@@ -72,6 +75,8 @@ def combined_document(report: ReportInput) -> dict[str, Any]:
     """`latest/results.json`: every suite's document and the run's totals."""
     suites = [suite_document(report, suite) for suite in report.suites()]
     totals = _summary([result for doc in suites for result in doc["results"]])
+    totals["suites_skipped"] = len(report.suites_with(SUITE_SKIPPED))
+    totals["suites_failed"] = len(report.suites_with(SUITE_FAILED))
     return {"schema_version": SCHEMA_VERSION,
             "timestamp": report.meta.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "commit": report.meta.commit, "run_id": report.meta.run_id,

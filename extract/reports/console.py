@@ -10,6 +10,7 @@ from extract.reports.model import (
     ReportInput,
     benchmark_name,
     check_label,
+    suite_status_line,
 )
 from spanbench.units import format_ms, format_ns, format_target_ms
 
@@ -37,8 +38,13 @@ def suite_block(report: ReportInput, suite: str) -> str:
     for row in report.stats_of(suite):
         lines += criterion_lines(row)
         lines.append("")
-    lines += [RULE, f"📊 BENCHMARK RESULTS: {suite.replace('_', ' ').upper()}", RULE, "",
-              "Performance Summary:"]
+    lines += [RULE, f"📊 BENCHMARK RESULTS: {suite.replace('_', ' ').upper()}", RULE, ""]
+    status = suite_status_line(report, suite)
+    if status is not None:
+        lines += [status, ""]
+        if not report.stats_of(suite):
+            return "\n".join([*lines, RULE])
+    lines.append("Performance Summary:")
     checks = report.checks_of(suite)
     lines += [target_line(check) for check in checks] or ["  • no targets for this suite"]
     lines += ["", "Key Findings:"]

@@ -68,7 +68,7 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
             meta=run_meta(store, run_id), stats=stats, checks=checks,
             comparisons=comparisons, baseline_name=baseline_name,
             breakdown=e2e.breakdown, completeness=e2e.completeness, lifecycle=e2e.lifecycle,
-            prerequisites=prerequisites)
+            prerequisites=prerequisites, outcomes=run_record(store, run_id).suites or {})
         charts = gather_charts(con, store.history_home, report)
         return dataclasses.replace(report, charts=charts)
     finally:

@@ -16,6 +16,7 @@ from extract.reports.model import (
     benchmark_name,
     check_label,
     checks_for,
+    suite_status_line,
     unmatched,
 )
 from extract.reports.phase_colours import WAIT, phase_colour, phase_order
@@ -197,8 +198,13 @@ def _suite_phases(report: ReportInput, charts: ChartData, suite: str) -> set[str
 
 
 def _suite(report: ReportInput, charts: ChartData, suite: str) -> str:
-    parts = [f'<section id="suite-{escape(suite)}" class="suite">',
-             f"<h2>{escape(suite)}</h2>",
+    status = suite_status_line(report, suite)
+    heading = [f'<section id="suite-{escape(suite)}" class="suite">', f"<h2>{escape(suite)}</h2>"]
+    if status is not None:
+        heading.append(f'<p class="status">{escape(status)}</p>')
+        if not report.stats_of(suite):
+            return "".join([*heading, "</section>"])
+    parts = [*heading,
              f"<p>Targets: {_counts(report.checks_of(suite))}</p>",
              _legend(_suite_phases(report, charts, suite)),
              "<h3>Percentiles and targets</h3>", _stats_table(report, suite),

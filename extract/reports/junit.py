@@ -5,14 +5,35 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from extract.reports.model import ReportInput, check_label, check_name
+from extract.store.run_json import SUITE_FAILED, SUITE_SKIPPED
 from spanbench.units import format_ms, format_target_ms
+
+
+def _not_run(root: ET.Element, report: ReportInput, suite: str) -> None:
+    """A suite skipped (<skipped>) or failed (<error>): one test case saying why."""
+    outcome = report.status_of(suite)
+    failed = outcome.status == SUITE_FAILED
+    element = ET.SubElement(root, "testsuite", name=suite, tests="1",
+                            failures="0", errors=str(int(failed)), skipped=str(int(not failed)),
+                            timestamp=report.meta.started_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    case = ET.SubElement(element, "testcase", classname=suite, name=f"{suite} ({outcome.status})")
+    if failed:
+        ET.SubElement(case, "error", message=outcome.reason,
+                      type="SuiteFailed").text = outcome.reason
+    else:
+        ET.SubElement(case, "skipped", message=outcome.reason)
 
 
 def junit_xml(report: ReportInput) -> str:
     """<testsuites> with a <testsuite> per suite; fail → <failure>, warning → property and
-    system-out, no data → <skipped>."""
-    root = ET.Element("testsuites", name="spanbench", tests=str(len(report.checks)))
+    system-out, no data → <skipped>; a suite skipped → <skipped>, failed → <error>."""
+    not_run = [suite for suite in report.suites()
+               if report.status_of(suite).status in (SUITE_SKIPPED, SUITE_FAILED)]
+    root = ET.Element("testsuites", name="spanbench",
+                      tests=str(len(report.checks) + len(not_run)))
     for suite in report.suites():
+        if suite in not_run:
+            _not_run(root, report, suite)
         checks = report.checks_of(suite)
         if not checks:
             continue

@@ -14,6 +14,7 @@ from extract.reports.model import (
     benchmark_name,
     check_label,
     checks_for,
+    suite_status_line,
     unmatched,
 )
 from spanbench.units import format_fixed_ms, format_ms, format_ns, format_target_ms
@@ -94,7 +95,11 @@ def _header(report: ReportInput, title: str) -> list[str]:
 
 def suite_log(report: ReportInput, suite: str) -> str:
     """`tmp/benchmarks/<date>-<suite>.log`."""
-    lines = [*_header(report, f"Benchmark Run: {suite}"), "## Results", ""]
+    lines = _header(report, f"Benchmark Run: {suite}")
+    status = suite_status_line(report, suite)
+    if status is not None:
+        lines += ["## Status", status, ""]
+    lines += ["## Results", ""]
     checks = report.checks_of(suite)
     for row in report.stats_of(suite):
         lines += result_section(row, checks_for(row, checks))
@@ -157,7 +162,13 @@ def summary_markdown(report: ReportInput) -> str:
                          f"{STATUS_MARK[c.status]} |")
     lines.append("")
     for suite in report.suites():
-        lines += [f"## {suite}", "", "| Benchmark | n | Mean | P50 | P95 | P99 |",
+        lines += [f"## {suite}", ""]
+        status = suite_status_line(report, suite)
+        if status is not None:
+            lines += [status, ""]
+            if not report.stats_of(suite):
+                continue
+        lines += ["| Benchmark | n | Mean | P50 | P95 | P99 |",
                   "|-----------|---|------|-----|-----|-----|"]
         for r in report.stats_of(suite):
             lines.append(f"| {benchmark_name(r)} | {r.n} | {format_ns(r.mean_ns)} | "

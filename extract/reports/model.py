@@ -5,16 +5,19 @@ reports only read their fields."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from extract.store.run_json import SUITE_FAILED, SUITE_RAN, SUITE_SKIPPED, SuiteRecord
 from spanbench.vocabulary import SUITES, Suite, with_dataset_size
 
 E2E_SUITE = Suite.E2E_LATENCY
-SCHEMA_VERSION = 1
-"""CI JSON schema version. 1: the seed's fields plus p50/p95/p99 (ms), n, schema_version."""
+SCHEMA_VERSION = 2
+"""CI JSON schema version. 1: the seed's fields plus p50/p95/p99 (ms), n, schema_version.
+2: each suite's `status` (ran, skipped, failed) and `reason`; the run's summary counts the
+suites skipped and failed."""
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,23 @@ class ReportInput:
     prerequisites: Sequence[Prerequisite] = field(default_factory=tuple)
     charts: Any = None
     """extract.reports.html_data.ChartData: what report.html draws beyond the rows above."""
+    outcomes: Mapping[str, SuiteRecord] = field(default_factory=dict)
+    """What became of each suite asked for (run.json's `suites`); empty for older runs."""
 
     def suites(self) -> list[str]:
-        """Suites with statistics, in the seed's order (unknown names last)."""
-        present = {row.suite for row in self.stats}
+        """Suites with statistics and suites skipped or failed, in the seed's order (unknown
+        names last)."""
+        present = {row.suite for row in self.stats} | {
+            suite for suite, outcome in self.outcomes.items() if outcome.status != SUITE_RAN}
         order = [suite for suite in SUITES if suite in present]
         return order + sorted(present - set(order))
+
+    def status_of(self, suite: str) -> SuiteRecord:
+        """The suite's outcome; `ran` when the run did not record one."""
+        return self.outcomes.get(suite, SuiteRecord(SUITE_RAN))
+
+    def suites_with(self, status: str) -> list[str]:
+        return [suite for suite in self.suites() if self.status_of(suite).status == status]
 
     def stats_of(self, suite: str) -> list[Any]:
         return [row for row in self.stats if row.suite == suite]
@@ -88,6 +102,17 @@ def unmatched(checks: Sequence[Any], rows: Sequence[Any]) -> list[Any]:
     """Checks of no statistics row: targets the run has no samples for."""
     used = {id(check) for row in rows for check in checks_for(row, checks)}
     return [check for check in checks if id(check) not in used]
+
+
+SUITE_MARK = {SUITE_SKIPPED: "⚠️  SKIPPED", SUITE_FAILED: "❌ FAILED"}
+"""How a suite that did not run to its end is marked in the text reports."""
+
+
+def suite_status_line(report: ReportInput, suite: str) -> str | None:
+    """`⚠️  SKIPPED: reason` or `❌ FAILED: reason`; None for a suite that ran."""
+    outcome = report.status_of(suite)
+    mark = SUITE_MARK.get(outcome.status)
+    return None if mark is None else f"{mark}: {outcome.reason}"
 
 
 STATUS_MARK = {"pass": "✅ PASS", "warning": "⚠️  WARNING", "fail": "❌ FAIL",

@@ -23,7 +23,8 @@ RUN_JSON: Final = "run.json"
 # Schema history (bump on any change to the tables below):
 #   0  no `schema_version` key: the keys of version 1, written before the schema was declared.
 #   1  `schema_version` added; the keys and types of FIELDS.
-SCHEMA_VERSION: Final = 1
+#   2  `suites`: what became of each suite asked for (SUITE_FIELDS).
+SCHEMA_VERSION: Final = 2
 VERSION_KEY: Final = "schema_version"
 OMIT_WHEN_NONE: Final = "omit_when_none"
 """Field metadata: a key added after version 1 that is left out, not written null, when unset."""
@@ -49,6 +50,7 @@ FIELDS: Final[Mapping[str, JsonType]] = {
     "prerequisites": list,  # [PREREQUISITE_FIELDS]
     "stack_telemetry": list,  # per stack process that stopped cleanly: its span counts
     "throughput": list,  # e2e load runs: queries/e2e_throughput.sql's rows
+    "suites": dict,  # suite -> SUITE_FIELDS: ran, skipped or failed, and why
 }
 """Every top-level key of run.json and its JSON type; all but schema_version may be absent."""
 
@@ -64,6 +66,12 @@ DEPLOYMENT_FIELDS: Final[Mapping[str, JsonType]] = {
 PREREQUISITE_FIELDS: Final[Mapping[str, JsonType]] = {
     "name": str, "ok": bool, "detail": str, "fix": str,
 }
+SUITE_FIELDS: Final[Mapping[str, JsonType]] = {"status": str, "reason": str}
+SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED = "ran", "skipped", "failed"
+SUITE_STATUSES: Final = (SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED)
+"""ran: its driver finished (its failed iterations are in `failures`); skipped: not started,
+for want of something the run does not name or the system lacks; failed: something it needed
+was broken, or its driver raised."""
 
 
 class RunJsonError(ValueError):
@@ -106,6 +114,16 @@ class PrerequisiteRecord:
 
 
 @dataclass(frozen=True)
+class SuiteRecord:
+    """What became of one suite asked for."""
+
+    status: str
+    """One of SUITE_STATUSES."""
+    reason: str = ""
+    """Why it was skipped or failed (the first line of the cause); empty when it ran."""
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """run.json as spanbench reads and writes it; None: the key is absent."""
 
@@ -124,6 +142,8 @@ class RunRecord:
     prerequisites: tuple[PrerequisiteRecord, ...] | None = None
     stack_telemetry: list[dict[str, Any]] | None = None
     throughput: list[dict[str, Any]] | None = None
+    suites: dict[str, SuiteRecord] | None = None
+    """Each suite asked for, in the order asked (absent before version 2)."""
     schema_version: int = SCHEMA_VERSION
     """The version the document was written with (0: before the schema had one)."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -163,6 +183,8 @@ def _to_json(value: Any) -> Any:
                 if not (f.metadata.get(OMIT_WHEN_NONE) and getattr(value, f.name) is None)}
     if isinstance(value, tuple):
         return [_to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _to_json(item) for key, item in value.items()}
     return value
 
 
@@ -190,6 +212,14 @@ def _prerequisite(document: Mapping[str, Any]) -> PrerequisiteRecord:
     return PrerequisiteRecord(**values)
 
 
+def _suite(suite: str, document: Mapping[str, Any]) -> SuiteRecord:
+    values = _checked(document, SUITE_FIELDS, f"run.json.suites.{suite}")
+    if values.get("status") not in SUITE_STATUSES:
+        raise RunJsonError(f"run.json.suites.{suite}.status is {values.get('status')!r}, "
+                           f"expected one of {', '.join(SUITE_STATUSES)}")
+    return SuiteRecord(**values)
+
+
 def _names(expected: JsonType) -> str:
     kinds = expected if isinstance(expected, tuple) else (expected,)
     return " or ".join("null" if kind is NoneType else kind.__name__ for kind in kinds)
@@ -214,6 +244,7 @@ def parse(document: Mapping[str, Any]) -> RunRecord:
     config = values.pop("config", None)
     deployment = values.pop("deployment", None)
     prerequisites = values.pop("prerequisites", None)
+    suites = values.pop("suites", None)
     return RunRecord(
         **{key: value for key, value in values.items()
            if key not in ("started_at", "finished_at")},
@@ -223,6 +254,8 @@ def parse(document: Mapping[str, Any]) -> RunRecord:
         deployment=None if deployment is None else _deployment(deployment),
         prerequisites=None if prerequisites is None else tuple(
             _prerequisite(item) for item in prerequisites),
+        suites=None if suites is None else {
+            name: _suite(name, item) for name, item in suites.items()},
         schema_version=version,
         extra={key: value for key, value in document.items() if key not in FIELDS},
     )

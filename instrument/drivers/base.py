@@ -2,7 +2,10 @@
 deadline that costs one error span instead of the run, and progress reporting.
 
 A driver is a module satisfying `Driver`: `SUITE` (its suite name, from the vocabulary),
-`SCENARIOS` (its scenarios, in order) and `run(ctx: DriverContext)`. It reaches the deployment
+`SCENARIOS` (its scenarios, in order), `NEEDS` (what of the deployment it uses: `Need`s; the
+runner skips a suite whose needs the run does not name) and `run(ctx: DriverContext)`. It may
+also define `unsupported(system) -> str | None`: why this system cannot run it, checked before
+any timing (None: it can). It reaches the deployment
 only through `ctx.system` (instrument.systems), times phases only with `ctx.recorder` and
 parents its root phases on `ctx.parent(iteration)`, so every span carries the run's bench.*
 values; it wraps each iteration in `ctx.guard(iteration)` so one failure costs one iteration.
@@ -14,6 +17,7 @@ import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +34,18 @@ from spanbench.vocabulary import Attr
 
 QUICK_SAMPLES = 3
 QUICK_WARMUP = 1
+
+
+class Need(StrEnum):
+    """A part of the deployment a suite uses; the runner runs it only when the run has it."""
+
+    DATABASE = "database"
+    """The deployment's database (DATABASE_URL)."""
+    ORCHESTRATION = "orchestration"
+    """Its orchestration API (TASKER_TEST_ORCHESTRATION_URL)."""
+    WORKERS = "workers"
+    """Workers that run the tasks the orchestration publishes (they come with it; checked
+    through TASKER_TEST_WORKER_URL when set)."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +220,8 @@ class Driver(Protocol):
     SUITE: str
     SCENARIOS: Collection[str]
     """Its scenarios in the order it runs them (a mapping: its keys)."""
+    NEEDS: Collection[Need]
+    """What of the deployment it uses; empty: it measures in the run's own process."""
 
     def run(self, ctx: DriverContext) -> object:
         """Measure every scenario the system supports; what it returns is for the CLI."""

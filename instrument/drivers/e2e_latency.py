@@ -36,7 +36,7 @@ import httpx
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.status import StatusCode
 
-from instrument.drivers.base import Deadline, DriverContext, Iteration, IterationTimeout
+from instrument.drivers.base import Deadline, DriverContext, Iteration, IterationTimeout, Need
 from instrument.propagation import context_with_baggage, unsampled_context
 from instrument.recorder import AttrValue
 from instrument.systems.base import TemplateRef
@@ -58,6 +58,7 @@ from instrument.workload.tasker_client import (
 from spanbench.vocabulary import Attr, Phase, Suite
 
 SUITE = Suite.E2E_LATENCY
+NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
 SAMPLES = 10
 WARMUP = 2
 STACK_TRACED = Attr.STACK_TRACED

@@ -31,13 +31,14 @@ import psycopg
 from opentelemetry.trace import SpanKind
 from psycopg.types.json import Jsonb
 
-from instrument.drivers.base import DriverContext, Iteration
+from instrument.drivers.base import DriverContext, Iteration, Need
 from instrument.propagation import inject_message_headers
 from instrument.recorder import PhaseRecord
 from instrument.workload.notify_listener import ListenerProcess
 from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 
 SUITE = Suite.EVENT_PROPAGATION
+NEEDS = frozenset({Need.DATABASE})
 SAMPLES = 100
 WARMUP = 10
 LISTENER_PID = "notify.listener.pid"

@@ -29,12 +29,13 @@ from collections.abc import Awaitable, Mapping, Sequence
 from itertools import repeat
 from typing import Any
 
-from instrument.drivers.base import DriverContext, Iteration
+from instrument.drivers.base import DriverContext, Iteration, Need
 from instrument.recorder import PhaseRecord
 from instrument.workload.handler_framework import HandlerFramework, lookup
 from spanbench.vocabulary import Attr, Phase, Suite
 
 SUITE = Suite.HANDLER_OVERHEAD
+NEEDS = frozenset[Need]()
 SAMPLES = 100
 WARMUP = 10
 BATCH_SIZE = 10_000

@@ -32,7 +32,7 @@ from typing import Any
 import psycopg
 from opentelemetry.trace import SpanKind
 
-from instrument.drivers.base import DriverContext, Iteration
+from instrument.drivers.base import DriverContext, Iteration, Need
 from instrument.systems.base import System
 from instrument.workload import datasets, sql_samples
 from instrument.workload.sql_samples import Sample
@@ -41,6 +41,7 @@ from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, Attr, Suite, sql_phase
 _logger = logging.getLogger(__name__)
 
 SUITE = Suite.SQL_FUNCTIONS
+NEEDS = frozenset({Need.DATABASE})
 SIZES = (1_000, 5_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
 SAMPLES = 50
@@ -87,6 +88,12 @@ def functions(system: System) -> list[SqlFunction]:
     """The functions this driver times that `system` has, each with the system's query."""
     return [SqlFunction(name, system.sql_functions[name], sampler, name in ROLLED_BACK)
             for name, sampler in SAMPLERS.items() if name in system.sql_functions]
+
+
+def unsupported(system: System) -> str | None:
+    """Why `system` cannot run this suite (checked before any timing), or None."""
+    return None if functions(system) else (f"{system.name} has none of the functions this "
+                                            f"suite times ({', '.join(SAMPLERS)})")
 
 
 def numbered_placeholders(query: str) -> str:

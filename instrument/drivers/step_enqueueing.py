@@ -39,7 +39,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from psycopg.types.json import Jsonb
 
-from instrument.drivers.base import DriverContext, Iteration, IterationTimeout
+from instrument.drivers.base import DriverContext, Iteration, IterationTimeout, Need
 from instrument.propagation import extract_message_headers, inject_message_headers
 from instrument.recorder import PhaseRecord
 from instrument.systems.completion import watch_completion
@@ -50,6 +50,7 @@ from instrument.workload.notify_listener import ListenerProcess
 from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 
 SUITE = Suite.STEP_ENQUEUEING
+NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
 SCENARIOS = {"chain_3": 3, "chain_10": 10, "chain_50": 50}
 SAMPLES = 50
 WARMUP = 5

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from opentelemetry.trace import SpanKind
 
-from instrument.drivers.base import DriverContext
+from instrument.drivers.base import DriverContext, Need
 from instrument.systems.completion import watch_completion
 from spanbench.vocabulary import Attr, Phase, Suite
 
 SUITE = Suite.TASK_INITIALIZATION
+NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
 SCENARIOS = ("linear_3", "diamond_4")
 SAMPLES = 50
 WARMUP = 5

@@ -41,9 +41,9 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from instrument.drivers.base import DriverContext, Iteration
+from instrument.drivers.base import DriverContext, Iteration, Need
 from instrument.propagation import inject_message_headers, unsampled_context
-from instrument.systems.base import TemplateRef
+from instrument.systems.base import System, TemplateRef
 from instrument.workload.handler_framework import HandlerFramework, lookup
 from instrument.workload.tasker_client import TaskerClient
 from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
@@ -51,6 +51,7 @@ from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 _logger = logging.getLogger(__name__)
 
 SUITE = Suite.WORKER_EXECUTION
+NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
 SCENARIOS = {"noop": "noop", "calculation": "square", "database": "database"}
 """Scenario → the handler its step runs."""
 HANDLER_OF_SCENARIO = SCENARIOS
@@ -247,6 +248,11 @@ async def _run(ctx: DriverContext, framework: HandlerFramework) -> None:
         finally:
             for queue in (queues.steps, queues.results):
                 await conn.execute("SELECT pgmq.drop_queue(%s)", (queue,))
+
+
+def unsupported(system: System) -> str | None:
+    """Why `system` cannot run this suite (checked before any timing), or None."""
+    return None if system.step_rewinds else f"{system.name} cannot lend its steps back"
 
 
 def run(ctx: DriverContext) -> None:

@@ -18,6 +18,7 @@ from extract.analyse.analysis import PhaseStats
 from extract.analyse.baseline_compare import save_baseline as keep_baseline
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.model import Prerequisite, scenario_name
+from extract.store.run_json import SUITE_FAILED, SUITE_SKIPPED
 from extract.store.runstore import RunsDirError, RunStore, new_run_id
 from instrument.drivers import e2e_latency
 from instrument.workload.load import LoadProfile
@@ -44,6 +45,9 @@ from stack.local.supervisor import SupervisorError
 from stack.settings import spanbench_home
 
 EXIT_OK, EXIT_FAILED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""0: every suite asked for ran and met its targets (skipped suites are reported, not failed);
+1: a target or the baseline missed, or a suite failed; 2: nothing could run (a prerequisite of
+the run, every suite skipped or failed) or bad input; 130: interrupted."""
 
 
 class RichProgress:
@@ -172,11 +176,17 @@ def run(
     checks: list[prerequisites.Check] = []
     try:
         with deploy(home, store, workers=workers, tee=tuple(tee_otlp or ())) as deployment:
-            checks = job.check(deployment)
-            console.print(prerequisites.banner(checks), highlight=False)
-            if not all(c.ok for c in checks):
-                failed = next(c for c in checks if not c.ok)
-                errors.print(f"prerequisite missing: {failed.name}: {failed.fix}")
+            checks = job.check(deployment, job.needs_of(chosen))
+            missing = job.run_level_failures(checks)
+            plan = [] if missing else job.plan(deployment, chosen, checks)
+            console.print(prerequisites.banner(checks, plan), highlight=False)
+            if missing:
+                errors.print(f"prerequisite missing: {missing[0].name}: {missing[0].fix}")
+                raise typer.Exit(EXIT_PREREQUISITE)
+            if not any(suite.runnable for suite in plan):
+                errors.print("no suite asked for can run on this deployment: "
+                             + "; ".join(f"{s.suite}: {s.reason}" for s in plan),
+                             highlight=False, markup=False, soft_wrap=True)
                 raise typer.Exit(EXIT_PREREQUISITE)
             artifacts = store.artifacts_dir(run_id)
             store.write_record(run_id, job.metadata(run_id, deployment, options, started_at,
@@ -185,7 +195,7 @@ def run(
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as bars:
                 outcome = job.run_suites(deployment, run_id, options, RichProgress(bars),
-                                         artifacts)
+                                         artifacts, plan)
             final = job.metadata(run_id, deployment, options, started_at, outcome, checks)
             store.write_record(run_id, final)
             console.print("flushing spans and stopping what the run started…")
@@ -206,6 +216,7 @@ def run(
         report = collect(store, outcome.run_id, targets=targets, baseline=baseline,
                          prerequisites=prerequisite_rows)
     except ReportError as error:
+        _print_outcomes(console, outcome)
         console.print(f"no spans to summarise: {error}")
         raise typer.Exit(EXIT_INTERRUPTED if outcome.interrupted else EXIT_PREREQUISITE) \
             from None
@@ -223,7 +234,26 @@ def run(
     except (ReportError, NoSpansError, ValueError, OSError) as error:
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_PREREQUISITE) from None
-    raise typer.Exit(code)
+    raise typer.Exit(exit_code(outcome, code))
+
+
+def exit_code(outcome: job.RunOutcome, report_code: int) -> int:
+    """The run's exit code from what became of its suites and the reports' verdict."""
+    if not outcome.ran():
+        return EXIT_PREREQUISITE
+    if outcome.failed():
+        return max(report_code, EXIT_FAILED)
+    return report_code
+
+
+def _print_outcomes(console: Console, outcome: job.RunOutcome) -> None:
+    """One line per suite that was skipped or failed, with why."""
+    for suite, record in outcome.suites.items():
+        if record.status == SUITE_FAILED:
+            console.print(f"❌ {suite} failed: {record.reason}", highlight=False, markup=False)
+        elif record.status == SUITE_SKIPPED:
+            console.print(f"⚠️  {suite} skipped: {record.reason}", highlight=False,
+                          markup=False)
 
 
 def _settle(console: Console, runs: RunStore, run_id: str) -> None:
@@ -245,6 +275,7 @@ def _print_run(console: Console, runs_dir: RunStore, outcome: job.RunOutcome,
                stats: Sequence[PhaseStats]) -> None:
     for table in summary_tables(stats):
         console.print(table)
+    _print_outcomes(console, outcome)
     comparison = job.worker_comparison(runs_dir, outcome.run_id, stats)
     if comparison and any(row["stack_n"] for row in comparison):
         console.print(worker_table(comparison))

@@ -1,5 +1,11 @@
 """What a run measures and where its spans go: given by the environment, or started here.
 
+The reference stack is started only when the environment names no deployment at all (no
+DATABASE_URL, TASKER_TEST_ORCHESTRATION_URL or TASKER_TEST_WORKER_URL): a run never migrates,
+starts services against or writes the schema of a database it did not create
+('spanbench stack migrate' does that when asked). With a deployment named, the parts it does
+not name stay absent and the suites that need them are skipped.
+
 `deploy()` starts what is not given — the sink first (so the stack's services export to it),
 then PostgreSQL and the stack — and, when the run ends, stops them in the order that loses no
 span: the stack's services flush on SIGTERM before the sink converts its spool and exits.
@@ -191,10 +197,18 @@ def _stack_environment(deployment: Deployment, token: str | None) -> dict[str, s
     return environment
 
 
+def names_a_deployment() -> bool:
+    """The environment names a deployment to measure (any part of it)."""
+    return any(settings.env(variable) is not None for variable in (
+        settings.DATABASE_URL, settings.TASKER_TEST_ORCHESTRATION_URL,
+        settings.TASKER_TEST_WORKER_URL))
+
+
 @contextmanager
 def deploy(home: Path, runs_dir: RunStore, workers: int = 2,
            tee: tuple[str, ...] = ()) -> Iterator[Deployment]:
-    """The deployment to measure, starting what the environment does not name.
+    """The deployment to measure: the run's sink unless an endpoint is named, and the
+    reference stack only when no part of a deployment is named (`names_a_deployment`).
 
     `tee`: OTLP/HTTP endpoints that also get every span, through the run's own sink.
     """
@@ -205,6 +219,7 @@ def deploy(home: Path, runs_dir: RunStore, workers: int = 2,
             f"{external_endpoint} sends spans elsewhere: unset it, or have the receiver there "
             "(e.g. an OpenTelemetry Collector) fan out to both")
     external_orchestration = settings.env(settings.TASKER_TEST_ORCHESTRATION_URL)
+    named = names_a_deployment()
     sink: SupervisedSink | None = None
     stack_home: Path | None = None
     deployment = Deployment(
@@ -224,7 +239,7 @@ def deploy(home: Path, runs_dir: RunStore, workers: int = 2,
             deployment.otlp_headers = {"authorization": f"Bearer {token}"}
             forwarding = f" (forwarding to {', '.join(tee)})" if tee else ""
             deployment.started.append(f"sink {sink.endpoint}{forwarding}")
-        if external_orchestration is None:
+        if not named:
             stack_home = home / "run-stack"
             counts_dir = stack_home / "telemetry"
             for stale in counts_dir.glob("*.json"):

@@ -6,8 +6,10 @@ The CLI (`spanbench run`) strings them together and decides what is printed.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,16 +22,26 @@ import queries
 from extract.analyse.analysis import PhaseStats
 from extract.analyse.duckdb_runner import open_runs
 from extract.store.run_json import (
+    SUITE_FAILED,
+    SUITE_RAN,
+    SUITE_SKIPPED,
     DeploymentRecord,
     PrerequisiteRecord,
     RunConfig,
     RunRecord,
+    SuiteRecord,
 )
 from extract.store.runstore import RunStore
 from instrument import settings as tracing_settings
 from instrument.delivery import ExportCounts
 from instrument.drivers import e2e_latency, worker_execution
-from instrument.drivers.base import DriverContext, IterationFailure, Progress, RunSettings
+from instrument.drivers.base import (
+    DriverContext,
+    IterationFailure,
+    Need,
+    Progress,
+    RunSettings,
+)
 from instrument.recorder import PhaseRecorder
 from instrument.settings import orchestration_auth_headers
 from instrument.systems import spanbench_stack
@@ -38,12 +50,16 @@ from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.tracing import setup_tracing, shutdown_tracing
 from instrument.workload.load import LATE_START_NS, LoadProfile
 from spanbench import settings
-from spanbench.runner import prerequisites, runinfo
+from spanbench.runner import prerequisites, readiness, runinfo, suites
 from spanbench.runner.deployment import Deployment
-from spanbench.runner.prerequisites import Check
+from spanbench.runner.prerequisites import Check, SuiteReadiness
 from spanbench.runner.suites import DRIVERS, FOREIGN_HANDLER_COMMAND, stack_handlers
 
 SERVICE_NAME = "spanbench-driver"
+FAILURE_FILE = "failure.txt"
+"""A failed suite's traceback, in its artifacts directory."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,27 +82,81 @@ class RunOutcome:
     interrupted: bool = False
     telemetry: dict[str, Any] = field(default_factory=dict)
     """The drivers' own span count beside what their exporter delivered, retried, dropped."""
+    suites: dict[str, SuiteRecord] = field(default_factory=dict)
+    """What became of each suite asked for: ran, skipped or failed, and why."""
+
+    def ran(self) -> list[str]:
+        return [suite for suite, record in self.suites.items() if record.status == SUITE_RAN]
+
+    def failed(self) -> list[str]:
+        return [suite for suite, record in self.suites.items() if record.status == SUITE_FAILED]
 
 
-def check(deployment: Deployment) -> list[Check]:
-    """Every prerequisite of the run, before any timing starts."""
+def needs_of(chosen: Sequence[str]) -> frozenset[Need]:
+    """Every part of the deployment the chosen suites use."""
+    return frozenset(need for suite in chosen for need in DRIVERS[suite].NEEDS)
+
+
+def check(deployment: Deployment, needed: Collection[Need] = frozenset(Need)) -> list[Check]:
+    """Every prerequisite of the run, before any timing starts: each part of the deployment
+    the run names, and each part `needed` it does not name (⚠️: its suites are skipped)."""
     checks: list[Check] = []
-    if deployment.database_url is None:
-        checks.append(Check("Database reachable", False, f"{settings.DATABASE_URL} is not set",
-                            f"set {settings.DATABASE_URL} to the deployment's database, or "
-                            f"unset {settings.TASKER_TEST_ORCHESTRATION_URL} to measure the "
-                            "reference stack"))
-    else:
+    if deployment.database_url is not None:
         checks.append(prerequisites.database(deployment.database_url))
         if checks[-1].ok:
             checks.append(prerequisites.pgmq(deployment.database_url))
+    elif Need.DATABASE in needed:
+        checks.append(prerequisites.not_named("Database reachable", Need.DATABASE,
+                                              settings.DATABASE_URL))
+    if deployment.orchestration_url is None and Need.ORCHESTRATION in needed:
+        checks.append(prerequisites.not_named("Orchestration healthy", Need.ORCHESTRATION,
+                                              settings.TASKER_TEST_ORCHESTRATION_URL))
+    if (deployment.orchestration_url is None and not deployment.worker_urls
+            and Need.WORKERS in needed):
+        checks.append(prerequisites.not_named("Workers healthy", Need.WORKERS,
+                                              settings.TASKER_TEST_WORKER_URL))
     if not settings.flag(settings.TASKER_TEST_SKIP_HEALTH_CHECK):
         if deployment.orchestration_url:
-            checks.append(prerequisites.service("Orchestration", deployment.orchestration_url))
+            checks.append(prerequisites.service("Orchestration", deployment.orchestration_url,
+                                                Need.ORCHESTRATION))
         for index, url in enumerate(deployment.worker_urls, start=1):
-            checks.append(prerequisites.service(f"Worker {index}", url))
+            checks.append(prerequisites.service(f"Worker {index}", url, Need.WORKERS))
     checks.append(prerequisites.sink(deployment.otlp_endpoint, deployment.otlp_headers))
     return checks
+
+
+def run_level_failures(checks: Sequence[Check]) -> list[Check]:
+    """Failed checks of the run itself (its sink): no suite can run without them."""
+    return [check for check in checks if check.need is None and not check.ok]
+
+
+def plan(deployment: Deployment, chosen: Sequence[str],
+         checks: Sequence[Check]) -> list[SuiteReadiness]:
+    """Which chosen suites can run on this deployment, and why the others cannot."""
+    system: list[Any] = []
+
+    def unsupported(suite: str) -> str | None:
+        if not system:
+            system.append(measured_system(deployment))
+        return suites.unsupported(suite, system[0])
+
+    return readiness.assess({suite: DRIVERS[suite].NEEDS for suite in chosen}, checks,
+                            unsupported)
+
+
+def measured_system(deployment: Deployment) -> SpanbenchStack:
+    """The drivers' system; a part the run does not name has an empty address (no suite that
+    needs it runs)."""
+    return driver_system(dataclasses.replace(
+        deployment, orchestration_url=deployment.orchestration_url or "",
+        database_url=deployment.database_url or ""))
+
+
+def not_run(readiness_of: Sequence[SuiteReadiness]) -> dict[str, SuiteRecord]:
+    """The outcome of each suite that cannot run: skipped, or failed when a need is broken."""
+    return {suite.suite: SuiteRecord(SUITE_FAILED if suite.broken else SUITE_SKIPPED,
+                                     suite.reason)
+            for suite in readiness_of if not suite.runnable}
 
 
 def metadata(run_id: str, deployment: Deployment, options: RunOptions,
@@ -120,6 +190,8 @@ def metadata(run_id: str, deployment: Deployment, options: RunOptions,
             record, finished_at=datetime.now(UTC), interrupted=outcome.interrupted,
             failures={suite: [f.__dict__ for f in failures]
                       for suite, failures in outcome.failures.items() if failures},
+            suites={suite: outcome.suites[suite] for suite in options.suites
+                    if suite in outcome.suites},
             telemetry=outcome.telemetry,
             sink={"restarts": deployment.sink_restarts,
                   "status_at_end_of_suites": sink_status(deployment.otlp_endpoint)})
@@ -152,41 +224,72 @@ def driver_system(deployment: Deployment) -> SpanbenchStack:
 
 
 def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
-               progress: Progress, artifacts_dir: Path) -> RunOutcome:
-    """Run each suite's driver; spans go to the deployment's OTLP endpoint.
+               progress: Progress, artifacts_dir: Path,
+               readiness_of: Sequence[SuiteReadiness] = ()) -> RunOutcome:
+    """Run each runnable suite's driver; spans go to the deployment's OTLP endpoint.
 
+    `readiness_of`: the plan; a suite it says cannot run is recorded skipped or failed and not
+    started (without a plan every suite runs). A driver that raises fails its suite alone:
+    the error's first line is its outcome's reason, and the next suite runs.
     Ctrl-C ends the run early: what was measured is flushed and the outcome says interrupted.
     """
     counts = ExportCounts()
     instance_id = uuid.uuid4().hex
     provider = driver_tracing(deployment, counts=counts, instance_id=instance_id)
-    system = driver_system(deployment)
+    system = measured_system(deployment)
     handlers = stack_handlers()
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
                                quick=options.quick,
                                iteration_timeout_s=options.iteration_timeout_s,
                                load=options.load)
     outcome = RunOutcome(run_id)
+    skipped = not_run(readiness_of)
     emitted = 0
     try:
         for suite in options.suites:
+            if suite in skipped:
+                outcome.suites[suite] = skipped[suite]
+                continue
             ctx = DriverContext(suite, run_settings, system, PhaseRecorder(provider),
                                 progress=progress, artifacts_dir=artifacts_dir,
                                 handlers=handlers, foreign_command=FOREIGN_HANDLER_COMMAND)
+            outcome.suites[suite] = SuiteRecord(SUITE_FAILED, "interrupted")
             try:
                 outcome.results[suite] = DRIVERS[suite].run(ctx)
+                outcome.suites[suite] = SuiteRecord(SUITE_RAN)
+            except Exception as error:
+                outcome.suites[suite] = SuiteRecord(SUITE_FAILED, first_line(error))
+                keep_traceback(ctx, error)
             finally:
                 ctx.recorder.flush()
                 emitted += ctx.recorder.spans_emitted
                 outcome.failures[suite] = ctx.failures
     except KeyboardInterrupt:
         outcome.interrupted = True
+        for suite in options.suites:
+            outcome.suites.setdefault(suite, SuiteRecord(SUITE_SKIPPED, "not reached: the run "
+                                                                        "was interrupted"))
     finally:
         flushed = provider is None or shutdown_tracing(provider, timeout_s=30)
         outcome.telemetry = {"service_name": tracing_settings.service_name(SERVICE_NAME),
                              "instance_id": instance_id, "spans_emitted": emitted,
                              **counts.as_dict(), "flushed_in_time": flushed}
     return outcome
+
+
+def keep_traceback(ctx: DriverContext, error: Exception) -> None:
+    """A failed suite's traceback, in its artifacts (`<suite>/failure.txt`) and the log."""
+    text = "".join(traceback.format_exception(error))
+    log.debug("suite %s failed:\n%s", ctx.suite, text)
+    path = ctx.artifact_path(FAILURE_FILE)
+    if path is not None:
+        path.write_text(text, encoding="utf-8")
+
+
+def first_line(error: BaseException) -> str:
+    """`Type: the message's first line`: what a failed suite reports."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 def query(runs_dir: RunStore, run_id: str, name: str,

@@ -16,6 +16,7 @@ from instrument.drivers import (
     worker_execution,
 )
 from instrument.drivers.base import Driver
+from instrument.systems.base import System
 from instrument.workload.handler_framework import Dispatch
 from spanbench.vocabulary import SUITES
 from stack.engine.handlers import REGISTRY, StepContext, run_handler
@@ -43,6 +44,12 @@ if tuple(DRIVERS) != SUITES:
 def stack_handlers() -> Dispatch:
     """The stack's handler framework, for handler_overhead and worker_execution."""
     return Dispatch(REGISTRY, StepContext, run_handler)
+
+
+def unsupported(suite: str, system: System) -> str | None:
+    """Why `system` cannot run `suite`, from the driver's optional `unsupported` probe."""
+    probe = getattr(DRIVERS[suite], "unsupported", None)
+    return None if probe is None else probe(system)
 
 
 def resolve(names: list[str]) -> list[str]:

@@ -63,8 +63,9 @@ def test_a_missing_prerequisite_exits_2_before_any_timing(tmp_path: Path) -> Non
     result = _spanbench("run", "task_initialization", home=home,
                         env={"TASKER_TEST_ORCHESTRATION_URL": "http://127.0.0.1:9"})
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "❌ Database reachable: DATABASE_URL is not set" in result.stdout
+    assert "⚠️  Database reachable: DATABASE_URL is not set" in result.stdout
     assert "❌ Orchestration healthy" in result.stdout
+    assert "⚠️  task_initialization: skipped: needs a database" in result.stdout
     assert not list(home.glob("runs/*/run.json"))
 
 
