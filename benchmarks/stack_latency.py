@@ -21,6 +21,7 @@ import httpx
 
 from instrument.settings import orchestration_auth_headers
 from instrument.workload.completion import FinalizationListener
+from instrument.workload.tasker_client import task_request
 from spanbench.vocabulary import FINALIZED_CHANNEL
 from stack.local import lifecycle, postgres
 
@@ -28,9 +29,9 @@ WARMUP = 10
 
 
 def _task_body(name: str, namespace: str) -> dict[str, object]:
-    return {"name": name, "namespace": namespace, "version": "1.0.0",
-            "context": {"even_number": 6}, "initiator": "benchmark",
-            "source_system": "spanbench", "reason": "stack latency", "tags": []}
+    """A new identity each call: the stack refuses a repeated context with 409."""
+    return task_request(name, namespace, {"even_number": 6}, initiator="benchmark",
+                        reason="stack latency", tags=[])
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from instrument.workload.tasker_client import task_request as client_task_request
 from stack.local import supervisor
 from stack.local.supervisor import Service, ServiceSpec
 
@@ -53,12 +54,12 @@ class RunningStack:
 
 def task_request(name: str, namespace: str, context: Mapping[str, Any] | None = None,
                  **fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": name, "namespace": namespace, "version": "1.0.0",
-        "context": dict(context if context is not None else {"even_number": 6}),
-        "initiator": "pytest", "source_system": "spanbench-tests", "reason": "test",
-        "tags": ["test"], "requested_at": "2026-01-01T00:00:00Z",
-    }
+    """The drivers' body (naive UTC requested_at, a unique key in the context, so repeating a
+    context is never a duplicate identity) with the tests' initiator, source and tags."""
+    body = client_task_request(name, namespace,
+                               context if context is not None else {"even_number": 6},
+                               initiator="pytest", source_system="spanbench-tests",
+                               reason="test", tags=["test"])
     body.update(fields)
     return body
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 VALID: dict[str, Any] = {
     "name": "single_noop", "namespace": "single_step", "version": "1.0.0",
     "context": {"even_number": 6}, "initiator": "hypothesis", "source_system": "tests",
-    "reason": "hostile input", "tags": [], "requested_at": "2026-01-01T00:00:00Z",
+    "reason": "hostile input", "tags": [], "requested_at": "2026-01-01T00:00:00.123456",
 }
 
 odd_texts = st.one_of(

@@ -117,7 +117,7 @@ SELECT d.task_uuid, n.named_task_uuid, d.task_state = 'complete', {_AT},
        CASE WHEN d.task_state = 'complete' THEN {_AT} + interval '2 s' END,
        'spanbench', 'spanbench', 'dataset', '["spanbench_dataset"]',
        jsonb_build_object('even_number', 6, 'ordinal', d.ordinal),
-       'spanbench-dataset-' || d.ordinal, d.priority, gen_random_uuid(), {_AT}, {_AT}
+       'spanbench-dataset-' || d.task_uuid, d.priority, gen_random_uuid(), {_AT}, {_AT}
 FROM ds_task d JOIN ds_named_task n USING (shape)""",
     "workflow_steps": f"""
 INSERT INTO tasker.workflow_steps (workflow_step_uuid, task_uuid, named_step_uuid, retryable,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import httpx
 from opentelemetry.context import Context
@@ -16,6 +17,10 @@ from instrument.settings import orchestration_auth_headers
 
 FINAL_EXECUTION_STATUSES = frozenset({"all_complete", "blocked_by_failures"})
 DEFAULT_VERSION = "1.0.0"
+REQUEST_ID_KEY = "spanbench_request_id"
+"""The context key carrying a fresh uuid4 hex in every request. tasker-core's default identity
+strategy (strict) hashes the template and the context and answers 409 to a repeat; this key
+makes every request a new identity, as tasker-core's own benchmarks do. Handlers ignore it."""
 
 
 class TaskerError(RuntimeError):
@@ -26,13 +31,23 @@ class TaskerError(RuntimeError):
         self.status_code = response.status_code
 
 
+def naive_utc_now() -> str:
+    """Now in UTC as tasker-core's `NaiveDateTime` takes it: microseconds and no offset
+    (`2026-01-01T00:00:00.123456`); a timestamp with an offset is refused with 422."""
+    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
 def task_request(name: str, namespace: str, context: Mapping[str, Any],
                  version: str = DEFAULT_VERSION, **fields: Any) -> dict[str, Any]:
-    """A TaskRequest body with every field the contract requires."""
+    """A TaskRequest body with every field the contract requires, which tasker-core accepts
+    every time: `requested_at` in naive UTC and the context plus REQUEST_ID_KEY (a new
+    identity per call). The correlation id is a new uuid4, as tasker-core's own client makes
+    it. `fields` override or add top-level fields."""
     body: dict[str, Any] = {
-        "name": name, "namespace": namespace, "version": version, "context": dict(context),
+        "name": name, "namespace": namespace, "version": version,
+        "context": {**context, REQUEST_ID_KEY: uuid4().hex},
         "initiator": "spanbench", "source_system": "spanbench", "reason": "benchmark",
-        "tags": ["spanbench"], "requested_at": datetime.now(UTC).isoformat(),
+        "tags": ["spanbench"], "requested_at": naive_utc_now(), "correlation_id": str(uuid4()),
     }
     body.update(fields)
     return body

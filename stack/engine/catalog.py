@@ -40,14 +40,16 @@ async def register(conn: AsyncConnection, template: TaskTemplate) -> RegisteredT
         assert namespace_row is not None
         cur = await conn.execute(
             """INSERT INTO tasker.named_tasks
-                   (task_namespace_uuid, name, version, description, configuration)
-               VALUES (%s, %s, %s, %s, %s)
+                   (task_namespace_uuid, name, version, description, configuration,
+                    identity_strategy)
+               VALUES (%s, %s, %s, %s, %s, %s)
                ON CONFLICT (task_namespace_uuid, name, version)
                DO UPDATE SET configuration = EXCLUDED.configuration,
-                             description = EXCLUDED.description, updated_at = now()
+                             description = EXCLUDED.description,
+                             identity_strategy = EXCLUDED.identity_strategy, updated_at = now()
                RETURNING named_task_uuid""",
             (_first(namespace_row), template.name, template.version, template.description,
-             Jsonb(template.as_configuration())),
+             Jsonb(template.as_configuration()), template.identity_strategy),
         )
         task_row = await cur.fetchone()
         assert task_row is not None

@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 DEFAULT_VERSION = "1.0.0"
+IdentityStrategy = Literal["strict", "caller_provided", "always_unique"]
+"""How a template's tasks are told apart (tasker-core's named_tasks.identity_strategy): see
+stack.engine.orchestration.identity."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class TaskTemplate:
     steps: tuple[StepTemplate, ...]
     version: str = DEFAULT_VERSION
     description: str = ""
+    identity_strategy: IdentityStrategy = "strict"
 
     def __post_init__(self) -> None:
         seen: set[str] = set()

@@ -138,3 +138,35 @@ def test_fresh_dbs_are_distinct(fresh_db: str, make_database: Callable[[], str])
     assert other != fresh_db
     with psycopg.connect(other) as conn:
         assert conn.execute("SELECT to_regclass('tasker.schema_migrations')").fetchone() == (None,)
+
+
+def test_task_identity_migration_keeps_tasks_that_shared_a_hash(
+    make_database: Callable[[], str], tmp_path: Path
+) -> None:
+    """A home migrated before 006 may hold tasks sharing an identity_hash (repeated
+    idempotency keys): 006 gives those their own hash, then makes the hash unique."""
+    before_006 = tmp_path / "sql"
+    before_006.mkdir()
+    for migration in migrate.discover(migrate.default_sql_dir()):
+        if migration.version < 6:
+            (before_006 / migration.filename).write_text(migration.sql)
+    url = make_database()
+    migrate.migrate(url, before_006)
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO tasker.task_namespaces (name) VALUES ('ns')")
+        conn.execute("INSERT INTO tasker.named_tasks (task_namespace_uuid, name) "
+                     "SELECT task_namespace_uuid, 't' FROM tasker.task_namespaces")
+        conn.execute("INSERT INTO tasker.tasks (named_task_uuid, identity_hash, correlation_id) "
+                     "SELECT named_task_uuid, h, gen_random_uuid() FROM tasker.named_tasks, "
+                     "unnest(ARRAY['same', 'same', 'own']) AS h")
+    assert migrate.migrate(url).applied == (6,)
+    with psycopg.connect(url) as conn:
+        hashes = sorted(row[0] for row in conn.execute("SELECT identity_hash FROM tasker.tasks"))
+        assert len(hashes) == 3 and len(set(hashes)) == 3 and "own" in hashes
+        assert all(h.startswith("pre-006-") for h in hashes if h != "own")
+        assert conn.execute("SELECT DISTINCT identity_strategy::text FROM tasker.named_tasks"
+                            ).fetchall() == [("strict",)]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("INSERT INTO tasker.tasks (named_task_uuid, identity_hash, "
+                         "correlation_id) SELECT named_task_uuid, 'own', gen_random_uuid() "
+                         "FROM tasker.named_tasks")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from starlette.routing import Route
@@ -11,16 +10,11 @@ from starlette.routing import Route
 from stack.engine.orchestration.app import create_app
 from stack.engine.orchestration.openapi import OPENAPI_PATH, document
 from stack.settings import ServiceSettings
+from tests.contracts import ORCHESTRATION_OPENAPI
 
-REPO = Path(__file__).resolve().parents[2]
-CONTRACT = next(
-    (folder / "shared" / "contracts" / "tasker-orchestration-openapi.json"
-     for folder in (REPO.parent, REPO.parent.parent)
-     if (folder / "shared" / "contracts").is_dir()),
-    REPO.parent / "shared" / "contracts" / "tasker-orchestration-openapi.json",
-)
-"""tasker's contract, in the shared/ folder beside the repository (or beside its worktrees)."""
-ADDED_RESPONSES = {("/v1/tasks", "post"): {"404", "413"}, ("/v1/tasks/{uuid}", "get"): {"400"}}
+CONTRACT = ORCHESTRATION_OPENAPI
+ADDED_RESPONSES = {("/v1/tasks", "post"): {"404", "409", "413", "422"},
+                   ("/v1/tasks/{uuid}", "get"): {"400"}}
 """Response codes the stack returns beyond the contract's (named in info.description)."""
 
 

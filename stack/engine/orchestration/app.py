@@ -22,7 +22,8 @@ from instrument.propagation import extract_http_headers
 from spanbench import __version__
 from stack.engine.auth import TokenAuth
 from stack.engine.database import probe
-from stack.engine.orchestration.creation import create_task
+from stack.engine.orchestration.creation import DuplicateTask, create_task
+from stack.engine.orchestration.identity import MissingIdempotencyKey
 from stack.engine.orchestration.openapi import OPENAPI_PATH, openapi_endpoint
 from stack.engine.orchestration.requests import (
     InvalidRequest,
@@ -104,6 +105,10 @@ async def _create(request: Request, orchestrator: Orchestrator, server: Any) -> 
             body = await task_response(conn, task_uuid)
     except (psycopg.OperationalError, TimeoutError) as error:
         return _unavailable(error)
+    except MissingIdempotencyKey as error:
+        return _error(400, "BadRequest", str(error))
+    except DuplicateTask as error:
+        return _error(409, "Conflict", str(error))
     except psycopg.DataError as error:  # a value the checks in requests.py did not foresee
         return _error(400, "BadRequest", f"body: the database refused a value ({error})")
     return JSONResponse(body, status_code=201)

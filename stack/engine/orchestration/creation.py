@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from uuid import UUID
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, errors
 from psycopg.types.json import Jsonb
 
 from instrument.propagation import inject_message_headers
@@ -15,6 +13,7 @@ from spanbench.vocabulary import Attr, Phase
 from stack.engine.catalog import RegisteredTemplate
 from stack.engine.ids import uuid7
 from stack.engine.orchestration.enqueue import TaskRef, enqueue_ready_steps
+from stack.engine.orchestration.identity import DUPLICATE_MESSAGE, IDENTITY_INDEX, identity_hash
 from stack.engine.orchestration.requests import TaskRequest
 
 INSERT_TASK_SQL = """
@@ -55,22 +54,19 @@ SELECT f, t FROM unnest(%s::uuid[], %s::uuid[]) AS e(f, t)
 """
 
 
-def identity_hash(request: TaskRequest) -> str:
-    """tasker-core's identity: the idempotency key when given, else a hash of the request."""
-    if request.idempotency_key:
-        return request.idempotency_key[:128]
-    canonical = json.dumps(
-        [request.namespace, request.name, request.version, request.context,
-         str(request.correlation_id)],
-        sort_keys=True, default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+class DuplicateTask(Exception):
+    """A task with the request's identity exists (tasker-core answers 409 Conflict)."""
 
 
 async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
                       request: TaskRequest, recorder: PhaseRecorder, parent: Parent) -> UUID:
-    """Write the task and publish its initially ready steps; returns the task's uuid."""
+    """Write the task and publish its initially ready steps; returns the task's uuid.
+
+    Raises MissingIdempotencyKey (a caller_provided template without a key) before writing,
+    and DuplicateTask when a task with the same identity exists (nothing is written)."""
     template = registered.template
+    identity = identity_hash(template.identity_strategy, registered.named_task_uuid,
+                             request.context, request.idempotency_key)
     task_uuid = uuid7()
     step_uuids = {step.name: uuid7() for step in template.steps}
     attributes = {
@@ -85,7 +81,7 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
     with recorder.phase(Phase.TASK_INITIALIZE, parent=parent, attributes=attributes) as init:
         trace_context = inject_message_headers(init.context)
         async with conn.transaction():
-            await conn.execute(INSERT_TASK_SQL, {
+            await _insert_task(conn, {
                 "task_uuid": task_uuid,
                 "named_task_uuid": registered.named_task_uuid,
                 "requested_at": request.requested_at,
@@ -94,7 +90,7 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
                 "reason": request.reason,
                 "tags": Jsonb(request.tags),
                 "context": Jsonb(request.context),
-                "identity_hash": identity_hash(request),
+                "identity_hash": identity,
                 "priority": request.priority,
                 "correlation_id": request.correlation_id,
                 "parent_correlation_id": request.parent_correlation_id,
@@ -117,3 +113,12 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
             ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
             await enqueue_ready_steps(conn, recorder, init, ref)
     return task_uuid
+
+
+async def _insert_task(conn: AsyncConnection, row: dict[str, object]) -> None:
+    try:
+        await conn.execute(INSERT_TASK_SQL, row)
+    except errors.UniqueViolation as error:
+        if error.diag.constraint_name == IDENTITY_INDEX:
+            raise DuplicateTask(DUPLICATE_MESSAGE) from error
+        raise

@@ -1,4 +1,5 @@
-"""TaskRequest validation: the contract's field names, a 400 naming the field at fault.
+"""TaskRequest validation: the contract's field names, a 400 naming the field at fault (422
+for a `requested_at` with an offset, as tasker-core answers).
 
 Everything the database would refuse is refused here first, so a hostile body gets a 4xx
 naming the field, never a 500: NUL characters and lone surrogates (PostgreSQL text and
@@ -168,15 +169,24 @@ def parse_task_request(body: Any) -> TaskRequest:
 
 
 def _timestamp(value: Any) -> datetime:
+    """requested_at as tasker-core reads it, a naive UTC timestamp (chrono's NaiveDateTime):
+    one with an offset (`+00:00`, `Z`) is refused with 422, as tasker-core refuses it."""
     if value is None:
         return datetime.now(UTC)
     if not isinstance(value, str):
         raise InvalidRequest("requested_at", "must be an ISO 8601 timestamp string")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidRequest("requested_at", f"{value!r} is not an ISO 8601 timestamp") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is not None:
+        raise InvalidRequest(
+            "requested_at",
+            f"{value!r} has a UTC offset; send naive UTC without one "
+            "(e.g. 2026-01-01T00:00:00.123456) or omit the field",
+            status=422,
+        )
+    return parsed.replace(tzinfo=UTC)
 
 
 def _uuid(field: str, value: Any) -> UUID | None:
