@@ -32,16 +32,15 @@ from instrument.drivers import e2e_latency, worker_execution
 from instrument.drivers.base import DriverContext, IterationFailure, Progress, RunSettings
 from instrument.recorder import PhaseRecorder
 from instrument.settings import orchestration_auth_headers
-from instrument.systems import spanbench_stack
-from instrument.systems.base import Endpoints
-from instrument.systems.spanbench_stack import SpanbenchStack
+from instrument.systems.base import Endpoints, System
 from instrument.tracing import setup_tracing, shutdown_tracing
 from instrument.workload.load import LATE_START_NS, LoadProfile
 from spanbench import settings
-from spanbench.runner import prerequisites, runinfo
+from spanbench.runner import prerequisites, runinfo, system_choice
 from spanbench.runner.deployment import Deployment
 from spanbench.runner.prerequisites import Check
 from spanbench.runner.suites import DRIVERS, FOREIGN_HANDLER_COMMAND, stack_handlers
+from spanbench.runner.system_choice import SystemChoice
 
 SERVICE_NAME = "spanbench-driver"
 
@@ -55,6 +54,8 @@ class RunOptions:
     iteration_timeout_s: float = 30.0
     load: LoadProfile = field(default_factory=LoadProfile)
     """e2e_latency's workflows in flight (--concurrency, --rate); other suites ignore it."""
+    system: SystemChoice = field(default_factory=SystemChoice)
+    """The adapter the deployment is measured through (--system, --template)."""
 
 
 @dataclass
@@ -66,6 +67,8 @@ class RunOutcome:
     interrupted: bool = False
     telemetry: dict[str, Any] = field(default_factory=dict)
     """The drivers' own span count beside what their exporter delivered, retried, dropped."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Suites not run on this system → why (system_choice.skip_reason)."""
 
 
 def check(deployment: Deployment) -> list[Check]:
@@ -98,7 +101,9 @@ def metadata(run_id: str, deployment: Deployment, options: RunOptions,
         started_at=started_at,
         commit=runinfo.git_commit(),
         host=runinfo.host(),
-        config=RunConfig(system=spanbench_stack.NAME, suites=tuple(options.suites),
+        config=RunConfig(system=options.system.name,
+                         templates=system_choice.template_map(options.system),
+                         suites=tuple(options.suites),
                          samples=options.samples,
                          warmup=options.warmup, quick=options.quick,
                          iteration_timeout_s=options.iteration_timeout_s,
@@ -143,12 +148,13 @@ def driver_tracing(deployment: Deployment, *, counts: ExportCounts | None = None
                          instance_id=instance_id, headers=deployment.otlp_headers)
 
 
-def driver_system(deployment: Deployment) -> SpanbenchStack:
-    """What the drivers measure: the deployment's orchestration, database and workers, as
-    spanbench's reference stack."""
+def driver_system(deployment: Deployment, choice: SystemChoice | None = None) -> System:
+    """What the drivers measure: the deployment's orchestration, database and workers, through
+    the chosen system's adapter (default: spanbench's reference stack)."""
     assert deployment.orchestration_url is not None and deployment.database_url is not None
-    return SpanbenchStack(Endpoints(deployment.orchestration_url, deployment.database_url,
-                                    deployment.worker_urls, orchestration_auth_headers()))
+    return system_choice.adapter(choice or SystemChoice(), Endpoints(
+        deployment.orchestration_url, deployment.database_url, deployment.worker_urls,
+        orchestration_auth_headers()))
 
 
 def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
@@ -160,7 +166,7 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     counts = ExportCounts()
     instance_id = uuid.uuid4().hex
     provider = driver_tracing(deployment, counts=counts, instance_id=instance_id)
-    system = driver_system(deployment)
+    system = driver_system(deployment, options.system)
     handlers = stack_handlers()
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
                                quick=options.quick,
@@ -170,6 +176,10 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     emitted = 0
     try:
         for suite in options.suites:
+            reason = system_choice.skip_reason(options.system, suite)
+            if reason is not None:
+                outcome.skipped[suite] = reason
+                continue
             ctx = DriverContext(suite, run_settings, system, PhaseRecorder(provider),
                                 progress=progress, artifacts_dir=artifacts_dir,
                                 handlers=handlers, foreign_command=FOREIGN_HANDLER_COMMAND)
