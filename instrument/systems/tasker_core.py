@@ -98,8 +98,8 @@ class TemplateOptionError(ValueError):
 
 def parse_template_option(text: str) -> tuple[str, TemplateRef]:
     """`SCENARIO=namespace/name:version` (version optional, default 1.0.0) as (scenario, ref)."""
-    usage = f"--template {text!r}: expected SCENARIO=namespace/name:version, e.g. " \
-            "linear_4=rust_e2e_linear/mathematical_sequence:1.0.0"
+    usage = (f"--template {text!r}: expected SCENARIO=namespace/name:version, e.g. "
+             "linear_4=rust_e2e_linear/mathematical_sequence:1.0.0")
     scenario, equals, template = (part.strip() for part in text.partition("="))
     if not equals or not scenario or not template:
         raise TemplateOptionError(usage)
