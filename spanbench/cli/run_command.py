@@ -179,6 +179,10 @@ def run(
     console.print(measured.describe(), highlight=False, markup=False)
     for problem in measured.function_problems():
         console.print(f"[yellow]{escape(problem)}[/yellow]", highlight=False)
+    for suite, scenarios in system_choice.scenarios_without_template(measured, chosen).items():
+        console.print(f"[yellow]{suite}: no {measured.name} template for {', '.join(scenarios)}: "
+                      "skipped (--template SCENARIO=namespace/name:version runs one)[/yellow]",
+                      highlight=False)
     run_id = new_run_id()
     started_at = datetime.now(UTC)
     outcome: job.RunOutcome | None = None

@@ -36,8 +36,13 @@ SUITE_FUNCTIONS: Mapping[str, tuple[str, ...]] = {
     event_propagation.SUITE: (tasker_core.SEND_WITH_NOTIFY, tasker_core.QUEUE_NAMESPACE),
 }
 """tasker-core functions a suite cannot run without."""
-TEMPLATE_SCENARIOS = tuple(sorted({*e2e_latency.SCENARIOS, *task_initialization.SCENARIOS,
-                                   *worker_execution.SCENARIOS}))
+SUITE_TEMPLATE_SCENARIOS: Mapping[str, tuple[str, ...]] = {
+    driver.SUITE: tuple(driver.SCENARIOS)
+    for driver in (task_initialization, worker_execution, e2e_latency)
+}
+"""Per suite, its scenarios that run on a template."""
+TEMPLATE_SCENARIOS = tuple(sorted({scenario for scenarios in SUITE_TEMPLATE_SCENARIOS.values()
+                                   for scenario in scenarios}))
 """The scenarios that run on a template (what --template may name)."""
 NOWHERE = Endpoints("", "")
 
@@ -137,6 +142,16 @@ def template_map(choice: SystemChoice) -> dict[str, str]:
     refs = {scenario: system.template(scenario) for scenario in TEMPLATE_SCENARIOS}
     return {scenario: f"{ref.namespace}/{ref.name}:{ref.version}"
             for scenario, ref in refs.items() if ref is not None}
+
+
+def scenarios_without_template(choice: SystemChoice, suites: Sequence[str]) -> dict[str, list[str]]:
+    """Per suite of `suites` that runs, its scenarios the chosen system has no template for
+    (the driver skips them)."""
+    system = adapter(choice, NOWHERE)
+    missing = {suite: [scenario for scenario in SUITE_TEMPLATE_SCENARIOS.get(suite, ())
+                       if system.template(scenario) is None]
+               for suite in suites if skip_reason(choice, suite) is None}
+    return {suite: scenarios for suite, scenarios in missing.items() if scenarios}
 
 
 def skip_reason(choice: SystemChoice, suite: str) -> str | None:

@@ -179,3 +179,15 @@ def test_run_json_without_a_template_map_reads_and_writes_without_one() -> None:
     assert "templates" not in record.to_json()["config"]
     with pytest.raises(run_json.RunJsonError, match=r"config\.templates"):
         run_json.parse({"schema_version": 1, "config": {"templates": ["x"]}})
+
+
+def test_the_scenarios_without_a_template_are_named_per_suite() -> None:
+    suites = ["task_initialization", "sql_functions", "worker_execution", "e2e_latency"]
+    tasker = SystemChoice("tasker-core")
+    assert system_choice.scenarios_without_template(tasker, suites) == {
+        "task_initialization": ["linear_3"], "e2e_latency": ["linear_3", "tree_7"]}
+    tree = SystemChoice("tasker-core", {"tree_7": TemplateRef("rust_e2e_tree",
+                                                              "hierarchical_tree")})
+    assert system_choice.scenarios_without_template(tree, ["e2e_latency"]) == {
+        "e2e_latency": ["linear_3"]}
+    assert system_choice.scenarios_without_template(SystemChoice(), suites) == {}
