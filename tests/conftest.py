@@ -17,6 +17,7 @@ from tests import hypothesis_profiles
 
 pytest_plugins = [
     "tests.postgres_db",  # pg_url, make_database, migrated_template, fresh_db, module_db
+    "tests.tasker_core_db",  # tasker_core_template, tasker_core_db (tasker-core's migrations)
     "tests.otlp_capture",  # otlp_capture
     "tests.driver_harness",  # driver_env
 ]

@@ -56,6 +56,7 @@ FIELDS: Final[Mapping[str, JsonType]] = {
 
 CONFIG_FIELDS: Final[Mapping[str, JsonType]] = {
     "system": OPTIONAL_STR,  # the kind of deployment measured (instrument/systems)
+    "templates": (dict, NoneType),  # scenario -> "namespace/name:version" it ran on
     "suites": list, "samples": (int, NoneType), "warmup": (int, NoneType), "quick": bool,
     "iteration_timeout_s": (*NUMBER, NoneType), "load": (dict, NoneType),
 }
@@ -84,6 +85,9 @@ class RunConfig:
 
     system: str | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
     """The kind of deployment measured (instrument/systems); absent before it was recorded."""
+    templates: dict[str, str] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
+    """Scenario → the template it runs on that system (`namespace/name:version`); absent
+    before it was recorded."""
     suites: tuple[str, ...] = ()
     samples: int | None = None
     warmup: int | None = None

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -35,7 +36,7 @@ from spanbench.cli.report_command import (
     publish,
 )
 from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
-from spanbench.runner import job, prerequisites, settle, suites
+from spanbench.runner import job, prerequisites, settle, suites, system_choice
 from spanbench.runner.deployment import DeploymentError, deploy
 from spanbench.security import check_name
 from spanbench.units import format_ms, format_ns, ms
@@ -141,6 +142,12 @@ def run(
     arrival: Annotated[str, typer.Option(
         help="Open-loop arrivals: poisson (exponential gaps, mean 1/R) or fixed (every "
              "1/R s).")] = "poisson",
+    system: Annotated[str | None, typer.Option(
+        help="The kind of deployment measured: spanbench (the reference stack) or "
+             "tasker-core (default: what DATABASE_URL's database is, else spanbench).")] = None,
+    template: Annotated[list[str] | None, typer.Option(
+        help="tasker-core: run SCENARIO on this template, as SCENARIO=namespace/name:version "
+             "(e.g. tree_7=rust_e2e_tree/hierarchical_tree:1.0.0). Repeatable.")] = None,
 ) -> None:
     """Run the benchmark suites against a live stack and print per-phase percentiles."""
     console, errors = Console(), Console(stderr=True)
@@ -151,6 +158,9 @@ def run(
         if load.active and e2e_latency.SUITE not in chosen:
             raise ValueError("--concurrency and --rate load e2e_latency only: name it, e.g. "
                              "'spanbench run e2e_latency --concurrency 8'")
+        measured = system_choice.choose(
+            system, template or (), settings.env(settings.DATABASE_URL),
+            settings.env(settings.TASKER_TEST_ORCHESTRATION_URL))
     except ValueError as error:
         errors.print(f"[red]error:[/red] {error}")
         raise typer.Exit(EXIT_PREREQUISITE) from None
@@ -169,7 +179,14 @@ def run(
     except RunsDirError as error:
         errors.print(f"error: --runs-dir: {error}", highlight=False, markup=False)
         raise typer.Exit(EXIT_PREREQUISITE) from None
-    options = job.RunOptions(chosen, samples, warmup, quick, timeout, load)
+    options = job.RunOptions(chosen, samples, warmup, quick, timeout, load, measured)
+    console.print(measured.describe(), highlight=False, markup=False)
+    for problem in measured.function_problems():
+        console.print(f"[yellow]{escape(problem)}[/yellow]", highlight=False)
+    for suite, scenarios in system_choice.scenarios_without_template(measured, chosen).items():
+        console.print(f"[yellow]{suite}: no {measured.name} template for {', '.join(scenarios)}: "
+                      "skipped (--template SCENARIO=namespace/name:version runs one)[/yellow]",
+                      highlight=False)
     run_id = new_run_id()
     started_at = datetime.now(UTC)
     outcome: job.RunOutcome | None = None
@@ -178,7 +195,7 @@ def run(
         with deploy(home, store, workers=workers, tee=tuple(tee_otlp or ())) as deployment:
             checks = job.check(deployment, job.needs_of(chosen))
             missing = job.run_level_failures(checks)
-            plan = [] if missing else job.plan(deployment, chosen, checks)
+            plan = [] if missing else job.plan(deployment, chosen, checks, measured)
             console.print(prerequisites.banner(checks, plan), highlight=False)
             if missing:
                 errors.print(f"prerequisite missing: {missing[0].name}: {missing[0].fix}")

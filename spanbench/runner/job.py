@@ -44,16 +44,15 @@ from instrument.drivers.base import (
 )
 from instrument.recorder import PhaseRecorder
 from instrument.settings import orchestration_auth_headers
-from instrument.systems import spanbench_stack
-from instrument.systems.base import Endpoints
-from instrument.systems.spanbench_stack import SpanbenchStack
+from instrument.systems.base import Endpoints, System
 from instrument.tracing import setup_tracing, shutdown_tracing
 from instrument.workload.load import LATE_START_NS, LoadProfile
 from spanbench import settings
-from spanbench.runner import prerequisites, readiness, runinfo, suites
+from spanbench.runner import prerequisites, readiness, runinfo, suites, system_choice
 from spanbench.runner.deployment import Deployment
 from spanbench.runner.prerequisites import Check, SuiteReadiness
 from spanbench.runner.suites import DRIVERS, FOREIGN_HANDLER_COMMAND, stack_handlers
+from spanbench.runner.system_choice import SystemChoice
 
 SERVICE_NAME = "spanbench-driver"
 FAILURE_FILE = "failure.txt"
@@ -71,6 +70,8 @@ class RunOptions:
     iteration_timeout_s: float = 30.0
     load: LoadProfile = field(default_factory=LoadProfile)
     """e2e_latency's workflows in flight (--concurrency, --rate); other suites ignore it."""
+    system: SystemChoice = field(default_factory=SystemChoice)
+    """The adapter the deployment is measured through (--system, --template)."""
 
 
 @dataclass
@@ -130,26 +131,29 @@ def run_level_failures(checks: Sequence[Check]) -> list[Check]:
     return [check for check in checks if check.need is None and not check.ok]
 
 
-def plan(deployment: Deployment, chosen: Sequence[str],
-         checks: Sequence[Check]) -> list[SuiteReadiness]:
+def plan(deployment: Deployment, chosen: Sequence[str], checks: Sequence[Check],
+         choice: SystemChoice | None = None) -> list[SuiteReadiness]:
     """Which chosen suites can run on this deployment, and why the others cannot."""
     system: list[Any] = []
 
     def unsupported(suite: str) -> str | None:
+        reason = system_choice.skip_reason(choice or SystemChoice(), suite)
+        if reason is not None:
+            return reason
         if not system:
-            system.append(measured_system(deployment))
+            system.append(measured_system(deployment, choice))
         return suites.unsupported(suite, system[0])
 
     return readiness.assess({suite: DRIVERS[suite].NEEDS for suite in chosen}, checks,
                             unsupported)
 
 
-def measured_system(deployment: Deployment) -> SpanbenchStack:
+def measured_system(deployment: Deployment, choice: SystemChoice | None = None) -> System:
     """The drivers' system; a part the run does not name has an empty address (no suite that
     needs it runs)."""
     return driver_system(dataclasses.replace(
         deployment, orchestration_url=deployment.orchestration_url or "",
-        database_url=deployment.database_url or ""))
+        database_url=deployment.database_url or ""), choice)
 
 
 def not_run(readiness_of: Sequence[SuiteReadiness]) -> dict[str, SuiteRecord]:
@@ -168,7 +172,9 @@ def metadata(run_id: str, deployment: Deployment, options: RunOptions,
         started_at=started_at,
         commit=runinfo.git_commit(),
         host=runinfo.host(),
-        config=RunConfig(system=spanbench_stack.NAME, suites=tuple(options.suites),
+        config=RunConfig(system=options.system.name,
+                         templates=system_choice.template_map(options.system),
+                         suites=tuple(options.suites),
                          samples=options.samples,
                          warmup=options.warmup, quick=options.quick,
                          iteration_timeout_s=options.iteration_timeout_s,
@@ -215,12 +221,13 @@ def driver_tracing(deployment: Deployment, *, counts: ExportCounts | None = None
                          instance_id=instance_id, headers=deployment.otlp_headers)
 
 
-def driver_system(deployment: Deployment) -> SpanbenchStack:
-    """What the drivers measure: the deployment's orchestration, database and workers, as
-    spanbench's reference stack."""
+def driver_system(deployment: Deployment, choice: SystemChoice | None = None) -> System:
+    """What the drivers measure: the deployment's orchestration, database and workers, through
+    the chosen system's adapter (default: spanbench's reference stack)."""
     assert deployment.orchestration_url is not None and deployment.database_url is not None
-    return SpanbenchStack(Endpoints(deployment.orchestration_url, deployment.database_url,
-                                    deployment.worker_urls, orchestration_auth_headers()))
+    return system_choice.adapter(choice or SystemChoice(), Endpoints(
+        deployment.orchestration_url, deployment.database_url, deployment.worker_urls,
+        orchestration_auth_headers()))
 
 
 def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
@@ -236,7 +243,7 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     counts = ExportCounts()
     instance_id = uuid.uuid4().hex
     provider = driver_tracing(deployment, counts=counts, instance_id=instance_id)
-    system = measured_system(deployment)
+    system = measured_system(deployment, options.system)
     handlers = stack_handlers()
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
                                quick=options.quick,
@@ -247,8 +254,12 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     emitted = 0
     try:
         for suite in options.suites:
+            reason = system_choice.skip_reason(options.system, suite)
             if suite in skipped:
                 outcome.suites[suite] = skipped[suite]
+                continue
+            if reason is not None:  # run without a plan: plan() asks this before any timing
+                outcome.suites[suite] = SuiteRecord(SUITE_SKIPPED, reason)
                 continue
             ctx = DriverContext(suite, run_settings, system, PhaseRecorder(provider),
                                 progress=progress, artifacts_dir=artifacts_dir,

@@ -122,7 +122,7 @@ def installed_pgmq(conn: psycopg.Connection) -> tuple[PgmqMode, str] | None:
     return None
 
 
-def _install_pgmq(conn: psycopg.Connection) -> tuple[PgmqMode, str]:
+def install_pgmq(conn: psycopg.Connection) -> tuple[PgmqMode, str]:
     """Install PGMQ once: as an extension where the server has it, else from the bundled SQL."""
     installed = installed_pgmq(conn)
     if installed is not None:
@@ -177,7 +177,7 @@ def migrate(database_url: str, sql_dir: Traversable | Path | None = None) -> Mig
         conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
         try:
             try:
-                pgmq_mode, pgmq_version = _install_pgmq(conn)
+                pgmq_mode, pgmq_version = install_pgmq(conn)
                 with conn.transaction():
                     conn.execute(CREATE_LEDGER)
                 rows = conn.execute(

@@ -1,0 +1,192 @@
+"""Choosing the adapter: --system, --template, detection from the database, the skips on
+tasker-core, and what run.json records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from extract.store import run_json
+from instrument.systems import detect, tasker_core
+from instrument.systems.base import TemplateRef
+from instrument.systems.detect import Detection, FunctionCheck, Inspection
+from instrument.systems.spanbench_stack import SpanbenchStack
+from instrument.systems.tasker_core import TaskerCore
+from spanbench.runner import job, system_choice
+from spanbench.runner.deployment import Deployment
+from spanbench.runner.system_choice import SystemChoice, SystemChoiceError, choose
+
+DB = "postgresql://u:p@127.0.0.1:1/deployment"
+ORCHESTRATION = "http://127.0.0.1:2"
+DatabaseIs = Callable[[Inspection | None], None]
+
+
+def _inspection(system: str | None, missing: dict[str, tuple[tuple[str, str], ...]] | None = None
+                ) -> Inspection:
+    missing = missing or {}
+    checks = {name: FunctionCheck("tasker", name, types,
+                                  missing.get(name, ((types, f"x {types}"),)))
+              for name, types in tasker_core.FUNCTION_SIGNATURES.items()}
+    return Inspection(Detection(system, f"evidence of {system}"), checks)
+
+
+@pytest.fixture
+def database_is(monkeypatch: pytest.MonkeyPatch) -> DatabaseIs:
+    """Sets what detect.inspect finds (None: the database is not reachable)."""
+    def set_to(inspection: Inspection | None) -> None:
+        def fake(url: str, connect_timeout_s: int = 10) -> Inspection:
+            if inspection is None:
+                raise psycopg.OperationalError("connection refused")
+            return inspection
+        monkeypatch.setattr(detect, "inspect", fake)
+    return set_to
+
+
+def test_without_a_database_the_default_is_spanbench() -> None:
+    choice = choose(None)
+    assert (choice.name, choice.inspection) == ("spanbench", None)
+    assert "DATABASE_URL is not set" in choice.describe()
+
+
+def test_the_system_is_detected_from_the_database(database_is: DatabaseIs) -> None:
+    database_is(_inspection("tasker-core"))
+    choice = choose(None, (), DB, ORCHESTRATION)
+    assert choice.name == "tasker-core"
+    assert choice.describe() == "system: tasker-core (detected: evidence of tasker-core)"
+    database_is(_inspection("spanbench"))
+    assert choose(None, (), DB, ORCHESTRATION).name == "spanbench"
+
+
+def test_an_unknown_or_unreachable_database_leaves_the_default(database_is: DatabaseIs) -> None:
+    database_is(_inspection(None))
+    assert choose(None, (), DB).name == "spanbench"
+    database_is(None)
+    choice = choose(None, (), DB)
+    assert (choice.name, choice.inspection) == ("spanbench", None)
+    assert "not reachable" in choice.reason
+
+
+def test_a_system_that_is_not_the_databases_is_refused(database_is: DatabaseIs) -> None:
+    database_is(_inspection("tasker-core"))
+    with pytest.raises(SystemChoiceError, match="measure it with --system tasker-core"):
+        choose("spanbench", (), DB, ORCHESTRATION)
+    database_is(_inspection("spanbench"))
+    with pytest.raises(SystemChoiceError, match="measure it with --system spanbench"):
+        choose("tasker-core", (), DB, ORCHESTRATION)
+
+
+def test_an_unknown_system_is_refused() -> None:
+    with pytest.raises(SystemChoiceError, match="choose spanbench or tasker-core"):
+        choose("temporal")
+
+
+def test_tasker_core_is_never_measured_on_a_stack_spanbench_starts(database_is: DatabaseIs) -> None:
+    database_is(_inspection("tasker-core"))
+    assert choose(None, (), DB, None).name == "tasker-core"  # its database suites alone
+    with pytest.raises(SystemChoiceError, match="spanbench starts its own stack only when"):
+        choose("tasker-core")
+
+
+def test_templates_are_overridden_for_tasker_core_only(database_is: DatabaseIs) -> None:
+    database_is(_inspection("tasker-core"))
+    choice = choose("tasker-core", ["tree_7=rust_e2e_tree/hierarchical_tree:1.0.0"], DB,
+                    ORCHESTRATION)
+    assert choice.templates == {"tree_7": TemplateRef("rust_e2e_tree", "hierarchical_tree")}
+    with pytest.raises(SystemChoiceError, match="--template chooses templates of tasker-core"):
+        choose("spanbench", ["tree_7=a/b:1.0.0"])
+    with pytest.raises(SystemChoiceError, match="no scenario named tree_9"):
+        choose("tasker-core", ["tree_9=a/b:1.0.0"], DB, ORCHESTRATION)
+    with pytest.raises(SystemChoiceError, match="expected SCENARIO=namespace/name:version"):
+        choose("tasker-core", ["tree_7"], DB, ORCHESTRATION)
+
+
+def test_the_dataset_and_rewind_suites_are_skipped_on_tasker_core() -> None:
+    tasker = SystemChoice("tasker-core", inspection=_inspection("tasker-core"))
+    for suite in ("sql_functions", "step_enqueueing", "worker_execution"):
+        assert system_choice.skip_reason(tasker, suite) == (
+            "needs a scratch database, which spanbench does not build yet: it will not write "
+            "into the deployment's tables")
+        assert system_choice.skip_reason(SystemChoice(), suite) is None
+    for suite in ("e2e_latency", "task_initialization", "event_propagation", "handler_overhead"):
+        assert system_choice.skip_reason(tasker, suite) is None
+
+
+def test_a_suite_whose_function_is_declared_otherwise_is_skipped_naming_it() -> None:
+    other = (("text, jsonb, integer, jsonb",
+              "queue_name text, message jsonb, delay_seconds integer, headers jsonb"),)
+    choice = SystemChoice("tasker-core", inspection=_inspection(
+        "tasker-core", {"pgmq_send_with_notify": other}))
+    reason = system_choice.skip_reason(choice, "event_propagation")
+    assert reason == ("tasker.pgmq_send_with_notify(text, jsonb, integer) is absent: the "
+                      "database has tasker.pgmq_send_with_notify(queue_name text, message jsonb, "
+                      "delay_seconds integer, headers jsonb)")
+    assert choice.function_problems() == [reason]
+
+
+def test_absent_sql_functions_are_left_out_of_the_adapter() -> None:
+    choice = SystemChoice("tasker-core", inspection=_inspection(
+        "tasker-core", {"calculate_dependency_levels": ()}))
+    system = system_choice.adapter(choice, system_choice.NOWHERE)
+    assert isinstance(system, TaskerCore)
+    assert "calculate_dependency_levels" not in system.sql_functions
+    assert len(system.sql_functions) == 5
+
+
+def _deployment(tmp_path: Path) -> Deployment:
+    return Deployment(DB, ORCHESTRATION, (), "http://127.0.0.1:3", tmp_path)
+
+
+def test_the_driver_system_is_the_chosen_adapter(tmp_path: Path) -> None:
+    tree = TemplateRef("rust_e2e_tree", "hierarchical_tree")
+    system = job.driver_system(_deployment(tmp_path), SystemChoice("tasker-core",
+                                                                   {"tree_7": tree}))
+    assert isinstance(system, TaskerCore)
+    assert system.template("tree_7") == tree
+    assert (system.endpoints.database_url, system.endpoints.orchestration_url) == (
+        DB, ORCHESTRATION)
+    assert isinstance(job.driver_system(_deployment(tmp_path)), SpanbenchStack)
+
+
+def test_run_json_records_the_system_and_its_template_map(tmp_path: Path) -> None:
+    deployment = _deployment(tmp_path)
+    deployment.database_url = None  # no version lookup
+    choice = SystemChoice("tasker-core", {"tree_7": TemplateRef("rust_e2e_tree",
+                                                                "hierarchical_tree")})
+    record = job.metadata("r1", deployment, job.RunOptions(["e2e_latency"], system=choice),
+                          datetime.now(UTC))
+    document = run_json.parse(record.to_json()).to_json()
+    assert document["config"]["system"] == "tasker-core"
+    assert document["config"]["templates"] == {
+        "complex_dag_7": "rust_e2e_mixed_dag/complex_dag:1.0.0",
+        "diamond_4": "rust_e2e_diamond/diamond_pattern:1.0.0",
+        "linear_4": "rust_e2e_linear/mathematical_sequence:1.0.0",
+        "tree_7": "rust_e2e_tree/hierarchical_tree:1.0.0",
+    }
+    spanbench = job.metadata("r2", deployment, job.RunOptions(["e2e_latency"]),
+                             datetime.now(UTC))
+    assert spanbench.config is not None and spanbench.config.templates is not None
+    assert spanbench.config.templates["tree_7"] == "tree_workflow/tree_7:1.0.0"
+
+
+def test_run_json_without_a_template_map_reads_and_writes_without_one() -> None:
+    record = run_json.parse({"schema_version": 1, "config": {"system": "spanbench"}})
+    assert record.config is not None and record.config.templates is None
+    assert "templates" not in record.to_json()["config"]
+    with pytest.raises(run_json.RunJsonError, match=r"config\.templates"):
+        run_json.parse({"schema_version": 1, "config": {"templates": ["x"]}})
+
+
+def test_the_scenarios_without_a_template_are_named_per_suite() -> None:
+    suites = ["task_initialization", "sql_functions", "worker_execution", "e2e_latency"]
+    tasker = SystemChoice("tasker-core")
+    assert system_choice.scenarios_without_template(tasker, suites) == {
+        "task_initialization": ["linear_3"], "e2e_latency": ["linear_3", "tree_7"]}
+    tree = SystemChoice("tasker-core", {"tree_7": TemplateRef("rust_e2e_tree",
+                                                              "hierarchical_tree")})
+    assert system_choice.scenarios_without_template(tree, ["e2e_latency"]) == {
+        "e2e_latency": ["linear_3"]}
+    assert system_choice.scenarios_without_template(SystemChoice(), suites) == {}
