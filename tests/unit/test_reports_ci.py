@@ -118,7 +118,7 @@ def test_write_reports_fills_latest(tmp_path: Path) -> None:
     log = latest / "task_initialization.log"
     assert log.is_symlink() and log.resolve() == tmp_path / "2026-11-29-task_initialization.log"
     write_reports(sample_report(), tmp_path)  # again: links are replaced, not duplicated
-    assert json.loads((latest / "results.json").read_text())["schema_version"] == 2
+    assert json.loads((latest / "results.json").read_text())["schema_version"] == 3
 
 
 def test_a_target_on_a_thin_percentile_is_one_warning_not_two() -> None:
