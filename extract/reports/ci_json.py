@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from extract.reports.model import (
@@ -23,7 +24,7 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def _result(row: Any, check: Any | None) -> dict[str, Any]:
+def _result(row: Any, check: Any | None, measures: Mapping[str, str]) -> dict[str, Any]:
     name = benchmark_name(row)
     return {
         "name": name if check is None else f"{name} {check.target.metric}",
@@ -37,16 +38,18 @@ def _result(row: Any, check: Any | None) -> dict[str, Any]:
         "measured_ms": None if check is None else _r(check.measured_ms),
         "n": row.n, "errors": row.errors,
         "p50_ms": _r(ms(row.p50_ns)), "p95_ms": _r(ms(row.p95_ns)), "p99_ms": _r(ms(row.p99_ns)),
+        "subject": measures.get(row.scenario),
     }
 
 
-def _missing(check: Any) -> dict[str, Any]:
+def _missing(check: Any, measures: Mapping[str, str]) -> dict[str, Any]:
     t = check.target
     return {"name": f"{check_scenario(check)}/{t.phase} {t.metric}", "mean_ms": None,
             "std_dev_ms": None, "target_ms": t.threshold_ms, "status": "warning",
             "performance_ratio": None, "scenario": t.scenario, "variant": None,
             "phase": t.phase, "metric": t.metric, "measured_ms": None, "n": 0, "errors": 0,
-            "p50_ms": None, "p95_ms": None, "p99_ms": None}
+            "p50_ms": None, "p95_ms": None, "p99_ms": None,
+            "subject": measures.get(t.scenario) if t.scenario else None}
 
 
 def _summary(results: list[dict[str, Any]]) -> dict[str, int]:
@@ -58,17 +61,19 @@ def _summary(results: list[dict[str, Any]]) -> dict[str, int]:
 def suite_document(report: ReportInput, suite: str) -> dict[str, Any]:
     """One suite: a result per benchmark and target (untargeted benchmarks pass, target null)."""
     checks = report.checks_of(suite)
+    measures = report.measures_of(suite)
     results: list[dict[str, Any]] = []
     for row in report.stats_of(suite):
         matched = checks_for(row, checks)
-        results += [_result(row, check) for check in matched] or [_result(row, None)]
-    results += [_missing(check) for check in unmatched(checks, report.stats_of(suite))]
+        results += ([_result(row, check, measures) for check in matched]
+                    or [_result(row, None, measures)])
+    results += [_missing(check, measures) for check in unmatched(checks, report.stats_of(suite))]
     outcome = report.status_of(suite)
     return {"schema_version": SCHEMA_VERSION, "benchmark_suite": suite,
             "timestamp": report.meta.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "commit": report.meta.commit, "run_id": report.meta.run_id,
             "status": outcome.status, "reason": outcome.reason or None,
-            "results": results, "summary": _summary(results)}
+            "measures": measures or None, "results": results, "summary": _summary(results)}
 
 
 def combined_document(report: ReportInput) -> dict[str, Any]:

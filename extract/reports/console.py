@@ -6,10 +6,12 @@ from typing import Any
 
 from extract.reports.findings import key_findings
 from extract.reports.model import (
+    MEASURES_HEADING,
     STATUS_MARK,
     ReportInput,
     benchmark_name,
     check_label,
+    measures_lines,
     suite_status_line,
 )
 from spanbench.units import format_ms, format_ns, format_target_ms
@@ -44,6 +46,9 @@ def suite_block(report: ReportInput, suite: str) -> str:
         lines += [status, ""]
         if not report.stats_of(suite):
             return "\n".join([*lines, RULE])
+    measures = measures_lines(report, suite)
+    if measures:
+        lines += [MEASURES_HEADING, *(f"  • {line}" for line in measures), ""]
     lines.append("Performance Summary:")
     checks = report.checks_of(suite)
     lines += [target_line(check) for check in checks] or ["  • no targets for this suite"]

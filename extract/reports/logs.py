@@ -9,11 +9,13 @@ from extract.reports.baseline_table import comparison_rows
 from extract.reports.findings import key_findings
 from extract.reports.model import (
     E2E_SUITE,
+    MEASURES_HEADING,
     STATUS_MARK,
     ReportInput,
     benchmark_name,
     check_label,
     checks_for,
+    measures_lines,
     suite_status_line,
     unmatched,
 )
@@ -93,12 +95,18 @@ def _header(report: ReportInput, title: str) -> list[str]:
     return lines
 
 
+def _measures(report: ReportInput, suite: str, heading: str) -> list[str]:
+    measures = measures_lines(report, suite)
+    return [heading, *(f"- {line}" for line in measures), ""] if measures else []
+
+
 def suite_log(report: ReportInput, suite: str) -> str:
     """`tmp/benchmarks/<date>-<suite>.log`."""
     lines = _header(report, f"Benchmark Run: {suite}")
     status = suite_status_line(report, suite)
     if status is not None:
         lines += ["## Status", status, ""]
+    lines += _measures(report, suite, "## What It Measures")
     lines += ["## Results", ""]
     checks = report.checks_of(suite)
     for row in report.stats_of(suite):
@@ -166,8 +174,9 @@ def summary_markdown(report: ReportInput) -> str:
         status = suite_status_line(report, suite)
         if status is not None:
             lines += [status, ""]
-            if not report.stats_of(suite):
-                continue
+        lines += _measures(report, suite, MEASURES_HEADING)
+        if status is not None and not report.stats_of(suite):
+            continue
         lines += ["| Benchmark | n | Mean | P50 | P95 | P99 |",
                   "|-----------|---|------|-----|-----|-----|"]
         for r in report.stats_of(suite):

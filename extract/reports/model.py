@@ -14,10 +14,11 @@ from extract.store.run_json import SUITE_FAILED, SUITE_RAN, SUITE_SKIPPED, Suite
 from spanbench.vocabulary import SUITES, Suite, with_dataset_size
 
 E2E_SUITE = Suite.E2E_LATENCY
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """CI JSON schema version. 1: the seed's fields plus p50/p95/p99 (ms), n, schema_version.
 2: each suite's `status` (ran, skipped, failed) and `reason`; the run's summary counts the
-suites skipped and failed."""
+suites skipped and failed. 3: each suite's `measures` and each result's `subject`: what a
+suite timing spanbench's own code measures (null: the deployment)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ class ReportInput:
     def suites_with(self, status: str) -> list[str]:
         return [suite for suite in self.suites() if self.status_of(suite).status == status]
 
+    def measures_of(self, suite: str) -> dict[str, str]:
+        """Scenario → what it measures, for a suite that times spanbench's own code rather
+        than the deployment (its driver's SUBJECT); empty for the others."""
+        return dict(self.status_of(suite).measures or {})
+
     def stats_of(self, suite: str) -> list[Any]:
         return [row for row in self.stats if row.suite == suite]
 
@@ -113,6 +119,14 @@ def suite_status_line(report: ReportInput, suite: str) -> str | None:
     outcome = report.status_of(suite)
     mark = SUITE_MARK.get(outcome.status)
     return None if mark is None else f"{mark}: {outcome.reason}"
+
+
+MEASURES_HEADING = "What it measures:"
+
+
+def measures_lines(report: ReportInput, suite: str) -> list[str]:
+    """`scenario: what it measures`, one per scenario the suite's driver describes."""
+    return [f"{scenario}: {text}" for scenario, text in report.measures_of(suite).items()]
 
 
 STATUS_MARK = {"pass": "✅ PASS", "warning": "⚠️  WARNING", "fail": "❌ FAIL",

@@ -67,7 +67,10 @@ DEPLOYMENT_FIELDS: Final[Mapping[str, JsonType]] = {
 PREREQUISITE_FIELDS: Final[Mapping[str, JsonType]] = {
     "name": str, "ok": bool, "detail": str, "fix": str,
 }
-SUITE_FIELDS: Final[Mapping[str, JsonType]] = {"status": str, "reason": str}
+SUITE_FIELDS: Final[Mapping[str, JsonType]] = {
+    "status": str, "reason": str,
+    "measures": dict,  # scenario -> what it measures, when not the deployment (optional)
+}
 SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED = "ran", "skipped", "failed"
 SUITE_STATUSES: Final = (SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED)
 """ran: its driver finished (its failed iterations are in `failures`); skipped: not started,
@@ -125,6 +128,9 @@ class SuiteRecord:
     """One of SUITE_STATUSES."""
     reason: str = ""
     """Why it was skipped or failed (the first line of the cause); empty when it ran."""
+    measures: dict[str, str] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
+    """Scenario → what it measures when that is not the deployment (its driver's SUBJECT);
+    absent for a suite that measures the deployment, and before it was recorded."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +227,8 @@ def _suite(suite: str, document: Mapping[str, Any]) -> SuiteRecord:
     if values.get("status") not in SUITE_STATUSES:
         raise RunJsonError(f"run.json.suites.{suite}.status is {values.get('status')!r}, "
                            f"expected one of {', '.join(SUITE_STATUSES)}")
+    if not all(isinstance(text, str) for text in values.get("measures", {}).values()):
+        raise RunJsonError(f"run.json.suites.{suite}.measures has a value that is not text")
     return SuiteRecord(**values)
 
 

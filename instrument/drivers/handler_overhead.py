@@ -15,6 +15,11 @@ handler's result (`handler.result`), which must equal the direct call's. The han
 context (`ctx.handlers`, `ctx.foreign_command`): the runner and the tests pass
 `Dispatch(REGISTRY, StepContext, run_handler)` from `stack.engine.handlers` and
 `(sys.executable, "-m", "stack.engine.foreign_handler")`.
+
+Whatever the system, these are spanbench's own handler paths, not the deployment's: `SUBJECT`
+says so per scenario, and the runner records it for every report. tasker-core's own boundary
+(its Rust worker core handing a step to a Python handler, PyPI `tasker-py`) is not measured
+here yet; the foreign case's note says whether tasker-py is installed.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 from instrument.drivers.base import DriverContext, Iteration, Need
 from instrument.recorder import PhaseRecord
 from instrument.workload.handler_framework import HandlerFramework, lookup
+from instrument.workload.tasker_py import DISTRIBUTION, installed_version
 from spanbench.vocabulary import Attr, Phase, Suite
 
 SUITE = Suite.HANDLER_OVERHEAD
@@ -48,6 +54,28 @@ SCENARIOS = tuple(PHASES)
 PER_CALL_NS = Attr.PER_CALL_NS
 RESULT = Attr.HANDLER_RESULT
 FOREIGN_START_TIMEOUT_S = 15.0
+
+
+def subject(tasker_py: str | None) -> dict[str, str]:
+    """What each scenario measures, given tasker-py's installed version (None: not installed)."""
+    if tasker_py is None:
+        tasker = (f"{DISTRIBUTION}, tasker-core's Python worker, is not installed: "
+                  "pip install 'spanbench[tasker]'")
+    else:
+        tasker = (f"{DISTRIBUTION} {tasker_py} is installed, but its Rust→Python dispatch "
+                  "is not measured: it needs a worker bootstrapped on a tasker-core database")
+    return {
+        "direct": "spanbench's own handler called in-process, not the deployment's",
+        "framework": "spanbench's own handler dispatch (decode, registry, context, run, "
+                     "encode), not the deployment's",
+        "foreign": "spanbench's own JSON-lines process boundary, not tasker-core's "
+                   f"Rust→Python FFI ({tasker})",
+    }
+
+
+SUBJECT = subject(installed_version())
+"""Scenario → what it measures: spanbench's code, not the deployment's (see the docstring)."""
+
 
 class HandlerMismatch(RuntimeError):
     """A path returned something other than the direct call's result."""

@@ -265,11 +265,13 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                                 progress=progress, artifacts_dir=artifacts_dir,
                                 handlers=handlers, foreign_command=FOREIGN_HANDLER_COMMAND)
             outcome.suites[suite] = SuiteRecord(SUITE_FAILED, "interrupted")
+            measures = suites.subject(DRIVERS[suite])
             try:
                 outcome.results[suite] = DRIVERS[suite].run(ctx)
-                outcome.suites[suite] = SuiteRecord(SUITE_RAN)
+                outcome.suites[suite] = SuiteRecord(SUITE_RAN, measures=measures)
             except Exception as error:
-                outcome.suites[suite] = SuiteRecord(SUITE_FAILED, first_line(error))
+                outcome.suites[suite] = SuiteRecord(SUITE_FAILED, first_line(error),
+                                                    measures=measures)
                 keep_traceback(ctx, error)
             finally:
                 ctx.recorder.flush()

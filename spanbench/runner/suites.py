@@ -52,6 +52,12 @@ def unsupported(suite: str, system: System) -> str | None:
     return None if probe is None else probe(system)
 
 
+def subject(driver: Driver) -> dict[str, str] | None:
+    """What the driver's scenarios measure when not the deployment (its optional SUBJECT)."""
+    declared = getattr(driver, "SUBJECT", None)
+    return None if declared is None else dict(declared)
+
+
 def resolve(names: list[str]) -> list[str]:
     """The suites asked for, in the seed's order; all when none are named."""
     unknown = sorted(set(names) - set(DRIVERS))

@@ -21,7 +21,7 @@ TYPES: dict[str, Any] = {"object": dict, "array": list, "string": str, "integer"
 
 def errors(instance: Any, schema: dict[str, Any], path: str = "$") -> list[str]:
     """The subset of JSON Schema the file uses: $ref, oneOf, type, const, enum, required,
-    properties, items."""
+    properties, additionalProperties (a schema), items."""
     if "$ref" in schema:
         name = schema["$ref"].removeprefix("#/$defs/")
         return errors(instance, SCHEMA["$defs"][name], path)
@@ -43,6 +43,9 @@ def errors(instance: Any, schema: dict[str, Any], path: str = "$") -> list[str]:
         for key, sub in schema.get("properties", {}).items():
             if key in instance:
                 found += errors(instance[key], sub, f"{path}.{key}")
+        if isinstance(schema.get("additionalProperties"), dict):
+            for key in instance.keys() - schema.get("properties", {}).keys():
+                found += errors(instance[key], schema["additionalProperties"], f"{path}.{key}")
     if isinstance(instance, list) and "items" in schema:
         for index, item in enumerate(instance):
             found += errors(item, schema["items"], f"{path}[{index}]")
@@ -115,7 +118,7 @@ def test_write_reports_fills_latest(tmp_path: Path) -> None:
     log = latest / "task_initialization.log"
     assert log.is_symlink() and log.resolve() == tmp_path / "2026-11-29-task_initialization.log"
     write_reports(sample_report(), tmp_path)  # again: links are replaced, not duplicated
-    assert json.loads((latest / "results.json").read_text())["schema_version"] == 2
+    assert json.loads((latest / "results.json").read_text())["schema_version"] == 3
 
 
 def test_a_target_on_a_thin_percentile_is_one_warning_not_two() -> None:
