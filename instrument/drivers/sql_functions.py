@@ -42,6 +42,9 @@ _logger = logging.getLogger(__name__)
 
 SUITE = Suite.SQL_FUNCTIONS
 NEEDS = frozenset({Need.DATABASE})
+IN_SCRATCH = True
+"""The runner gives this suite a system whose database is a scratch copy of the deployment's
+(spanbench.runner.scratch): the datasets are never loaded into the deployment's tables."""
 SIZES = (1_000, 5_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
 SAMPLES = 50
