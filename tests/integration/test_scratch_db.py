@@ -155,6 +155,13 @@ def test_sql_functions_measures_tasker_core_in_its_scratch_copy(tasker_core_db: 
     assert _snapshot(tasker_core_db) == before
 
 
+def test_ctrl_c_inside_the_copy_drops_it(fresh_db: str, pg_url: str) -> None:
+    with pytest.raises(KeyboardInterrupt), scratch.open_scratch(fresh_db, "ctrl-c") as copy:
+        assert copy.name in _scratch_databases(pg_url)
+        raise KeyboardInterrupt
+    assert copy.name not in _scratch_databases(pg_url)
+
+
 KILLED_RUN = """
 import sys, time
 from spanbench.runner import scratch
