@@ -86,16 +86,32 @@ def client_program(name: str) -> Path | None:
     return None
 
 
+def program_major(program: Path) -> int | None:
+    """The major version a PostgreSQL program reports (`pg_dump (PostgreSQL) 15.18`)."""
+    result = subprocess.run([str(program), "--version"], capture_output=True, text=True)
+    found = re.search(r"\) (\d+)", result.stdout)
+    return int(found.group(1)) if result.returncode == 0 and found else None
+
+
 def unavailable(source_url: str) -> str | None:
     """Why no scratch database can be made from `source_url`'s database (a missing client
-    program, the CREATEDB privilege); None: it can. Reads the catalogue only."""
-    missing = [name for name in CLIENT_PROGRAMS if client_program(name) is None]
+    program, a pg_dump older than the server, the CREATEDB privilege); None: it can. Reads
+    the catalogue only."""
+    programs = {name: client_program(name) for name in CLIENT_PROGRAMS}
+    missing = [name for name, program in programs.items() if program is None]
     if missing:
         return (f"needs a scratch database, copied with {' and '.join(missing)}, which is not "
                 "on PATH nor in pg_config --bindir: install the PostgreSQL client programs")
     with psycopg.connect(source_url, autocommit=True) as conn:
         row = conn.execute("SELECT current_user, rolcreatedb OR rolsuper FROM pg_roles "
                            "WHERE rolname = current_user").fetchone()
+        server_major = conn.info.server_version // 10000
+    pg_dump = programs["pg_dump"]
+    dump_major = program_major(pg_dump) if pg_dump is not None else None
+    if dump_major is not None and dump_major < server_major:
+        return (f"needs a scratch database, and pg_dump {dump_major} cannot dump a PostgreSQL "
+                f"{server_major} server: install the client programs of PostgreSQL "
+                f"{server_major} or later")
     if row is None or not row[1]:
         role = row[0] if row else "the database user"
         return (f"needs a scratch database, and role {role} lacks the CREATEDB privilege: "

@@ -218,6 +218,17 @@ def test_a_missing_client_program_is_named(fresh_db: str,
         "pg_config --bindir: install the PostgreSQL client programs")
 
 
+def test_a_pg_dump_older_than_the_server_is_named(fresh_db: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    assert scratch.program_major(scratch.client_program("pg_dump")) is not None  # type: ignore[arg-type]
+    monkeypatch.setattr(scratch, "program_major", lambda program: 9)
+    with psycopg.connect(fresh_db) as conn:
+        server = conn.info.server_version // 10000
+    assert scratch.unavailable(fresh_db) == (
+        f"needs a scratch database, and pg_dump 9 cannot dump a PostgreSQL {server} server: "
+        f"install the client programs of PostgreSQL {server} or later")
+
+
 def test_list_settings_are_quoted_element_by_element() -> None:
     assert scratch.split_list_setting('"$user", public, "a ""b"""') == ["$user", "public",
                                                                        'a "b"']
