@@ -9,8 +9,11 @@ client span per call, and EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) is captured on
 and size on the first measured sample: the plan is stored as an artifact and its buffer hit
 ratio put on that sample's span. transition_task_state_atomic runs in a transaction that is
 rolled back after timing (BEGIN and ROLLBACK are outside the span), so the dataset stays as
-seeded. While a size is measured, `datasets.shielded` keeps a live orchestration's readiness
-sweep off the dataset; the dataset is deleted at the end.
+seeded. The runner hands this suite a system whose database is a scratch copy of the
+deployment's (`IN_SCRATCH`), so the datasets never reach the deployment's tables; where a
+database is shared anyway (a driver called directly), `datasets.shielded` keeps a live
+orchestration's readiness sweep off the dataset while a size is measured, and the dataset is
+deleted at the end.
 
 Calls are server-side prepared statements, as tasker-core's sqlx makes them: PostgreSQL plans
 the first five executions of each with their parameters and may then switch to a generic
@@ -42,6 +45,9 @@ _logger = logging.getLogger(__name__)
 
 SUITE = Suite.SQL_FUNCTIONS
 NEEDS = frozenset({Need.DATABASE})
+IN_SCRATCH = True
+"""The runner gives this suite a system whose database is a scratch copy of the deployment's
+(spanbench.runner.scratch): the datasets are never loaded into the deployment's tables."""
 SIZES = (1_000, 5_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
 SAMPLES = 50

@@ -30,14 +30,16 @@ def register_shapes(conn: psycopg.Connection, namespace: str, version: str,
     """Upsert the namespace and one named task per shape; insert the named steps that do not
     exist yet. Returns the named task uuids by shape and the named step uuids by name."""
     with conn.transaction():
-        conn.execute("INSERT INTO tasker.task_namespaces (name, description) VALUES (%s, %s) "
-                     "ON CONFLICT (name) DO NOTHING", (namespace, "spanbench SQL datasets"))
+        conn.execute("INSERT INTO tasker.task_namespaces (name, description, created_at, "
+                     "updated_at) VALUES (%s, %s, now(), now()) ON CONFLICT (name) DO NOTHING",
+                     (namespace, "spanbench SQL datasets"))
         named_tasks: dict[str, UUID] = {}
         for shape, config in configurations.items():
             row = conn.execute(
-                """INSERT INTO tasker.named_tasks
-                       (task_namespace_uuid, name, version, description, configuration)
-                   SELECT task_namespace_uuid, %s, %s, 'spanbench dataset shape', %s
+                """INSERT INTO tasker.named_tasks (task_namespace_uuid, name, version,
+                       description, configuration, created_at, updated_at)
+                   SELECT task_namespace_uuid, %s, %s, 'spanbench dataset shape', %s, now(),
+                       now()
                    FROM tasker.task_namespaces WHERE name = %s
                    ON CONFLICT (task_namespace_uuid, name, version)
                    DO UPDATE SET configuration = EXCLUDED.configuration
@@ -47,8 +49,9 @@ def register_shapes(conn: psycopg.Connection, namespace: str, version: str,
             named_tasks[shape] = row[0]
         names = sorted({str(step["name"]) for config in configurations.values()
                         for step in config["steps"]})  # type: ignore[attr-defined]
-        conn.execute("INSERT INTO tasker.named_steps (name) SELECT unnest(%s::text[]) "
-                     "ON CONFLICT (name) DO NOTHING", (names,))
+        conn.execute("INSERT INTO tasker.named_steps (name, created_at, updated_at) "
+                     "SELECT unnest(%s::text[]), now(), now() ON CONFLICT (name) DO NOTHING",
+                     (names,))
         rows = conn.execute("SELECT name, named_step_uuid FROM tasker.named_steps "
                             "WHERE name = ANY(%s)", (names,)).fetchall()
     return named_tasks, {name: uuid for name, uuid in rows}
@@ -64,6 +67,11 @@ def namespace_named_tasks(conn: psycopg.Connection, namespace: str) -> dict[str,
 
 _OF_DATASET = ("JOIN tasker.tasks t ON t.task_uuid = ws.task_uuid "
                "WHERE t.named_task_uuid = ANY(%(named)s)")
+AUDIT_TABLE = "tasker.workflow_step_result_audit"
+"""tasker-core's audit of step results (written by a trigger on step transitions); spanbench's
+schema has none."""
+DELETE_AUDIT_SQL = (f"DELETE FROM {AUDIT_TABLE} x USING tasker.tasks t "
+                    "WHERE t.task_uuid = x.task_uuid AND t.named_task_uuid = ANY(%(named)s)")
 DELETE_SQL = (
     "SELECT count(*) FROM (SELECT 1 FROM tasker.tasks WHERE named_task_uuid = ANY(%(named)s) "
     "FOR UPDATE) locked",
@@ -90,7 +98,10 @@ def delete_namespace_tasks(conn: psycopg.Connection, named_task_uuids: list[UUID
         if not fk_checks:
             conn.execute("SET LOCAL session_replication_role = replica")
         deleted = 0
-        for statement in DELETE_SQL:
+        audited = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (AUDIT_TABLE,)).fetchone()
+        statements = DELETE_SQL[:1] + ((DELETE_AUDIT_SQL,) if audited and audited[0] else ()) \
+            + DELETE_SQL[1:]
+        for statement in statements:
             deleted = conn.execute(statement, {"named": named_task_uuids}).rowcount
     return deleted
 
@@ -107,6 +118,17 @@ CREATE TEMP TABLE ds_history (kind text, state text, seq int, from_state text, t
 """
 
 _AT = "to_timestamp(d.created_ms / 1000.0)"
+
+
+def _edges_sql(with_updated_at: bool) -> str:
+    updated = (", updated_at", f", {_AT}") if with_updated_at else ("", "")
+    return f"""
+INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid, name, created_at{updated[0]})
+SELECT f.step_uuid, t.step_uuid, 'provides', {_AT}{updated[1]}
+FROM ds_task d JOIN ds_shape_edge e ON e.shape = d.shape
+JOIN ds_step f ON f.ordinal = d.ordinal AND f.step_index = e.from_index
+JOIN ds_step t ON t.ordinal = d.ordinal AND t.step_index = e.to_index"""
+
 
 INSERT_SQL: dict[str, str] = {
     "tasks": f"""
@@ -131,12 +153,7 @@ SELECT s.step_uuid, d.task_uuid, ss.named_step_uuid, true, 3,
        CASE WHEN s.state = 'complete' THEN '{{"result": 36}}'::jsonb END, {_AT}, {_AT}
 FROM ds_step s JOIN ds_task d USING (ordinal)
 JOIN ds_shape_step ss ON ss.shape = d.shape AND ss.step_index = s.step_index""",
-    "workflow_step_edges": f"""
-INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid, created_at)
-SELECT f.step_uuid, t.step_uuid, {_AT}
-FROM ds_task d JOIN ds_shape_edge e ON e.shape = d.shape
-JOIN ds_step f ON f.ordinal = d.ordinal AND f.step_index = e.from_index
-JOIN ds_step t ON t.ordinal = d.ordinal AND t.step_index = e.to_index""",
+    "workflow_step_edges": _edges_sql(with_updated_at=False),
     "workflow_step_transitions": f"""
 INSERT INTO tasker.workflow_step_transitions (workflow_step_uuid, from_state, to_state,
     sort_key, most_recent, created_at, updated_at)
@@ -152,6 +169,8 @@ SELECT d.task_uuid, h.from_state, h.to_state, h.seq, h.last,
 FROM ds_task d JOIN ds_history h ON h.kind = 'task' AND h.state = d.task_state""",
 }
 """In the order of the foreign keys."""
+EDGES_WITH_UPDATED_AT = _edges_sql(with_updated_at=True)
+"""The edges of a schema whose edges have an updated_at without a default (tasker-core's)."""
 
 VACUUM_SQL = ("VACUUM (ANALYZE) tasker.tasks, tasker.workflow_steps, tasker.workflow_step_edges, "
               "tasker.workflow_step_transitions, tasker.task_transitions")
@@ -216,6 +235,16 @@ def _fill_lookups(conn: psycopg.Connection, lookups: Lookups) -> None:
                     + _history_rows("step", lookups.step_history))
 
 
+def insert_statements(conn: psycopg.Connection) -> dict[str, str]:
+    """INSERT_SQL as the database's tables take it (edges with or without updated_at)."""
+    row = conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                       "'tasker' AND table_name = 'workflow_step_edges' AND column_name = "
+                       "'updated_at'").fetchone()
+    if row is not None and row[0]:
+        return {**INSERT_SQL, "workflow_step_edges": EDGES_WITH_UPDATED_AT}
+    return dict(INSERT_SQL)
+
+
 def _load_slice(database_url: str, part: Slice, lookups: Lookups, fk_checks: bool
                 ) -> tuple[dict[str, int], dict[str, float]]:
     seconds: dict[str, float] = {}
@@ -237,7 +266,7 @@ def _load_slice(database_url: str, part: Slice, lookups: Lookups, fk_checks: boo
         _fill_lookups(conn, lookups)
         conn.execute("ANALYZE ds_task, ds_step")
         lap("copy")
-        for table, statement in INSERT_SQL.items():
+        for table, statement in insert_statements(conn).items():
             counts[table] = conn.execute(statement).rowcount
             lap(table)
     return counts, seconds

@@ -1,8 +1,10 @@
 """Datasets for the SQL function benchmarks: a deterministic plan of tasks of mixed shapes and
 states (pure), and its bulk load into a tasker database (COPY + set-based INSERT ... SELECT).
 
-A dataset lives in the target database next to the stack's own tasks, in a namespace of its
-own, `spanbench_dataset`, which has no worker queue: the stack's readiness sweep finds its
+A run loads datasets into a scratch copy of the deployment's database (spanbench's schema or
+tasker-core's: the loader fills the columns either requires). In a database shared with a
+stack, a dataset lives next to the stack's own tasks, in a namespace of its own,
+`spanbench_dataset`, which has no worker queue: the stack's readiness sweep finds its
 ready tasks (that is what get_next_ready_tasks is measured on) but can never publish one of
 their steps, and while a dataset is measured `shielded` keeps the sweep off it altogether.
 "Fresh state" is per namespace: seeding deletes the namespace's previous tasks, and the

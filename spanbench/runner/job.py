@@ -48,7 +48,7 @@ from instrument.systems.base import Endpoints, System
 from instrument.tracing import setup_tracing, shutdown_tracing
 from instrument.workload.load import LATE_START_NS, LoadProfile
 from spanbench import settings
-from spanbench.runner import prerequisites, readiness, runinfo, suites, system_choice
+from spanbench.runner import prerequisites, readiness, runinfo, scratch, suites, system_choice
 from spanbench.runner.deployment import Deployment
 from spanbench.runner.prerequisites import Check, SuiteReadiness
 from spanbench.runner.suites import DRIVERS, FOREIGN_HANDLER_COMMAND, stack_handlers
@@ -138,6 +138,8 @@ def plan(deployment: Deployment, chosen: Sequence[str], checks: Sequence[Check],
 
     def unsupported(suite: str) -> str | None:
         reason = system_choice.skip_reason(choice or SystemChoice(), suite)
+        if reason is None and in_scratch(suite) and deployment.database_url:
+            reason = scratch.unavailable(deployment.database_url)
         if reason is not None:
             return reason
         if not system:
@@ -146,6 +148,12 @@ def plan(deployment: Deployment, chosen: Sequence[str], checks: Sequence[Check],
 
     return readiness.assess({suite: DRIVERS[suite].NEEDS for suite in chosen}, checks,
                             unsupported)
+
+
+def in_scratch(suite: str) -> bool:
+    """Whether the suite's driver loads datasets, so runs in the run's scratch copy of the
+    deployment's database (its `IN_SCRATCH`), never in the deployment's own tables."""
+    return bool(getattr(DRIVERS[suite], "IN_SCRATCH", False))
 
 
 def measured_system(deployment: Deployment, choice: SystemChoice | None = None) -> System:
@@ -252,6 +260,9 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     outcome = RunOutcome(run_id)
     skipped = not_run(readiness_of)
     emitted = 0
+    scratch_suites = [suite for suite in options.suites
+                      if in_scratch(suite) and suite not in skipped]
+    scratch_copy = scratch.ScratchOnDemand(deployment.database_url or "", run_id)
     try:
         for suite in options.suites:
             reason = system_choice.skip_reason(options.system, suite)
@@ -267,6 +278,8 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
             outcome.suites[suite] = SuiteRecord(SUITE_FAILED, "interrupted")
             measures = suites.subject(DRIVERS[suite])
             try:
+                if suite in scratch_suites:  # datasets are loaded in a copy, never the deployment
+                    ctx.system = _scratch_system(scratch_copy, deployment, options)
                 outcome.results[suite] = DRIVERS[suite].run(ctx)
                 outcome.suites[suite] = SuiteRecord(SUITE_RAN, measures=measures)
             except Exception as error:
@@ -277,17 +290,28 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                 ctx.recorder.flush()
                 emitted += ctx.recorder.spans_emitted
                 outcome.failures[suite] = ctx.failures
+                if scratch_suites and suite == scratch_suites[-1]:
+                    scratch_copy.close()
     except KeyboardInterrupt:
         outcome.interrupted = True
         for suite in options.suites:
             outcome.suites.setdefault(suite, SuiteRecord(SUITE_SKIPPED, "not reached: the run "
                                                                         "was interrupted"))
     finally:
+        scratch_copy.close()
         flushed = provider is None or shutdown_tracing(provider, timeout_s=30)
         outcome.telemetry = {"service_name": tracing_settings.service_name(SERVICE_NAME),
                              "instance_id": instance_id, "spans_emitted": emitted,
                              **counts.as_dict(), "flushed_in_time": flushed}
     return outcome
+
+
+def _scratch_system(copy: scratch.ScratchOnDemand, deployment: Deployment,
+                    options: RunOptions) -> System:
+    """The system of a suite that loads datasets: the deployment with its database replaced by
+    the run's scratch copy of it."""
+    return measured_system(dataclasses.replace(deployment, database_url=copy.url()),
+                           options.system)
 
 
 def keep_traceback(ctx: DriverContext, error: Exception) -> None:

@@ -3,8 +3,9 @@
 The choice is made before anything is started or written, from the database's catalogue
 (instrument.systems.detect): a tasker-core database is never measured as spanbench's stack,
 nor spanbench's as tasker-core, and spanbench never starts its own stack against a tasker-core
-database. Until spanbench builds scratch databases, the suites that load datasets or rewind
-steps are skipped on tasker-core rather than write into the deployment's tables.
+database. sql_functions loads its datasets into a scratch copy of the deployment's database
+(spanbench.runner.scratch); the suites that plant tasks or rewind steps do not use one yet, so
+they are skipped on tasker-core rather than write into the deployment's tables.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import psycopg
 from instrument.drivers import (
     e2e_latency,
     event_propagation,
-    sql_functions,
     step_enqueueing,
     task_initialization,
     worker_execution,
@@ -29,9 +29,10 @@ from instrument.systems.tasker_core import TaskerCore, TemplateOptionError, temp
 from spanbench import settings
 
 SYSTEMS = (spanbench_stack.NAME, tasker_core.NAME)
-SCRATCH_SUITES = frozenset({sql_functions.SUITE, step_enqueueing.SUITE, worker_execution.SUITE})
-SCRATCH_REASON = ("needs a scratch database, which spanbench does not build yet: it will not "
-                  "write into the deployment's tables")
+SCRATCH_SUITES = frozenset({step_enqueueing.SUITE, worker_execution.SUITE})
+SCRATCH_REASON = ("needs a scratch database for the tasks it plants or rewinds, which spanbench "
+                  "does not build for this suite yet: it will not write into the deployment's "
+                  "tables")
 SUITE_FUNCTIONS: Mapping[str, tuple[str, ...]] = {
     event_propagation.SUITE: (tasker_core.SEND_WITH_NOTIFY, tasker_core.QUEUE_NAMESPACE),
 }

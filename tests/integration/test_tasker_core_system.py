@@ -178,7 +178,7 @@ def _catalogue(url: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
 
 
 @pytest.mark.timeout(150)
-def test_a_run_on_tasker_cores_database_detects_it_and_skips_the_dataset_suites(
+def test_a_run_on_tasker_cores_database_detects_it_and_measures_it_in_a_scratch_copy(
         tasker_core_db: str, tmp_path: Path) -> None:
     before = _catalogue(tasker_core_db)
     home = tmp_path / ".spanbench"
@@ -187,14 +187,15 @@ def test_a_run_on_tasker_cores_database_detects_it_and_skips_the_dataset_suites(
     output = " ".join(result.stdout.split())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "system: tasker-core (detected: sqlx's ledger public._sqlx_migrations" in output
-    assert ("sql_functions: skipped: needs a scratch database, which spanbench does not build "
-            "yet: it will not write into the deployment's tables") in output
+    assert "sql_functions: skipped" not in output
+    assert "get_next_ready_tasks+1000" in output
     assert "event_propagation (warm-up excluded)" in output
     [run_json] = (home / "runs").glob("*/run.json")
     config = json.loads(run_json.read_text())["config"]
     assert config["system"] == "tasker-core"
     assert config["templates"]["linear_4"] == "rust_e2e_linear/mathematical_sequence:1.0.0"
     assert "tree_7" not in config["templates"]
+    assert json.loads(run_json.read_text())["suites"]["sql_functions"]["status"] == "ran"
     assert _catalogue(tasker_core_db) == before
 
 
