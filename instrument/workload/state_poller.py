@@ -2,8 +2,9 @@
 
 One background thread, on one dedicated autocommit connection, runs the system's
 `task_state_sql` for every task in flight at once (one query per poll, the uuids as an array
-parameter), every `interval_s` (1 ms by default) while tasks are in flight; with none in flight
-it sleeps until a driver expects one, so an idle poller costs nothing.
+parameter), a poll starting every `interval_s` (1 ms by default; right after the last when a
+query takes longer) while tasks are in flight; with none in flight it sleeps until a driver
+expects one, so an idle poller costs nothing.
 
 Which time is the completion: the poll's, not the transition row's. A task is stamped final at
 the end of the first poll whose rows name it (`received_ns`, time.perf_counter_ns() as the
@@ -204,8 +205,10 @@ class DatabaseStatePoller:
                         _IDLE_WAKE_S)
                     uuids = self._in_flight.uuids()
                 if uuids:
+                    started = time.monotonic()
                     self.poll_once(conn, uuids)
-                    self._stopping.wait(self._interval_s)
+                    self._stopping.wait(max(self._interval_s - (time.monotonic() - started),
+                                            0.0))
         finally:
             conn.close()
 
