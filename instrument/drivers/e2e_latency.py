@@ -45,7 +45,7 @@ from instrument.propagation import context_with_baggage, unsampled_context
 from instrument.recorder import AttrValue
 from instrument.systems.base import System, TemplateRef
 from instrument.systems.completion import watch_completion
-from instrument.workload.completion import CompletionWatch, Finalization
+from instrument.workload.completion import CompletionWatch, Finalization, TaskStatePoller
 from instrument.workload.load import (
     SharedRecorder,
     Start,
@@ -291,10 +291,13 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Complet
                 post.set_attributes(ids)
             root.set_attributes(ids)
             polled_ns = None
-            if start is None:
+            api_polled = isinstance(listener, TaskStatePoller)
+            if start is None and not api_polled:
                 polled_ns = _poll_until_final(client, task_uuid, deadline.expires_at,
                                               ctx.settings.poll_interval_s)
             finalization = _finalization(ctx, client, listener, task_uuid, deadline)
+            if start is None and api_polled:  # the watch's own polls are the client's
+                polled_ns = finalization.received_ns
             root.set_attribute(FINAL_STATE, finalization.status)
             root.set_attribute(Attr.COMPLETION_SOURCE, finalization.source)
             if finalization.window_ns is not None:

@@ -20,7 +20,7 @@ from instrument.drivers import e2e_latency
 from instrument.systems.base import Endpoints
 from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.systems.tasker_core import TaskerCore
-from instrument.workload.completion import DB_POLL, NOTIFY
+from instrument.workload.completion import API_POLL, DB_POLL, NOTIFY
 from instrument.workload.load import LoadProfile
 from instrument.workload.state_poller import DatabaseStatePoller
 from spanbench.vocabulary import Attr, Phase
@@ -67,6 +67,26 @@ def test_e2e_under_load_polls_every_workflow_in_flight_without_notify(
     assert {r.attributes[Attr.COMPLETION_SOURCE] for r in roots} == {DB_POLL}
     windows = [int(r.attributes[Attr.COMPLETION_WINDOW]) for r in roots]
     assert statistics.median(windows) <= MEDIAN_WINDOW_LIMIT_NS, windows
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiOnlyStack(SilentStack):
+    """Our stack as a system whose task states can only be read through its API."""
+
+    task_state_sql = None
+
+
+def test_e2e_without_database_access_polls_the_api_and_says_so(driver_env: DriverEnv) -> None:
+    base = driver_env.context(e2e_latency.SUITE, quick=False, samples=2, warmup=0)
+    ctx = dataclasses.replace(base, system=ApiOnlyStack(driver_env.system.endpoints))
+    outcome = e2e_latency.run(ctx, workflows={"linear_3": WORKFLOWS["linear_3"]})
+    assert ctx.failures == []
+    assert [s.poll_completion_ns for s in outcome.samples] == [
+        s.duration_ns for s in outcome.samples]  # one poll, the watch's own
+    roots = [s for s in driver_env.spans_of(ctx, settle_s=0.3) if s.name == Phase.E2E_WORKFLOW]
+    assert [r.attributes[Attr.COMPLETION_SOURCE] for r in roots] == [API_POLL, API_POLL]
+    interval_ns = int(base.settings.poll_interval_s * 1e9)
+    assert all(0 < int(r.attributes[Attr.COMPLETION_WINDOW]) <= 3 * interval_ns for r in roots)
 
 
 def test_e2e_with_notify_records_its_source_and_no_window(driver_env: DriverEnv) -> None:

@@ -13,7 +13,7 @@ from instrument.drivers import sql_functions as sql_driver
 from instrument.systems.base import Endpoints, System, TemplateRef
 from instrument.systems.completion import watch_completion
 from instrument.systems.spanbench_stack import FINAL_TASK_STATES, TEMPLATES, SpanbenchStack
-from instrument.workload.completion import FinalizationListener, TaskStatePoller
+from instrument.workload.completion import API_POLL, FinalizationListener, TaskStatePoller
 from instrument.workload.state_poller import DatabaseStatePoller
 from instrument.workload.tasker_client import REQUEST_ID_KEY, TaskerClient
 from spanbench.vocabulary import FINALIZED_CHANNEL, STACK_PHASES
@@ -143,3 +143,14 @@ def test_the_stacks_final_task_states_are_states_its_task_transitions_allow() ->
     allowed = _stack_sql().split("CREATE TABLE tasker.task_transitions")[1].split(";")[0]
     assert [s for s in FINAL_TASK_STATES if f"'{s}'" not in allowed] == []
     assert "tasker.task_transitions" in (STACK.task_state_sql or "")
+
+
+def test_api_polling_reports_the_window_back_to_the_last_get_that_saw_it_running() -> None:
+    ticks = iter(range(0, 10_000, 100))
+    transport = _orchestration(["processing", "processing", "all_complete"])
+    with TaskerClient("http://orchestration", transport=transport, headers={}) as client:
+        poller = TaskStatePoller(client, 0.001, clock=lambda: next(ticks))
+        finalization = poller.wait("t-1", 5.0)
+    assert finalization is not None and finalization.source == API_POLL
+    # clock: wait 0; GETs asked at 100, 200, 300; seen at 400: back to the GET asked at 200
+    assert (finalization.received_ns, finalization.window_ns) == (400, 200)
