@@ -20,7 +20,7 @@ NAMES: tuple[str, ...] = (
     "phase_summary", "worker_phases", "phase_stats", "baseline_samples", "baseline_compare",
     "e2e_workflows", "e2e_breakdown", "e2e_workflow_breakdown", "e2e_completeness", "e2e_lifecycle",
     "trend",
-    "e2e_throughput",
+    "e2e_throughput", "e2e_completion",
     "html_histograms", "html_waterfalls",
 )
 """Every query the code runs."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from extract.reports.findings import key_findings
 from extract.reports.model import (
+    E2E_SUITE,
     MEASURES_HEADING,
     STATUS_MARK,
     ReportInput,
@@ -49,6 +50,8 @@ def suite_block(report: ReportInput, suite: str) -> str:
     measures = measures_lines(report, suite)
     if measures:
         lines += [MEASURES_HEADING, *(f"  • {line}" for line in measures), ""]
+    if suite == E2E_SUITE and report.completion:
+        lines += [*report.completion, ""]
     lines.append("Performance Summary:")
     checks = report.checks_of(suite)
     lines += [target_line(check) for check in checks] or ["  • no targets for this suite"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from extract.analyse import analysis, baseline_compare, breakdown
 from extract.analyse.duckdb_runner import Runs, open_runs
+from extract.reports.completion import completion_lines, completion_rows
 from extract.reports.html_data import gather_charts
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
 from extract.store.run_json import RunRecord
@@ -64,11 +65,14 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
         if not prerequisites:
             prerequisites = _prerequisites(run_record(store, run_id))
         e2e = breakdown.e2e_analysis(con, run_id)  # one walk of the traces for all three
+        record = run_record(store, run_id)
+        completion = completion_lines(completion_rows(con, run_id),
+                                      record.config.completion if record.config else None)
         report = ReportInput(
             meta=run_meta(store, run_id), stats=stats, checks=checks,
             comparisons=comparisons, baseline_name=baseline_name,
             breakdown=e2e.breakdown, completeness=e2e.completeness, lifecycle=e2e.lifecycle,
-            prerequisites=prerequisites, outcomes=run_record(store, run_id).suites or {})
+            prerequisites=prerequisites, outcomes=record.suites or {}, completion=completion)
         charts = gather_charts(con, store.history_home, report)
         return dataclasses.replace(report, charts=charts)
     finally:

@@ -183,6 +183,8 @@ def summary_markdown(report: ReportInput) -> str:
             lines.append(f"| {benchmark_name(r)} | {r.n} | {format_ns(r.mean_ns)} | "
                          f"{format_ns(r.p50_ns)} | {format_ns(r.p95_ns)} | "
                          f"{format_ns(r.p99_ns)} |")
+        if suite == E2E_SUITE and report.completion:
+            lines += ["", *report.completion]
         lines += ["", *summary_lines(report.checks_of(suite)), ""]
     lines += [line.replace("## ", "### ", 1) if line.startswith("## ") else line
               for line in breakdown_sections(report)]

@@ -55,6 +55,9 @@ class ReportInput:
     """extract.reports.html_data.ChartData: what report.html draws beyond the rows above."""
     outcomes: Mapping[str, SuiteRecord] = field(default_factory=dict)
     """What became of each suite asked for (run.json's `suites`); empty for older runs."""
+    completion: Sequence[str] = ()
+    """e2e_latency: how completion was seen and the windows it lies in (one line per source,
+    extract.reports.completion); empty for runs that did not record it."""
 
     def suites(self) -> list[str]:
         """Suites with statistics and suites skipped or failed, in the seed's order (unknown

@@ -57,6 +57,7 @@ FIELDS: Final[Mapping[str, JsonType]] = {
 CONFIG_FIELDS: Final[Mapping[str, JsonType]] = {
     "system": OPTIONAL_STR,  # the kind of deployment measured (instrument/systems)
     "templates": (dict, NoneType),  # scenario -> "namespace/name:version" it ran on
+    "completion": (dict, NoneType),  # how task completion was seen: source, interval_s
     "suites": list, "samples": (int, NoneType), "warmup": (int, NoneType), "quick": bool,
     "iteration_timeout_s": (*NUMBER, NoneType), "load": (dict, NoneType),
 }
@@ -91,6 +92,9 @@ class RunConfig:
     templates: dict[str, str] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
     """Scenario → the template it runs on that system (`namespace/name:version`); absent
     before it was recorded."""
+    completion: dict[str, Any] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
+    """How the drivers saw a task complete: `source` (pg_notify, db_poll, api_poll) and the
+    poll's `interval_s` (null for a NOTIFY); absent before it was recorded."""
     suites: tuple[str, ...] = ()
     samples: int | None = None
     warmup: int | None = None

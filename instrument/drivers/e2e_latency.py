@@ -9,7 +9,10 @@ One iteration is one trace:
 
 Completion is seen twice. The system's completion watch (our stack: one LISTEN connection
 for the suite, on its finalization channel) stamps the NOTIFY in its own thread: that is the
-span's end; a system announcing none is polled instead. Polling GET /v1/tasks/{uuid}
+span's end. A system announcing none is polled instead: its task states in the database, on
+one connection every 1 ms (instrument.systems.completion), else its API; the root then
+carries `bench.completion_window_ns`, the window the completion lies in, and every root
+`bench.completion_source` (pg_notify, db_poll, api_poll). Polling GET /v1/tasks/{uuid}
 every `poll_interval_s`, as a plain client would, gives attribute `e2e.poll_completion_ns`:
 nanoseconds from the span's start to the poll that first saw the task final.
 
@@ -20,7 +23,8 @@ so the stack exports nothing. The driver's e2e.workflow is always a sampled root
 Load (`RunSettings.load`, `spanbench run --concurrency N` / `--rate R`): each scenario runs as
 `<scenario>@c<N>` or `<scenario>@r<R>`, many workflows in flight (instrument.workload.load);
 every span carries bench.concurrency or bench.arrival_rate through baggage. Completion is
-then taken from the NOTIFY alone: polling every in-flight workflow would itself load the stack.
+then taken from the completion watch alone: polling every in-flight workflow through the API
+would itself load the stack.
 """
 
 from __future__ import annotations
@@ -39,9 +43,9 @@ from opentelemetry.trace.status import StatusCode
 from instrument.drivers.base import Deadline, DriverContext, Iteration, IterationTimeout, Need
 from instrument.propagation import context_with_baggage, unsampled_context
 from instrument.recorder import AttrValue
-from instrument.systems.base import TemplateRef
+from instrument.systems.base import System, TemplateRef
 from instrument.systems.completion import watch_completion
-from instrument.workload.completion import CompletionWatch, Finalization
+from instrument.workload.completion import CompletionWatch, Finalization, TaskStatePoller
 from instrument.workload.load import (
     SharedRecorder,
     Start,
@@ -77,23 +81,28 @@ class WorkflowFailed(RuntimeError):
 class Workflow:
     """A scenario's workflow and the results that prove it ran right."""
 
-    final_powers: Mapping[str, int]
-    """Checked steps, each result as a power of the context's even_number."""
+    final_powers: Mapping[str, int] | None = None
+    """Checked steps, each result as a power of the context's even_number; None: the results
+    the system expects of the scenario's template (System.expected_results)."""
     context: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_CONTEXT))
     template: TemplateRef | None = None
     """The template to run; None: the system's template for the scenario."""
 
     def expected(self) -> dict[str, int]:
+        """The results `final_powers` names ({} without them)."""
         base = int(self.context["even_number"])
-        return {step: base**power for step, power in self.final_powers.items()}
+        return {step: base**power for step, power in (self.final_powers or {}).items()}
+
+    def expected_on(self, system: System, scenario: str) -> Mapping[str, Any] | None:
+        """The step results to check on `system`; None: the system checks none."""
+        if self.final_powers is not None:
+            return self.expected()
+        return system.expected_results(scenario, self.context)
 
 
 SCENARIOS: Mapping[str, Workflow] = {
-    "linear_3": Workflow({"linear_step_3": 8}),
-    "linear_4": Workflow({"linear_step_4": 16}),
-    "diamond_4": Workflow({"diamond_end": 16}),
-    "tree_7": Workflow({f"tree_leaf_{leaf}": 8 for leaf in "defg"}),
-    "complex_dag_7": Workflow({"dag_finalize": 64}),
+    scenario: Workflow() for scenario in ("linear_3", "linear_4", "diamond_4", "tree_7",
+                                          "complex_dag_7")
 }
 
 
@@ -102,7 +111,8 @@ def _short(value: object) -> str:
     return text if len(text) <= 40 else f"{text[:18]}…{text[-18:]}"
 
 
-def check_results(steps: Sequence[Mapping[str, Any]], expected: Mapping[str, int]) -> str | None:
+def check_results(steps: Sequence[Mapping[str, Any]],
+                  expected: Mapping[str, Any]) -> str | None:
     """What is wrong with the steps' results (GET .../workflow_steps), or None."""
     by_name = {step.get("name"): step for step in steps}
     problems = []
@@ -192,14 +202,15 @@ def run(ctx: DriverContext, *, workflows: Mapping[str, Workflow] | None = None) 
             template = workflow.template or ctx.system.template(name)
             if template is None:
                 continue
+            expected = workflow.expected_on(ctx.system, name)
             if load.active:
                 _run_loaded(ctx, client, listener, workflow, template, load.scenario(name),
-                            outcome)
+                            outcome, expected)
                 continue
             for iteration in ctx.iterations(name, SAMPLES, WARMUP):
                 with ctx.guard(iteration):
                     sample = measure_workflow(ctx, client, listener, iteration, workflow,
-                                              template)
+                                              template, expected=expected)
                     if not iteration.warmup:
                         outcome.samples.append(sample)
     return outcome
@@ -207,7 +218,7 @@ def run(ctx: DriverContext, *, workflows: Mapping[str, Workflow] | None = None) 
 
 def _run_loaded(ctx: DriverContext, client: TaskerClient, listener: CompletionWatch,
                 workflow: Workflow, template: TemplateRef, scenario: str,
-                outcome: E2eOutcome) -> None:
+                outcome: E2eOutcome, expected: Mapping[str, Any] | None) -> None:
     """One scenario at the profile's load level: warm-up workflows are dispatched first."""
     load = ctx.settings.load
     samples, warmup = load.default_counts(SAMPLES, WARMUP)
@@ -220,7 +231,8 @@ def _run_loaded(ctx: DriverContext, client: TaskerClient, listener: CompletionWa
     def run_one(iteration: Iteration, start: Start) -> None:
         with ctx.guard(iteration):
             sample = measure_workflow(ctx, client, listener, iteration, workflow, template,
-                                      start=start, finishing=recorder.finishing())
+                                      start=start, finishing=recorder.finishing(),
+                                      expected=expected)
             if not iteration.warmup:
                 outcome.samples.append(sample)
         recorder.flush()
@@ -240,8 +252,13 @@ def _run_loaded(ctx: DriverContext, client: TaskerClient, listener: CompletionWa
 def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: CompletionWatch,
                      iteration: Iteration, workflow: Workflow, template: TemplateRef,
                      start: Start | None = None,
-                     finishing: AbstractContextManager[Any] | None = None) -> WorkflowSample:
+                     finishing: AbstractContextManager[Any] | None = None,
+                     expected: Mapping[str, Any] | None = None) -> WorkflowSample:
     """Run one workflow to completion; its spans are recorded, a failure is raised.
+
+    `expected`: the step results a complete workflow must show (None: not checked). The
+    completion watch is told of the task as soon as the POST answers; the root span carries
+    how completion was seen and, when polled, the window it lies in.
 
     Under load (`start` given) the root span begins at the intended start, carries the
     load's baggage and the start lag, and completion comes from the NOTIFY alone (no
@@ -268,19 +285,26 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Complet
                     task = client.create_task(body, propagate=post.context if to_stack is None
                                               else to_stack, timeout_s=deadline.remaining())
                 task_uuid = str(task["task_uuid"])
+                listener.expect(task_uuid, post.start_ns)
                 ids = {Attr.TASK_UUID: task_uuid,
                        Attr.CORRELATION_ID: str(task["correlation_id"])}
                 post.set_attributes(ids)
             root.set_attributes(ids)
             polled_ns = None
-            if start is None:
+            api_polled = isinstance(listener, TaskStatePoller)
+            if start is None and not api_polled:
                 polled_ns = _poll_until_final(client, task_uuid, deadline.expires_at,
                                               ctx.settings.poll_interval_s)
             finalization = _finalization(ctx, client, listener, task_uuid, deadline)
+            if start is None and api_polled:  # the watch's own polls are the client's
+                polled_ns = finalization.received_ns
             root.set_attribute(FINAL_STATE, finalization.status)
+            root.set_attribute(Attr.COMPLETION_SOURCE, finalization.source)
+            if finalization.window_ns is not None:
+                root.set_attribute(Attr.COMPLETION_WINDOW, finalization.window_ns)
             if polled_ns is not None:
                 root.set_attribute(POLL_COMPLETION, polled_ns - root.start_ns)
-            failure = _outcome_failure(client, workflow, task_uuid, finalization.status)
+            failure = _outcome_failure(client, expected, task_uuid, finalization.status)
             if failure is not None:
                 root.set_status(StatusCode.ERROR, f"{type(failure).__name__}: {failure}")
             if finishing is not None:
@@ -304,8 +328,10 @@ def _finalization(ctx: DriverContext, client: TaskerClient, listener: Completion
     except (httpx.HTTPError, TaskerError) as error:
         status = f"unknown ({type(error).__name__})"
     if status in FINAL_EXECUTION_STATUSES:
-        raise IterationTimeout(f"task {task_uuid} is final by GET but no NOTIFY on "
-                               f"{ctx.system.finalized_channel} arrived before the deadline")
+        seen_by = (f"no NOTIFY on {ctx.system.finalized_channel} arrived"
+                   if ctx.system.finalized_channel else "polling its state did not see it")
+        raise IterationTimeout(f"task {task_uuid} is final by GET but {seen_by} "
+                               "before the deadline")
     raise IterationTimeout(f"task {task_uuid} still {status} at the iteration timeout")
 
 
@@ -335,12 +361,14 @@ def _deadline(expires_at: float, request: str) -> Iterator[None]:
         raise IterationTimeout(f"{request} unanswered at the iteration timeout") from error
 
 
-def _outcome_failure(client: TaskerClient, workflow: Workflow, task_uuid: str,
+def _outcome_failure(client: TaskerClient, expected: Mapping[str, Any] | None, task_uuid: str,
                      final_state: str) -> WorkflowFailed | None:
     """WorkflowFailed when the task was blocked or its math is wrong, else None."""
     if final_state != "complete":
         return WorkflowFailed(f"task {task_uuid} ended {final_state}")
-    wrong = check_results(client.workflow_steps(task_uuid), workflow.expected())
+    if expected is None:
+        return None
+    wrong = check_results(client.workflow_steps(task_uuid), expected)
     if wrong is not None:
         return WorkflowFailed(f"math check failed for task {task_uuid}: {wrong}")
     return None

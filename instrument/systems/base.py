@@ -7,7 +7,7 @@ its own spans name the phases. Adding a kind of deployment is writing one adapte
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +34,16 @@ class TemplateRef:
     namespace: str
     name: str
     version: str = DEFAULT_VERSION
+
+
+def final_task_state_sql(final_states: Sequence[str]) -> str:
+    """A `System.task_state_sql` for tasker's schema: a task's state is the `to_state` of its
+    `most_recent` row in tasker.task_transitions; the states listed are final."""
+    states = ", ".join("'" + state.replace("'", "''") + "'" for state in final_states)
+    return ("SELECT tr.task_uuid::text, tr.to_state, t.correlation_id::text "
+            "FROM tasker.task_transitions tr JOIN tasker.tasks t USING (task_uuid) "
+            "WHERE tr.most_recent AND tr.task_uuid = ANY(%s::uuid[]) "
+            f"AND tr.to_state IN ({states})")
 
 
 class System(Protocol):
@@ -65,10 +75,24 @@ class System(Protocol):
         that refuses a repeated identity gets a unique key in the context)."""
         ...
 
+    def expected_results(self, scenario: str,
+                         context: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """What the steps of the scenario's template must have returned for `context` (step
+        name → `results.result` of GET /v1/tasks/{uuid}/workflow_steps), checked when the task
+        completes; None: the results are not checked."""
+        ...
+
     @property
     def finalized_channel(self) -> str | None:
         """The NOTIFY channel announcing a finalized task (JSON `{task_uuid, correlation_id,
         status}`); None: completion is seen by polling the task's state."""
+        ...
+
+    @property
+    def task_state_sql(self) -> str | None:
+        """SQL reading which of some tasks are final, for a system without finalized_channel:
+        one %s parameter, a list of task uuids; one row per final task among them:
+        (task_uuid, final state, correlation_id). None: its state is read through the API."""
         ...
 
     @property

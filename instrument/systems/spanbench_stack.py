@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import psycopg
 
-from instrument.systems.base import Endpoints, TemplateRef
+from instrument.systems.base import Endpoints, TemplateRef, final_task_state_sql
 from instrument.workload.tasker_client import task_request
 from spanbench.vocabulary import FINALIZED_CHANNEL, STACK_PHASES
 
@@ -31,6 +31,16 @@ TEMPLATES: Mapping[str, TemplateRef] = MappingProxyType({
 })
 """Scenario → the stack's template (stack/engine/templates.py)."""
 
+STEP_POWERS: Mapping[str, Mapping[str, int]] = MappingProxyType({
+    "linear_3": {"linear_step_3": 8},
+    "linear_4": {"linear_step_4": 16},
+    "diamond_4": {"diamond_end": 16},
+    "tree_7": {f"tree_leaf_{leaf}": 8 for leaf in "defg"},
+    "complex_dag_7": {"dag_finalize": 64},
+})
+"""Scenario → the steps whose results prove the workflow ran right, each result a power of the
+context's even_number (stack/engine/templates.py computes the same)."""
+
 SQL_FUNCTIONS: Mapping[str, str] = MappingProxyType({
     "get_next_ready_tasks": "SELECT * FROM tasker.get_next_ready_tasks(%s)",
     "get_step_readiness_status": "SELECT * FROM tasker.get_step_readiness_status(%s, NULL)",
@@ -41,6 +51,12 @@ SQL_FUNCTIONS: Mapping[str, str] = MappingProxyType({
         "SELECT tasker.transition_task_state_atomic(%s, %s, %s, %s, %s::jsonb)",
     "calculate_dependency_levels": "SELECT * FROM tasker.calculate_dependency_levels(%s)",
 })
+
+FINAL_TASK_STATES = ("complete", "blocked_by_failures", "error", "cancelled",
+                     "resolved_manually")
+"""The task states the orchestration finalizes to (it NOTIFYs complete and
+blocked_by_failures), and the states no transition leaves."""
+TASK_STATE_SQL = final_task_state_sql(FINAL_TASK_STATES)
 
 SEND_WITH_NOTIFY_SQL = ("SELECT tasker.pgmq_send_with_notify("
                         "%(queue)s, %(message)s, 0, %(headers)s)")
@@ -56,6 +72,7 @@ class SpanbenchStack:
     endpoints: Endpoints
     name: ClassVar[str] = NAME
     finalized_channel: ClassVar[str | None] = FINALIZED_CHANNEL
+    task_state_sql: ClassVar[str | None] = TASK_STATE_SQL
     sql_functions: ClassVar[Mapping[str, str]] = SQL_FUNCTIONS
     results_queue: ClassVar[str] = RESULTS_QUEUE
     send_with_notify_sql: ClassVar[str] = SEND_WITH_NOTIFY_SQL
@@ -67,6 +84,14 @@ class SpanbenchStack:
 
     def task_request(self, template: TemplateRef, context: Mapping[str, Any]) -> dict[str, Any]:
         return task_request(template.name, template.namespace, context, template.version)
+
+    def expected_results(self, scenario: str,
+                         context: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        powers = STEP_POWERS.get(scenario)
+        if powers is None or "even_number" not in context:
+            return None
+        base = int(context["even_number"])
+        return {step: base**power for step, power in powers.items()}
 
     def worker_queue(self, namespace: str) -> str:
         return f"worker_{namespace}_queue"

@@ -6,7 +6,8 @@ templates: its own e2e templates per scenario (the Rust worker's, or the Python 
 `tasker.pgmq_send_with_notify(queue, message, delay)`, which NOTIFYs
 `pgmq_message_ready.<namespace>` and the global `pgmq_message_ready` and takes no headers (a
 message sent through it carries no trace context). tasker-core announces no finalized task, so
-completion is polled; it has no SQL to move a step back (no step rewinds).
+completion is polled from its task_transitions in the database; it has no SQL to move a step
+back (no step rewinds).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from typing import Any, ClassVar
 
 import psycopg
 
-from instrument.systems.base import DEFAULT_VERSION, Endpoints, TemplateRef
+from instrument.systems.base import (
+    DEFAULT_VERSION,
+    Endpoints,
+    TemplateRef,
+    final_task_state_sql,
+)
 from instrument.workload.tasker_client import task_request
 from spanbench.vocabulary import Phase
 
@@ -55,6 +61,15 @@ SQL_FUNCTIONS: Mapping[str, str] = MappingProxyType({
     "calculate_dependency_levels": "SELECT * FROM tasker.calculate_dependency_levels(%s)",
 })
 """The functions sql_functions times, as tasker-core's migrations declare them."""
+
+FINAL_TASK_STATES = ("complete", "error", "cancelled", "resolved_manually",
+                     "blocked_by_failures")
+"""Task states a workflow ends in: tasker-core's terminal states, and blocked_by_failures (a
+step failed for good; nothing more runs without someone's intervention), which its API's
+execution_status calls final too."""
+TASK_STATE_SQL = final_task_state_sql(FINAL_TASK_STATES)
+"""Its tasker.task_transitions (to_state, most_recent) and tasker.tasks (correlation_id), as
+its migrations declare them."""
 
 SCHEMA = "tasker"
 SEND_WITH_NOTIFY = "pgmq_send_with_notify"
@@ -136,6 +151,7 @@ class TaskerCore:
     unavailable: frozenset[str] = frozenset()
     name: ClassVar[str] = NAME
     finalized_channel: ClassVar[str | None] = None
+    task_state_sql: ClassVar[str | None] = TASK_STATE_SQL
     results_queue: ClassVar[str] = RESULTS_QUEUE
     send_with_notify_sql: ClassVar[str] = SEND_WITH_NOTIFY_SQL
     step_rewinds: ClassVar[bool] = False
@@ -156,6 +172,11 @@ class TaskerCore:
 
     def task_request(self, template: TemplateRef, context: Mapping[str, Any]) -> dict[str, Any]:
         return task_request(template.name, template.namespace, context, template.version)
+
+    def expected_results(self, scenario: str,
+                         context: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """None: its templates' step results are not checked (a workflow must end complete)."""
+        return None
 
     def worker_queue(self, namespace: str) -> str:
         return f"worker_{namespace}_queue"

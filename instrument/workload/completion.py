@@ -1,8 +1,11 @@
 """How a driver sees a task finish: by LISTEN where the system announces it, else by polling.
 
-`instrument.systems.completion.watch_completion` picks by the system's `finalized_channel`;
-both watchers hand out a
-`Finalization` per task through `wait(task_uuid, timeout_s)`.
+`instrument.systems.completion.watch_completion` picks: the system's `finalized_channel`
+(NOTIFY), else its `task_state_sql` read from the database (DB polling), else the API. Every
+watcher hands out a `Finalization` per task through `wait(task_uuid, timeout_s)`, saying how
+completion was seen (`source`) and, for polling, the window it lies in (`window_ns`). A driver
+calls `expect(task_uuid, since_ns)` as soon as it knows a task, so a poller starts watching it
+then rather than when the driver gets round to waiting.
 
 LISTEN: one connection, for a whole suite, hears the finalization NOTIFYs (our stack's
 orchestration sends `tasker_task_finalized` with JSON `{task_uuid, correlation_id, status}`
@@ -20,6 +23,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol
@@ -38,6 +42,9 @@ _RECONNECT_S = 0.5
 FINAL_STATES = {"all_complete": "complete", "blocked_by_failures": "blocked_by_failures"}
 """A final execution_status (GET /v1/tasks/{uuid}) → the task's final state."""
 
+NOTIFY, DB_POLL, API_POLL = "pg_notify", "db_poll", "api_poll"
+"""How completion was seen: `Finalization.source`, span attribute bench.completion_source."""
+
 
 @dataclass(frozen=True)
 class Finalization:
@@ -48,7 +55,14 @@ class Finalization:
     status: str
     """tasker's final task state: complete or blocked_by_failures."""
     received_ns: int
-    """time.perf_counter_ns() in the listener thread when the notification arrived."""
+    """time.perf_counter_ns() when the watcher saw the task final: the NOTIFY's arrival, or
+    the end of the first poll that found the task in a final state."""
+    source: str = NOTIFY
+    """NOTIFY, DB_POLL or API_POLL."""
+    window_ns: int | None = None
+    """Polling: the task became final within the `window_ns` before `received_ns` (from the
+    start of the last poll that did not see it final to the end of the first that did);
+    None for a NOTIFY, which arrives after the commit and is stamped on arrival."""
 
 
 class ListenerError(RuntimeError):
@@ -117,6 +131,9 @@ class FinalizationListener:
                  tb: TracebackType | None) -> None:
         self.stop()
 
+    def expect(self, task_uuid: str, since_ns: int | None = None) -> None:
+        """Nothing to do: every NOTIFY is kept until a driver takes it."""
+
     def wait(self, task_uuid: str, timeout_s: float) -> Finalization | None:
         """The task's finalization, waiting at most `timeout_s`; None if none arrived.
 
@@ -166,18 +183,31 @@ class CompletionWatch(Protocol):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None: ...
 
+    def expect(self, task_uuid: str, since_ns: int | None = None) -> None:
+        """Start watching a task the driver just created; `since_ns` (perf_counter_ns, default
+        now) is the earliest it could have finished."""
+        ...
+
     def wait(self, task_uuid: str, timeout_s: float) -> Finalization | None: ...
 
 
 class TaskStatePoller:
-    """Completion by polling GET /v1/tasks/{uuid}, for a system that announces none.
+    """Completion by polling GET /v1/tasks/{uuid}, for a system whose database is not named.
 
-    `received_ns` is the poll that first saw the task final: up to `interval_s` late.
+    `received_ns` is the end of the GET that first saw the task final; `window_ns` reaches back
+    to the start of the GET before it (or to the `wait` call): up to `interval_s` plus two
+    requests late.
     """
 
-    def __init__(self, client: TaskerClient, interval_s: float) -> None:
+    def __init__(self, client: TaskerClient, interval_s: float,
+                 clock: Callable[[], int] = time.perf_counter_ns) -> None:
         self._client = client
         self._interval_s = interval_s
+        self._clock = clock
+
+    @property
+    def interval_s(self) -> float:
+        return self._interval_s
 
     def __enter__(self) -> TaskStatePoller:
         return self
@@ -186,16 +216,23 @@ class TaskStatePoller:
                  tb: TracebackType | None) -> None:
         pass
 
+    def expect(self, task_uuid: str, since_ns: int | None = None) -> None:
+        """Nothing to do: the task is polled when a driver waits for it."""
+
     def wait(self, task_uuid: str, timeout_s: float) -> Finalization | None:
         """The task's finalization, polling for at most `timeout_s`; None if not final."""
         expires_at = time.monotonic() + max(timeout_s, 0.0)
+        not_final_since = self._clock()
         while True:
             remaining = expires_at - time.monotonic()
+            asked_ns = self._clock()
             task = self._client.get_task(task_uuid, timeout_s=max(remaining, 0.1))
             state = FINAL_STATES.get(str(task.get("execution_status")))
             if state is not None:
+                seen_ns = self._clock()
                 return Finalization(task_uuid, str(task.get("correlation_id", "")), state,
-                                    time.perf_counter_ns())
+                                    seen_ns, API_POLL, seen_ns - not_final_since)
+            not_final_since = asked_ns
             if remaining <= 0:
                 return None
             time.sleep(min(self._interval_s, max(expires_at - time.monotonic(), 0.0)))

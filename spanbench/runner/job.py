@@ -45,6 +45,7 @@ from instrument.drivers.base import (
 from instrument.recorder import PhaseRecorder
 from instrument.settings import orchestration_auth_headers
 from instrument.systems.base import Endpoints, System
+from instrument.systems.completion import completion_method
 from instrument.tracing import setup_tracing, shutdown_tracing
 from instrument.workload.load import LATE_START_NS, LoadProfile
 from spanbench import settings
@@ -182,6 +183,9 @@ def metadata(run_id: str, deployment: Deployment, options: RunOptions,
         host=runinfo.host(),
         config=RunConfig(system=options.system.name,
                          templates=system_choice.template_map(options.system),
+                         completion=completion_method(
+                             measured_system(deployment, options.system),
+                             RunSettings.poll_interval_s).describe(),
                          suites=tuple(options.suites),
                          samples=options.samples,
                          warmup=options.warmup, quick=options.quick,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from instrument.drivers.e2e_latency import SCENARIOS, Workflow, check_results
+from instrument.drivers.e2e_latency import DEFAULT_CONTEXT, SCENARIOS, Workflow, check_results
+from instrument.systems.base import Endpoints
+from instrument.systems.spanbench_stack import SpanbenchStack
+from instrument.systems.tasker_core import TaskerCore
 from instrument.workload.completion import parse_payload
 
 
@@ -11,7 +14,8 @@ def _steps(results: dict[str, object]) -> list[dict[str, object]]:
 
 
 def test_expected_results_follow_the_closed_forms() -> None:
-    expected = {name: workflow.expected() for name, workflow in SCENARIOS.items()}
+    stack = SpanbenchStack(Endpoints("http://orchestration", "postgresql://db"))
+    expected = {name: workflow.expected_on(stack, name) for name, workflow in SCENARIOS.items()}
     assert expected["linear_3"] == {"linear_step_3": 1679616}
     assert expected["linear_4"] == {"linear_step_4": 6**16}
     assert expected["diamond_4"] == {"diamond_end": 6**16}
@@ -45,3 +49,16 @@ def test_a_finalization_payload_is_parsed_and_junk_is_ignored() -> None:
         "t-1", "complete", 42)
     assert parse_payload("not json", 1) is None
     assert parse_payload('{"status": "complete"}', 1) is None
+
+
+def test_explicit_powers_override_what_the_system_expects() -> None:
+    stack = SpanbenchStack(Endpoints("http://orchestration", "postgresql://db"))
+    assert Workflow({"s": 2}).expected_on(stack, "linear_3") == {"s": 36}
+    assert stack.expected_results("linear_3", {"even_number": 2}) == {"linear_step_3": 2**8}
+
+
+def test_tasker_core_workflows_are_not_checked_against_our_step_names() -> None:
+    tasker_core = TaskerCore(Endpoints("http://orchestration", "postgresql://db"))
+    assert all(workflow.expected_on(tasker_core, name) is None
+               for name, workflow in SCENARIOS.items())
+    assert DEFAULT_CONTEXT["even_number"] == 6

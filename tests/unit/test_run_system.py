@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from extract.store import run_json
+from instrument.systems.completion import completion_method
 from spanbench.runner import job
 from spanbench.runner.deployment import Deployment
+from spanbench.runner.system_choice import SystemChoice
 
 
 def _deployment(tmp_path: Path) -> Deployment:
@@ -38,3 +41,19 @@ def test_the_systems_credentials_come_from_the_environment(
     monkeypatch.setenv("TASKER_AUTH_TOKEN", "s3cret")
     system = job.driver_system(_deployment(tmp_path))
     assert dict(system.endpoints.auth_headers) == {"Authorization": "Bearer s3cret"}
+
+
+def test_run_json_records_how_completion_is_seen(tmp_path: Path) -> None:
+    deployment = _deployment(tmp_path)
+    deployment.database_url = None  # no version lookup
+    record = job.metadata("r1", deployment, job.RunOptions(suites=["e2e_latency"]),
+                          datetime.now(UTC))
+    document = run_json.parse(record.to_json()).to_json()
+    assert document["config"]["completion"] == {"source": "pg_notify", "interval_s": None}
+    tasker_core = SystemChoice("tasker-core")
+    assert completion_method(job.measured_system(_deployment(tmp_path), tasker_core),
+                             0.05).describe() == {"source": "db_poll", "interval_s": 0.001}
+    assert completion_method(job.measured_system(deployment, tasker_core),
+                             0.05).describe() == {"source": "api_poll", "interval_s": 0.05}
+    older = run_json.parse({"schema_version": 1, "config": {"system": "spanbench"}})
+    assert older.config is not None and older.config.completion is None

@@ -12,8 +12,9 @@ from instrument.drivers import e2e_latency, task_initialization, worker_executio
 from instrument.drivers import sql_functions as sql_driver
 from instrument.systems.base import Endpoints, System, TemplateRef
 from instrument.systems.completion import watch_completion
-from instrument.systems.spanbench_stack import TEMPLATES, SpanbenchStack
-from instrument.workload.completion import FinalizationListener, TaskStatePoller
+from instrument.systems.spanbench_stack import FINAL_TASK_STATES, TEMPLATES, SpanbenchStack
+from instrument.workload.completion import API_POLL, FinalizationListener, TaskStatePoller
+from instrument.workload.state_poller import DatabaseStatePoller
 from instrument.workload.tasker_client import REQUEST_ID_KEY, TaskerClient
 from spanbench.vocabulary import FINALIZED_CHANNEL, STACK_PHASES
 from stack.engine import messages
@@ -53,7 +54,9 @@ def test_the_drivers_scenarios_have_templates_and_the_stack_computes_their_resul
         ref = STACK.template(scenario)
         assert ref is not None, scenario
         results = expected_results(find_template(ref.namespace, ref.name, ref.version), 6)
-        assert {step: results[step] for step in workflow.final_powers} == workflow.expected()
+        expected = workflow.expected_on(STACK, scenario)
+        assert expected, scenario
+        assert {step: results[step] for step in expected} == expected
     for scenario, handler in worker_execution.SCENARIOS.items():
         ref = STACK.template(scenario)
         assert ref is not None, scenario
@@ -108,7 +111,9 @@ def test_completion_listens_where_the_system_announces_it() -> None:
         assert isinstance(watch, FinalizationListener)
         assert watch.channel == FINALIZED_CHANNEL
         assert isinstance(watch_completion(Silent(STACK.endpoints), client, 0.05),
-                          TaskStatePoller)
+                          DatabaseStatePoller)
+        no_database = Silent(Endpoints("http://127.0.0.1:1", ""))
+        assert isinstance(watch_completion(no_database, client, 0.05), TaskStatePoller)
 
 
 def _orchestration(statuses: list[str]) -> httpx.MockTransport:
@@ -132,3 +137,20 @@ def test_polling_gives_none_when_the_task_never_finishes() -> None:
     with TaskerClient("http://orchestration", transport=_orchestration(["processing"]),
                       headers={}) as client:
         assert TaskStatePoller(client, 0.01).wait("t-1", 0.05) is None
+
+
+def test_the_stacks_final_task_states_are_states_its_task_transitions_allow() -> None:
+    allowed = _stack_sql().split("CREATE TABLE tasker.task_transitions")[1].split(";")[0]
+    assert [s for s in FINAL_TASK_STATES if f"'{s}'" not in allowed] == []
+    assert "tasker.task_transitions" in (STACK.task_state_sql or "")
+
+
+def test_api_polling_reports_the_window_back_to_the_last_get_that_saw_it_running() -> None:
+    ticks = iter(range(0, 10_000, 100))
+    transport = _orchestration(["processing", "processing", "all_complete"])
+    with TaskerClient("http://orchestration", transport=transport, headers={}) as client:
+        poller = TaskStatePoller(client, 0.001, clock=lambda: next(ticks))
+        finalization = poller.wait("t-1", 5.0)
+    assert finalization is not None and finalization.source == API_POLL
+    # clock: wait 0; GETs asked at 100, 200, 300; seen at 400: back to the GET asked at 200
+    assert (finalization.received_ns, finalization.window_ns) == (400, 200)

@@ -23,6 +23,7 @@ from instrument.systems.tasker_core import (
     template_overrides,
 )
 from instrument.workload.completion import TaskStatePoller
+from instrument.workload.state_poller import DatabaseStatePoller
 from instrument.workload.tasker_client import TaskerClient
 from spanbench.vocabulary import STACK_PHASES
 from tests.tasker_core_db import CONTRACTS, MIGRATIONS, TEMPLATES
@@ -187,6 +188,17 @@ def test_the_phases_are_tasker_cores_span_names_each_one_phase() -> None:
     assert len(set(PHASES.values())) == len(PHASES)
 
 
-def test_completion_is_polled() -> None:
+def test_completion_is_polled_in_its_database_else_through_its_api() -> None:
     with TaskerClient("http://127.0.0.1:1", headers={}) as client:
-        assert isinstance(watch_completion(SYSTEM, client, 0.05), TaskStatePoller)
+        assert isinstance(watch_completion(SYSTEM, client, 0.05), DatabaseStatePoller)
+        api_only = TaskerCore(Endpoints("http://127.0.0.1:1", ""))
+        assert isinstance(watch_completion(api_only, client, 0.05), TaskStatePoller)
+
+
+@needs_contracts
+def test_its_final_task_states_are_states_its_task_transitions_allow() -> None:
+    schema = (MIGRATIONS / "20260110000001_schema_and_tables.sql").read_text()
+    allowed = schema.split("CONSTRAINT chk_task_transitions_to_state")[1].split("\n")[0]
+    assert [s for s in tasker_core.FINAL_TASK_STATES if f"'{s}'" not in allowed] == []
+    assert "most_recent boolean" in schema and "task_uuid = ANY(%s::uuid[])" in (
+        SYSTEM.task_state_sql or "")
