@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import psycopg
 
+from instrument.systems import tasker_core
 from instrument.systems.base import Endpoints, TemplateRef, final_task_state_sql
 from instrument.workload.tasker_client import task_request
 from spanbench.vocabulary import FINALIZED_CHANNEL, STACK_PHASES
@@ -41,16 +42,8 @@ STEP_POWERS: Mapping[str, Mapping[str, int]] = MappingProxyType({
 """Scenario → the steps whose results prove the workflow ran right, each result a power of the
 context's even_number (stack/engine/templates.py computes the same)."""
 
-SQL_FUNCTIONS: Mapping[str, str] = MappingProxyType({
-    "get_next_ready_tasks": "SELECT * FROM tasker.get_next_ready_tasks(%s)",
-    "get_step_readiness_status": "SELECT * FROM tasker.get_step_readiness_status(%s, NULL)",
-    "get_task_execution_context": "SELECT * FROM tasker.get_task_execution_context(%s)",
-    "get_step_transitive_dependencies":
-        "SELECT * FROM tasker.get_step_transitive_dependencies(%s)",
-    "transition_task_state_atomic":
-        "SELECT tasker.transition_task_state_atomic(%s, %s, %s, %s, %s::jsonb)",
-    "calculate_dependency_levels": "SELECT * FROM tasker.calculate_dependency_levels(%s)",
-})
+SQL_FUNCTIONS: Mapping[str, str] = tasker_core.SQL_FUNCTIONS
+"""The stack mirrors tasker-core's readiness functions: same names, called the same way."""
 
 FINAL_TASK_STATES = ("complete", "blocked_by_failures", "error", "cancelled",
                      "resolved_manually")
