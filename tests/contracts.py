@@ -12,3 +12,5 @@ CONTRACTS = next(
 )
 ORCHESTRATION_OPENAPI = CONTRACTS / "tasker-orchestration-openapi.json"
 """tasker-core's orchestration API (OpenAPI 3.1)."""
+TASKER_CORE = CONTRACTS / "tasker-core"
+"""tasker-core's migrations, configuration, templates and docs, as test fixtures."""

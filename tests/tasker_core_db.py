@@ -33,10 +33,10 @@ import pytest
 from psycopg import sql
 
 from stack.local import migrate
+from tests.contracts import TASKER_CORE
 from tests.postgres_db import _create_database, _drop_database, unique_name
 
-REPO = Path(__file__).resolve().parents[1]
-CONTRACTS = REPO.parent / "shared" / "contracts" / "tasker-core"
+CONTRACTS = TASKER_CORE
 MIGRATIONS = CONTRACTS / "migrations"
 TEMPLATES = CONTRACTS / "templates"
 
