@@ -285,10 +285,10 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Complet
                     task = client.create_task(body, propagate=post.context if to_stack is None
                                               else to_stack, timeout_s=deadline.remaining())
                 task_uuid = str(task["task_uuid"])
-                listener.expect(task_uuid, post.start_ns)
                 ids = {Attr.TASK_UUID: task_uuid,
                        Attr.CORRELATION_ID: str(task["correlation_id"])}
                 post.set_attributes(ids)
+            listener.expect(task_uuid, post.start_ns)  # after the POST's timed region
             root.set_attributes(ids)
             polled_ns = None
             api_polled = isinstance(listener, TaskStatePoller)
