@@ -15,7 +15,7 @@ values; it wraps each iteration in `ctx.guard(iteration)` so one failure costs o
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -133,6 +133,9 @@ class DriverContext:
     the stack's)."""
     foreign_command: tuple[str, ...] = ()
     """The command of a handler process speaking JSON lines (handler_overhead's foreign path)."""
+    scratch_database: Callable[[], str] | None = None
+    """The URL of the run's scratch copy of the deployment's database, made on the first call
+    and dropped by the runner (handler_overhead's tasker_py); None: the run has no database."""
 
     def handler_framework(self) -> HandlerFramework:
         """The context's handler framework; ValueError when it was given none."""
