@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from extract.analyse.analysis import check_targets, load_targets
 from instrument.drivers import handler_overhead
 from instrument.drivers.base import DriverContext, RunSettings
 from instrument.recorder import PhaseRecorder
@@ -20,6 +21,8 @@ from instrument.workload import tasker_py
 from spanbench import settings
 from spanbench.runner import suites
 from spanbench.runner.suites import FOREIGN_HANDLER_COMMAND, stack_handlers
+from spanbench.vocabulary import Phase
+from tests.unit.reports_fixture import stats
 
 DATABASE = "postgresql://tasker@localhost/tasker"
 
@@ -115,3 +118,17 @@ def test_tasker_py_without_a_scratch_database_on_its_context_fails_loudly(
     ctx = _context(SimpleNamespace(name="tasker-core", endpoints=Endpoints("", DATABASE)), None)
     with pytest.raises(ValueError, match="tasker_py needs a scratch database"):
         handler_overhead.run(ctx)
+
+
+def test_the_seeds_ffi_target_applies_to_both_boundaries_not_their_parts() -> None:
+    ffi = [t for t in load_targets() if t.label == "FFI Overhead"]
+    rows = [stats(handler_overhead.SUITE, scenario, phase, 0.5)
+            for scenario, phase in [("foreign", Phase.HANDLER_FOREIGN),
+                                    ("tasker_py", Phase.HANDLER_FOREIGN),
+                                    *(("tasker_py", child)
+                                      for child in handler_overhead.TASKER_PY_CHILDREN)]]
+    checks = check_targets(rows, ffi)
+    assert [(check.scenario, check.status) for check in checks] == [("foreign", "pass"),
+                                                                     ("tasker_py", "pass")]
+    alone = check_targets(rows[:1], ffi)
+    assert [(check.scenario, check.status) for check in alone] == [("foreign", "pass")]
