@@ -6,7 +6,8 @@ A driver is a module satisfying `Driver`: `SUITE` (its suite name, from the voca
 runner skips a suite whose needs the run does not name) and `run(ctx: DriverContext)`. It may
 also define `unsupported(system) -> str | None`: why this system cannot run it, checked before
 any timing (None: it can), and `SUBJECT`: scenario → what it measures, for a driver that times
-spanbench's own code rather than the deployment (every report shows it). It reaches the deployment
+spanbench's own code rather than the deployment (every report shows it), or
+`subject_on(system)` when that depends on the system measured. It reaches the deployment
 only through `ctx.system` (instrument.systems), times phases only with `ctx.recorder` and
 parents its root phases on `ctx.parent(iteration)`, so every span carries the run's bench.*
 values; it wraps each iteration in `ctx.guard(iteration)` so one failure costs one iteration.
