@@ -85,9 +85,9 @@ def worker_database_url(url: str) -> str:
     port = parts.pop("port", None)
     dbname = quote(str(parts.pop("dbname", None) or ""), safe="")
     query = {key: str(value) for key, value in parts.items() if value is not None}
-    if host.startswith("/"):
+    if host.startswith("/"):  # a socket directory: a URL with credentials needs a host too
         query["host"] = host
-        netloc = ""
+        netloc = "localhost"
     else:
         netloc = host + (f":{port}" if port else "")
         port = None

@@ -18,6 +18,7 @@ from instrument.systems.base import Endpoints
 from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.systems.tasker_core import TaskerCore
 from instrument.workload import tasker_py
+from instrument.workload.tasker_py_boundary import worker_database_url
 from spanbench import settings
 from spanbench.runner import suites
 from spanbench.runner.suites import FOREIGN_HANDLER_COMMAND, stack_handlers
@@ -132,3 +133,15 @@ def test_the_seeds_ffi_target_applies_to_both_boundaries_not_their_parts() -> No
                                                                      ("tasker_py", "pass")]
     alone = check_targets(rows[:1], ffi)
     assert [(check.scenario, check.status) for check in alone] == [("foreign", "pass")]
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("postgresql://tasker:s%40cret@db.example:5433/tasker?sslmode=require",
+     "postgresql://tasker:s%40cret@db.example:5433/tasker?sslmode=require"),
+    ("postgresql://postgres@127.0.0.1:5432/spanbench_scratch_r1",
+     "postgresql://postgres:unused@127.0.0.1:5432/spanbench_scratch_r1"),
+    ("host=/tmp/pg port=5499 user=tasker dbname=scratch",
+     "postgresql://tasker:unused@localhost/scratch?host=%2Ftmp%2Fpg&port=5499"),
+])
+def test_the_worker_gets_a_url_with_user_and_password(given: str, expected: str) -> None:
+    assert worker_database_url(given) == expected
