@@ -89,7 +89,7 @@ def _write(out: IO[bytes], message: dict[str, Any]) -> None:
 def main() -> int:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    try:
+    try:  # imported only now: the extension logs to stdout from its import on
         import tasker_core as core
         import tasker_core.types as types
 
