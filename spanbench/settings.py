@@ -114,6 +114,12 @@ TASKER_API_KEY_HEADER = _declare(
     "TASKER_API_KEY_HEADER", "X-API-Key",
     "Header carrying TASKER_API_KEY (the contract's api_key_auth).")
 
+TASKER_PY_CONFIG = _declare(
+    "SPANBENCH_TASKER_PY_CONFIG", None,
+    "TOML configuration of a tasker-py worker of the deployment (its TASKER_CONFIG_PATH); with "
+    "tasker-py installed and a tasker-core system, handler_overhead's tasker_py scenario "
+    "bootstraps that worker on a scratch copy of the database. Unset: tasker_py is skipped.")
+
 # ── where state and runs live ──────────────────────────────────────────────────────────────
 
 HOME = _declare(

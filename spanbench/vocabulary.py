@@ -50,6 +50,12 @@ class Phase:
     HANDLER_DIRECT: Final = "handler.direct"
     HANDLER_FRAMEWORK: Final = "handler.framework"
     HANDLER_FOREIGN: Final = "handler.foreign"
+    HANDLER_FOREIGN_EVENT: Final = "handler.foreign.event"
+    """handler_overhead's tasker_py: the poll call in which tasker-py hands a step to Python."""
+    HANDLER_FOREIGN_RUN: Final = "handler.foreign.run"
+    """handler_overhead's tasker_py: the Python handler, its completion built."""
+    HANDLER_FOREIGN_COMPLETE: Final = "handler.foreign.complete"
+    """handler_overhead's tasker_py: the completion call, until tasker-py accepted it."""
 
 
 WAIT_PHASE: Final = "wait"

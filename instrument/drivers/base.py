@@ -6,7 +6,8 @@ A driver is a module satisfying `Driver`: `SUITE` (its suite name, from the voca
 runner skips a suite whose needs the run does not name) and `run(ctx: DriverContext)`. It may
 also define `unsupported(system) -> str | None`: why this system cannot run it, checked before
 any timing (None: it can), and `SUBJECT`: scenario → what it measures, for a driver that times
-spanbench's own code rather than the deployment (every report shows it). It reaches the deployment
+spanbench's own code rather than the deployment (every report shows it), or
+`subject_on(system)` when that depends on the system measured. It reaches the deployment
 only through `ctx.system` (instrument.systems), times phases only with `ctx.recorder` and
 parents its root phases on `ctx.parent(iteration)`, so every span carries the run's bench.*
 values; it wraps each iteration in `ctx.guard(iteration)` so one failure costs one iteration.
@@ -15,7 +16,7 @@ values; it wraps each iteration in `ctx.guard(iteration)` so one failure costs o
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -133,6 +134,9 @@ class DriverContext:
     the stack's)."""
     foreign_command: tuple[str, ...] = ()
     """The command of a handler process speaking JSON lines (handler_overhead's foreign path)."""
+    scratch_database: Callable[[], str] | None = None
+    """The URL of the run's scratch copy of the deployment's database, made on the first call
+    and dropped by the runner (handler_overhead's tasker_py); None: the run has no database."""
 
     def handler_framework(self) -> HandlerFramework:
         """The context's handler framework; ValueError when it was given none."""

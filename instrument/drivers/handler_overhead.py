@@ -1,4 +1,5 @@
-"""handler_overhead: one handler called directly, through the framework, and across a process.
+"""handler_overhead: one handler called directly, through the framework, across a process,
+and across tasker-core's own Rust→Python boundary.
 
 - direct: the handler function on a prepared context; one `handler.direct` span per
   BATCH_SIZE calls, so sub-microsecond calls are measurable.
@@ -6,38 +7,53 @@
   lookup, context construction, `run` (awaits async handlers), JSON result envelope.
 - foreign: the same request sent to a handler process over a JSON-lines pipe and its reply
   decoded (the analogue of tasker's FFI workers); the process is started once per suite.
+- tasker_py: tasker-core's Python worker (PyPI `tasker-py`: its Rust worker core compiled with
+  PyO3) handing a step to a Python handler and accepting its result: one `handler.foreign`
+  span from the start of the poll call that returns the step's event to the return of the
+  completion call, with children `handler.foreign.event` (the poll call), `.run` (the
+  handler) and `.complete` (the completion call). The worker runs in a child process
+  (instrument.workload.tasker_py_worker) on the run's scratch copy of the deployment's
+  database, never the deployment: it registers a template and its steps are seeded there
+  (instrument.workload.tasker_py_boundary). Only with tasker-py installed, a tasker-core
+  system and SPANBENCH_TASKER_PY_CONFIG naming the worker's TOML; otherwise skipped, and
+  `SUBJECT` says why.
 
 Every span carries `bench.batch_size` and `bench.per_call_ns` (duration ÷ batch) and the
-handler's result (`handler.result`), which must equal the direct call's. The handler is
-`square` of 6: unlike `noop`, its result shows the handler really ran.
+handler's result (`handler.result`; for tasker_py the result tasker-core stored for the
+step), which must equal the direct call's. The handler is `square` of 6: unlike `noop`, its
+result shows the handler really ran.
 
 `instrument/` cannot import the stack, so the framework and the foreign command come on the
 context (`ctx.handlers`, `ctx.foreign_command`): the runner and the tests pass
 `Dispatch(REGISTRY, StepContext, run_handler)` from `stack.engine.handlers` and
-`(sys.executable, "-m", "stack.engine.foreign_handler")`.
+`(sys.executable, "-m", "stack.engine.foreign_handler")`; the scratch database comes as
+`ctx.scratch_database`.
 
-Whatever the system, these are spanbench's own handler paths, not the deployment's: `SUBJECT`
-says so per scenario, and the runner records it for every report. tasker-core's own boundary
-(its Rust worker core handing a step to a Python handler, PyPI `tasker-py`) is not measured
-here yet; the foreign case's note says whether tasker-py is installed.
+direct, framework and foreign are spanbench's own handler paths, not the deployment's, and
+tasker_py is tasker-core's worker core on a copy of its database: `subject_on(system)` says
+so per scenario (with tasker-py's version), and the runner records it for every report.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import select
+import logging
 import subprocess
-import time
 from collections.abc import Awaitable, Mapping, Sequence
+from contextlib import ExitStack
 from itertools import repeat
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from instrument.drivers.base import DriverContext, Iteration, Need
 from instrument.recorder import PhaseRecord
+from instrument.systems.base import System
+from instrument.workload import tasker_py
 from instrument.workload.handler_framework import HandlerFramework, lookup
-from instrument.workload.tasker_py import DISTRIBUTION, installed_version
+from instrument.workload.json_lines import JsonLinesProcess
+from instrument.workload.tasker_py_boundary import Handover, TaskerPyBoundary
+from instrument.workload.tasker_py_worker import NAMESPACE
 from spanbench.vocabulary import Attr, Phase, Suite
 
 SUITE = Suite.HANDLER_OVERHEAD
@@ -49,32 +65,59 @@ HANDLER = "square"
 STEP_NAME = "single_square"
 TASK_CONTEXT: Mapping[str, Any] = {"even_number": 6}
 PHASES = {"direct": Phase.HANDLER_DIRECT, "framework": Phase.HANDLER_FRAMEWORK,
-          "foreign": Phase.HANDLER_FOREIGN}
+          "foreign": Phase.HANDLER_FOREIGN, "tasker_py": Phase.HANDLER_FOREIGN}
 SCENARIOS = tuple(PHASES)
 PER_CALL_NS = Attr.PER_CALL_NS
 RESULT = Attr.HANDLER_RESULT
 FOREIGN_START_TIMEOUT_S = 15.0
+TASKER_PY = "tasker_py"
+TASKER_PY_LOG = "tasker_py_worker.log"
+"""The worker's own log (tasker-core logs a lot), in the suite's artifacts."""
+TASKER_PY_CHILDREN = (Phase.HANDLER_FOREIGN_EVENT, Phase.HANDLER_FOREIGN_RUN,
+                      Phase.HANDLER_FOREIGN_COMPLETE)
+
+_logger = logging.getLogger(__name__)
 
 
-def subject(tasker_py: str | None) -> dict[str, str]:
-    """What each scenario measures, given tasker-py's installed version (None: not installed)."""
-    if tasker_py is None:
-        tasker = (f"{DISTRIBUTION}, tasker-core's Python worker, is not installed: "
-                  "pip install 'spanbench[tasker]'")
+def tasker_py_unavailable(system: System | None) -> str | None:
+    """Why the tasker_py scenario cannot run against `system` (None: no system); None: it can."""
+    return tasker_py.unavailable(None if system is None else system.name,
+                                 "" if system is None else system.endpoints.database_url,
+                                 tasker_py.installed_version(), tasker_py.configured())
+
+
+def subject(installed: str | None, tasker_py_skipped: str | None) -> dict[str, str]:
+    """What each scenario measures, given tasker-py's installed version (None: not installed)
+    and why the tasker_py scenario is skipped (None: it runs)."""
+    if installed is None:
+        tasker = (f"{tasker_py.DISTRIBUTION}, tasker-core's Python worker, is not installed: "
+                  f"{tasker_py.INSTALL}")
+    elif tasker_py_skipped is not None:
+        tasker = (f"{tasker_py.DISTRIBUTION} {installed} is installed, but its Rust→Python "
+                  f"dispatch is not measured: {tasker_py_skipped}")
     else:
-        tasker = (f"{DISTRIBUTION} {tasker_py} is installed, but its Rust→Python dispatch "
-                  "is not measured: it needs a worker bootstrapped on a tasker-core database")
+        tasker = f"{tasker_py.DISTRIBUTION} {installed}'s dispatch is the {TASKER_PY} row"
     return {
         "direct": "spanbench's own handler called in-process, not the deployment's",
         "framework": "spanbench's own handler dispatch (decode, registry, context, run, "
                      "encode), not the deployment's",
         "foreign": "spanbench's own JSON-lines process boundary, not tasker-core's "
                    f"Rust→Python FFI ({tasker})",
+        TASKER_PY: f"not measured: {tasker_py_skipped}" if tasker_py_skipped is not None
+        else (f"tasker-core's Rust→Python FFI: {tasker_py.DISTRIBUTION} {installed}'s worker "
+              "core hands a step to a Python handler (poll call), the handler runs, the "
+              "completion call returns accepted; its worker runs in a child process on a "
+              "scratch copy of the deployment's database"),
     }
 
 
-SUBJECT = subject(installed_version())
-"""Scenario → what it measures: spanbench's code, not the deployment's (see the docstring)."""
+def subject_on(system: System) -> dict[str, str]:
+    """What each scenario measures when the run measures `system`."""
+    return subject(tasker_py.installed_version(), tasker_py_unavailable(system))
+
+
+SUBJECT = subject(tasker_py.installed_version(), tasker_py_unavailable(None))
+"""Scenario → what it measures before a system is known (see subject_on and the docstring)."""
 
 
 class HandlerMismatch(RuntimeError):
@@ -100,70 +143,16 @@ async def dispatch(framework: HandlerFramework, message: str | bytes,
     return json.dumps({"result": await framework.run(handler, ctx)})
 
 
-class ForeignHandler:
+class ForeignHandler(JsonLinesProcess):
     """A handler process speaking JSON lines (stack.engine.foreign_handler), started once."""
 
     def __init__(self, command: Sequence[str], timeout_s: float = FOREIGN_START_TIMEOUT_S
                  ) -> None:
-        self._process = subprocess.Popen(list(command), stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, bufsize=0)
-        self._buffer = b""
-        self._next_id = 0
-        try:
-            ready = json.loads(self._read_line(time.monotonic() + timeout_s))
-        except BaseException:
-            self.close()
-            raise
-        self.pid = int(ready["pid"])
-
-    def __enter__(self) -> ForeignHandler:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        super().__init__(command, timeout_s)
 
     def call(self, request: Mapping[str, Any], expires_at: float) -> Any:
         """Send one request, wait for its reply (until `expires_at`, monotonic); its result."""
-        self._next_id += 1
-        line = json.dumps({**request, "id": self._next_id}).encode() + b"\n"
-        stdin = self._process.stdin
-        assert stdin is not None
-        stdin.write(line)
-        reply = json.loads(self._read_line(expires_at))
-        if reply.get("id") != self._next_id:
-            raise RuntimeError(f"foreign handler answered request {reply.get('id')} "
-                               f"to request {self._next_id}")
-        if "error" in reply:
-            raise RuntimeError(f"foreign handler failed: {reply['error']}")
-        return reply["result"]
-
-    def close(self) -> None:
-        process = self._process
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                pipe.close()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def _read_line(self, expires_at: float) -> bytes:
-        stdout = self._process.stdout
-        assert stdout is not None
-        while (end := self._buffer.find(b"\n")) < 0:
-            remaining = expires_at - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"foreign handler {self._process.pid} did not answer in time")
-            if not select.select([stdout], [], [], remaining)[0]:
-                continue
-            chunk = os.read(stdout.fileno(), 65536)
-            if not chunk:
-                raise RuntimeError(f"foreign handler {self._process.pid} exited with "
-                                   f"{self._process.wait()}")
-            self._buffer += chunk
-        line, self._buffer = self._buffer[:end], self._buffer[end + 1:]
-        return line
+        return self.request(request, expires_at)["result"]
 
 
 def _checked(span: PhaseRecord, batch: int, result: Any, expected: Any) -> None:
@@ -216,3 +205,48 @@ def run(ctx: DriverContext, *, handler: str = HANDLER,
                     result = foreign.call(request, expires_at)
                 span.set_attribute("foreign.pid", foreign.pid)
                 _checked(span, 1, result, expected)
+
+    skipped = tasker_py_unavailable(ctx.system)
+    if skipped is not None:
+        _logger.info("%s: %s skipped: %s", SUITE, TASKER_PY, skipped)
+        return
+    config = tasker_py.configured()
+    assert config is not None
+    measure_tasker_py(ctx, config, expected)
+
+
+def measure_tasker_py(ctx: DriverContext, config: Path, expected: Any) -> None:
+    """The tasker_py scenario: tasker-py's worker, configured by `config`, on the run's
+    scratch database; each stored result must be `expected`."""
+    if ctx.scratch_database is None:
+        raise ValueError(f"{SUITE}'s {TASKER_PY} needs a scratch database on its DriverContext")
+    database_url = ctx.scratch_database()
+    with ExitStack() as stack:
+        log_path = ctx.artifact_path(TASKER_PY_LOG)
+        log: IO[bytes] | int = (subprocess.DEVNULL if log_path is None
+                                else stack.enter_context(log_path.open("wb")))
+        boundary = stack.enter_context(TaskerPyBoundary(
+            database_url, config, queue=ctx.system.worker_queue(NAMESPACE),
+            send_sql=ctx.system.send_with_notify_sql, log=log))
+        for iteration in ctx.iterations(TASKER_PY, SAMPLES, WARMUP):
+            with ctx.guard(iteration):
+                expires_at = ctx.deadline().expires_at
+                step = boundary.seed_step()
+                handover = boundary.hand_over(step, expires_at)
+                stored = boundary.stored_result(step, expires_at)
+                span = _handover_spans(ctx, iteration, handover, {
+                    Attr.HANDLER: HANDLER, Attr.STEP_UUID: step, "foreign.pid": boundary.pid,
+                    "tasker_py.version": boundary.version})
+                _checked(span, 1, stored.get("value") if isinstance(stored, dict) else stored,
+                         expected)
+
+
+def _handover_spans(ctx: DriverContext, iteration: Iteration, handover: Handover,
+                    attributes: Mapping[str, Any]) -> PhaseRecord:
+    """The boundary's span and its three children, from the worker process's clock readings."""
+    root = ctx.recorder.record(Phase.HANDLER_FOREIGN, handover.polled_ns, handover.accepted_ns,
+                               parent=ctx.parent(iteration), attributes=attributes)
+    marks = (handover.polled_ns, handover.handed_ns, handover.returned_ns, handover.accepted_ns)
+    for name, start, end in zip(TASKER_PY_CHILDREN, marks, marks[1:], strict=False):
+        ctx.recorder.record(name, start, end, parent=root)
+    return root

@@ -278,9 +278,11 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                 continue
             ctx = DriverContext(suite, run_settings, system, PhaseRecorder(provider),
                                 progress=progress, artifacts_dir=artifacts_dir,
-                                handlers=handlers, foreign_command=FOREIGN_HANDLER_COMMAND)
+                                handlers=handlers, foreign_command=FOREIGN_HANDLER_COMMAND,
+                                scratch_database=scratch_copy.url if deployment.database_url
+                                else None)
             outcome.suites[suite] = SuiteRecord(SUITE_FAILED, "interrupted")
-            measures = suites.subject(DRIVERS[suite])
+            measures = suites.subject(DRIVERS[suite], system)
             try:
                 if suite in scratch_suites:  # datasets are loaded in a copy, never the deployment
                     ctx.system = _scratch_system(scratch_copy, deployment, options)

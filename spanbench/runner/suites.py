@@ -52,8 +52,12 @@ def unsupported(suite: str, system: System) -> str | None:
     return None if probe is None else probe(system)
 
 
-def subject(driver: Driver) -> dict[str, str] | None:
-    """What the driver's scenarios measure when not the deployment (its optional SUBJECT)."""
+def subject(driver: Driver, system: System | None = None) -> dict[str, str] | None:
+    """What the driver's scenarios measure when not the deployment: its optional
+    `subject_on(system)` when a system is given, else its optional SUBJECT."""
+    on_system = getattr(driver, "subject_on", None)
+    if system is not None and on_system is not None:
+        return dict(on_system(system))
     declared = getattr(driver, "SUBJECT", None)
     return None if declared is None else dict(declared)
 

@@ -1,193 +1,110 @@
 """tasker-core's real foreign-language boundary: its Rust worker core (PyPI tasker-py) hands a
 step event to Python and accepts the handler's result, on a database from tasker-core's
-migrations. What handler_overhead's foreign case would time instead of spanbench's own pipe.
+migrations. handler_overhead's tasker_py scenario times it, in a scratch copy of the
+deployment's database, with the worker configured by SPANBENCH_TASKER_PY_CONFIG (here
+tasker-core's test configuration, its Redis cache disabled).
 
-One step per task, seeded as orchestration leaves it (task `steps_in_process`, step
-`pending → enqueued`) and announced with tasker-core's `pgmq_send_with_notify`; Python polls
-the event as tasker-py's EventPoller does (`poll_step_events`), runs the handler and submits
-the result as its StepExecutionSubscriber does (`complete_step_event`). The boundary is the
-poll call that returns the event through the accepted completion. Figures are printed (-s);
-the test checks the path, not the speed: every step must end `enqueued_for_orchestration`
-with the handler's result stored by the Rust side.
+The boundary itself (instrument.workload.tasker_py_boundary) is checked on its own database
+first: every step must end `enqueued_for_orchestration` with the handler's result stored by
+the Rust side. Figures are printed (-s); the tests check the path, not the speed.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import socket
 import statistics
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 
+from instrument.drivers import handler_overhead
+from instrument.drivers.base import NoProgress
+from instrument.systems.base import Endpoints
+from instrument.systems.tasker_core import TaskerCore
+from instrument.workload import tasker_py
+from instrument.workload.tasker_py_boundary import TaskerPyBoundary
+from instrument.workload.tasker_py_worker import NAMESPACE
+from spanbench import settings
+from spanbench.runner import job, system_choice
+from spanbench.runner.deployment import Deployment
+from spanbench.vocabulary import Attr, Phase
+from tests.db_snapshot import scratch_databases, snapshot
+from tests.otlp_capture import OtlpCapture
 from tests.tasker_core_db import CONTRACTS
 
-core = pytest.importorskip("tasker_core", reason="tasker-py (tasker-core's Python worker) is "
-                           "not installed: pip install 'spanbench[tasker]'")
-types = pytest.importorskip("tasker_core.types", reason="tasker-py without tasker_core.types")
+pytest.importorskip("tasker_core", reason="tasker-py (tasker-core's Python worker) is not "
+                    "installed: pip install 'spanbench[tasker]'")
 
-NAMESPACE = "spanbench_ffi"
-TASK_NAME = "ffi_boundary"
-STEP_NAME = "square"
-QUEUE = f"worker_{NAMESPACE}_queue"
-TEMPLATE = f"""
-name: {TASK_NAME}
-namespace_name: {NAMESPACE}
-version: 1.0.0
-description: one Python step, to time tasker-core's Rust to Python dispatch
-steps:
-  - name: {STEP_NAME}
-    description: square the task's even_number
-    handler:
-      callable: {NAMESPACE}.square
-    dependencies: []
-"""
-WARMUP = 3
-SAMPLES = 20
-EVENT_TIMEOUT_S = 10.0
-
-
-def _loopback_address() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
-
-
-def _with_password(url: str) -> str:
-    """tasker-core's configuration check wants `user:password@` in DATABASE_URL."""
-    if re.match(r"^postgresql://[^@/:]+:[^@/]*@", url):
-        return url
-    if re.match(r"^postgresql://[^@/]+@", url):
-        return re.sub(r"^postgresql://([^@/]+)@", r"postgresql://\1:unused@", url)
-    return url.replace("postgresql://", "postgresql://postgres:unused@", 1)
+RUN_ID = "20260101T000000Z-tpy4ff"
+STEPS = 12
+TIMEOUT_S = 10.0
 
 
 @pytest.fixture
-def worker(tasker_core_db: str, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A tasker-py worker bootstrapped on the database; its URL."""
-    url = _with_password(tasker_core_db)
+def worker_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tasker-core's test configuration without its Redis cache, named by the setting."""
     config = (CONTRACTS / "config" / "worker-test.toml").read_text()
     config, changed = re.subn(r"(\[common\.cache\][^\[]*?)enabled = true", r"\1enabled = false",
                               config, count=1)
     assert changed == 1, "worker-test.toml no longer has [common.cache] enabled = true"
-    (tmp_path / "worker.toml").write_text(config)
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / f"{TASK_NAME}.yaml").write_text(TEMPLATE)
-    for name, value in {"TASKER_ENV": "test", "DATABASE_URL": url,
-                        "TASKER_CONFIG_PATH": str(tmp_path / "worker.toml"),
-                        "TASKER_TEMPLATE_PATH": str(tmp_path / "templates"),
-                        "TASKER_WEB_BIND_ADDRESS": _loopback_address(),
-                        "TASKER_WORKER_GRPC_BIND_ADDRESS": _loopback_address()}.items():
-        monkeypatch.setenv(name, value)
-    started = core.bootstrap_worker(core.BootstrapConfig(namespace=NAMESPACE))
-    assert started.success, started.error_message
-    try:
-        yield url
-    finally:
-        core.stop_worker()
+    path = tmp_path / "worker.toml"
+    path.write_text(config)
+    monkeypatch.setenv("TASKER_ENV", "test")
+    monkeypatch.setenv(settings.TASKER_PY_CONFIG, str(path))
+    return path
 
 
-def _seed_step(conn: psycopg.Connection, named_task: Any, named_step: Any) -> dict[str, str]:
-    """A task and its one step as orchestration leaves them; the message announcing it."""
-    task, step, correlation = (str(uuid.uuid4()) for _ in range(3))
-    conn.execute("INSERT INTO tasker.tasks (task_uuid, named_task_uuid, requested_at, context, "
-                 "identity_hash, created_at, updated_at, correlation_id) "
-                 "VALUES (%s, %s, now(), '{\"even_number\": 6}', %s, now(), now(), %s)",
-                 (task, named_task, uuid.uuid4().hex, correlation))
-    states = ["pending", "initializing", "enqueuing_steps", "steps_in_process"]
-    for key, (before, state) in enumerate(zip([None, *states], states, strict=False), 1):
-        conn.execute("INSERT INTO tasker.task_transitions (task_uuid, to_state, from_state, "
-                     "sort_key, most_recent, created_at, updated_at) "
-                     "VALUES (%s, %s, %s, %s, %s, now(), now())",
-                     (task, state, before, key, key == len(states)))
-    conn.execute("INSERT INTO tasker.workflow_steps (workflow_step_uuid, task_uuid, "
-                 "named_step_uuid, created_at, updated_at) VALUES (%s, %s, %s, now(), now())",
-                 (step, task, named_step))
-    for key, (before, state) in enumerate([(None, "pending"), ("pending", "enqueued")], 1):
-        conn.execute("INSERT INTO tasker.workflow_step_transitions (workflow_step_uuid, "
-                     "to_state, from_state, sort_key, most_recent, created_at, updated_at) "
-                     "VALUES (%s, %s, %s, %s, %s, now(), now())", (step, state, before, key,
-                                                                    key == 2))
-    return {"task_uuid": task, "step_uuid": step, "correlation_id": correlation}
+def test_tasker_py_hands_steps_to_python_and_stores_the_results(
+        tasker_core_db: str, worker_config: Path) -> None:
+    system = TaskerCore(Endpoints("", tasker_core_db))
+    timings = []
+    with TaskerPyBoundary(tasker_core_db, worker_config, queue=system.worker_queue(NAMESPACE),
+                          send_sql=system.send_with_notify_sql) as boundary:
+        for _ in range(STEPS):
+            step = boundary.seed_step()
+            handover = boundary.hand_over(step, time.monotonic() + TIMEOUT_S)
+            assert handover.result == {"value": 36}
+            assert boundary.stored_result(step, time.monotonic() + TIMEOUT_S) == {"value": 36}
+            assert (handover.polled_ns < handover.handed_ns <= handover.returned_ns
+                    <= handover.accepted_ns)
+            timings.append((handover.accepted_ns - handover.polled_ns) / 1e6)
+        version = boundary.version
+    assert version == tasker_py.installed_version()
+    print(f"\ntasker-py {version}: boundary median {statistics.median(timings):.3f} ms, "
+          f"max {max(timings):.3f} ms over {STEPS} steps")
 
 
-def _square(event: dict[str, Any]) -> dict[str, Any]:
-    """The Python handler: reads its input from what the Rust side handed over."""
-    step = event["task_sequence_step"]
-    assert step["step_definition"]["handler"]["callable"] == f"{NAMESPACE}.square"
-    return {"value": step["task"]["task"]["context"]["even_number"] ** 2}
+def test_handler_overhead_times_tasker_py_in_a_scratch_copy(
+        tasker_core_db: str, worker_config: Path, pg_url: str, otlp_capture: OtlpCapture,
+        tmp_path: Path) -> None:
+    before = snapshot(tasker_core_db)
+    deployment = Deployment(tasker_core_db, None, (), otlp_capture.endpoint, tmp_path)
+    choice = system_choice.choose(None, (), tasker_core_db, "http://unused")
+    options = job.RunOptions([handler_overhead.SUITE], quick=True, system=choice)
+    plan = job.plan(deployment, options.suites, [], choice)
+    outcome = job.run_suites(deployment, RUN_ID, options, NoProgress(), tmp_path / "art", plan)
 
-
-def _dispatch_one(conn: psycopg.Connection, message: dict[str, str]) -> dict[str, float]:
-    """Send, poll until the Rust side hands the event over, run, complete; the timings (ms)."""
-    sent = time.perf_counter_ns()
-    conn.execute("SELECT tasker.pgmq_send_with_notify(%s, %s::jsonb, 0)",
-                 (QUEUE, json.dumps(message)))
-    expires = time.monotonic() + EVENT_TIMEOUT_S
-    event = None
-    while event is None:
-        assert time.monotonic() < expires, f"no step event in {EVENT_TIMEOUT_S} s"
-        polled = time.perf_counter_ns()
-        event = core.poll_step_events()
-    handed = time.perf_counter_ns()
-    assert event["step_uuid"] == message["step_uuid"]
-    completion = types.StepExecutionResult.success_result(
-        step_uuid=uuid.UUID(event["step_uuid"]), task_uuid=uuid.UUID(event["task_uuid"]),
-        result=_square(event), execution_time_ms=0, worker_id="spanbench",
-        correlation_id=uuid.UUID(event["correlation_id"])).model_dump(mode="json")
-    returned = time.perf_counter_ns()
-    assert core.complete_step_event(str(event["event_id"]), completion)
-    accepted = time.perf_counter_ns()
-    return {"send_to_event": (handed - sent) / 1e6, "poll_call": (handed - polled) / 1e6,
-            "handler": (returned - handed) / 1e6, "complete_call": (accepted - returned) / 1e6,
-            "boundary": (accepted - polled) / 1e6}
-
-
-def _states_when_settled(conn: psycopg.Connection, steps: list[str]) -> dict[str, Any]:
-    expires = time.monotonic() + EVENT_TIMEOUT_S
-    while True:
-        rows = conn.execute(
-            "SELECT s.workflow_step_uuid::text, t.to_state, s.results "
-            "FROM tasker.workflow_steps s JOIN tasker.workflow_step_transitions t "
-            "USING (workflow_step_uuid) WHERE t.most_recent AND s.workflow_step_uuid = ANY(%s)",
-            ([uuid.UUID(step) for step in steps],)).fetchall()
-        states = {step: (state, results) for step, state, results in rows}
-        if all(state == "enqueued_for_orchestration" for state, _ in states.values()) \
-                or time.monotonic() > expires:
-            return states
-        time.sleep(0.05)
-
-
-def test_tasker_py_hands_steps_to_python_and_accepts_the_results(worker: str) -> None:
-    timings: list[dict[str, float]] = []
-    with psycopg.connect(worker, autocommit=True) as conn:
-        named_task = conn.execute("SELECT named_task_uuid FROM tasker.named_tasks "
-                                  "WHERE name = %s", (TASK_NAME,)).fetchone()
-        assert named_task is not None, "the worker did not register the template"
-        named_step = conn.execute("INSERT INTO tasker.named_steps (name, created_at, updated_at)"
-                                  " VALUES (%s, now(), now()) RETURNING named_step_uuid",
-                                  (STEP_NAME,)).fetchone()
-        assert named_step is not None
-        steps = []
-        for _ in range(WARMUP + SAMPLES):
-            message = _seed_step(conn, named_task[0], named_step[0])
-            steps.append(message["step_uuid"])
-            timings.append(_dispatch_one(conn, message))
-        states = _states_when_settled(conn, steps)
-    assert sorted(states) == sorted(steps)
-    for step, (state, results) in states.items():
-        assert state == "enqueued_for_orchestration", f"step {step} ended {state}"
-        assert results["result"] == {"value": 36}, results
-    measured = timings[WARMUP:]
-    print(f"\ntasker-py {core.get_version()}: {len(measured)} steps after {WARMUP} warm-up")
-    for key in measured[0]:
-        values = [timing[key] for timing in measured]
-        print(f"  {key}: mean {statistics.mean(values):.3f} ms, median "
-              f"{statistics.median(values):.3f} ms, max {max(values):.3f} ms")
+    record = outcome.suites[handler_overhead.SUITE]
+    assert record.status == "ran", outcome.suites
+    assert outcome.failures[handler_overhead.SUITE] == []
+    assert record.measures is not None
+    assert f"tasker-py {tasker_py.installed_version()}" in record.measures["tasker_py"]
+    assert "scratch copy" in record.measures["tasker_py"]
+    spans = otlp_capture.received()
+    roots = [s for s in spans if s.attributes.get(Attr.SCENARIO) == "tasker_py"
+             and s.name == Phase.HANDLER_FOREIGN]
+    assert len(roots) == 4  # 1 warm-up + 3 samples
+    for root in roots:
+        assert root.attributes[handler_overhead.RESULT] == "36"
+        assert root.attributes["tasker_py.version"] == tasker_py.installed_version()
+        children = sorted((s for s in spans if s.parent_span_id == root.span_id),
+                          key=lambda s: s.start_ns)
+        assert [s.name for s in children] == list(handler_overhead.TASKER_PY_CHILDREN)
+        assert children[0].start_ns == root.start_ns
+        assert children[-1].end_ns == root.end_ns
+        assert all(s.attributes[Attr.SCENARIO] == "tasker_py" for s in children)
+    foreign = [s for s in spans if s.attributes.get(Attr.SCENARIO) == "foreign"]
+    assert len(foreign) == 4
+    assert snapshot(tasker_core_db) == before
+    assert scratch_databases(pg_url) == []

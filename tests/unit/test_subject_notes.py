@@ -1,5 +1,6 @@
 """A suite that times spanbench's own code says so in every report (handler_overhead's SUBJECT),
-and the foreign case says whether tasker-core's Python worker (tasker-py) is installed."""
+the foreign case says whether tasker-core's Python worker (tasker-py) is installed, and the
+tasker_py case says what it measures or why it was not measured."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from tests.unit.reports_fixture import sample_report, stats
 from tests.unit.test_reports_ci import SCHEMA, errors
 
 SUITE = "handler_overhead"
-SUBJECT = handler_overhead.subject(None)
+SKIPPED = "needs a tasker-core deployment"
+SUBJECT = handler_overhead.subject(None, SKIPPED)
 
 
 def _report() -> ReportInput:
@@ -42,18 +44,31 @@ def _report() -> ReportInput:
 
 def test_handler_overhead_says_each_scenario_measures_spanbench_not_the_deployment() -> None:
     assert set(handler_overhead.SUBJECT) == set(handler_overhead.SCENARIOS)
-    for text in handler_overhead.SUBJECT.values():
+    for scenario in ("direct", "framework", "foreign"):
+        text = handler_overhead.SUBJECT[scenario]
         assert "spanbench's own" in text and "not" in text
     assert "JSON-lines process boundary" in handler_overhead.SUBJECT["foreign"]
+    assert handler_overhead.SUBJECT["tasker_py"].startswith(
+        "not measured: needs a tasker-core deployment (no system)")
     assert suites.subject(suites.DRIVERS[SUITE]) == handler_overhead.SUBJECT
 
 
 def test_the_foreign_note_says_whether_tasker_py_is_installed() -> None:
-    missing = handler_overhead.subject(None)["foreign"]
+    missing = handler_overhead.subject(None, SKIPPED)["foreign"]
     assert "tasker-py, tasker-core's Python worker, is not installed" in missing
     assert "pip install 'spanbench[tasker]'" in missing
-    present = handler_overhead.subject("9.9.9")["foreign"]
+    present = handler_overhead.subject("9.9.9", SKIPPED)["foreign"]
     assert "tasker-py 9.9.9 is installed" in present and "not measured" in present
+    assert SKIPPED in present
+
+
+def test_when_tasker_py_is_measured_both_rows_say_which_boundary_they_time() -> None:
+    measured = handler_overhead.subject("9.9.9", None)
+    assert "spanbench's own JSON-lines process boundary" in measured["foreign"]
+    assert "tasker-py 9.9.9's dispatch is the tasker_py row" in measured["foreign"]
+    assert measured["tasker_py"].startswith("tasker-core's Rust→Python FFI: tasker-py 9.9.9")
+    assert "scratch copy of the deployment's database" in measured["tasker_py"]
+    assert handler_overhead.subject("9.9.9", SKIPPED)["tasker_py"] == f"not measured: {SKIPPED}"
 
 
 def test_tasker_py_is_absent_when_its_module_cannot_be_found(
@@ -67,7 +82,8 @@ def test_tasker_py_found_when_its_wheel_is_importable() -> None:
                                "is not installed: pip install 'spanbench[tasker]'")
     found = tasker_py.installed_version()
     assert found == core.get_version()
-    assert f"tasker-py {found} is installed" in handler_overhead.subject(found)["foreign"]
+    assert f"tasker-py {found} is installed" in handler_overhead.subject(found,
+                                                                      SKIPPED)["foreign"]
 
 
 def test_console_log_and_summary_show_what_the_suite_measures() -> None:
