@@ -18,7 +18,9 @@ delivered at commit, so `notify` may end before `publish` does: the reply to the
 travels while the listener already has the payload.
 
 The queue is `spanbench_events_<hex>` (created with pgmq.create, dropped at the end); the
-stack's workers read only worker_*_queue queues and ignore its notifications.
+stack's workers read only worker_*_queue queues and ignore its notifications. A system whose
+send with notify (or queue namespace function) is absent or declared otherwise cannot run the
+suite (`unsupported`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from psycopg.types.json import Jsonb
 from instrument.drivers.base import DriverContext, Iteration, Need
 from instrument.propagation import inject_message_headers
 from instrument.recorder import PhaseRecord
+from instrument.systems.base import System
 from instrument.workload.notify_listener import ListenerProcess
 from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 
@@ -109,6 +112,11 @@ SCENARIOS: dict[str, Sender] = {
     "notify_round_trip": EventBench.notify_round_trip,
     "send_with_notify": EventBench.send_with_notify,
 }
+
+
+def unsupported(system: System) -> str | None:
+    """Why `system` cannot run this suite (checked before any timing), or None."""
+    return system.send_with_notify_missing
 
 
 def run(ctx: DriverContext) -> None:
