@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from opentelemetry.sdk.trace import TracerProvider
 
 import queries
@@ -145,13 +146,17 @@ def cannot_run(suite: str, deployment: Deployment, system: System) -> str | None
     that runs in the scratch copy, why no copy can be made; None: it can run."""
     reason = suites.unsupported(suite, system)
     if reason is None and in_scratch(suite) and deployment.database_url:
-        reason = scratch.unavailable(deployment.database_url)
+        try:
+            reason = scratch.unavailable(deployment.database_url)
+        except psycopg.Error as error:  # unchecked database (a run without a plan)
+            reason = f"needs a scratch database, and the database did not answer: {error}"
     return reason
 
 
 def in_scratch(suite: str) -> bool:
-    """Whether the suite's driver loads datasets, so runs in the run's scratch copy of the
-    deployment's database (its `IN_SCRATCH`), never in the deployment's own tables."""
+    """Whether the suite's driver writes into its database (datasets, a queue and its
+    notifications), so runs in the run's scratch copy of the deployment's (its `IN_SCRATCH`),
+    never in the deployment's own."""
     return bool(getattr(DRIVERS[suite], "IN_SCRATCH", False))
 
 
@@ -251,18 +256,18 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     the error's first line is its outcome's reason, and the next suite runs.
     Ctrl-C ends the run early: what was measured is flushed and the outcome says interrupted.
     """
+    system = measured_system(deployment, options.system)
+    skipped = not_run(readiness_of) | unplanned_skips(deployment, system, options.suites,
+                                                       readiness_of)
     counts = ExportCounts()
     instance_id = uuid.uuid4().hex
     provider = driver_tracing(deployment, counts=counts, instance_id=instance_id)
-    system = measured_system(deployment, options.system)
     handlers = stack_handlers()
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
                                quick=options.quick,
                                iteration_timeout_s=options.iteration_timeout_s,
                                load=options.load)
     outcome = RunOutcome(run_id)
-    skipped = not_run(readiness_of) | unplanned_skips(deployment, system, options.suites,
-                                                       readiness_of)
     emitted = 0
     scratch_suites = [suite for suite in options.suites
                       if in_scratch(suite) and suite not in skipped]
@@ -278,7 +283,7 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
             outcome.suites[suite] = SuiteRecord(SUITE_FAILED, "interrupted")
             measures = suites.subject(DRIVERS[suite])
             try:
-                if suite in scratch_suites:  # datasets are loaded in a copy, never the deployment
+                if suite in scratch_suites:  # it writes in a copy, never in the deployment
                     ctx.system = _scratch_system(scratch_copy, deployment, options)
                 outcome.results[suite] = DRIVERS[suite].run(ctx)
                 outcome.suites[suite] = SuiteRecord(SUITE_RAN, measures=measures)
@@ -318,8 +323,8 @@ def unplanned_skips(deployment: Deployment, system: System, chosen: Sequence[str
 
 def _scratch_system(copy: scratch.ScratchOnDemand, deployment: Deployment,
                     options: RunOptions) -> System:
-    """The system of a suite that loads datasets: the deployment with its database replaced by
-    the run's scratch copy of it."""
+    """The system of a suite that runs in the scratch copy: the deployment with its database
+    replaced by the run's copy of it."""
     return measured_system(dataclasses.replace(deployment, database_url=copy.url()),
                            options.system)
 

@@ -240,3 +240,13 @@ def test_the_scenarios_without_a_template_are_named_per_suite() -> None:
     assert system_choice.scenarios_without_template(tree, ["e2e_latency"]) == {
         "e2e_latency": ["linear_3"]}
     assert system_choice.scenarios_without_template(SystemChoice(), suites) == {}
+
+
+def test_a_run_without_a_plan_skips_a_scratch_suite_when_the_database_does_not_answer(
+        tmp_path: Path, otlp_capture: OtlpCapture) -> None:
+    deployment = Deployment(DB, None, (), otlp_capture.endpoint, tmp_path)
+    outcome = job.run_suites(deployment, "r1", job.RunOptions(["event_propagation"]),
+                             NoProgress(), tmp_path / "art")
+    reason = _skips(outcome)["event_propagation"]
+    assert reason is not None
+    assert reason.startswith("needs a scratch database, and the database did not answer: ")
