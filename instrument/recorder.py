@@ -31,7 +31,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Mapping
-from random import getrandbits
+from random import Random
 from types import TracebackType
 
 from opentelemetry import trace
@@ -60,6 +60,10 @@ _UNSAMPLED_ROOT_FLAGS = TraceFlags.RANDOM_TRACE_ID
 _EMPTY_CONTEXT = Context()
 _UNSET = Status(StatusCode.UNSET)
 _perf_counter_ns = time.perf_counter_ns
+_IDS = Random()
+"""Trace and span ids come from this generator of the recorder's own, seeded from the OS: the
+`random` module's shared one may be seeded by whoever runs the code (Hypothesis does, per
+example), which would repeat ids, and drawing from it changes what they draw next."""
 
 
 class PhaseRecord:
@@ -103,7 +107,7 @@ class PhaseRecord:
         self.error: dict[str, AttrValue] | None = None
         self._span_context: SpanContext | None = None
         self._context: Context | None = None
-        self.span_id = getrandbits(64) or 1
+        self.span_id = _IDS.getrandbits(64) or 1
         if type(parent) is PhaseRecord:
             self._base_context = parent._base_context
             self._parent: PhaseRecord | SpanContext | None = parent
@@ -127,7 +131,7 @@ class PhaseRecord:
             self._export = recorder._tracer is not None and bool(self.trace_flags & _SAMPLED)
         else:
             self._parent = None
-            self.trace_id = getrandbits(128) or 1
+            self.trace_id = _IDS.getrandbits(128) or 1
             self.trace_flags, self.trace_state = recorder._sample_root(self)
             self._export = recorder._tracer is not None and bool(self.trace_flags & _SAMPLED)
 

@@ -17,8 +17,16 @@ the send call's start to the listener's receipt, both read from CLOCK_MONOTONIC 
 delivered at commit, so `notify` may end before `publish` does: the reply to the sender
 travels while the listener already has the payload.
 
-The queue is `spanbench_events_<hex>` (created with pgmq.create, dropped at the end); the
-stack's workers read only worker_*_queue queues and ignore its notifications.
+The queue is `spanbench_events_<hex>` (created with pgmq.create, dropped at the end), in the
+run's scratch copy of the deployment's database (`IN_SCRATCH`), never in the deployment's:
+creating it and every send NOTIFY the system's channels (tasker-core's `pgmq_queue_created`,
+`pgmq_message_ready` and the namespace's), and notifications stay in the database they are sent
+in, so an orchestration listening on the deployment hears none of them. The copy is on the
+same server, with the deployment's own functions and triggers, and LISTEN/NOTIFY and the PGMQ
+insert work per database: what is measured is what the deployment would do. No copy (no
+CREATEDB, no pg_dump): the suite is skipped with the reason. A system whose send with notify
+(or queue namespace function) is absent or declared otherwise cannot run the suite
+(`unsupported`).
 """
 
 from __future__ import annotations
@@ -34,11 +42,15 @@ from psycopg.types.json import Jsonb
 from instrument.drivers.base import DriverContext, Iteration, Need
 from instrument.propagation import inject_message_headers
 from instrument.recorder import PhaseRecord
+from instrument.systems.base import System
 from instrument.workload.notify_listener import ListenerProcess
 from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 
 SUITE = Suite.EVENT_PROPAGATION
 NEEDS = frozenset({Need.DATABASE})
+IN_SCRATCH = True
+"""The runner gives this suite a system whose database is the run's scratch copy of the
+deployment's (spanbench.runner.scratch): its queue and notifications never reach the deployment."""
 SAMPLES = 100
 WARMUP = 10
 LISTENER_PID = "notify.listener.pid"
@@ -109,6 +121,11 @@ SCENARIOS: dict[str, Sender] = {
     "notify_round_trip": EventBench.notify_round_trip,
     "send_with_notify": EventBench.send_with_notify,
 }
+
+
+def unsupported(system: System) -> str | None:
+    """Why `system` cannot run this suite (checked before any timing), or None."""
+    return system.send_with_notify_missing
 
 
 def run(ctx: DriverContext) -> None:

@@ -27,6 +27,9 @@ and the driver waits for the task to finish before the next iteration, so one
 iteration's tail never overlaps the next one's timed window. Their results make the
 orchestration run `discovery` once per leaf (tasker.ready_steps = 0) in the same trace: the
 measured discovery is the one with tasker.ready_steps = N.
+
+Only a system that `plants_tasks` lets the driver plant them; on any other, or one without its
+send with notify, the suite is skipped (`unsupported`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from psycopg.types.json import Jsonb
 from instrument.drivers.base import DriverContext, Iteration, IterationTimeout, Need
 from instrument.propagation import extract_message_headers, inject_message_headers
 from instrument.recorder import PhaseRecord
+from instrument.systems.base import System
 from instrument.systems.completion import watch_completion
 from instrument.workload import fanout
 from instrument.workload.completion import CompletionWatch
@@ -156,6 +160,14 @@ def ready_at_mono_ns(ready_at: str, wall_at_mono_zero_ns: int) -> int:
     wall_ns = ((since_epoch.days * 86_400 + since_epoch.seconds) * 1_000_000_000
                + since_epoch.microseconds * 1_000)
     return wall_ns - wall_at_mono_zero_ns
+
+
+def unsupported(system: System) -> str | None:
+    """Why `system` cannot run this suite (checked before any timing), or None."""
+    if not system.plants_tasks:
+        return (f"plants its tasks over SQL, which spanbench does not do on {system.name}: it "
+                "will not write into the deployment's tables")
+    return system.send_with_notify_missing
 
 
 def run(ctx: DriverContext) -> None:

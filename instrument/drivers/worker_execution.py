@@ -21,7 +21,8 @@ The driver-side worker does what the stack's does (stack/engine/worker/steps.py)
   enqueued_for_orchestration, the results stored, the system's send with notify to a private
   results queue `spanbench_results_<hex>`, pgmq.delete of the step message.
 
-Only a system with `step_rewinds` can lend its steps so; on any other the suite is skipped.
+Only a system with `step_rewinds` can lend its steps so; on any other, or one without its send
+with notify, the suite is skipped (`unsupported`).
 
 `worker.total` is the parent of the three phases. The query `queries/worker_phases.sql` gives
 the same phases as the stack's own workers emitted them, from traces, to set beside these.
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -47,8 +47,6 @@ from instrument.systems.base import System, TemplateRef
 from instrument.workload.handler_framework import HandlerFramework, lookup
 from instrument.workload.tasker_client import TaskerClient
 from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
-
-_logger = logging.getLogger(__name__)
 
 SUITE = Suite.WORKER_EXECUTION
 NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
@@ -252,12 +250,11 @@ async def _run(ctx: DriverContext, framework: HandlerFramework) -> None:
 
 def unsupported(system: System) -> str | None:
     """Why `system` cannot run this suite (checked before any timing), or None."""
-    return None if system.step_rewinds else f"{system.name} cannot lend its steps back"
+    if not system.step_rewinds:
+        return (f"moves complete steps back to enqueued over SQL, which {system.name} cannot "
+                "do (no step rewinds): it lends no steps")
+    return system.send_with_notify_missing
 
 
 def run(ctx: DriverContext) -> None:
-    if not ctx.system.step_rewinds:
-        _logger.warning("%s: %s cannot lend its steps back; suite skipped", SUITE,
-                        ctx.system.name)
-        return
     asyncio.run(_run(ctx, ctx.handler_framework()))

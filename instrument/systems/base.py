@@ -133,6 +133,19 @@ class System(Protocol):
         ...
 
     @property
+    def plants_tasks(self) -> bool:
+        """Whether spanbench may plant a task over SQL in the deployment's tables, its root step
+        already claimed (the stack's schema): step_enqueueing needs it and is skipped without."""
+        ...
+
+    @property
+    def send_with_notify_missing(self) -> str | None:
+        """Why `send_with_notify_sql` or `queue_namespace` cannot be called on this deployment
+        (a function absent or declared with other arguments, as its database was found to be);
+        None: both can. The suites that send with notify are skipped with it."""
+        ...
+
+    @property
     def phases(self) -> Mapping[str, str]:
         """The deployment's own span names → spanbench phase names."""
         ...

@@ -70,6 +70,8 @@ class SpanbenchStack:
     results_queue: ClassVar[str] = RESULTS_QUEUE
     send_with_notify_sql: ClassVar[str] = SEND_WITH_NOTIFY_SQL
     step_rewinds: ClassVar[bool] = True
+    plants_tasks: ClassVar[bool] = True
+    send_with_notify_missing: ClassVar[str | None] = None
     phases: ClassVar[Mapping[str, str]] = MappingProxyType({p: p for p in STACK_PHASES})
 
     def template(self, scenario: str) -> TemplateRef | None:

@@ -7,7 +7,7 @@ templates: its own e2e templates per scenario (the Rust worker's, or the Python 
 `pgmq_message_ready.<namespace>` and the global `pgmq_message_ready` and takes no headers (a
 message sent through it carries no trace context). tasker-core announces no finalized task, so
 completion is polled from its task_transitions in the database; it has no SQL to move a step
-back (no step rewinds).
+back (no step rewinds), and spanbench plants no task in its tables.
 """
 
 from __future__ import annotations
@@ -141,20 +141,22 @@ class TaskerCore:
     """A tasker-core deployment at `endpoints`.
 
     `variant`: whose e2e templates the scenarios run (RUST or PYTHON); `templates`: per-scenario
-    overrides on top of them. `unavailable`: functions of SQL_FUNCTIONS the deployment lacks or
-    declares with other arguments (instrument.systems.detect); they are not timed.
+    overrides on top of them. `unavailable`: the functions of FUNCTION_SIGNATURES the deployment
+    lacks or declares with other arguments → what is wrong (instrument.systems.detect); those of
+    SQL_FUNCTIONS are not timed, and without its send with notify no suite sends.
     """
 
     endpoints: Endpoints
     variant: str = RUST
     templates: Mapping[str, TemplateRef] = field(default_factory=dict)
-    unavailable: frozenset[str] = frozenset()
+    unavailable: Mapping[str, str] = field(default_factory=dict)
     name: ClassVar[str] = NAME
     finalized_channel: ClassVar[str | None] = None
     task_state_sql: ClassVar[str | None] = TASK_STATE_SQL
     results_queue: ClassVar[str] = RESULTS_QUEUE
     send_with_notify_sql: ClassVar[str] = SEND_WITH_NOTIFY_SQL
     step_rewinds: ClassVar[bool] = False
+    plants_tasks: ClassVar[bool] = False
     phases: ClassVar[Mapping[str, str]] = PHASES
 
     def __post_init__(self) -> None:
@@ -166,6 +168,12 @@ class TaskerCore:
     def sql_functions(self) -> Mapping[str, str]:
         return {name: query for name, query in SQL_FUNCTIONS.items()
                 if name not in self.unavailable}
+
+    @property
+    def send_with_notify_missing(self) -> str | None:
+        problems = [self.unavailable[name] for name in (SEND_WITH_NOTIFY, QUEUE_NAMESPACE)
+                    if name in self.unavailable]
+        return "; ".join(problems) or None
 
     def template(self, scenario: str) -> TemplateRef | None:
         return self.templates.get(scenario, TEMPLATES_BY_VARIANT[self.variant].get(scenario))

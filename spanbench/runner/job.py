@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from opentelemetry.sdk.trace import TracerProvider
 
 import queries
@@ -135,25 +136,27 @@ def run_level_failures(checks: Sequence[Check]) -> list[Check]:
 def plan(deployment: Deployment, chosen: Sequence[str], checks: Sequence[Check],
          choice: SystemChoice | None = None) -> list[SuiteReadiness]:
     """Which chosen suites can run on this deployment, and why the others cannot."""
-    system: list[Any] = []
-
-    def unsupported(suite: str) -> str | None:
-        reason = system_choice.skip_reason(choice or SystemChoice(), suite)
-        if reason is None and in_scratch(suite) and deployment.database_url:
-            reason = scratch.unavailable(deployment.database_url)
-        if reason is not None:
-            return reason
-        if not system:
-            system.append(measured_system(deployment, choice))
-        return suites.unsupported(suite, system[0])
-
+    system = measured_system(deployment, choice)
     return readiness.assess({suite: DRIVERS[suite].NEEDS for suite in chosen}, checks,
-                            unsupported)
+                            lambda suite: cannot_run(suite, deployment, system))
+
+
+def cannot_run(suite: str, deployment: Deployment, system: System) -> str | None:
+    """Why `suite` cannot run here: the driver's own `unsupported(system)`, else, for a suite
+    that runs in the scratch copy, why no copy can be made; None: it can run."""
+    reason = suites.unsupported(suite, system)
+    if reason is None and in_scratch(suite) and deployment.database_url:
+        try:
+            reason = scratch.unavailable(deployment.database_url)
+        except psycopg.Error as error:  # unchecked database (a run without a plan)
+            reason = f"needs a scratch database, and the database did not answer: {error}"
+    return reason
 
 
 def in_scratch(suite: str) -> bool:
-    """Whether the suite's driver loads datasets, so runs in the run's scratch copy of the
-    deployment's database (its `IN_SCRATCH`), never in the deployment's own tables."""
+    """Whether the suite's driver writes into its database (datasets, a queue and its
+    notifications), so runs in the run's scratch copy of the deployment's (its `IN_SCRATCH`),
+    never in the deployment's own."""
     return bool(getattr(DRIVERS[suite], "IN_SCRATCH", False))
 
 
@@ -248,33 +251,31 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     """Run each runnable suite's driver; spans go to the deployment's OTLP endpoint.
 
     `readiness_of`: the plan; a suite it says cannot run is recorded skipped or failed and not
-    started (without a plan every suite runs). A driver that raises fails its suite alone:
+    started. A suite it does not cover is asked `cannot_run` first, as `plan()` asks it, and
+    skipped with its reason. A driver that raises fails its suite alone:
     the error's first line is its outcome's reason, and the next suite runs.
     Ctrl-C ends the run early: what was measured is flushed and the outcome says interrupted.
     """
+    system = measured_system(deployment, options.system)
+    skipped = not_run(readiness_of) | unplanned_skips(deployment, system, options.suites,
+                                                       readiness_of)
     counts = ExportCounts()
     instance_id = uuid.uuid4().hex
     provider = driver_tracing(deployment, counts=counts, instance_id=instance_id)
-    system = measured_system(deployment, options.system)
     handlers = stack_handlers()
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
                                quick=options.quick,
                                iteration_timeout_s=options.iteration_timeout_s,
                                load=options.load)
     outcome = RunOutcome(run_id)
-    skipped = not_run(readiness_of)
     emitted = 0
     scratch_suites = [suite for suite in options.suites
                       if in_scratch(suite) and suite not in skipped]
     scratch_copy = scratch.ScratchOnDemand(deployment.database_url or "", run_id)
     try:
         for suite in options.suites:
-            reason = system_choice.skip_reason(options.system, suite)
             if suite in skipped:
                 outcome.suites[suite] = skipped[suite]
-                continue
-            if reason is not None:  # run without a plan: plan() asks this before any timing
-                outcome.suites[suite] = SuiteRecord(SUITE_SKIPPED, reason)
                 continue
             ctx = DriverContext(suite, run_settings, system, PhaseRecorder(provider),
                                 progress=progress, artifacts_dir=artifacts_dir,
@@ -284,7 +285,7 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
             outcome.suites[suite] = SuiteRecord(SUITE_FAILED, "interrupted")
             measures = suites.subject(DRIVERS[suite], system)
             try:
-                if suite in scratch_suites:  # datasets are loaded in a copy, never the deployment
+                if suite in scratch_suites:  # it writes in a copy, never in the deployment
                     ctx.system = _scratch_system(scratch_copy, deployment, options)
                 outcome.results[suite] = DRIVERS[suite].run(ctx)
                 outcome.suites[suite] = SuiteRecord(SUITE_RAN, measures=measures)
@@ -312,10 +313,20 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     return outcome
 
 
+def unplanned_skips(deployment: Deployment, system: System, chosen: Sequence[str],
+                    readiness_of: Sequence[SuiteReadiness]) -> dict[str, SuiteRecord]:
+    """The suites of `chosen` the plan does not cover that cannot run, skipped with why."""
+    planned = {suite.suite for suite in readiness_of}
+    reasons = {suite: cannot_run(suite, deployment, system)
+               for suite in chosen if suite not in planned}
+    return {suite: SuiteRecord(SUITE_SKIPPED, reason)
+            for suite, reason in reasons.items() if reason is not None}
+
+
 def _scratch_system(copy: scratch.ScratchOnDemand, deployment: Deployment,
                     options: RunOptions) -> System:
-    """The system of a suite that loads datasets: the deployment with its database replaced by
-    the run's scratch copy of it."""
+    """The system of a suite that runs in the scratch copy: the deployment with its database
+    replaced by the run's copy of it."""
     return measured_system(dataclasses.replace(deployment, database_url=copy.url()),
                            options.system)
 

@@ -3,9 +3,9 @@
 The choice is made before anything is started or written, from the database's catalogue
 (instrument.systems.detect): a tasker-core database is never measured as spanbench's stack,
 nor spanbench's as tasker-core, and spanbench never starts its own stack against a tasker-core
-database. sql_functions loads its datasets into a scratch copy of the deployment's database
-(spanbench.runner.scratch); the suites that plant tasks or rewind steps do not use one yet, so
-they are skipped on tasker-core rather than write into the deployment's tables.
+database. The adapter carries what the inspection found (the functions the database lacks or
+declares otherwise), so each driver's `unsupported(system)` alone says which suites it cannot
+run (spanbench.runner.suites).
 """
 
 from __future__ import annotations
@@ -15,28 +15,15 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from instrument.drivers import (
-    e2e_latency,
-    event_propagation,
-    step_enqueueing,
-    task_initialization,
-    worker_execution,
-)
+from instrument.drivers import e2e_latency, task_initialization, worker_execution
 from instrument.systems import detect, spanbench_stack, tasker_core
 from instrument.systems.base import Endpoints, System, TemplateRef
 from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.systems.tasker_core import TaskerCore, TemplateOptionError, template_overrides
 from spanbench import settings
+from spanbench.runner import suites as registry
 
 SYSTEMS = (spanbench_stack.NAME, tasker_core.NAME)
-SCRATCH_SUITES = frozenset({step_enqueueing.SUITE, worker_execution.SUITE})
-SCRATCH_REASON = ("needs a scratch database for the tasks it plants or rewinds, which spanbench "
-                  "does not build for this suite yet: it will not write into the deployment's "
-                  "tables")
-SUITE_FUNCTIONS: Mapping[str, tuple[str, ...]] = {
-    event_propagation.SUITE: (tasker_core.SEND_WITH_NOTIFY, tasker_core.QUEUE_NAMESPACE),
-}
-"""tasker-core functions a suite cannot run without."""
 SUITE_TEMPLATE_SCENARIOS: Mapping[str, tuple[str, ...]] = {
     driver.SUITE: tuple(driver.SCENARIOS)
     for driver in (task_initialization, worker_execution, e2e_latency)
@@ -69,10 +56,14 @@ class SystemChoice:
 
     def function_problems(self) -> list[str]:
         """tasker-core's functions the database lacks or declares otherwise, described."""
+        return list(self.unavailable_functions().values())
+
+    def unavailable_functions(self) -> dict[str, str]:
+        """Per tasker-core function the database lacks or declares otherwise, what is wrong."""
         if self.name != tasker_core.NAME or self.inspection is None:
-            return []
-        return [check.describe() for check in self.inspection.functions.values()
-                if not check.ok]
+            return {}
+        return {name: check.describe() for name, check in self.inspection.functions.items()
+                if not check.ok}
 
 
 def choose(explicit: str | None, template_options: Sequence[str] = (),
@@ -131,8 +122,8 @@ def _inspect(database_url: str | None) -> detect.Inspection | None:
 def adapter(choice: SystemChoice, endpoints: Endpoints) -> System:
     """The chosen system's adapter for the deployment at `endpoints`."""
     if choice.name == tasker_core.NAME:
-        unavailable = choice.inspection.unavailable if choice.inspection else frozenset()
-        return TaskerCore(endpoints, templates=dict(choice.templates), unavailable=unavailable)
+        return TaskerCore(endpoints, templates=dict(choice.templates),
+                          unavailable=choice.unavailable_functions())
     return SpanbenchStack(endpoints)
 
 
@@ -146,25 +137,11 @@ def template_map(choice: SystemChoice) -> dict[str, str]:
 
 
 def scenarios_without_template(choice: SystemChoice, suites: Sequence[str]) -> dict[str, list[str]]:
-    """Per suite of `suites` that runs, its scenarios the chosen system has no template for
+    """Per suite of `suites` the chosen system can run, its scenarios it has no template for
     (the driver skips them)."""
     system = adapter(choice, NOWHERE)
     missing = {suite: [scenario for scenario in SUITE_TEMPLATE_SCENARIOS.get(suite, ())
                        if system.template(scenario) is None]
-               for suite in suites if skip_reason(choice, suite) is None}
+               for suite in suites if registry.unsupported(suite, system) is None}
     return {suite: scenarios for suite, scenarios in missing.items() if scenarios}
 
-
-def skip_reason(choice: SystemChoice, suite: str) -> str | None:
-    """Why `suite` does not run on the chosen system; None: it runs."""
-    if choice.name != tasker_core.NAME:
-        return None
-    if suite in SCRATCH_SUITES:
-        return SCRATCH_REASON
-    if choice.inspection is not None:
-        missing = [choice.inspection.functions[name].describe()
-                   for name in SUITE_FUNCTIONS.get(suite, ())
-                   if not choice.inspection.functions[name].ok]
-        if missing:
-            return "; ".join(missing)
-    return None

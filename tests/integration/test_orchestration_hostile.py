@@ -27,6 +27,9 @@ JSON = {"content-type": "application/json"}
 def client(module_db: str) -> Iterator[TestClient]:
     app = create_app(ServiceSettings.from_env(database_url=module_db, poll_interval_s=0.2))
     with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 1)) as client:
+        # psycopg_pool draws from the `random` module as it adds a connection: filled before the
+        # first example, the pool does not do it in the app's thread while Hypothesis draws.
+        client.portal.call(app.state.orchestrator.pool.wait)
         yield client
 
 

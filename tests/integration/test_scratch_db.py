@@ -1,6 +1,7 @@
 """Scratch databases: sql_functions loads its datasets into a copy of the deployment's schema on
-the same server, never into the deployment; the copy carries the deployment's own functions
-and search path, and is dropped at the end, or by the next run when its run died."""
+the same server, never into the deployment (event_propagation makes its queue there too); the
+copy carries the deployment's own functions and search path, and is dropped at the end, or by
+the next run when its run died; without one, both suites are skipped saying why."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from psycopg import sql
 
-from instrument.drivers import sql_functions
+from instrument.drivers import event_propagation, sql_functions
 from instrument.drivers.base import DriverContext, NoProgress, RunSettings
 from instrument.recorder import PhaseRecorder
 from instrument.systems.base import Endpoints
@@ -172,13 +173,14 @@ def test_a_role_without_createdb_is_told_the_privilege(fresh_db: str) -> None:
         url = psycopg.conninfo.make_conninfo(fresh_db, user=role, password="pw")
         reason = scratch.unavailable(url)
         deployment = Deployment(url, None, (), "http://unused", Path("."))
-        [readiness] = job.plan(deployment, [sql_functions.SUITE], [])
+        plan = job.plan(deployment, [sql_functions.SUITE, event_propagation.SUITE], [])
     finally:
         with psycopg.connect(fresh_db, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
     assert reason == (f"needs a scratch database, and role {role} lacks the CREATEDB "
                       f"privilege: ALTER ROLE {role} CREATEDB, or run as a role that has it")
-    assert readiness == SuiteReadiness(sql_functions.SUITE, False, reason)
+    assert plan == [SuiteReadiness(sql_functions.SUITE, False, reason),
+                    SuiteReadiness(event_propagation.SUITE, False, reason)]
 
 
 def test_a_missing_client_program_is_named(fresh_db: str,

@@ -9,14 +9,16 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import psycopg
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from psycopg import sql
 
 from instrument.drivers import event_propagation
 from instrument.drivers.base import DriverContext, RunSettings
@@ -30,6 +32,8 @@ from spanbench.vocabulary import Attr
 from tests.otlp_capture import OtlpCapture
 
 ORCHESTRATION = "http://127.0.0.1:1"
+QUEUE_CREATED_CHANNEL = "pgmq_queue_created"
+"""What tasker-core's trigger on pgmq.meta NOTIFYs when a queue is created."""
 
 
 def _inspect(url: str) -> detect.Inspection:
@@ -177,13 +181,56 @@ def _catalogue(url: str) -> tuple[dict[str, int], list[tuple[str, str]]]:
         return _row_counts(conn), functions
 
 
+class Eavesdropper(threading.Thread):
+    """A connection LISTENing on the deployment's database, as its live orchestration does."""
+
+    def __init__(self, url: str, channels: Sequence[str]) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.channels = channels
+        self.heard: list[tuple[str, str]] = []
+        self.listening = threading.Event()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for channel in self.channels:
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            self.listening.set()
+            while not self.stop.is_set():
+                self.heard += [(n.channel, n.payload) for n in conn.notifies(timeout=0.1)]
+
+    def hears(self, channel: str, payload: str) -> bool:
+        """Whether a NOTIFY sent to the deployment now reaches this listener (within 5 s)."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+        deadline = time.monotonic() + 5
+        while (channel, payload) not in self.heard and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return (channel, payload) in self.heard
+
+
 @pytest.mark.timeout(150)
 def test_a_run_on_tasker_cores_database_detects_it_and_measures_it_in_a_scratch_copy(
         tasker_core_db: str, tmp_path: Path) -> None:
     before = _catalogue(tasker_core_db)
+    with psycopg.connect(tasker_core_db) as conn:  # the namespace of the suite's queue
+        namespace = TaskerCore(Endpoints(ORCHESTRATION, tasker_core_db)).queue_namespace(
+            conn, "spanbench_events_00000000")
+    channels = (tasker_core.GLOBAL_CHANNEL, QUEUE_CREATED_CHANNEL,
+                tasker_core.CHANNEL_PREFIX + namespace)
+    orchestration = Eavesdropper(tasker_core_db, channels)
+    orchestration.start()
+    assert orchestration.listening.wait(10)
     home = tmp_path / ".spanbench"
-    result = _spanbench("sql_functions", "event_propagation", "--quick", home=home,
-                        database_url=tasker_core_db)
+    try:
+        result = _spanbench("sql_functions", "event_propagation", "--quick", home=home,
+                            database_url=tasker_core_db)
+        assert orchestration.heard == []  # neither the queue's creation nor a send reached it
+        assert orchestration.hears(channels[-1], "control")
+    finally:
+        orchestration.stop.set()
+        orchestration.join()
     output = " ".join(result.stdout.split())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "system: tasker-core (detected: sqlx's ledger public._sqlx_migrations" in output
@@ -195,7 +242,8 @@ def test_a_run_on_tasker_cores_database_detects_it_and_measures_it_in_a_scratch_
     assert config["system"] == "tasker-core"
     assert config["templates"]["linear_4"] == "rust_e2e_linear/mathematical_sequence:1.0.0"
     assert "tree_7" not in config["templates"]
-    assert json.loads(run_json.read_text())["suites"]["sql_functions"]["status"] == "ran"
+    suites = json.loads(run_json.read_text())["suites"]
+    assert suites["sql_functions"]["status"] == suites["event_propagation"]["status"] == "ran"
     assert _catalogue(tasker_core_db) == before
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import time
 from collections.abc import Iterator
 
@@ -155,6 +156,17 @@ def test_without_provider_phases_time_and_propagate() -> None:
     assert notify.parent_span_context == publish.span_context
     assert inject_http_headers(notify.context)["traceparent"].endswith("-03")
     assert rec.flush() == 0
+
+
+def test_ids_neither_draw_from_nor_repeat_with_the_random_modules_state() -> None:
+    rec = PhaseRecorder(None)
+    random.seed(12)  # as Hypothesis seeds it for each example
+    before = random.getstate()
+    first = rec.phase("publish")
+    assert random.getstate() == before  # a concurrent Hypothesis draw would see no change
+    random.seed(12)
+    second = rec.phase("publish")
+    assert (first.trace_id, first.span_id) != (second.trace_id, second.span_id)
 
 
 def test_record_measured_elsewhere(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,9 +22,10 @@ from extract.reports.model import ReportInput
 from extract.store.run_json import RunJsonError, RunRecord, SuiteRecord, parse
 from instrument.drivers.base import DriverContext, NoProgress
 from spanbench.cli.run_command import EXIT_FAILED, EXIT_PREREQUISITE, exit_code
-from spanbench.runner import job
+from spanbench.runner import job, scratch
 from spanbench.runner.deployment import Deployment
 from spanbench.runner.prerequisites import SuiteReadiness
+from spanbench.runner.scratch import ScratchDatabase
 from spanbench.vocabulary import Phase
 from tests.otlp_capture import OtlpCapture
 from tests.unit.reports_fixture import sample_report
@@ -135,3 +138,66 @@ def test_every_report_names_a_skipped_or_failed_suite_and_why(tmp_path: Path) ->
     write_reports(report, tmp_path)
     assert (tmp_path / "latest" / "step_enqueueing.json").exists()
     assert "SKIPPED" in (tmp_path / "latest" / "report.html").read_text()
+
+
+class CopyLog:
+    """A stand-in for scratch.open_scratch that logs when the copy is made and dropped."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    @contextmanager
+    def open_scratch(self, source_url: str, run_id: str) -> Iterator[ScratchDatabase]:
+        self.events.append("made")
+        try:
+            yield ScratchDatabase("copy", f"{source_url}_copy")
+        finally:
+            self.events.append("dropped")
+
+
+def _logs_where_it_ran(copies: CopyLog, interrupt: bool = False) -> object:
+    def run(ctx: DriverContext) -> None:
+        copies.events.append(f"{ctx.suite} on {ctx.system.endpoints.database_url}")
+        if interrupt:
+            raise KeyboardInterrupt
+
+    return run
+
+
+def _scratch_registry(monkeypatch: pytest.MonkeyPatch, interrupt_in: str = "") -> CopyLog:
+    copies = CopyLog()
+    monkeypatch.setattr(scratch, "open_scratch", copies.open_scratch)
+    registry = {}
+    for suite, in_scratch in (("sql_functions", True), ("event_propagation", True),
+                              ("handler_overhead", False)):
+        fake = _fake(suite, _logs_where_it_ran(copies, suite == interrupt_in))
+        fake.IN_SCRATCH = in_scratch
+        registry[suite] = fake
+    monkeypatch.setattr(job, "DRIVERS", registry)
+    return copies
+
+
+def _run_all_three(tmp_path: Path, endpoint: str) -> job.RunOutcome:
+    names = ["sql_functions", "event_propagation", "handler_overhead"]
+    deployment = Deployment("postgresql://h/db", None, (), endpoint, tmp_path)
+    return job.run_suites(deployment, "r1", job.RunOptions(names, quick=True), NoProgress(),
+                          tmp_path / "art", [SuiteReadiness(name, True) for name in names])
+
+
+def test_the_scratch_suites_share_one_copy_dropped_after_the_last_of_them(
+        tmp_path: Path, otlp_capture: OtlpCapture, monkeypatch: pytest.MonkeyPatch) -> None:
+    copies = _scratch_registry(monkeypatch)
+    outcome = _run_all_three(tmp_path, otlp_capture.endpoint)
+    assert outcome.ran() == ["sql_functions", "event_propagation", "handler_overhead"]
+    assert copies.events == ["made", "sql_functions on postgresql://h/db_copy",
+                             "event_propagation on postgresql://h/db_copy", "dropped",
+                             "handler_overhead on postgresql://h/db"]
+
+
+def test_ctrl_c_before_the_last_scratch_suite_drops_the_copy(
+        tmp_path: Path, otlp_capture: OtlpCapture, monkeypatch: pytest.MonkeyPatch) -> None:
+    copies = _scratch_registry(monkeypatch, interrupt_in="sql_functions")
+    outcome = _run_all_three(tmp_path, otlp_capture.endpoint)
+    assert outcome.interrupted
+    assert outcome.suites["event_propagation"].reason == "not reached: the run was interrupted"
+    assert copies.events == ["made", "sql_functions on postgresql://h/db_copy", "dropped"]

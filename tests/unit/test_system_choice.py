@@ -11,14 +11,17 @@ import psycopg
 import pytest
 
 from extract.store import run_json
+from instrument.drivers.base import Need, NoProgress
 from instrument.systems import detect, tasker_core
 from instrument.systems.base import TemplateRef
 from instrument.systems.detect import Detection, FunctionCheck, Inspection
 from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.systems.tasker_core import TaskerCore
-from spanbench.runner import job, system_choice
+from spanbench.runner import job, scratch, suites, system_choice
 from spanbench.runner.deployment import Deployment
+from spanbench.runner.prerequisites import Check
 from spanbench.runner.system_choice import SystemChoice, SystemChoiceError, choose
+from tests.otlp_capture import OtlpCapture
 
 DB = "postgresql://u:p@127.0.0.1:1/deployment"
 ORCHESTRATION = "http://127.0.0.1:2"
@@ -104,28 +107,74 @@ def test_templates_are_overridden_for_tasker_core_only(database_is: DatabaseIs) 
         choose("tasker-core", ["tree_7"], DB, ORCHESTRATION)
 
 
-def test_the_planting_and_rewind_suites_are_skipped_on_tasker_core() -> None:
+PLANTING = ("plants its tasks over SQL, which spanbench does not do on tasker-core: it will not "
+            "write into the deployment's tables")
+REWINDS = ("moves complete steps back to enqueued over SQL, which tasker-core cannot do (no step "
+           "rewinds): it lends no steps")
+OTHER_SEND = (("text, jsonb, integer, jsonb",
+               "queue_name text, message jsonb, delay_seconds integer, headers jsonb"),)
+OTHER_SEND_REASON = ("tasker.pgmq_send_with_notify(text, jsonb, integer) is absent: the database "
+                     "has tasker.pgmq_send_with_notify(queue_name text, message jsonb, "
+                     "delay_seconds integer, headers jsonb)")
+
+
+def _unsupported(choice: SystemChoice, suite: str) -> str | None:
+    return suites.unsupported(suite, system_choice.adapter(choice, system_choice.NOWHERE))
+
+
+def test_the_drivers_skip_the_planting_and_rewind_suites_on_tasker_core() -> None:
     tasker = SystemChoice("tasker-core", inspection=_inspection("tasker-core"))
-    for suite in ("step_enqueueing", "worker_execution"):
-        assert system_choice.skip_reason(tasker, suite) == (
-            "needs a scratch database for the tasks it plants or rewinds, which spanbench does "
-            "not build for this suite yet: it will not write into the deployment's tables")
-        assert system_choice.skip_reason(SystemChoice(), suite) is None
+    assert _unsupported(tasker, "step_enqueueing") == PLANTING
+    assert _unsupported(tasker, "worker_execution") == REWINDS
+    for suite in suites.DRIVERS:
+        assert _unsupported(SystemChoice(), suite) is None, suite
     for suite in ("sql_functions", "e2e_latency", "task_initialization", "event_propagation",
-                  "handler_overhead"):  # sql_functions runs in a scratch copy
-        assert system_choice.skip_reason(tasker, suite) is None
+                  "handler_overhead"):  # sql_functions and event_propagation: in a scratch copy
+        assert _unsupported(tasker, suite) is None, suite
 
 
 def test_a_suite_whose_function_is_declared_otherwise_is_skipped_naming_it() -> None:
-    other = (("text, jsonb, integer, jsonb",
-              "queue_name text, message jsonb, delay_seconds integer, headers jsonb"),)
     choice = SystemChoice("tasker-core", inspection=_inspection(
-        "tasker-core", {"pgmq_send_with_notify": other}))
-    reason = system_choice.skip_reason(choice, "event_propagation")
-    assert reason == ("tasker.pgmq_send_with_notify(text, jsonb, integer) is absent: the "
-                      "database has tasker.pgmq_send_with_notify(queue_name text, message jsonb, "
-                      "delay_seconds integer, headers jsonb)")
-    assert choice.function_problems() == [reason]
+        "tasker-core", {"pgmq_send_with_notify": OTHER_SEND}))
+    assert _unsupported(choice, "event_propagation") == OTHER_SEND_REASON
+    assert choice.function_problems() == [OTHER_SEND_REASON]
+    both = SystemChoice("tasker-core", inspection=_inspection(
+        "tasker-core", {"pgmq_send_with_notify": OTHER_SEND, "extract_queue_namespace": ()}))
+    assert _unsupported(both, "event_propagation") == (
+        f"{OTHER_SEND_REASON}; tasker.extract_queue_namespace(text) is absent")
+
+
+def _skips(outcome: job.RunOutcome) -> dict[str, str | None]:
+    return {suite: record.reason for suite, record in outcome.suites.items()
+            if record.status == "skipped"}
+
+
+def test_the_plan_and_a_run_without_one_skip_through_the_same_question(
+        tmp_path: Path, otlp_capture: OtlpCapture, monkeypatch: pytest.MonkeyPatch) -> None:
+    copies: list[str] = []
+
+    def no_copy(url: str) -> str:
+        copies.append(url)
+        return "needs a scratch database, and there is no pg_dump"
+
+    monkeypatch.setattr(scratch, "unavailable", no_copy)
+    choice = SystemChoice("tasker-core", inspection=_inspection(
+        "tasker-core", {"pgmq_send_with_notify": OTHER_SEND}))
+    deployment = Deployment(DB, None, (), otlp_capture.endpoint, tmp_path)
+    chosen = ["sql_functions", "event_propagation", "worker_execution", "step_enqueueing"]
+    expected = {"sql_functions": "needs a scratch database, and there is no pg_dump",
+                "event_propagation": OTHER_SEND_REASON, "worker_execution": REWINDS,
+                "step_enqueueing": PLANTING}
+    database_ok = Check("Database reachable", True, "ok", "", need=Need.DATABASE)
+    others_ok = [Check(name, True, "ok", "", need=need) for name, need in (
+        ("Orchestration healthy", Need.ORCHESTRATION), ("Workers healthy", Need.WORKERS))]
+    plan = job.plan(deployment, chosen, [database_ok, *others_ok], choice)
+    assert {suite.suite: suite.reason for suite in plan if suite.skipped} == expected
+    assert copies == [DB]  # asked only of the scratch suite the system can run
+    unplanned = job.run_suites(deployment, "r1", job.RunOptions(chosen, system=choice),
+                               NoProgress(), tmp_path / "art")
+    assert _skips(unplanned) == expected
+    assert unplanned.ran() == [] and unplanned.failed() == []
 
 
 def test_absent_sql_functions_are_left_out_of_the_adapter() -> None:
@@ -191,3 +240,13 @@ def test_the_scenarios_without_a_template_are_named_per_suite() -> None:
     assert system_choice.scenarios_without_template(tree, ["e2e_latency"]) == {
         "e2e_latency": ["linear_3"]}
     assert system_choice.scenarios_without_template(SystemChoice(), suites) == {}
+
+
+def test_a_run_without_a_plan_skips_a_scratch_suite_when_the_database_does_not_answer(
+        tmp_path: Path, otlp_capture: OtlpCapture) -> None:
+    deployment = Deployment(DB, None, (), otlp_capture.endpoint, tmp_path)
+    outcome = job.run_suites(deployment, "r1", job.RunOptions(["event_propagation"]),
+                             NoProgress(), tmp_path / "art")
+    reason = _skips(outcome)["event_propagation"]
+    assert reason is not None
+    assert reason.startswith("needs a scratch database, and the database did not answer: ")

@@ -147,6 +147,8 @@ def test_queues_and_channels_are_tasker_cores() -> None:
     assert SYSTEM.message_ready_channel("rust_e2e_linear") == "pgmq_message_ready.rust_e2e_linear"
     assert SYSTEM.finalized_channel is None
     assert SYSTEM.step_rewinds is False
+    assert SYSTEM.plants_tasks is False
+    assert SYSTEM.send_with_notify_missing is None
 
 
 def test_send_with_notify_is_the_three_argument_function_without_headers() -> None:
@@ -173,7 +175,8 @@ def test_the_sql_functions_are_the_drivers_and_absent_ones_are_not_timed() -> No
     assert set(SYSTEM.sql_functions) == set(sql_driver.SCENARIOS)
     for name, query in SQL_FUNCTIONS.items():
         assert f"tasker.{name}(" in query
-    partial = TaskerCore(ENDPOINTS, unavailable=frozenset({"calculate_dependency_levels"}))
+    partial = TaskerCore(ENDPOINTS, unavailable={
+        "calculate_dependency_levels": "tasker.calculate_dependency_levels(uuid) is absent"})
     assert "calculate_dependency_levels" not in partial.sql_functions
     assert [f.name for f in sql_driver.functions(partial)] == [
         name for name in sql_driver.SCENARIOS if name != "calculate_dependency_levels"]
