@@ -119,6 +119,8 @@ class Attr:
     EXPLAIN_BUFFER_HIT_RATIO: Final = "bench.explain.buffer_hit_ratio"
     EXPLAIN_ARTIFACT: Final = "bench.explain.artifact"
 
+    SERVICE_NAME: Final = "service.name"
+    """The resource attribute naming the process that exported a span."""
     CORRELATION_ID: Final = "correlation_id"
     TASK_UUID: Final = "task_uuid"
     STEP_UUID: Final = "step_uuid"

@@ -25,6 +25,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from extract.receive.columns import text_of
+from spanbench.vocabulary import Attr
 
 SPAN_KIND: Final = "span.kind"
 STATUS_CODE: Final = "otel.status_code"
@@ -34,7 +35,7 @@ SCOPE_NAME: Final = "otel.scope.name"
 SCOPE_VERSION: Final = "otel.scope.version"
 TRACE_STATE: Final = "w3c.tracestate"
 EVENT: Final = "event"
-SERVICE_NAME: Final = "service.name"
+SERVICE_NAME: Final = Attr.SERVICE_NAME
 NO_SERVICE_NAME: Final = "OTLPResourceNoServiceName"
 """Jaeger's serviceName for a resource without service.name."""
 

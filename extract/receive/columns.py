@@ -354,7 +354,7 @@ class _Collected:
         _append_key_values(attributes, maps)
         service = ""
         for key, text in zip(maps[0][start:], maps[1][start:], strict=True):
-            if key == "service.name":
+            if key == Attr.SERVICE_NAME:
                 service = text
                 break
         self.resources.append((service, len(maps[0]), len(maps[2])))

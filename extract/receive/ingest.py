@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -48,6 +48,8 @@ class SinkCounters:
     segments_converted: int = 0
     conversion_errors: int = 0
     requests: Counter[str] = field(default_factory=Counter)
+    services: Counter[str] = field(default_factory=Counter)
+    """Accepted spans per exporting service (`service.name`; '' for none)."""
 
     def count(self, outcome: Outcome) -> None:
         self.requests[outcome.value] += 1
@@ -61,6 +63,8 @@ class Prepared:
     accepted_spans: int
     rejected_spans: int
     error_message: str
+    services: Mapping[str, int] = field(default_factory=dict)
+    """Accepted spans per exporting service (`service.name`)."""
 
 
 def prepare(body: bytes, fmt: Format) -> Prepared:
@@ -74,7 +78,8 @@ def prepare(body: bytes, fmt: Format) -> Prepared:
     else:
         payload = screened.request.SerializeToString()
     return Prepared(
-        payload, screened.accepted_spans, screened.rejected_spans, screened.error_message
+        payload, screened.accepted_spans, screened.rejected_spans, screened.error_message,
+        screened.services,
     )
 
 
@@ -103,6 +108,7 @@ class Ingestor:
         if prepared.payload is not None:
             await self._spool.append(prepared.payload)
             counters.accepted_spans += prepared.accepted_spans
+            counters.services.update(prepared.services)
             if self._forward is not None:
                 self._forward(prepared.payload)
         counters.count(Outcome.PARTIAL if prepared.rejected_spans else Outcome.OK)

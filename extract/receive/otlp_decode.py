@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
@@ -182,6 +182,8 @@ class Screened:
     accepted_spans: int
     rejected_spans: int
     error_message: str  # '' when none rejected
+    services: Mapping[str, int] = field(default_factory=dict)
+    """Accepted spans per resource `service.name` ('' for a resource without one)."""
 
 
 def _run_id_problem(run_id: str) -> str:
@@ -198,9 +200,11 @@ def screen(request: ExportTraceServiceRequest) -> Screened:
     accepted = 0
     has_empty = False
     valid_run_ids: set[str] = set()
+    services: dict[str, int] = {}
     run_key = Attr.RUN_ID
     for ri, resource_spans in enumerate(request.resource_spans):
         resource_run_id = run_id_of((), resource_spans.resource.attributes)
+        accepted_before = accepted
         scopes = resource_spans.scope_spans
         if not scopes:
             has_empty = True
@@ -245,9 +249,21 @@ def screen(request: ExportTraceServiceRequest) -> Screened:
                 else:
                     rejected.append((ri, si, index))
                     reasons[problem] = reasons.get(problem, 0) + 1
+        if accepted > accepted_before:
+            service = service_name_of(resource_spans.resource.attributes)
+            services[service] = services.get(service, 0) + accepted - accepted_before
     if not rejected and not has_empty:
-        return Screened(request, accepted, 0, "")
-    return Screened(_without(request, rejected), accepted, len(rejected), _summary(reasons))
+        return Screened(request, accepted, 0, "", services)
+    return Screened(_without(request, rejected), accepted, len(rejected), _summary(reasons),
+                    services)
+
+
+def service_name_of(resource_attributes: Iterable[KeyValue]) -> str:
+    """A resource's `service.name` ('' when it has none)."""
+    for kv in resource_attributes:
+        if kv.key == Attr.SERVICE_NAME:
+            return kv.value.string_value
+    return ""
 
 
 def _summary(reasons: dict[str, int]) -> str:

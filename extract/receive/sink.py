@@ -130,6 +130,7 @@ class Sink:
             "rejected_spans": counters.rejected_spans,
             "written_spans": counters.written_spans,
             "requests": dict(counters.requests),
+            "services": dict(counters.services),
             "backlog_bytes": backlog.total,
             "in_flight_bytes": backlog.in_flight,
             "spooled_bytes": backlog.spooled,

@@ -7,7 +7,9 @@ runner skips a suite whose needs the run does not name) and `run(ctx: DriverCont
 also define `unsupported(system) -> str | None`: why this system cannot run it, checked before
 any timing (None: it can), and `SUBJECT`: scenario → what it measures, for a driver that times
 spanbench's own code rather than the deployment (every report shows it), or
-`subject_on(system)` when that depends on the system measured. It reaches the deployment
+`subject_on(system)` when that depends on the system measured; `STACK_PHASES = True` says
+its reports include phases from the deployment's own spans, which must reach the run's sink
+(the prerequisites say whether they can). It reaches the deployment
 only through `ctx.system` (instrument.systems), times phases only with `ctx.recorder` and
 parents its root phases on `ctx.parent(iteration)`, so every span carries the run's bench.*
 values; it wraps each iteration in `ctx.guard(iteration)` so one failure costs one iteration.

@@ -63,6 +63,7 @@ from spanbench.vocabulary import Attr, Phase, Suite
 
 SUITE = Suite.E2E_LATENCY
 NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
+STACK_PHASES = True
 SAMPLES = 10
 WARMUP = 2
 STACK_TRACED = Attr.STACK_TRACED

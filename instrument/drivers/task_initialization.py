@@ -17,6 +17,7 @@ from spanbench.vocabulary import Attr, Phase, Suite
 
 SUITE = Suite.TASK_INITIALIZATION
 NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
+STACK_PHASES = True
 SCENARIOS = ("linear_3", "diamond_4")
 SAMPLES = 50
 WARMUP = 5

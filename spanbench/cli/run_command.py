@@ -215,6 +215,10 @@ def run(
                                          artifacts, plan)
             final = job.metadata(run_id, deployment, options, started_at, outcome, checks)
             store.write_record(run_id, final)
+            note = job.deployment_spans_note(deployment, outcome,
+                                             (final.sink or {}).get("status_at_end_of_suites", {}))
+            if note is not None:
+                console.print(note, highlight=False)
             console.print("flushing spans and stopping what the run started…")
         if deployment.stack_telemetry:  # known once the stack has stopped
             store.write_record(run_id, dataclasses.replace(

@@ -68,6 +68,10 @@ class Deployment:
     """Each time the run's sink died and was started again: its exit code, when, the new pid."""
     otlp_headers: dict[str, str] | None = None
     """Headers of the drivers' exports (the sink's token); None: OTEL_EXPORTER_OTLP_HEADERS."""
+    started_sink: bool = False
+    """The sink is the run's own (it takes spans only from what the run started)."""
+    started_stack: bool = False
+    """The deployment is spanbench's stack, started by this run to export to its sink."""
 
 
 @dataclass
@@ -239,6 +243,7 @@ def deploy(home: Path, runs_dir: RunStore, workers: int = 2,
             deployment.otlp_headers = {"authorization": f"Bearer {token}"}
             forwarding = f" (forwarding to {', '.join(tee)})" if tee else ""
             deployment.started.append(f"sink {sink.endpoint}{forwarding}")
+            deployment.started_sink = True
         if not named:
             stack_home = home / "run-stack"
             counts_dir = stack_home / "telemetry"
@@ -258,6 +263,7 @@ def deploy(home: Path, runs_dir: RunStore, workers: int = 2,
             deployment.worker_urls = tuple(state.worker_urls)
             deployment.server_settings = dict(state.server_settings)
             deployment.started.append(f"stack ({len(state.worker_urls)} workers)")
+            deployment.started_stack = True
         yield deployment
     finally:
         try:

@@ -9,7 +9,7 @@ import dataclasses
 import logging
 import traceback
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,8 +137,64 @@ def plan(deployment: Deployment, chosen: Sequence[str], checks: Sequence[Check],
          choice: SystemChoice | None = None) -> list[SuiteReadiness]:
     """Which chosen suites can run on this deployment, and why the others cannot."""
     system = measured_system(deployment, choice)
-    return readiness.assess({suite: DRIVERS[suite].NEEDS for suite in chosen}, checks,
-                            lambda suite: cannot_run(suite, deployment, system))
+    assessed = readiness.assess({suite: DRIVERS[suite].NEEDS for suite in chosen}, checks,
+                                lambda suite: cannot_run(suite, deployment, system))
+    if not any(suite.runnable and suites.reports_stack_phases(suite.suite)
+               for suite in assessed):
+        return assessed
+    caveat = stack_phase_caveat(deployment)
+    if caveat is None:
+        return assessed
+    why, fix = caveat
+    return [dataclasses.replace(suite, caveat=why, fix=fix)
+            if suite.runnable and suites.reports_stack_phases(suite.suite) else suite
+            for suite in assessed]
+
+
+def stack_phase_caveat(deployment: Deployment) -> tuple[str, str] | None:
+    """Why the deployment's own spans may not reach the run's sink, and what to do; None when
+    they do: spanbench's stack started by this run exports there, or the sink already holds
+    spans of a service other than the drivers'."""
+    if deployment.started_stack:
+        return None
+    if deployment_services(sink_status(deployment.otlp_endpoint)):
+        return None
+    why = ("its stack phases come from the deployment's own spans, and none has reached the "
+           "run's sink (spanbench did not start this deployment; the run says after the suites "
+           "whether any arrived)")
+    if deployment.started_sink:
+        return why, ("the run's own sink takes spans only from what the run starts: start a "
+                     "sink with 'spanbench collect' and set OTEL_EXPORTER_OTLP_ENDPOINT to it "
+                     "for the deployment and for spanbench run")
+    return why, (f"export the deployment's spans to {deployment.otlp_endpoint} "
+                 "(its OTEL_EXPORTER_OTLP_ENDPOINT)")
+
+
+def deployment_spans_note(deployment: Deployment, outcome: RunOutcome,
+                          status: Mapping[str, Any]) -> str | None:
+    """After the suites, for a deployment spanbench did not start: how many of its own spans
+    reached the sink (`status`: the sink's /status), which the stack phases of the suites that
+    ran depend on; None when no such suite ran or the run started the stack itself."""
+    ran = [suite for suite in outcome.ran() if suites.reports_stack_phases(suite)]
+    if not ran or deployment.started_stack:
+        return None
+    if "error" in status:
+        return f"deployment spans at the sink: not known ({status['error']})"
+    services = deployment_services(status)
+    if services:
+        return "deployment spans at the sink: " + ", ".join(
+            f"{name or '(no service.name)'} {count}" for name, count in sorted(services.items()))
+    return (f"⚠️  no span of the deployment reached the sink: the stack phases of "
+            f"{', '.join(ran)} are missing from the breakdowns")
+
+
+def deployment_services(status: Mapping[str, Any]) -> dict[str, int]:
+    """Spans per exporting service in a sink's /status, the drivers' own left out."""
+    services = status.get("services")
+    if not isinstance(services, dict):
+        return {}
+    drivers = tracing_settings.service_name(SERVICE_NAME)
+    return {str(name): int(count) for name, count in services.items() if name != drivers}
 
 
 def cannot_run(suite: str, deployment: Deployment, system: System) -> str | None:

@@ -45,6 +45,8 @@ class SuiteReadiness:
     fix: str = ""
     broken: bool = False
     """It cannot run because something the run names is broken (❌), not merely absent (⚠️)."""
+    caveat: str = ""
+    """It runs, but part of what it reports may be missing (⚠️): why; `fix` says what to do."""
 
     @property
     def skipped(self) -> bool:
@@ -56,11 +58,13 @@ class SuiteReadiness:
 
     @property
     def mark(self) -> str:
-        return "✅" if self.runnable else "❌" if self.broken else "⚠️ "
+        if self.runnable:
+            return "⚠️ " if self.caveat else "✅"
+        return "❌" if self.broken else "⚠️ "
 
     def describe(self) -> str:
         if self.runnable:
-            return "ready"
+            return f"ready; {self.caveat}" if self.caveat else "ready"
         return f"{'cannot run' if self.broken else 'skipped'}: {self.reason}"
 
 
@@ -155,6 +159,7 @@ def banner(checks: Sequence[Check], suites: Sequence[SuiteReadiness] = ()) -> st
     failed = [check for check in checks if not check.ok and not check.unnamed]
     failed_suites = [suite for suite in suites if suite.failed]
     skipped = [suite for suite in suites if suite.skipped]
+    caveats = [suite for suite in suites if suite.runnable and suite.caveat]
     if failed or failed_suites:
         verdict = f"❌ {len(failed)} prerequisite(s) missing"
         if failed_suites:
@@ -163,6 +168,8 @@ def banner(checks: Sequence[Check], suites: Sequence[SuiteReadiness] = ()) -> st
         verdict = "❌ no suite asked for can run on this deployment"
     elif skipped:
         verdict = f"⚠️  {len(skipped)} suite(s) skipped; the others are ready"
+    elif caveats:
+        verdict = f"⚠️  {len(caveats)} suite(s) ready with a caveat; the others are ready"
     else:
         verdict = "✅ All prerequisites met"
     lines += [verdict, BANNER_RULE]

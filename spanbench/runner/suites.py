@@ -52,6 +52,12 @@ def unsupported(suite: str, system: System) -> str | None:
     return None if probe is None else probe(system)
 
 
+def reports_stack_phases(suite: str) -> bool:
+    """Whether the suite's reports include phases from the deployment's own spans (its
+    driver's optional `STACK_PHASES`)."""
+    return bool(getattr(DRIVERS[suite], "STACK_PHASES", False))
+
+
 def subject(driver: Driver, system: System | None = None) -> dict[str, str] | None:
     """What the driver's scenarios measure when not the deployment: its optional
     `subject_on(system)` when a system is given, else its optional SUBJECT."""

@@ -188,3 +188,4 @@ def test_health_and_status_count_outcomes(client: httpx.Client) -> None:
     assert status["requests"]["ok"] > 0
     assert status["requests"]["bad_request"] > 0
     assert status["received_spans"] == status["accepted_spans"] + status["rejected_spans"]
+    assert sum(status["services"].values()) == status["accepted_spans"]

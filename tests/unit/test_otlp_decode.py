@@ -245,6 +245,19 @@ def test_screen_removes_empty_containers_even_when_nothing_is_rejected() -> None
     assert (screened.accepted_spans, screened.rejected_spans, screened.error_message) == (1, 0, "")
 
 
+def test_screen_counts_accepted_spans_per_service() -> None:
+    request = _request(
+        [
+            ({"service.name": "orchestration"}, [[_span("a"), _span("b", trace_id=b"")]]),
+            ({"service.name": "worker"}, [[_span("c")], [_span("d")]]),
+            ({"service.name": "orchestration"}, [[_span("e")]]),
+            ({}, [[_span("f")]]),
+            ({"service.name": "rejected only"}, [[_span("g", span_id=bytes(8))]]),
+        ]
+    )
+    assert screen(request).services == {"orchestration": 2, "worker": 2, "": 1}
+
+
 def test_run_id_of_prefers_the_span() -> None:
     span, resource = KeyValue(key="bench.run_id"), KeyValue(key="bench.run_id")
     span.value.string_value, resource.value.string_value = "s", "r"
