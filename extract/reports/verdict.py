@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from extract.reports.model import ReportInput, benchmark_name, check_name
-from spanbench.units import format_target_ms, ms
+from spanbench.units import format_ms, format_target_ms, ms
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
 
@@ -19,7 +19,7 @@ class Verdict:
 
 def verdict(report: ReportInput) -> Verdict:
     """0 when every target passes (warnings allowed), 1 on a failed target or a regression."""
-    lines = [f"FAIL {check_name(c)} {c.measured_ms:.1f} ms ≥ "
+    lines = [f"FAIL {check_name(c)} {format_ms(c.measured_ms)} ≥ "
              f"{format_target_ms(c.target.threshold_ms)}"
              for c in report.checks if c.status == "fail" and c.measured_ms is not None]
     lines += [f"REGRESSED {r.suite}/{benchmark_name(r)} median {ms(r.baseline_median_ns):.3g} ms → "

@@ -55,7 +55,7 @@ def test_a_failed_target_exits_1_and_names_the_check(tmp_path: Path) -> None:
                        cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stderr.startswith(
-        "FAIL task_initialization/linear_3 api.create_task mean 10.2 ms ≥ 5 ms")
+        "FAIL task_initialization/linear_3 api.create_task mean 10.20 ms ≥ 5 ms")
     junit = (tmp_path / "reports" / "latest" / "junit.xml").read_text()
     assert "<failure" in junit
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -103,8 +104,17 @@ def test_junit_one_case_per_target() -> None:
 def test_verdict_names_the_failing_check() -> None:
     result = verdict(sample_report())
     assert result.exit_code == 1
-    assert result.lines[0] == "FAIL e2e_latency/diamond_4 e2e.workflow mean 612.3 ms ≥ 500 ms"
+    assert result.lines[0] == "FAIL e2e_latency/diamond_4 e2e.workflow mean 612.30 ms ≥ 500 ms"
     assert result.lines[1].startswith("REGRESSED e2e_latency/diamond_4/e2e.workflow")
+
+
+def test_verdict_shows_a_sub_millisecond_failure_in_its_own_unit() -> None:
+    report = sample_report()
+    [failed] = [c for c in report.checks if c.status == "fail"]
+    tiny = dataclasses.replace(failed, measured_ms=0.0013,
+                               target=dataclasses.replace(failed.target, threshold_ms=0.001))
+    line = verdict(dataclasses.replace(report, checks=[tiny])).lines[0]
+    assert line.endswith("mean 1.3 µs ≥ 1 µs"), line
 
 
 def test_write_reports_fills_latest(tmp_path: Path) -> None:
