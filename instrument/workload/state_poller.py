@@ -39,8 +39,9 @@ from instrument.workload.server_stamps import ArrivalBound, split_stamp, stamped
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL_S = 0.001
-DEFAULT_SERVER_STAMPED = False
+DEFAULT_INTERVAL_S = 0.0
+"""Back to back while tasks are in flight: the narrowest window (benchmarks/completion_window)."""
+DEFAULT_SERVER_STAMPED = True
 APPLICATION_NAME = "spanbench-completion-poller"
 _IDLE_WAKE_S = 0.1
 """How often an idle poller (nothing in flight) looks up to see whether it should stop."""

@@ -24,12 +24,14 @@ class FakeCursor:
 
 class FakeConnection:
     """Answers the state query from `final` (uuid → state), recording each poll's uuids; the
-    stamped query also gets `stamps_us` in turn (the database's now(), microseconds)."""
+    stamped query also gets `stamps_us` in turn (the database's now(), microseconds), then
+    stamps a microsecond apart."""
 
     def __init__(self, stamps_us: Sequence[int] = ()) -> None:
         self.final: dict[str, str] = {}
         self.polls: list[list[str]] = []
         self.prepared: list[bool | None] = []
+        self.stamped: list[bool] = []
         self.closed = False
         self._stamps_us = list(stamps_us)
         self._lock = threading.Lock()
@@ -42,8 +44,9 @@ class FakeConnection:
             self.prepared.append(prepare)
             rows: list[tuple[Any, ...]] = [
                 (u, self.final[u], f"c-{u}") for u in uuids if u in self.final]
+            self.stamped.append(query == stamped_sql(SQL))
             if query == stamped_sql(SQL):
-                stamp = self._stamps_us.pop(0)
+                stamp = self._stamps_us.pop(0) if self._stamps_us else len(self.polls)
                 return FakeCursor([(stamp, *row) for row in rows] or [(stamp, None, None, None)])
             assert query == SQL
             return FakeCursor(rows)
@@ -125,6 +128,15 @@ def test_a_task_never_final_gives_none_and_is_no_longer_polled() -> None:
         polls = len(conn.polls)
         threading.Event().wait(0.03)
         assert polls > 0 and len(conn.polls) <= polls + 1  # one may have been under way
+
+
+def test_polls_run_back_to_back_and_stamped_by_default() -> None:
+    conn = FakeConnection()
+    poller = DatabaseStatePoller("postgresql://fake", SQL, connect=lambda url: conn)
+    assert poller.interval_s == 0
+    poller.expect("t-1")
+    poller.poll_once(conn, ["t-1"])
+    assert conn.stamped == [True]
 
 
 def test_a_stamped_poll_that_reached_the_database_late_narrows_the_window() -> None:
