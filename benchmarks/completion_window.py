@@ -3,15 +3,17 @@
 Starts a throwaway stack (1 orchestrator, 2 workers) and runs linear_3 workflows one at a
 time, each seen complete twice: by the DatabaseStatePoller (as on a system that sends no
 finalization NOTIFY) and by a LISTEN on the stack's NOTIFY, beside it on the same workflows.
-Poll intervals are compared side by side, interleaved within each run; figures are medians
-over the runs:
+Poll intervals are compared side by side: each has its poller open through a run (an idle one
+sends nothing) and the workflows go to them in turn; figures are medians over the runs:
 
 - window: the uncertainty each workflow records (bench.completion_window_ns), median/p95/max;
 - poll cycle (time polling / polls) and one poll's round trip;
 - lag: the poll's stamp minus the NOTIFY's arrival, on the same workflow;
 - load: queries/s while polling, the database backend's CPU time serving them (from
   /proc/<pid>/stat of the poller's backend, found by application_name; the stack runs here),
-  and the queries sent over an idle second with no task in flight.
+  the poller thread's own CPU time, and the queries sent over an idle second with no task in
+  flight;
+- e2e: POST to NOTIFY, the workflow itself, which polling may slow by taking the CPU.
 
     python -m benchmarks.completion_window [--workflows 40] [--runs 3] [--intervals 1,0.5,0]
         [--stamped 0]
@@ -24,6 +26,7 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +54,6 @@ class Round:
     e2e_ns: list[int] = field(default_factory=list)
     load: PollerLoad = field(default_factory=PollerLoad)
     backend_cpu_s: float = 0.0
-    client_cpu_s: float = 0.0
 
 
 @dataclass
@@ -107,31 +109,53 @@ def _workflow(client: httpx.Client, poller: DatabaseStatePoller,
             notified.received_ns - posted_ns)
 
 
-def _round(database_url: str, admin: psycopg.Connection, client: httpx.Client,
-           listener: FinalizationListener, workflows: int, variant: Variant) -> Round:
-    measured = Round()
-    with DatabaseStatePoller(database_url, TASK_STATE_SQL, variant.interval_ms / 1000,
-                             server_stamped=variant.server_stamped) as poller:
-        backend = _poller_backend(admin)
-        for _ in range(WARMUP):
-            _workflow(client, poller, listener)
-        before, cpu_before = poller.load, _backend_cpu_s(backend)
-        client_cpu_before = time.process_time()
+@dataclass
+class _Polling:
+    """One variant's poller in one run, with its backend and what both had cost at the start."""
+
+    variant: Variant
+    poller: DatabaseStatePoller
+    backend: int
+    measured: Round = field(default_factory=Round)
+    load_before: PollerLoad = field(default_factory=PollerLoad)
+    cpu_before_s: float = 0.0
+
+    def begin(self) -> None:
+        self.load_before, self.cpu_before_s = self.poller.load, _backend_cpu_s(self.backend)
+
+    def end(self) -> None:
+        self.measured.load = self.poller.load.since(self.load_before)
+        self.measured.backend_cpu_s = _backend_cpu_s(self.backend) - self.cpu_before_s
+        self.variant.rounds.append(self.measured)
+
+
+def _run(database_url: str, admin: psycopg.Connection, client: httpx.Client,
+         listener: FinalizationListener, workflows: int, variants: list[Variant]) -> None:
+    """One run: every variant's poller open at once (an idle one sends nothing), workflows
+    handed to them in turn so that each meets the same moments of the machine's load."""
+    with ExitStack() as pollers:
+        polling = []
+        for variant in variants:
+            poller = pollers.enter_context(DatabaseStatePoller(
+                database_url, TASK_STATE_SQL, variant.interval_ms / 1000,
+                server_stamped=variant.server_stamped))
+            polling.append(_Polling(variant, poller, _poller_backend(admin)))
+        for one in polling:
+            for _ in range(WARMUP):
+                _workflow(client, one.poller, listener)
+            one.begin()
         for _ in range(workflows):
-            window_ns, lag_ns, e2e_ns = _workflow(client, poller, listener)
-            measured.window_ns.append(window_ns)
-            measured.lag_ns.append(lag_ns)
-            measured.e2e_ns.append(e2e_ns)
-        after = poller.load
-        measured.backend_cpu_s = _backend_cpu_s(backend) - cpu_before
-        measured.client_cpu_s = time.process_time() - client_cpu_before
-        measured.load = PollerLoad(after.polls - before.polls,
-                                   after.querying_ns - before.querying_ns,
-                                   after.polling_ns - before.polling_ns)
-        idle = poller.load.polls
+            for one in polling:
+                window_ns, lag_ns, e2e_ns = _workflow(client, one.poller, listener)
+                one.measured.window_ns.append(window_ns)
+                one.measured.lag_ns.append(lag_ns)
+                one.measured.e2e_ns.append(e2e_ns)
+        for one in polling:
+            one.end()
+        idle_before = [one.poller.load.polls for one in polling]
         time.sleep(1.0)
-        variant.idle_polls += poller.load.polls - idle
-    return measured
+        for one, before in zip(polling, idle_before, strict=True):
+            one.variant.idle_polls += one.poller.load.polls - before
 
 
 def measure(variants: list[Variant], workflows: int, runs: int) -> list[Variant]:
@@ -143,10 +167,8 @@ def measure(variants: list[Variant], workflows: int, runs: int) -> list[Variant]
                 httpx.Client(base_url=state.orchestration_urls[0], timeout=TIMEOUT_S,
                              headers=orchestration_auth_headers()) as client:
             for run in range(runs):
-                for variant in variants:
-                    print(f"  run {run + 1}/{runs}: {variant.label}", flush=True)
-                    variant.rounds.append(_round(state.database_url, admin, client, listener,
-                                                 workflows, variant))
+                print(f"  run {run + 1}/{runs}", flush=True)
+                _run(state.database_url, admin, client, listener, workflows, variants)
     finally:
         lifecycle.down(home)
         postgres.remove(home)
@@ -168,14 +190,14 @@ def _median_of(rounds: list[Round], figure: str) -> float:
             "poll": load.querying_ns / max(load.polls, 1) / 1e6,
             "queries/s": load.polls / polling_s if polling_s else 0.0,
             "db cpu %": 100 * measured.backend_cpu_s / polling_s if polling_s else 0.0,
-            "client cpu %": 100 * measured.client_cpu_s / polling_s if polling_s else 0.0,
+            "poller cpu %": 100 * load.cpu_ns / load.polling_ns if polling_s else 0.0,
             "e2e p50": statistics.median(measured.e2e_ns) / 1e6,
         }[figure])
     return statistics.median(per_run)
 
 
 FIGURES = ("window p50", "window p95", "window max", "cycle", "poll", "lag p50", "queries/s",
-           "db cpu %", "client cpu %", "e2e p50")
+           "db cpu %", "poller cpu %", "e2e p50")
 
 
 def report(variants: list[Variant], workflows: int, runs: int) -> str:
@@ -186,7 +208,7 @@ def report(variants: list[Variant], workflows: int, runs: int) -> str:
                      + f"{variant.idle_polls:>7}")
     lines.append(f"ms unless said; median of {runs} runs x {workflows} linear_3 workflows, one "
                  "in flight; lag: poll stamp - NOTIFY arrival; db cpu: the poller's backend, "
-                 "client cpu: this process (mostly the poller), % of one core while polling; "
+                 "poller cpu: its thread; both % of one core while polling; "
                  "e2e: POST to NOTIFY, slowed if polling takes the stack's CPU; "
                  "idle q: queries in 1 s idle per run, summed; "
                  "stamped: the last unfinished poll's start moved to when the database got "

@@ -41,7 +41,9 @@ _logger = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 0.0
 """Back to back while tasks are in flight: the narrowest window (benchmarks/completion_window)."""
-DEFAULT_SERVER_STAMPED = True
+DEFAULT_SERVER_STAMPED = False
+"""Off: on our stack the stamps narrowed the window by nothing measurable (a query's trip to
+the database varies little), at a little more database time per poll."""
 APPLICATION_NAME = "spanbench-completion-poller"
 _IDLE_WAKE_S = 0.1
 """How often an idle poller (nothing in flight) looks up to see whether it should stop."""
@@ -115,12 +117,17 @@ class InFlight:
 @dataclass(frozen=True)
 class PollerLoad:
     """What a poller has cost so far: queries sent, the time they took (their round trips,
-    on the poller's clock) and the time spent polling (tasks in flight: polls and the pauses
-    between them)."""
+    on the poller's clock), the time spent polling (tasks in flight: polls and the pauses
+    between them) and the CPU time its thread used meanwhile."""
 
     polls: int = 0
     querying_ns: int = 0
     polling_ns: int = 0
+    cpu_ns: int = 0
+
+    def since(self, earlier: PollerLoad) -> PollerLoad:
+        return PollerLoad(self.polls - earlier.polls, self.querying_ns - earlier.querying_ns,
+                          self.polling_ns - earlier.polling_ns, self.cpu_ns - earlier.cpu_ns)
 
 
 def _connect(database_url: str) -> StateConnection:
@@ -231,12 +238,13 @@ class DatabaseStatePoller:
                         _IDLE_WAKE_S)
                     uuids = self._in_flight.uuids()
                 if uuids:
-                    started_ns = self._clock()
+                    started_ns, cpu_ns = self._clock(), time.thread_time_ns()
                     self.poll_once(conn, uuids)
                     if self._interval_s > 0:
                         elapsed_s = (self._clock() - started_ns) / 1e9
                         self._stopping.wait(max(self._interval_s - elapsed_s, 0.0))
-                    self._count(polling_ns=self._clock() - started_ns)
+                    self._count(polling_ns=self._clock() - started_ns,
+                                cpu_ns=time.thread_time_ns() - cpu_ns)
         finally:
             conn.close()
 
@@ -256,8 +264,9 @@ class DatabaseStatePoller:
                 self._changed.notify_all()
         return seen
 
-    def _count(self, polls: int = 0, querying_ns: int = 0, polling_ns: int = 0) -> None:
+    def _count(self, polls: int = 0, querying_ns: int = 0, polling_ns: int = 0,
+               cpu_ns: int = 0) -> None:
         """Only the poller's thread writes `load`; readers see one whole PollerLoad."""
         load = self._load
         self._load = PollerLoad(load.polls + polls, load.querying_ns + querying_ns,
-                                load.polling_ns + polling_ns)
+                                load.polling_ns + polling_ns, load.cpu_ns + cpu_ns)

@@ -17,6 +17,7 @@ import time
 import uuid
 
 import psycopg
+import pytest
 
 from instrument.drivers import e2e_latency
 from instrument.drivers.base import DriverContext
@@ -190,13 +191,17 @@ def _created_perf_ns(conn: psycopg.Connection, task: str) -> int:
     return int(row[0]) * 1_000 - wall_minus_perf_ns
 
 
-def test_the_window_holds_the_commit_not_the_transition_rows_time(tasker_core_db: str) -> None:
+@pytest.mark.parametrize("server_stamped", [False, True], ids=["sent", "server-stamped"])
+def test_the_window_holds_the_commit_not_the_transition_rows_time(
+        tasker_core_db: str, server_stamped: bool) -> None:
     """The task is moved to complete in a transaction held open for 200 ms: its transition's
-    created_at (the transaction's start) lies before the window, which holds the commit."""
+    created_at (the transaction's start) lies before the window, which holds the commit; with
+    the polls' start moved by the database's now() as with it taken when sent."""
     system = TaskerCore(Endpoints("http://127.0.0.1:1", tasker_core_db))
     assert system.task_state_sql is not None
     with psycopg.connect(tasker_core_db, autocommit=True) as conn, \
-            DatabaseStatePoller(tasker_core_db, system.task_state_sql) as poller:
+            DatabaseStatePoller(tasker_core_db, system.task_state_sql,
+                                server_stamped=server_stamped) as poller:
         task = _tasker_core_task(conn)
         _transition(conn, task, "pending", "steps_in_process")
         poller.expect(task)

@@ -130,13 +130,13 @@ def test_a_task_never_final_gives_none_and_is_no_longer_polled() -> None:
         assert polls > 0 and len(conn.polls) <= polls + 1  # one may have been under way
 
 
-def test_polls_run_back_to_back_and_stamped_by_default() -> None:
+def test_polls_run_back_to_back_and_unstamped_by_default() -> None:
     conn = FakeConnection()
     poller = DatabaseStatePoller("postgresql://fake", SQL, connect=lambda url: conn)
     assert poller.interval_s == 0
     poller.expect("t-1")
     poller.poll_once(conn, ["t-1"])
-    assert conn.stamped == [True]
+    assert conn.stamped == [False]
 
 
 def test_a_stamped_poll_that_reached_the_database_late_narrows_the_window() -> None:
