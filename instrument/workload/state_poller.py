@@ -1,11 +1,12 @@
 """Completion seen in the database, for a system that announces none: `DatabaseStatePoller`.
 
 One background thread, on one dedicated autocommit connection (application_name
-`spanbench-completion-poller`), runs the system's `task_state_sql` as a prepared statement for
-every task in flight at once (one query per poll, the uuids as an array parameter). While tasks
-are in flight a poll starts every `interval_s` (DEFAULT_INTERVAL_S; 0: back to back), right
-after the last when a query takes longer; with none in flight it sleeps until a driver expects
-one, so an idle poller sends no query.
+`spanbench-completion-poller`), runs the system's `task_state_sql` as a prepared statement
+straight through libpq (instrument.workload.libpq_state) for every task in flight at once (one
+query per poll, the uuids as an array parameter). While tasks are in flight a poll starts every
+`interval_s` (DEFAULT_INTERVAL_S; 0: back to back), right after the last when a query takes
+longer; with none in flight it sleeps until a driver expects one, so an idle poller sends no
+query.
 
 Which time is the completion: the poll's, not the transition row's. A task is stamped final at
 the end of the first poll whose rows name it (`received_ns`, time.perf_counter_ns() as the
@@ -35,6 +36,7 @@ from typing import Any, Protocol
 import psycopg
 
 from instrument.workload.completion import DB_POLL, Finalization, ListenerError
+from instrument.workload.libpq_state import LibpqStateConnection
 from instrument.workload.server_stamps import ArrivalBound, split_stamp, stamped_sql
 
 _logger = logging.getLogger(__name__)
@@ -51,9 +53,10 @@ _RECONNECT_S = 0.5
 
 
 class StateConnection(Protocol):
-    """What the poller needs of its connection (a psycopg.Connection)."""
+    """What the poller needs of its connection: a LibpqStateConnection, which prepares the
+    query the first time it runs it."""
 
-    def execute(self, query: Any, params: Any = ..., *, prepare: bool | None = ...) -> Any: ...
+    def execute(self, query: str, params: Sequence[Sequence[str]]) -> Any: ...
 
     def close(self) -> None: ...
 
@@ -131,7 +134,8 @@ class PollerLoad:
 
 
 def _connect(database_url: str) -> StateConnection:
-    return psycopg.connect(database_url, autocommit=True, application_name=APPLICATION_NAME)
+    return LibpqStateConnection(psycopg.connect(database_url, autocommit=True,
+                                                application_name=APPLICATION_NAME))
 
 
 class DatabaseStatePoller:
@@ -251,7 +255,7 @@ class DatabaseStatePoller:
     def poll_once(self, conn: StateConnection, uuids: list[str]) -> list[Finalization]:
         """One query for `uuids`; the finalizations it saw are handed to waiting drivers."""
         sent_ns = self._clock()
-        rows = conn.execute(self._state_sql, (uuids,), prepare=True).fetchall()
+        rows = conn.execute(self._state_sql, (uuids,)).fetchall()
         ended_ns = self._clock()
         self._count(polls=1, querying_ns=ended_ns - sent_ns)
         started_ns = sent_ns

@@ -30,18 +30,15 @@ class FakeConnection:
     def __init__(self, stamps_us: Sequence[int] = ()) -> None:
         self.final: dict[str, str] = {}
         self.polls: list[list[str]] = []
-        self.prepared: list[bool | None] = []
         self.stamped: list[bool] = []
         self.closed = False
         self._stamps_us = list(stamps_us)
         self._lock = threading.Lock()
 
-    def execute(self, query: Any, params: Sequence[Any] = (), *,
-                prepare: bool | None = None) -> FakeCursor:
+    def execute(self, query: str, params: Sequence[Sequence[str]]) -> FakeCursor:
         [uuids] = params
         with self._lock:
             self.polls.append(list(uuids))
-            self.prepared.append(prepare)
             rows: list[tuple[Any, ...]] = [
                 (u, self.final[u], f"c-{u}") for u in uuids if u in self.final]
             self.stamped.append(query == stamped_sql(SQL))
@@ -109,7 +106,7 @@ def test_one_query_per_poll_for_every_task_in_flight() -> None:
     assert all(len(set(poll)) == len(poll) for poll in conn.polls)
     assert ["a", "b"] in conn.polls  # both tasks in one query
     assert first.window_ns is not None and first.window_ns > 0
-    assert conn.closed and set(conn.prepared) == {True}  # a prepared statement
+    assert conn.closed
 
 
 def test_an_idle_poller_does_not_query() -> None:
