@@ -32,6 +32,7 @@ lint: $(STAMP)
 perf: $(STAMP)
 	$(BIN)/python -m benchmarks.recorder_overhead
 	$(BIN)/python -m benchmarks.stack_latency
+	$(BIN)/python -m benchmarks.completion_window
 
 clean:
 	rm -rf .spanbench tmp

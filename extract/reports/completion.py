@@ -49,7 +49,8 @@ def completion_lines(rows: Sequence[CompletionRow],
         said = f"Completion seen by {SOURCE_LABELS.get(row.source, row.source)}"
         interval_s = configured.get("interval_s")
         if configured.get("source") == row.source and isinstance(interval_s, int | float):
-            said += f" every {format_ms(interval_s * 1000)}"
+            said += (f" every {format_ms(interval_s * 1000)}" if interval_s > 0
+                     else " back to back")
         if row.windowed:
             said += (f": window median {format_ns(row.p50_window_ns)}, p95 "
                      f"{format_ns(row.p95_window_ns)}, max {format_ns(row.max_window_ns)}")

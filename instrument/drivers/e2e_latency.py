@@ -10,7 +10,7 @@ One iteration is one trace:
 Completion is seen twice. The system's completion watch (our stack: one LISTEN connection
 for the suite, on its finalization channel) stamps the NOTIFY in its own thread: that is the
 span's end. A system announcing none is polled instead: its task states in the database, on
-one connection every 1 ms (instrument.systems.completion), else its API; the root then
+one connection, polls back to back (instrument.systems.completion), else its API; the root then
 carries `bench.completion_window_ns`, the window the completion lies in, and every root
 `bench.completion_source` (pg_notify, db_poll, api_poll). Polling GET /v1/tasks/{uuid}
 every `poll_interval_s`, as a plain client would, gives attribute `e2e.poll_completion_ns`:

@@ -1,8 +1,9 @@
 """How the drivers see a task finish on a system: its finalization NOTIFY, or polling.
 
 Preferred in this order: the system's NOTIFY (`finalized_channel`); its task states read from
-the database on a dedicated connection every DB_POLL_INTERVAL_S (`task_state_sql`, when the
-deployment's database is named); GET /v1/tasks/{uuid} every `poll_interval_s`.
+the database on a dedicated connection, polled back to back while tasks are in flight
+(`task_state_sql`, when the deployment's database is named; see
+instrument.workload.state_poller); GET /v1/tasks/{uuid} every `poll_interval_s`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from instrument.workload.completion import (
     FinalizationListener,
     TaskStatePoller,
 )
-from instrument.workload.state_poller import DatabaseStatePoller
+from instrument.workload.state_poller import DEFAULT_INTERVAL_S, DatabaseStatePoller
 from instrument.workload.tasker_client import TaskerClient
 
-DB_POLL_INTERVAL_S = 0.001
+DB_POLL_INTERVAL_S = DEFAULT_INTERVAL_S
+"""0: back to back; run.json records it as config completion `interval_s`."""
 
 
 @dataclass(frozen=True)

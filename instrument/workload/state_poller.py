@@ -1,19 +1,25 @@
 """Completion seen in the database, for a system that announces none: `DatabaseStatePoller`.
 
-One background thread, on one dedicated autocommit connection, runs the system's
-`task_state_sql` for every task in flight at once (one query per poll, the uuids as an array
-parameter), a poll starting every `interval_s` (1 ms by default; right after the last when a
-query takes longer) while tasks are in flight; with none in flight it sleeps until a driver
-expects one, so an idle poller costs nothing.
+One background thread, on one dedicated autocommit connection (application_name
+`spanbench-completion-poller`), runs the system's `task_state_sql` as a prepared statement
+straight through libpq (instrument.workload.libpq_state) for every task in flight at once (one
+query per poll, the uuids as an array parameter). While tasks are in flight a poll starts every
+`interval_s` (DEFAULT_INTERVAL_S; 0: back to back), right after the last when a query takes
+longer; with none in flight it sleeps until a driver expects one, so an idle poller sends no
+query.
 
 Which time is the completion: the poll's, not the transition row's. A task is stamped final at
 the end of the first poll whose rows name it (`received_ns`, time.perf_counter_ns() as the
 NOTIFY listener stamps), and its uncertainty window runs back to the start of the last poll that
-did not (or to when the driver expected it): the commit that made it final became visible in
-that window, whose width is the poll interval plus about two queries. tasker-core's transition
-rows carry `created_at = NOW()`, the writing transaction's start and not its commit, on the
-database's wall clock in the session's time zone: earlier than when anyone could see the task
-final, by the length of that transaction, so it is not used.
+did not (or to when the driver expected it): the commit that made it final became visible
+between those two polls' snapshots. The window is the gap between the two polls' starts plus
+one query. A server-stamped poll (`server_stamped`) also reads the database's now(), and its
+start is moved to the earliest its snapshot can have been taken
+(instrument.workload.server_stamps): what a query spent reaching the database beyond the
+fastest recent one is cut from the window. tasker-core's transition rows carry
+`created_at = NOW()`, the writing transaction's start and not its commit, on the database's
+wall clock in the session's time zone: earlier than when anyone could see the task final, by
+the length of that transaction, so it is not used.
 """
 
 from __future__ import annotations
@@ -30,19 +36,27 @@ from typing import Any, Protocol
 import psycopg
 
 from instrument.workload.completion import DB_POLL, Finalization, ListenerError
+from instrument.workload.libpq_state import LibpqStateConnection
+from instrument.workload.server_stamps import ArrivalBound, split_stamp, stamped_sql
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL_S = 0.001
+DEFAULT_INTERVAL_S = 0.0
+"""Back to back while tasks are in flight: the narrowest window (benchmarks/completion_window)."""
+DEFAULT_SERVER_STAMPED = False
+"""Off: on our stack the stamps narrowed the window by nothing measurable (a query's trip to
+the database varies little), at a little more database time per poll."""
+APPLICATION_NAME = "spanbench-completion-poller"
 _IDLE_WAKE_S = 0.1
 """How often an idle poller (nothing in flight) looks up to see whether it should stop."""
 _RECONNECT_S = 0.5
 
 
 class StateConnection(Protocol):
-    """What the poller needs of its connection (a psycopg.Connection)."""
+    """What the poller needs of its connection: a LibpqStateConnection, which prepares the
+    query the first time it runs it."""
 
-    def execute(self, query: Any, params: Any = ...) -> Any: ...
+    def execute(self, query: str, params: Sequence[Sequence[str]]) -> Any: ...
 
     def close(self) -> None: ...
 
@@ -103,8 +117,25 @@ class InFlight:
         self._watched.pop(task_uuid, None)
 
 
+@dataclass(frozen=True)
+class PollerLoad:
+    """What a poller has cost so far: queries sent, the time they took (their round trips,
+    on the poller's clock), the time spent polling (tasks in flight: polls and the pauses
+    between them) and the CPU time its thread used meanwhile."""
+
+    polls: int = 0
+    querying_ns: int = 0
+    polling_ns: int = 0
+    cpu_ns: int = 0
+
+    def since(self, earlier: PollerLoad) -> PollerLoad:
+        return PollerLoad(self.polls - earlier.polls, self.querying_ns - earlier.querying_ns,
+                          self.polling_ns - earlier.polling_ns, self.cpu_ns - earlier.cpu_ns)
+
+
 def _connect(database_url: str) -> StateConnection:
-    return psycopg.connect(database_url, autocommit=True)
+    return LibpqStateConnection(psycopg.connect(database_url, autocommit=True,
+                                                application_name=APPLICATION_NAME))
 
 
 class DatabaseStatePoller:
@@ -118,9 +149,10 @@ class DatabaseStatePoller:
                  interval_s: float = DEFAULT_INTERVAL_S, *,
                  clock: Callable[[], int] = time.perf_counter_ns,
                  connect: Callable[[str], StateConnection] = _connect,
-                 retain: int = 10_000) -> None:
+                 retain: int = 10_000, server_stamped: bool = DEFAULT_SERVER_STAMPED) -> None:
         self._database_url = database_url
-        self._state_sql = state_sql
+        self._state_sql = stamped_sql(state_sql) if server_stamped else state_sql
+        self._arrival = ArrivalBound() if server_stamped else None
         self._interval_s = interval_s
         self._clock = clock
         self._connect = connect
@@ -130,10 +162,15 @@ class DatabaseStatePoller:
         self._connected = threading.Event()
         self._first_error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._load = PollerLoad()
 
     @property
     def interval_s(self) -> float:
         return self._interval_s
+
+    @property
+    def load(self) -> PollerLoad:
+        return self._load
 
     def start(self, timeout_s: float = 10.0) -> DatabaseStatePoller:
         """Start the thread; return once its connection is open, or raise ListenerError."""
@@ -205,20 +242,35 @@ class DatabaseStatePoller:
                         _IDLE_WAKE_S)
                     uuids = self._in_flight.uuids()
                 if uuids:
-                    started = time.monotonic()
+                    started_ns, cpu_ns = self._clock(), time.thread_time_ns()
                     self.poll_once(conn, uuids)
-                    self._stopping.wait(max(self._interval_s - (time.monotonic() - started),
-                                            0.0))
+                    if self._interval_s > 0:
+                        elapsed_s = (self._clock() - started_ns) / 1e9
+                        self._stopping.wait(max(self._interval_s - elapsed_s, 0.0))
+                    self._count(polling_ns=self._clock() - started_ns,
+                                cpu_ns=time.thread_time_ns() - cpu_ns)
         finally:
             conn.close()
 
     def poll_once(self, conn: StateConnection, uuids: list[str]) -> list[Finalization]:
         """One query for `uuids`; the finalizations it saw are handed to waiting drivers."""
-        started_ns = self._clock()
+        sent_ns = self._clock()
         rows = conn.execute(self._state_sql, (uuids,)).fetchall()
         ended_ns = self._clock()
+        self._count(polls=1, querying_ns=ended_ns - sent_ns)
+        started_ns = sent_ns
+        if self._arrival is not None:
+            stamp_ns, rows = split_stamp(rows)
+            started_ns = self._arrival.earliest_ns(sent_ns, stamp_ns)
         with self._changed:
             seen = self._in_flight.observe(uuids, started_ns, ended_ns, rows)
             if seen:
                 self._changed.notify_all()
         return seen
+
+    def _count(self, polls: int = 0, querying_ns: int = 0, polling_ns: int = 0,
+               cpu_ns: int = 0) -> None:
+        """Only the poller's thread writes `load`; readers see one whole PollerLoad."""
+        load = self._load
+        self._load = PollerLoad(load.polls + polls, load.querying_ns + querying_ns,
+                                load.polling_ns + polling_ns, load.cpu_ns + cpu_ns)

@@ -47,6 +47,12 @@ def test_the_line_says_the_source_interval_and_windows() -> None:
     assert notified == "Completion seen by NOTIFY: stamped on arrival, after the commit (n=1)"
 
 
+def test_polls_without_a_pause_are_said_back_to_back() -> None:
+    con = spans_db([_root(w * MS // 4) for w in (1, 2, 3)])
+    [line] = completion_lines(completion_rows(con, "r1"), {"source": DB_POLL, "interval_s": 0})
+    assert line.startswith("Completion seen by DB polling back to back: window median 500.0 µs")
+
+
 def test_a_run_without_completion_sources_has_no_line() -> None:
     root = _root(None)
     root["SpanAttributes"] = {}

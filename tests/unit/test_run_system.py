@@ -52,7 +52,7 @@ def test_run_json_records_how_completion_is_seen(tmp_path: Path) -> None:
     assert document["config"]["completion"] == {"source": "pg_notify", "interval_s": None}
     tasker_core = SystemChoice("tasker-core")
     assert completion_method(job.measured_system(_deployment(tmp_path), tasker_core),
-                             0.05).describe() == {"source": "db_poll", "interval_s": 0.001}
+                             0.05).describe() == {"source": "db_poll", "interval_s": 0.0}
     assert completion_method(job.measured_system(deployment, tasker_core),
                              0.05).describe() == {"source": "api_poll", "interval_s": 0.05}
     older = run_json.parse({"schema_version": 1, "config": {"system": "spanbench"}})

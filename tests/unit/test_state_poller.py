@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from instrument.workload.completion import DB_POLL
+from instrument.workload.server_stamps import STAMP_RESOLUTION_NS, stamped_sql
 from instrument.workload.state_poller import DatabaseStatePoller, InFlight
 
 SQL = "SELECT task_uuid, state, correlation_id FROM states WHERE task_uuid = ANY(%s)"
@@ -22,20 +23,30 @@ class FakeCursor:
 
 
 class FakeConnection:
-    """Answers the state query from `final` (uuid → state), recording each poll's uuids."""
+    """Answers the state query from `final` (uuid → state), recording each poll's uuids; the
+    stamped query also gets `stamps_us` in turn (the database's now(), microseconds), then
+    stamps a microsecond apart."""
 
-    def __init__(self) -> None:
+    def __init__(self, stamps_us: Sequence[int] = ()) -> None:
         self.final: dict[str, str] = {}
         self.polls: list[list[str]] = []
+        self.stamped: list[bool] = []
         self.closed = False
+        self._stamps_us = list(stamps_us)
         self._lock = threading.Lock()
 
-    def execute(self, query: Any, params: Sequence[Any] = ()) -> FakeCursor:
-        assert query == SQL
+    def execute(self, query: str, params: Sequence[Sequence[str]]) -> FakeCursor:
         [uuids] = params
         with self._lock:
             self.polls.append(list(uuids))
-            return FakeCursor([(u, self.final[u], f"c-{u}") for u in uuids if u in self.final])
+            rows: list[tuple[Any, ...]] = [
+                (u, self.final[u], f"c-{u}") for u in uuids if u in self.final]
+            self.stamped.append(query == stamped_sql(SQL))
+            if query == stamped_sql(SQL):
+                stamp = self._stamps_us.pop(0) if self._stamps_us else len(self.polls)
+                return FakeCursor([(stamp, *row) for row in rows] or [(stamp, None, None, None)])
+            assert query == SQL
+            return FakeCursor(rows)
 
     def close(self) -> None:
         self.closed = True
@@ -114,3 +125,43 @@ def test_a_task_never_final_gives_none_and_is_no_longer_polled() -> None:
         polls = len(conn.polls)
         threading.Event().wait(0.03)
         assert polls > 0 and len(conn.polls) <= polls + 1  # one may have been under way
+
+
+def test_polls_run_back_to_back_and_unstamped_by_default() -> None:
+    conn = FakeConnection()
+    poller = DatabaseStatePoller("postgresql://fake", SQL, connect=lambda url: conn)
+    assert poller.interval_s == 0
+    poller.expect("t-1")
+    poller.poll_once(conn, ["t-1"])
+    assert conn.stamped == [False]
+
+
+def test_a_stamped_poll_that_reached_the_database_late_narrows_the_window() -> None:
+    """Polls sent at 1 ms and 2 ms reach the database 100 µs and 400 µs later (its clock is
+    far off ours): the task, final at the third poll, could not have become final before
+    the second poll's snapshot, at least 300 µs after it was sent."""
+    offset_us = 1_700_000_000_000_000
+    conn = FakeConnection(stamps_us=[offset_us + 1_100, offset_us + 2_400, offset_us + 3_100])
+    clock = iter([0, 1_000_000, 1_500_000, 2_000_000, 2_600_000, 3_000_000, 3_200_000])
+    poller = DatabaseStatePoller("postgresql://fake", SQL, clock=lambda: next(clock),
+                                 connect=lambda url: conn, server_stamped=True)
+    poller.expect("t-1")
+    assert poller.poll_once(conn, ["t-1"]) == []
+    assert poller.poll_once(conn, ["t-1"]) == []
+    conn.final["t-1"] = "complete"
+    [seen] = poller.poll_once(conn, ["t-1"])
+    assert seen.received_ns == 3_200_000
+    assert seen.window_ns == 3_200_000 - (2_000_000 + 300_000 - STAMP_RESOLUTION_NS)
+    assert poller.load.polls == 3 and poller.load.querying_ns == 500_000 + 600_000 + 200_000
+
+
+def test_an_unstamped_poll_window_runs_from_the_last_unfinished_poll_sent() -> None:
+    conn = FakeConnection()
+    clock = iter([0, 1_000_000, 1_500_000, 2_000_000, 2_600_000])
+    poller = DatabaseStatePoller("postgresql://fake", SQL, clock=lambda: next(clock),
+                                 connect=lambda url: conn, server_stamped=False)
+    poller.expect("t-1")
+    poller.poll_once(conn, ["t-1"])
+    conn.final["t-1"] = "complete"
+    [seen] = poller.poll_once(conn, ["t-1"])
+    assert seen.window_ns == 2_600_000 - 1_000_000
