@@ -9,7 +9,9 @@ any timing (None: it can), and `SUBJECT`: scenario → what it measures, for a d
 spanbench's own code rather than the deployment (every report shows it), or
 `subject_on(system)` when that depends on the system measured; `STACK_PHASES = True` says
 its reports include phases from the deployment's own spans, which must reach the run's sink
-(the prerequisites say whether they can). It reaches the deployment
+(the prerequisites say whether they can); `WRITES_DEPLOYMENT` says what it writes into the
+deployment's own tables (the runner runs it only on a deployment the run started, or when
+asked to). It reaches the deployment
 only through `ctx.system` (instrument.systems), times phases only with `ctx.recorder` and
 parents its root phases on `ctx.parent(iteration)`, so every span carries the run's bench.*
 values; it wraps each iteration in `ctx.guard(iteration)` so one failure costs one iteration.

@@ -55,6 +55,7 @@ from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 
 SUITE = Suite.STEP_ENQUEUEING
 NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
+WRITES_DEPLOYMENT = "it plants one task per iteration over SQL"
 STACK_PHASES = True
 SCENARIOS = {"chain_3": 3, "chain_10": 10, "chain_50": 50}
 SAMPLES = 50

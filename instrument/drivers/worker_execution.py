@@ -50,6 +50,7 @@ from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 
 SUITE = Suite.WORKER_EXECUTION
 NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
+WRITES_DEPLOYMENT = "it moves complete steps back to enqueued over SQL and restores them"
 SCENARIOS = {"noop": "noop", "calculation": "square", "database": "database"}
 """Scenario → the handler its step runs."""
 HANDLER_OF_SCENARIO = SCENARIOS

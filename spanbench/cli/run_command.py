@@ -148,6 +148,11 @@ def run(
     template: Annotated[list[str] | None, typer.Option(
         help="tasker-core: run SCENARIO on this template, as SCENARIO=namespace/name:version "
              "(e.g. tree_7=rust_e2e_tree/hierarchical_tree:1.0.0). Repeatable.")] = None,
+    write_to_deployment: Annotated[bool, typer.Option(
+        "--write-to-deployment",
+        help="Run step_enqueueing and worker_execution on a deployment this run did not "
+             "start, although they write into its tables (tasks planted over SQL, steps "
+             "moved back and restored). Never on a production database.")] = False,
 ) -> None:
     """Run the benchmark suites against a live stack and print per-phase percentiles."""
     console, errors = Console(), Console(stderr=True)
@@ -179,7 +184,8 @@ def run(
     except RunsDirError as error:
         errors.print(f"error: --runs-dir: {error}", highlight=False, markup=False)
         raise typer.Exit(EXIT_PREREQUISITE) from None
-    options = job.RunOptions(chosen, samples, warmup, quick, timeout, load, measured)
+    options = job.RunOptions(chosen, samples, warmup, quick, timeout, load, measured,
+                             write_to_deployment)
     console.print(measured.describe(), highlight=False, markup=False)
     for problem in measured.function_problems():
         console.print(f"[yellow]{escape(problem)}[/yellow]", highlight=False)
@@ -195,7 +201,8 @@ def run(
         with deploy(home, store, workers=workers, tee=tuple(tee_otlp or ())) as deployment:
             checks = job.check(deployment, job.needs_of(chosen))
             missing = job.run_level_failures(checks)
-            plan = [] if missing else job.plan(deployment, chosen, checks, measured)
+            plan = [] if missing else job.plan(deployment, chosen, checks, measured,
+                                               write_to_deployment=write_to_deployment)
             console.print(prerequisites.banner(checks, plan), highlight=False)
             if missing:
                 errors.print(f"prerequisite missing: {missing[0].name}: {missing[0].fix}")

@@ -74,6 +74,9 @@ class RunOptions:
     """e2e_latency's workflows in flight (--concurrency, --rate); other suites ignore it."""
     system: SystemChoice = field(default_factory=SystemChoice)
     """The adapter the deployment is measured through (--system, --template)."""
+    write_to_deployment: bool = False
+    """--write-to-deployment: run the suites that write into the deployment's own tables
+    (`WRITES_DEPLOYMENT`) on a deployment the run did not start."""
 
 
 @dataclass
@@ -134,11 +137,13 @@ def run_level_failures(checks: Sequence[Check]) -> list[Check]:
 
 
 def plan(deployment: Deployment, chosen: Sequence[str], checks: Sequence[Check],
-         choice: SystemChoice | None = None) -> list[SuiteReadiness]:
+         choice: SystemChoice | None = None, *,
+         write_to_deployment: bool = False) -> list[SuiteReadiness]:
     """Which chosen suites can run on this deployment, and why the others cannot."""
     system = measured_system(deployment, choice)
-    assessed = readiness.assess({suite: DRIVERS[suite].NEEDS for suite in chosen}, checks,
-                                lambda suite: cannot_run(suite, deployment, system))
+    assessed = readiness.assess(
+        {suite: DRIVERS[suite].NEEDS for suite in chosen}, checks,
+        lambda suite: cannot_run(suite, deployment, system, write_to_deployment))
     if not any(suite.runnable and suites.reports_stack_phases(suite.suite)
                for suite in assessed):
         return assessed
@@ -197,10 +202,22 @@ def deployment_services(status: Mapping[str, Any]) -> dict[str, int]:
     return {str(name): int(count) for name, count in services.items() if name != drivers}
 
 
-def cannot_run(suite: str, deployment: Deployment, system: System) -> str | None:
-    """Why `suite` cannot run here: the driver's own `unsupported(system)`, else, for a suite
-    that runs in the scratch copy, why no copy can be made; None: it can run."""
+WRITES_REASON = ("writes into the deployment's own tables ({what}), and this run did not start "
+                 "the deployment")
+WRITES_FIX = ("measure spanbench's own stack (name no deployment), or pass --write-to-deployment "
+              "if writing there is acceptable (never on a production database)")
+
+
+def cannot_run(suite: str, deployment: Deployment, system: System,
+               write_to_deployment: bool = False) -> str | None:
+    """Why `suite` cannot run here: the driver's own `unsupported(system)`; else, for a suite
+    that writes into the deployment's own tables, that the run did not start the deployment
+    (unless `write_to_deployment`); else, for a suite that runs in the scratch copy, why no copy
+    can be made. None: it can run."""
     reason = suites.unsupported(suite, system)
+    writes = suites.writes_deployment(suite)
+    if reason is None and writes and not (deployment.started_stack or write_to_deployment):
+        reason = f"{WRITES_REASON.format(what=writes)}: {WRITES_FIX}"
     if reason is None and in_scratch(suite) and deployment.database_url:
         try:
             reason = scratch.unavailable(deployment.database_url)
@@ -314,7 +331,7 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     """
     system = measured_system(deployment, options.system)
     skipped = not_run(readiness_of) | unplanned_skips(deployment, system, options.suites,
-                                                       readiness_of)
+                                                       readiness_of, options.write_to_deployment)
     counts = ExportCounts()
     instance_id = uuid.uuid4().hex
     provider = driver_tracing(deployment, counts=counts, instance_id=instance_id)
@@ -370,10 +387,11 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
 
 
 def unplanned_skips(deployment: Deployment, system: System, chosen: Sequence[str],
-                    readiness_of: Sequence[SuiteReadiness]) -> dict[str, SuiteRecord]:
+                    readiness_of: Sequence[SuiteReadiness],
+                    write_to_deployment: bool = False) -> dict[str, SuiteRecord]:
     """The suites of `chosen` the plan does not cover that cannot run, skipped with why."""
     planned = {suite.suite for suite in readiness_of}
-    reasons = {suite: cannot_run(suite, deployment, system)
+    reasons = {suite: cannot_run(suite, deployment, system, write_to_deployment)
                for suite in chosen if suite not in planned}
     return {suite: SuiteRecord(SUITE_SKIPPED, reason)
             for suite, reason in reasons.items() if reason is not None}

@@ -58,6 +58,12 @@ def reports_stack_phases(suite: str) -> bool:
     return bool(getattr(DRIVERS[suite], "STACK_PHASES", False))
 
 
+def writes_deployment(suite: str) -> str:
+    """What the suite writes into the deployment's own tables (its driver's optional
+    `WRITES_DEPLOYMENT`); empty: nothing."""
+    return str(getattr(DRIVERS[suite], "WRITES_DEPLOYMENT", ""))
+
+
 def subject(driver: Driver, system: System | None = None) -> dict[str, str] | None:
     """What the driver's scenarios measure when not the deployment: its optional
     `subject_on(system)` when a system is given, else its optional SUBJECT."""
