@@ -8,7 +8,10 @@
 -- workflow's number w, the span's id, its depth (root 0) and [start_ns, end_ns) in integer ns
 -- (end = start + Duration). Workflows: e2e.workflow roots of the run, warm-up
 -- excluded, only those the stack traced (bench.stack_traced = 'true'). A span whose parent is
--- lost is unreachable, and so is everything under it.
+-- lost is unreachable, and so is everything under it. Derived spans (bench.source = 'derived')
+-- are left out; with the variable bench_derived_view set true (SET VARIABLE), the walk holds
+-- the root, the driver's api.create_task and the derived spans only: the same queries then
+-- give the derived breakdown.
 -- e2e_status(run): one row per workflow: w, TraceId, Scenario, the root's bounds, the template's
 -- steps, and completeness. Complete: the walk reached at least api.create_task,
 -- task.initialize and task.finalize once, and claim, execute, submit and result.process once per
@@ -44,6 +47,10 @@ candidates AS MATERIALIZED (
            s.SpanName = phase().e2e_workflow AND s.SpanId = r.SpanId AS is_root
     FROM spans s JOIN roots r ON s.TraceId = r.TraceId
     WHERE s.RunId = run
+      AND CASE WHEN coalesce(getvariable('bench_derived_view'), false)
+               THEN s.SpanId = r.SpanId OR s.SpanName = phase().api_create_task
+                    OR s.SpanAttributes[attr().source] = source().derived
+               ELSE coalesce(s.SpanAttributes[attr().source], '') <> source().derived END
 ),
 tree AS (
     SELECT w, SpanId, name, 0 AS depth, start_ns, end_ns, messaging_operation, db_system,

@@ -27,6 +27,7 @@ from spanbench.vocabulary import (
     WAIT_PHASE,
     Attr,
     Phase,
+    Source,
     Suite,
 )
 
@@ -60,6 +61,7 @@ MACROS: dict[str, str] = {
     "phase()": _struct(constants(Phase) | {WAIT_PHASE: WAIT_PHASE}),
     "suite()": _struct(constants(Suite)),
     "attr()": _struct(constants(Attr)),
+    "source()": _struct(constants(Source)),
     "lifecycle_phases()": _list(LIFECYCLE_PHASES),
     "bench_batch_size(attributes)":
         f"coalesce(TRY_CAST(attributes[{_text(Attr.BATCH_SIZE)}] AS BIGINT), 1)",

@@ -1,0 +1,79 @@
+"""The deployment's own record of its tasks: task and step transitions, read after a run.
+
+Both systems keep the same tables in schema `tasker` (tasks, task_transitions, workflow_steps,
+named_steps, workflow_step_transitions); what differs is what a transition's `created_at` is
+(`STAMPS`). The result is plain JSON-able data (the shape extract/derive/record.py reads), so
+the runner can keep it beside the run and hand it to the analysis side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import psycopg
+
+from instrument.systems import spanbench_stack, tasker_core
+
+STAMPS: Final[dict[str, str]] = {
+    spanbench_stack.NAME: "clock_timestamp",  # the statement's own instant
+    tasker_core.NAME: "now",  # its transaction's start, written as UTC wall time (sqlx)
+}
+"""What a transition's `created_at` records, per system."""
+
+# Naive timestamps (tasker-core's `timestamp(6) without time zone`) are read as UTC, as its
+# sqlx sessions write them; timestamptz columns are unaffected by the session's zone.
+SESSION_SQL = "SET TimeZone = 'UTC'"
+
+_NS = "(extract(epoch FROM {column}::timestamptz) * 1000000)::bigint * 1000"
+
+TASKS_SQL = f"""
+SELECT t.task_uuid::text AS task_uuid, t.correlation_id::text AS correlation_id,
+       {_NS.format(column="t.created_at")} AS created_ns
+FROM tasker.tasks t
+WHERE t.task_uuid = ANY(%(tasks)s::uuid[])
+   OR (%(since)s::timestamptz IS NOT NULL AND t.created_at::timestamptz >= %(since)s::timestamptz)
+"""
+
+TASK_TRANSITIONS_SQL = f"""
+SELECT tt.task_uuid::text AS task_uuid, tt.to_state,
+       {_NS.format(column="tt.created_at")} AS at_ns, tt.sort_key
+FROM tasker.task_transitions tt
+WHERE tt.task_uuid = ANY(%(tasks)s::uuid[])
+"""
+
+STEP_TRANSITIONS_SQL = f"""
+SELECT ws.task_uuid::text AS task_uuid, ws.workflow_step_uuid::text AS step_uuid,
+       ns.name AS step_name, st.to_state,
+       {_NS.format(column="st.created_at")} AS at_ns, st.sort_key
+FROM tasker.workflow_steps ws
+JOIN tasker.named_steps ns ON ns.named_step_uuid = ws.named_step_uuid
+LEFT JOIN tasker.workflow_step_transitions st ON st.workflow_step_uuid = ws.workflow_step_uuid
+WHERE ws.task_uuid = ANY(%(tasks)s::uuid[])
+"""
+
+
+def read_record(database_url: str, system: str, *, task_uuids: Sequence[str] = (),
+                since: datetime | None = None) -> dict[str, Any]:
+    """The record of the tasks named, and of every task created at or after `since`."""
+    if system not in STAMPS:
+        raise ValueError(f"no transition record is known for system {system!r}")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SESSION_SQL)
+        tasks = {row[0]: {"task_uuid": row[0], "correlation_id": row[1], "created_ns": row[2],
+                          "transitions": [], "steps": {}}
+                 for row in conn.execute(TASKS_SQL, {"tasks": list(task_uuids),
+                                                     "since": since})}
+        named = {"tasks": list(tasks)}
+        for task_uuid, state, at_ns, sort_key in conn.execute(TASK_TRANSITIONS_SQL, named):
+            tasks[task_uuid]["transitions"].append([state, at_ns, sort_key])
+        for task_uuid, step_uuid, name, state, at_ns, sort_key in conn.execute(
+                STEP_TRANSITIONS_SQL, named):
+            step = tasks[task_uuid]["steps"].setdefault(
+                step_uuid, {"step_uuid": step_uuid, "name": name, "transitions": []})
+            if state is not None:
+                step["transitions"].append([state, at_ns, sort_key])
+    return {"system": system, "stamp": STAMPS[system],
+            "tasks": [{**task, "steps": list(task["steps"].values())}
+                      for task in tasks.values()]}
