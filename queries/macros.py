@@ -67,6 +67,8 @@ MACROS: dict[str, str] = {
         f"coalesce(TRY_CAST(attributes[{_text(Attr.BATCH_SIZE)}] AS BIGINT), 1)",
     "bench_per_call_ns(duration, attributes)": "duration / bench_batch_size(attributes)",
     "bench_dataset_size(attributes)": f"attributes[{_text(Attr.DATASET_SIZE)}]",
+    "bench_derived(attributes)":
+        f"coalesce(attributes[{_text(Attr.SOURCE)}] = {_text(Source.DERIVED)}, false)",
     "bench_stack_traced(attributes)": f"attributes[{_text(Attr.STACK_TRACED)}] = 'true'",
     "bench_concurrency(attributes)":
         f"TRY_CAST(attributes[{_text(Attr.CONCURRENCY)}] AS BIGINT)",
