@@ -12,7 +12,10 @@ its error twin), C (→ complete or error). Per task: its creation, → enqueuin
   → steps_in_process inside it, whichever is later.
 - publish (child of its round): [the round's start or the round's previous E, E]
 - claim [E, I] (the queue wait and the claim: the record has no read time), execute [I, O],
-  submit [O, C] (the result's send, its queue wait and its pick-up).
+  submit [O, R]: R is when the result message was sent (the results queue's record, the first
+  send at or after O) when the queue still holds it or archived it, else C (then submit also
+  holds the result's queue wait and its pick-up). tasker-core archives and sends after O;
+  spanbench's stack sends inside O's transaction and deletes what it processed.
 - result.process: [C, the first consequence the record shows: a task transition after C and
   before the next step's result, or the first E of the round C started]; C itself when there
   is none.
@@ -140,6 +143,22 @@ def _round_spans(task: TaskRecord, rounds: list[_Round]) -> list[DerivedSpan]:
     return spans
 
 
+RESULT_SENT = "queue:result_sent"
+
+
+def _submit_span(instants: StepInstants) -> DerivedSpan | None:
+    submitted = instants.submitted
+    if submitted is None:
+        return None
+    sent = next((ns for ns in instants.step.results_sent_ns if ns >= submitted.at_ns), None)
+    if sent is None:
+        return _step_span(Phase.SUBMIT, instants, submitted, instants.applied)
+    step = instants.step
+    return DerivedSpan(Phase.SUBMIT, submitted.at_ns, sent, f"{Phase.SUBMIT}:{step.step_uuid}",
+                       f"{_label('step', submitted)}..{RESULT_SENT}", step.step_uuid,
+                       step.name)
+
+
 def _step_span(phase: str, instants: StepInstants, start: Transition | None,
                end: Transition | None) -> DerivedSpan | None:
     if start is None or end is None:
@@ -203,7 +222,7 @@ def derive_task(task: TaskRecord) -> list[DerivedSpan]:
     for instants in steps:
         for span in (_step_span(Phase.CLAIM, instants, instants.enqueued, instants.claimed),
                      _step_span(Phase.EXECUTE, instants, instants.claimed, instants.submitted),
-                     _step_span(Phase.SUBMIT, instants, instants.submitted, instants.applied),
+                     _submit_span(instants),
                      _result_span(task, instants, rounds, steps)):
             if span is not None:
                 spans.append(span)

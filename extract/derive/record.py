@@ -3,8 +3,10 @@
 The shape (what `instrument/systems/task_record.py` reads from the database):
 `{"system": str, "stamp": str, "tasks": [{"task_uuid", "correlation_id", "created_ns",
 "transitions": [[to_state, at_ns, sort_key], …], "steps": [{"step_uuid", "name",
-"transitions": [[to_state, at_ns, sort_key], …]}, …]}, …]}`, times in integer ns since the
-epoch. `stamp` names what the transitions' times are (`clock_timestamp` or `now`).
+"transitions": [[to_state, at_ns, sort_key], …], "results_sent_ns": [ns, …]}, …]}, …]}`,
+times in integer ns since the epoch; `results_sent_ns` (optional) holds when each result
+message for the step was sent, from the results queue's records. `stamp` names what the
+transitions' times are (`clock_timestamp` or `now`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ class StepRecord:
     step_uuid: str
     name: str
     transitions: tuple[Transition, ...]
+    results_sent_ns: tuple[int, ...] = ()
+    """When each result message for the step was sent (its queue's enqueued_at)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ def parse(document: Mapping[str, Any]) -> DeploymentRecord:
             created_ns=int(task["created_ns"]),
             transitions=_transitions(task["transitions"]),
             steps=tuple(StepRecord(str(step["step_uuid"]), str(step["name"]),
-                                   _transitions(step["transitions"]))
+                                   _transitions(step["transitions"]),
+                                   tuple(sorted(int(ns) for ns
+                                                in step.get("results_sent_ns", ()))))
                         for step in task["steps"]),
         ) for task in document["tasks"]))

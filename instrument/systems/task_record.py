@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 
 import psycopg
+from psycopg import sql
 
 from instrument.systems import spanbench_stack, tasker_core
 
@@ -21,6 +22,14 @@ STAMPS: Final[dict[str, str]] = {
     tasker_core.NAME: "now",  # its transaction's start, written as UTC wall time (sqlx)
 }
 """What a transition's `created_at` records, per system."""
+
+RESULTS_QUEUES: Final[dict[str, str]] = {
+    spanbench_stack.NAME: spanbench_stack.RESULTS_QUEUE,
+    tasker_core.NAME: tasker_core.RESULTS_QUEUE,
+}
+"""Where each system's workers send step results: the queue's records (PGMQ keeps a message
+in `pgmq.q_<queue>` until it is deleted, or moves it to `pgmq.a_<queue>` when archived) give
+when a step's result was sent (`enqueued_at`, the sending transaction's start)."""
 
 # Naive timestamps (tasker-core's `timestamp(6) without time zone`) are read as UTC, as its
 # sqlx sessions write them; timestamptz columns are unaffected by the session's zone.
@@ -54,6 +63,30 @@ WHERE ws.task_uuid = ANY(%(tasks)s::uuid[])
 """
 
 
+RESULT_SENT_SQL = """
+SELECT message->>'step_uuid' AS step_uuid,
+       (extract(epoch FROM enqueued_at) * 1000000)::bigint * 1000 AS sent_ns
+FROM {table}
+WHERE message->>'step_uuid' = ANY(%(steps)s::text[])
+"""
+
+
+def _result_sends(conn: psycopg.Connection, queue: str, steps: list[str]
+                  ) -> dict[str, list[int]]:
+    """Step uuid → when each result message for it was sent (queue and archive)."""
+    sent: dict[str, list[int]] = {}
+    for prefix in ("q_", "a_"):
+        table = f"pgmq.{prefix}{queue}"
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+        if not row or not row[0]:
+            continue
+        query = sql.SQL(RESULT_SENT_SQL).format(
+            table=sql.Identifier("pgmq", f"{prefix}{queue}"))
+        for step_uuid, sent_ns in conn.execute(query, {"steps": steps}):
+            sent.setdefault(step_uuid, []).append(sent_ns)
+    return sent
+
+
 def read_record(database_url: str, system: str, *, task_uuids: Sequence[str] = (),
                 since: datetime | None = None) -> dict[str, Any]:
     """The record of the tasks named, and of every task created at or after `since`."""
@@ -74,6 +107,10 @@ def read_record(database_url: str, system: str, *, task_uuids: Sequence[str] = (
                 step_uuid, {"step_uuid": step_uuid, "name": name, "transitions": []})
             if state is not None:
                 step["transitions"].append([state, at_ns, sort_key])
+        steps = [step for task in tasks.values() for step in task["steps"].values()]
+        sends = _result_sends(conn, RESULTS_QUEUES[system], [s["step_uuid"] for s in steps])
+        for step in steps:
+            step["results_sent_ns"] = sorted(sends.get(step["step_uuid"], []))
     return {"system": system, "stamp": STAMPS[system],
             "tasks": [{**task, "steps": list(task["steps"].values())}
                       for task in tasks.values()]}

@@ -203,3 +203,26 @@ def test_derived_spans_join_the_workflow_s_trace_and_their_breakdown_sums_to_it(
     assert open_runs(store, [RUN]).execute(
         "SELECT count(*) FROM spans WHERE SpanAttributes['bench.source'] = 'derived'"
     ).fetchone() == (20,)
+
+
+def test_submit_ends_when_the_result_was_sent_if_its_queue_kept_the_message() -> None:
+    document = _task(
+        [("pending", 0), ("enqueuing_steps", 1), ("steps_in_process", 2)],
+        {"sent_after": [("pending", 0), ("enqueued", 1 * MS), ("in_progress", 2 * MS),
+                        ("enqueued_for_orchestration", 3 * MS), ("complete", 20 * MS)],
+         "sent_within": [("pending", 0), ("enqueued", 1 * MS), ("in_progress", 2 * MS),
+                         ("enqueued_for_orchestration", 4 * MS), ("complete", 21 * MS)],
+         "no_orchestration": [("pending", 0), ("enqueued", 1 * MS), ("in_progress", 2 * MS),
+                              ("enqueued_for_orchestration", 5 * MS)]})
+    sends = {"sent_after": [T + 1 * MS, T + 10 * MS],  # an earlier attempt's, then this one's
+             "sent_within": [T + 4 * MS - 50],  # sent in O's transaction: its start is before O
+             "no_orchestration": [T + 6 * MS]}
+    for step in document["tasks"][0]["steps"]:
+        step["results_sent_ns"] = sends[step["step_uuid"]]
+    spans = _spans(document)
+    assert _bounds(spans[Phase.SUBMIT, "sent_after"]) == (3 * MS, 10 * MS)
+    assert spans[Phase.SUBMIT, "sent_after"].bounds == (
+        "step:enqueued_for_orchestration..queue:result_sent")
+    assert _bounds(spans[Phase.SUBMIT, "sent_within"]) == (4 * MS, 21 * MS)
+    assert _bounds(spans[Phase.SUBMIT, "no_orchestration"]) == (5 * MS, 6 * MS)
+    assert (Phase.RESULT_PROCESS, "no_orchestration") not in spans
