@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from instrument.systems import spanbench_stack, tasker_core
+from spanbench.vocabulary import Attr
 
 STAMPS: Final[dict[str, str]] = {
     spanbench_stack.NAME: "clock_timestamp",  # the statement's own instant
@@ -63,11 +64,12 @@ WHERE ws.task_uuid = ANY(%(tasks)s::uuid[])
 """
 
 
+# A result message names its step under the key tasker's spans use for it (Attr.STEP_UUID).
 RESULT_SENT_SQL = """
-SELECT message->>'step_uuid' AS step_uuid,
+SELECT message->>%(key)s AS step,
        (extract(epoch FROM enqueued_at) * 1000000)::bigint * 1000 AS sent_ns
 FROM {table}
-WHERE message->>'step_uuid' = ANY(%(steps)s::text[])
+WHERE message->>%(key)s = ANY(%(steps)s::text[])
 """
 
 
@@ -82,7 +84,8 @@ def _result_sends(conn: psycopg.Connection, queue: str, steps: list[str]
             continue
         query = sql.SQL(RESULT_SENT_SQL).format(
             table=sql.Identifier("pgmq", f"{prefix}{queue}"))
-        for step_uuid, sent_ns in conn.execute(query, {"steps": steps}):
+        for step_uuid, sent_ns in conn.execute(query, {"steps": steps,
+                                                       "key": Attr.STEP_UUID}):
             sent.setdefault(step_uuid, []).append(sent_ns)
     return sent
 
