@@ -17,8 +17,8 @@ its error twin), C (→ complete or error). Per task: its creation, → enqueuin
   holds the result's queue wait and its pick-up). tasker-core archives and sends after O;
   spanbench's stack sends inside O's transaction and deletes what it processed.
 - result.process: [C, the first consequence the record shows: a task transition after C and
-  before the next step's result, or the first E of the round C started]; C itself when there
-  is none.
+  before the next step's result (the final state aside: that is task.finalize's), or the first
+  E of the round C started]; C itself when there is none.
 - task.finalize: [the latest instant before the final transition, the final transition].
 
 A phase whose end instant is missing (a step never claimed) is not emitted.
@@ -178,7 +178,8 @@ def _result_span(task: TaskRecord, instants: StepInstants, rounds: list[_Round],
                      if s.applied is not None and s.applied.at_ns > applied.at_ns]
     horizon = min(later_results, default=None)
     consequences = [(t.at_ns, _label("task", t)) for t in task.transitions
-                    if t.at_ns >= applied.at_ns and (horizon is None or t.at_ns <= horizon)]
+                    if t.at_ns >= applied.at_ns and t.to_state not in FINAL_TASK_STATES
+                    and (horizon is None or t.at_ns <= horizon)]
     for current in rounds:
         if current.start_ns == applied.at_ns and current.members:
             first = current.members[0].enqueued

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from extract.derive.record import parse
 from extract.derive.run import DeriveOutcome, derive, workflows
@@ -20,15 +21,18 @@ def record_path(store: RunStore, run_id: str) -> Path:
     return store.artifacts_dir(run_id) / RECORD_FILE
 
 
-def keep_record(store: RunStore, run_id: str, database_url: str, system: str,
-                since: datetime) -> Path:
-    """Read the record of every task created since the run started and keep it beside the run
-    (while the deployment still runs: a stack the run started is gone afterwards)."""
-    record = read_record(database_url, system, since=since)
+def _keep(store: RunStore, run_id: str, record: dict[str, Any]) -> Path:
     path = record_path(store, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record))
     return path
+
+
+def keep_record(store: RunStore, run_id: str, database_url: str, system: str,
+                since: datetime) -> Path:
+    """Read the record of every task created since the run started and keep it beside the run
+    (while the deployment still runs: a stack the run started is gone afterwards)."""
+    return _keep(store, run_id, read_record(database_url, system, since=since))
 
 
 def derive_kept(store: RunStore, run_id: str) -> DeriveOutcome:
@@ -41,9 +45,7 @@ def derive_from_database(store: RunStore, run_id: str, database_url: str, system
     """Derive from the deployment's database, for the run's workflows' tasks."""
     tasks = [workflow.task_uuid for workflow in workflows(store, run_id)]
     record = read_record(database_url, system, task_uuids=tasks)
-    path = record_path(store, run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record))
+    _keep(store, run_id, record)
     return derive(store, run_id, parse(record))
 
 

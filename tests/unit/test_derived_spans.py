@@ -64,7 +64,7 @@ def test_the_stack_s_record_gives_every_phase_between_the_instants_that_bound_it
     # a's result enqueued b in its own transaction: the next round starts at a's → complete
     assert _bounds(spans[Phase.RESULT_PROCESS, "a"]) == (12 * MS, 13 * MS)
     assert _bounds(spans[Phase.PUBLISH, "b"]) == (12 * MS, 13 * MS)
-    assert _bounds(spans[Phase.RESULT_PROCESS, "b"]) == (38 * MS, 40 * MS)
+    assert _bounds(spans[Phase.RESULT_PROCESS, "b"]) == (38 * MS, 38 * MS)  # finalize's
     assert _bounds(spans[Phase.TASK_FINALIZE, None]) == (38 * MS, 40 * MS)
     assert spans[Phase.CLAIM, "b"].bounds == "step:enqueued..step:in_progress"
     assert spans[Phase.TASK_FINALIZE, None].bounds == "step:complete..task:complete"
@@ -112,7 +112,8 @@ def test_a_branch_finishing_first_processes_its_result_without_covering_the_wait
                    ("enqueued_for_orchestration", 80 * MS), ("complete", 85 * MS)]})
     spans = _spans(document)
     assert _bounds(spans[Phase.RESULT_PROCESS, "left"]) == (4 * MS, 4 * MS)
-    assert _bounds(spans[Phase.RESULT_PROCESS, "right"]) == (85 * MS, 90 * MS)
+    assert _bounds(spans[Phase.RESULT_PROCESS, "right"]) == (85 * MS, 85 * MS)
+    assert _bounds(spans[Phase.TASK_FINALIZE, None]) == (85 * MS, 90 * MS)
     assert _bounds(spans[Phase.PUBLISH, "right"]) == (1 * MS, 1 * MS + 5)
 
 
