@@ -101,7 +101,7 @@ def request(per_workflow: Sequence[tuple[Workflow, Sequence[DerivedSpan]]], syst
     message = ExportTraceServiceRequest()
     resource_spans = message.resource_spans.add()
     resource_spans.resource.attributes.extend(
-        _attributes({"service.name": f"{system}.derived"}))
+        _attributes({Attr.SERVICE_NAME: f"{system}.derived"}))
     scope_spans = resource_spans.scope_spans.add()
     scope_spans.scope.name = SCOPE
     for workflow, derived in per_workflow:
