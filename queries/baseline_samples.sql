@@ -8,4 +8,5 @@ SELECT Suite AS suite, Scenario AS scenario,
 FROM spans
 WHERE RunId = $run_id AND Suite IS NOT NULL AND Phase IS NOT NULL
   AND NOT coalesce(Warmup, false) AND StatusCode <> 'Error'
+  AND NOT bench_derived(SpanAttributes)
 ORDER BY suite, scenario, variant, phase, duration_ns

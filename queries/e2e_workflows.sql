@@ -8,7 +8,10 @@
 -- workflow's number w, the span's id, its depth (root 0) and [start_ns, end_ns) in integer ns
 -- (end = start + Duration). Workflows: e2e.workflow roots of the run, warm-up
 -- excluded, only those the stack traced (bench.stack_traced = 'true'). A span whose parent is
--- lost is unreachable, and so is everything under it.
+-- lost is unreachable, and so is everything under it. Derived spans (bench.source = 'derived')
+-- are left out; with the variable bench_derived_view set true (SET VARIABLE), the walk holds
+-- the root, the driver's api.create_task and the derived spans only, of every measured
+-- workflow, traced by the stack or not: the same queries then give the derived breakdown.
 -- e2e_status(run): one row per workflow: w, TraceId, Scenario, the root's bounds, the template's
 -- steps, and completeness. Complete: the walk reached at least api.create_task,
 -- task.initialize and task.finalize once, and claim, execute, submit and result.process once per
@@ -31,7 +34,7 @@ WITH named AS MATERIALIZED (  -- by name first: the attribute map is read for th
 SELECT row_number() OVER (ORDER BY TraceId, SpanId) AS w, TraceId, SpanId, Scenario,
        epoch_ns(Timestamp) AS root_start, epoch_ns(Timestamp) + Duration AS root_end
 FROM named
-WHERE bench_stack_traced(SpanAttributes);
+WHERE bench_stack_traced(SpanAttributes) OR coalesce(getvariable('bench_derived_view'), false);
 
 CREATE OR REPLACE TEMP MACRO e2e_walk(run) AS TABLE
 WITH RECURSIVE roots AS MATERIALIZED (SELECT w, TraceId, SpanId FROM e2e_roots(run)),
@@ -44,6 +47,10 @@ candidates AS MATERIALIZED (
            s.SpanName = phase().e2e_workflow AND s.SpanId = r.SpanId AS is_root
     FROM spans s JOIN roots r ON s.TraceId = r.TraceId
     WHERE s.RunId = run
+      AND CASE WHEN coalesce(getvariable('bench_derived_view'), false)
+               THEN s.SpanId = r.SpanId OR s.SpanName = phase().api_create_task
+                    OR s.SpanAttributes[attr().source] = source().derived
+               ELSE NOT bench_derived(s.SpanAttributes) END
 ),
 tree AS (
     SELECT w, SpanId, name, 0 AS depth, start_ns, end_ns, messaging_operation, db_system,

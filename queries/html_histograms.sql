@@ -13,6 +13,7 @@ WITH measured AS (
     FROM spans
     WHERE RunId = $run_id AND Suite IS NOT NULL AND Phase IS NOT NULL
       AND NOT coalesce(Warmup, false) AND NOT (StatusCode = 'Error')
+      AND NOT bench_derived(SpanAttributes)
 ),
 ranged AS (
     SELECT *, count(*) OVER g AS n, min(v) OVER g AS lo, max(v) OVER g AS hi

@@ -28,4 +28,5 @@ SELECT p.scenario, p.which, p.trace_id, p.root_id, p.root_ns, p.workflows,
        s.StatusCode = 'Error' AS failed
 FROM picked p
 JOIN spans s ON s.TraceId = p.trace_id AND s.RunId = $run_id
+    AND NOT bench_derived(s.SpanAttributes)
 ORDER BY p.scenario, p.which, offset_ns, s.SpanId

@@ -27,6 +27,7 @@ from spanbench.vocabulary import (
     WAIT_PHASE,
     Attr,
     Phase,
+    Source,
     Suite,
 )
 
@@ -60,11 +61,14 @@ MACROS: dict[str, str] = {
     "phase()": _struct(constants(Phase) | {WAIT_PHASE: WAIT_PHASE}),
     "suite()": _struct(constants(Suite)),
     "attr()": _struct(constants(Attr)),
+    "source()": _struct(constants(Source)),
     "lifecycle_phases()": _list(LIFECYCLE_PHASES),
     "bench_batch_size(attributes)":
         f"coalesce(TRY_CAST(attributes[{_text(Attr.BATCH_SIZE)}] AS BIGINT), 1)",
     "bench_per_call_ns(duration, attributes)": "duration / bench_batch_size(attributes)",
     "bench_dataset_size(attributes)": f"attributes[{_text(Attr.DATASET_SIZE)}]",
+    "bench_derived(attributes)":
+        f"coalesce(attributes[{_text(Attr.SOURCE)}] = {_text(Source.DERIVED)}, false)",
     "bench_stack_traced(attributes)": f"attributes[{_text(Attr.STACK_TRACED)}] = 'true'",
     "bench_concurrency(attributes)":
         f"TRY_CAST(attributes[{_text(Attr.CONCURRENCY)}] AS BIGINT)",

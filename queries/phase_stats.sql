@@ -18,7 +18,7 @@ WITH measured AS (
            bench_per_call_ns(Duration, SpanAttributes) AS v
     FROM spans
     WHERE RunId = $run_id AND Suite IS NOT NULL AND Phase IS NOT NULL
-      AND NOT coalesce(Warmup, false)
+      AND NOT coalesce(Warmup, false) AND NOT bench_derived(SpanAttributes)
 ),
 summary AS (
     SELECT suite, scenario, variant, phase,

@@ -13,6 +13,7 @@ WITH measured AS (
            bench_per_call_ns(Duration, SpanAttributes) AS per_call_ns
     FROM spans
     WHERE RunId = $run_id AND Suite IS NOT NULL AND NOT coalesce(Warmup, false)
+      AND NOT bench_derived(SpanAttributes)
 )
 SELECT Suite AS suite,
        Scenario AS scenario,

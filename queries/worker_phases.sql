@@ -16,7 +16,7 @@ WITH worker AS (
     WHERE RunId = $run_id AND Suite = $suite AND NOT coalesce(Warmup, false)
       AND SpanName IN (phase().claim, phase().execute, phase().submit)
       AND SpanAttributes[attr().worker_id] IS NOT NULL
-      AND StatusCode <> 'Error'
+      AND StatusCode <> 'Error' AND NOT bench_derived(SpanAttributes)
 ),
 cycles AS (
     SELECT step, message, max(handler) AS handler,

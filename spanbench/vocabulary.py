@@ -121,6 +121,13 @@ class Attr:
 
     SERVICE_NAME: Final = "service.name"
     """The resource attribute naming the process that exported a span."""
+    SOURCE: Final = "bench.source"
+    """Where a span came from (Source): a driver, the deployment's traces, or derived from the
+    deployment's record after the run; a span without it is not derived."""
+    DERIVED_FROM: Final = "bench.derived.from"
+    """A derived span's bounding records: `<start record>..<end record>`, each
+    `task:<state>`, `step:<state>` or `task:created`."""
+
     CORRELATION_ID: Final = "correlation_id"
     TASK_UUID: Final = "task_uuid"
     STEP_UUID: Final = "step_uuid"
@@ -153,6 +160,14 @@ class Attr:
     MESSAGING_OPERATION_TYPE: Final = "messaging.operation.type"
     MESSAGING_DESTINATION: Final = "messaging.destination.name"
     MESSAGING_MESSAGE_ID: Final = "messaging.message.id"
+
+
+class Source:
+    """Values of bench.source."""
+
+    DRIVER: Final = "driver"
+    TRACED: Final = "traced"
+    DERIVED: Final = "derived"
 
 
 # The bench.* keys that travel as W3C baggage from drivers into the stack.

@@ -135,3 +135,28 @@ def e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str, *,
         con.execute(macros)
         for _, table in _CACHED:
             con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+DERIVED_VIEW = "bench_derived_view"
+"""The variable queries/e2e_workflows.sql reads: true walks the derived spans instead of the
+traced ones (the root and the driver's api.create_task are in both)."""
+
+HAS_DERIVED_SQL = ("SELECT count(*) > 0 FROM spans "
+                   "WHERE RunId = $run_id AND bench_derived(SpanAttributes)")
+
+
+def has_derived(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Whether the run holds derived spans (bench.source = derived)."""
+    row = con.execute(HAS_DERIVED_SQL, {"run_id": run_id}).fetchone()
+    return bool(row and row[0])
+
+
+def derived_e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str, *,
+                         with_workflows: bool = False) -> E2eAnalysis:
+    """`e2e_analysis` over the derived spans: the same attribution, so a workflow's derived
+    phases also sum exactly to its root's Duration."""
+    con.execute(f"SET VARIABLE {DERIVED_VIEW} = true")
+    try:
+        return e2e_analysis(con, run_id, with_workflows=with_workflows)
+    finally:
+        con.execute(f"RESET VARIABLE {DERIVED_VIEW}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from extract.analyse import analysis, baseline_compare, breakdown
+from extract.analyse.derived_check import derived_check
 from extract.analyse.duckdb_runner import Runs, open_runs
 from extract.reports.completion import completion_lines, completion_rows
 from extract.reports.html_data import gather_charts
@@ -68,11 +69,15 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
         record = run_record(store, run_id)
         completion = completion_lines(completion_rows(con, run_id),
                                       record.config.completion if record.config else None)
+        derived = breakdown.has_derived(con, run_id)
         report = ReportInput(
             meta=run_meta(store, run_id), stats=stats, checks=checks,
             comparisons=comparisons, baseline_name=baseline_name,
             breakdown=e2e.breakdown, completeness=e2e.completeness, lifecycle=e2e.lifecycle,
-            prerequisites=prerequisites, outcomes=record.suites or {}, completion=completion)
+            prerequisites=prerequisites, outcomes=record.suites or {}, completion=completion,
+            derived_breakdown=(breakdown.derived_e2e_analysis(con, run_id).breakdown
+                               if derived else ()),
+            derived_check=derived_check(con, run_id) if derived else ())
         charts = gather_charts(con, store.history_home, report)
         return dataclasses.replace(report, charts=charts)
     finally:

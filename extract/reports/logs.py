@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from extract.reports.baseline_table import comparison_rows
+from extract.reports.derived import derived_sections
 from extract.reports.findings import key_findings
 from extract.reports.model import (
     E2E_SUITE,
@@ -188,6 +189,7 @@ def summary_markdown(report: ReportInput) -> str:
         lines += ["", *summary_lines(report.checks_of(suite)), ""]
     lines += [line.replace("## ", "### ", 1) if line.startswith("## ") else line
               for line in breakdown_sections(report)]
+    lines += derived_sections(report)
     if report.comparisons:
         lines += [f"## Baseline Comparison (against {report.baseline_name})", ""]
         lines += [*comparison_rows(report.comparisons), ""]

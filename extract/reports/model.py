@@ -55,6 +55,10 @@ class ReportInput:
     """extract.reports.html_data.ChartData: what report.html draws beyond the rows above."""
     outcomes: Mapping[str, SuiteRecord] = field(default_factory=dict)
     """What became of each suite asked for (run.json's `suites`); empty for older runs."""
+    derived_breakdown: Sequence[Any] = ()
+    """BreakdownRow rows over the derived spans (empty: the run has none)."""
+    derived_check: Sequence[Any] = ()
+    """DerivedCheckRow rows: derived against traced phases of the same steps."""
     completion: Sequence[str] = ()
     """e2e_latency: how completion was seen and the windows it lies in (one line per source,
     extract.reports.completion); empty for runs that did not record it."""

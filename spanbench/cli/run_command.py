@@ -36,7 +36,7 @@ from spanbench.cli.report_command import (
     publish,
 )
 from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
-from spanbench.runner import job, prerequisites, settle, suites, system_choice
+from spanbench.runner import derivation, job, prerequisites, settle, suites, system_choice
 from spanbench.runner.deployment import DeploymentError, deploy
 from spanbench.security import check_name
 from spanbench.units import format_ms, format_ns, ms
@@ -197,6 +197,7 @@ def run(
     started_at = datetime.now(UTC)
     outcome: job.RunOutcome | None = None
     checks: list[prerequisites.Check] = []
+    kept = False
     try:
         with deploy(home, store, workers=workers, tee=tuple(tee_otlp or ())) as deployment:
             checks = job.check(deployment, job.needs_of(chosen))
@@ -226,6 +227,8 @@ def run(
                                              (final.sink or {}).get("status_at_end_of_suites", {}))
             if note is not None:
                 console.print(note, highlight=False)
+            kept = _keep_record(errors, store, run_id, deployment.database_url, measured.name,
+                                started_at, chosen)
             console.print("flushing spans and stopping what the run started…")
         if deployment.stack_telemetry:  # known once the stack has stopped
             store.write_record(run_id, dataclasses.replace(
@@ -239,6 +242,8 @@ def run(
     assert outcome is not None
     if settings.env(settings.OTEL_EXPORTER_OTLP_ENDPOINT) is not None:
         _settle(console, store, outcome.run_id)
+    if kept:
+        _derive(console, errors, store, outcome.run_id)
     prerequisite_rows = [Prerequisite(c.name, c.ok, c.detail) for c in checks]
     try:
         report = collect(store, outcome.run_id, targets=targets, baseline=baseline,
@@ -282,6 +287,30 @@ def _print_outcomes(console: Console, outcome: job.RunOutcome) -> None:
         elif record.status == SUITE_SKIPPED:
             console.print(f"⚠️  {suite} skipped: {record.reason}", highlight=False,
                           markup=False)
+
+
+def _keep_record(errors: Console, store: RunStore, run_id: str, database_url: str | None,
+                 system: str, started_at: datetime, chosen: Sequence[str]) -> bool:
+    """Keep the deployment's record of the run's tasks (e2e runs with a database); a failure
+    is reported and never fails the run."""
+    if not database_url or e2e_latency.SUITE not in chosen:
+        return False
+    try:
+        derivation.keep_record(store, run_id, database_url, system, started_at)
+    except Exception as error:  # deriving is an addition: the measurements stand without it
+        errors.print(f"derived spans: reading the deployment's record failed: {error}",
+                     highlight=False, markup=False, soft_wrap=True)
+        return False
+    return True
+
+
+def _derive(console: Console, errors: Console, store: RunStore, run_id: str) -> None:
+    try:
+        console.print(derivation.describe(derivation.derive_kept(store, run_id)),
+                      highlight=False)
+    except Exception as error:  # deriving is an addition: the measurements stand without it
+        errors.print(f"derived spans: deriving failed: {error}", highlight=False, markup=False,
+                     soft_wrap=True)
 
 
 def _settle(console: Console, runs: RunStore, run_id: str) -> None:

@@ -55,6 +55,7 @@ from spanbench.runner.deployment import Deployment
 from spanbench.runner.prerequisites import Check, SuiteReadiness
 from spanbench.runner.suites import DRIVERS, FOREIGN_HANDLER_COMMAND, stack_handlers
 from spanbench.runner.system_choice import SystemChoice
+from spanbench.vocabulary import Attr, Source
 
 SERVICE_NAME = "spanbench-driver"
 FAILURE_FILE = "failure.txt"
@@ -350,7 +351,8 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
             if suite in skipped:
                 outcome.suites[suite] = skipped[suite]
                 continue
-            ctx = DriverContext(suite, run_settings, system, PhaseRecorder(provider),
+            ctx = DriverContext(suite, run_settings, system, PhaseRecorder(
+                                    provider, base_attributes={Attr.SOURCE: Source.DRIVER}),
                                 progress=progress, artifacts_dir=artifacts_dir,
                                 handlers=handlers, foreign_command=FOREIGN_HANDLER_COMMAND,
                                 scratch_database=scratch_copy.url if deployment.database_url

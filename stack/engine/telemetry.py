@@ -17,6 +17,7 @@ from spanbench.vocabulary import (
     DB_SYSTEM_POSTGRESQL,
     MESSAGING_SYSTEM_PGMQ,
     Attr,
+    Source,
 )
 
 SHUTDOWN_TIMEOUT_S = 8.0
@@ -32,7 +33,8 @@ class Telemetry:
         self.counts = ExportCounts()
         self.provider: TracerProvider | None = setup_tracing(
             service_name, counts=self.counts, instance_id=self.instance_id)
-        self.recorder = PhaseRecorder(self.provider, scope="spanbench.stack")
+        self.recorder = PhaseRecorder(self.provider, scope="spanbench.stack",
+                                      base_attributes={Attr.SOURCE: Source.TRACED})
 
     def flush(self) -> None:
         self.recorder.flush()

@@ -1,0 +1,36 @@
+"""summary.md's section on derived spans: their breakdown and how they compare with traced."""
+
+from __future__ import annotations
+
+from extract.reports.model import ReportInput
+from spanbench.units import format_ns
+
+RESOLUTION_NOTE = ("A boundary disagrees when the transition's time lies outside the traced "
+                   "span of the statement that wrote it (less 1 µs, the record's resolution).")
+
+
+def _share(disagreeing: int, workflows: int) -> str:
+    return f"{disagreeing / workflows:.0%}" if workflows else "n/a"
+
+
+def derived_sections(report: ReportInput) -> list[str]:
+    """The derived breakdown and the derived-vs-traced cross-check; nothing without them."""
+    lines: list[str] = []
+    if report.derived_breakdown:
+        lines += ["### E2E Breakdown from Derived Spans (the deployment's transitions)", "",
+                  "| Scenario | Phase | Median | P95 | Share | Workflows |",
+                  "|----------|-------|--------|-----|-------|-----------|"]
+        lines += [f"| {r.scenario} | {r.phase} | {format_ns(r.median_ns)} | "
+                  f"{format_ns(r.p95_ns)} | {r.share:.1%} | {r.n_workflows} |"
+                  for r in report.derived_breakdown]
+        lines.append("")
+    if report.derived_check:
+        lines += ["### Derived vs Traced Phases (same steps)", "",
+                  "| Scenario | Phase | n | Median derived − traced | Workflows checked "
+                  "| Disagreeing |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {r.scenario} | {r.phase} | {r.n} | {format_ns(r.median_diff_ns)} | "
+                  f"{r.workflows} | {r.disagreeing} ({_share(r.disagreeing, r.workflows)}) |"
+                  for r in report.derived_check]
+        lines += ["", RESOLUTION_NOTE, ""]
+    return lines
