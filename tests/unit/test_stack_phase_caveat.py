@@ -30,7 +30,7 @@ def _deployment(tmp_path: Path, **flags: bool) -> Deployment:
 def sink_services(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     status: dict[str, Any] = {"services": {}}
     monkeypatch.setattr(job, "sink_status", lambda endpoint: status)
-    monkeypatch.setattr(job, "cannot_run", lambda suite, deployment, system: None)
+    monkeypatch.setattr(job, "cannot_run", lambda suite, deployment, system, writes=False: None)
     return status
 
 
