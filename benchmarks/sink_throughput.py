@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from extract.export.otlp_rebuild import as_key_values
+from extract.receive.columns import as_key_values
 from spanbench.vocabulary import Attr, Suite
 
 REPO = Path(__file__).resolve().parent.parent

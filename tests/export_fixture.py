@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from extract.export.otlp_rebuild import as_key_values
+from extract.receive.columns import as_key_values
 from spanbench.vocabulary import Attr
 from tests.fake_runs import write_request
 

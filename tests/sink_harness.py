@@ -26,7 +26,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from extract.analyse.duckdb_runner import list_runs, open_runs, part_files
-from extract.export.otlp_rebuild import as_key_values
+from extract.receive.columns import as_key_values
 
 REPO = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 20.0

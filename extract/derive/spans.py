@@ -11,11 +11,11 @@ from typing import Any
 
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from extract.derive.phases import DerivedSpan
-from extract.receive.columns import decode_value, to_tables
+from extract.receive.columns import as_key_values, decode_value, to_tables
 from spanbench.vocabulary import BAGGAGE_KEYS, Attr, Source
 
 SCOPE = "spanbench.derive"
@@ -55,19 +55,8 @@ def span_id(trace_id: str, key: str) -> str:
     return hashlib.sha256(f"{trace_id}/{key}".encode()).hexdigest()[:16]
 
 
-def _value(value: Any) -> AnyValue:
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    return AnyValue(string_value=str(value))
-
-
 def _attributes(values: Mapping[str, Any]) -> list[KeyValue]:
-    return [KeyValue(key=key, value=_value(value)) for key, value in values.items()
-            if value is not None]
+    return as_key_values({key: value for key, value in values.items() if value is not None})
 
 
 def _span(workflow: Workflow, derived: DerivedSpan, ids: Mapping[str, str]) -> Span:

@@ -16,40 +16,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from extract.receive.columns import SPAN_KINDS, STATUS_CODES, decode_value
+from extract.receive.columns import (
+    SPAN_KINDS,
+    STATUS_CODES,
+    any_value,
+    decode_value,
+)
 
 _KIND_NUMBERS: Final = {name: number for number, name in SPAN_KINDS.items()}
 _STATUS_NUMBERS: Final = {name: number for number, name in STATUS_CODES.items()}
-
-
-def any_value(value: Any) -> AnyValue:
-    """A Python value (as `decode_value` returns it) as an OTLP AnyValue."""
-    if value is None:
-        return AnyValue()
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    if isinstance(value, bytes):
-        return AnyValue(bytes_value=value)
-    if isinstance(value, str):
-        return AnyValue(string_value=value)
-    if isinstance(value, list):
-        out = AnyValue()
-        out.array_value.values.extend(any_value(item) for item in value)
-        return out
-    if isinstance(value, dict):
-        out = AnyValue()
-        out.kvlist_value.values.extend(as_key_values(value))
-        return out
-    raise TypeError(f"cannot express a {type(value).__name__} as an OTLP AnyValue")
-
-
-def as_key_values(values: Mapping[str, Any]) -> list[KeyValue]:
-    """Python values by key as OTLP KeyValues, in the mapping's order."""
-    return [KeyValue(key=key, value=any_value(value)) for key, value in values.items()]
 
 
 def stored_value(text: str, type_name: str | None) -> AnyValue:

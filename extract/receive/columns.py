@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import pyarrow as pa
@@ -533,3 +533,33 @@ def _split(table: pa.Table) -> dict[str, pa.Table]:
     if len(distinct) == 1:
         return {distinct[0]: table}
     return {run_id: table.filter(pc.equal(run_ids, run_id)) for run_id in distinct}
+
+
+def any_value(value: Any) -> AnyValue:
+    """A Python value (as `decode_value` returns it) as an OTLP AnyValue."""
+    if value is None:
+        return AnyValue()
+    if isinstance(value, bool):
+        return AnyValue(bool_value=value)
+    if isinstance(value, int):
+        return AnyValue(int_value=value)
+    if isinstance(value, float):
+        return AnyValue(double_value=value)
+    if isinstance(value, bytes):
+        return AnyValue(bytes_value=value)
+    if isinstance(value, str):
+        return AnyValue(string_value=value)
+    if isinstance(value, list):
+        out = AnyValue()
+        out.array_value.values.extend(any_value(item) for item in value)
+        return out
+    if isinstance(value, dict):
+        out = AnyValue()
+        out.kvlist_value.values.extend(as_key_values(value))
+        return out
+    raise TypeError(f"cannot express a {type(value).__name__} as an OTLP AnyValue")
+
+
+def as_key_values(values: Mapping[str, Any]) -> list[KeyValue]:
+    """Python values by key as OTLP KeyValues, in the mapping's order."""
+    return [KeyValue(key=key, value=any_value(value)) for key, value in values.items()]

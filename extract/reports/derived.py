@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from extract.reports.breakdown_table import breakdown_table
 from extract.reports.model import ReportInput
 from spanbench.units import format_ns
 
@@ -18,11 +19,7 @@ def derived_sections(report: ReportInput) -> list[str]:
     lines: list[str] = []
     if report.derived_breakdown:
         lines += ["### E2E Breakdown from Derived Spans (the deployment's transitions)", "",
-                  "| Scenario | Phase | Median | P95 | Share | Workflows |",
-                  "|----------|-------|--------|-----|-------|-----------|"]
-        lines += [f"| {r.scenario} | {r.phase} | {format_ns(r.median_ns)} | "
-                  f"{format_ns(r.p95_ns)} | {r.share:.1%} | {r.n_workflows} |"
-                  for r in report.derived_breakdown]
+                  *breakdown_table(report.derived_breakdown)]
         lines.append("")
     if report.derived_check:
         lines += ["### Derived vs Traced Phases (same steps)", "",

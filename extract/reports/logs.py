@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from extract.reports.baseline_table import comparison_rows
+from extract.reports.breakdown_table import breakdown_table
 from extract.reports.derived import derived_sections
 from extract.reports.findings import key_findings
 from extract.reports.model import (
@@ -127,12 +128,7 @@ def suite_log(report: ReportInput, suite: str) -> str:
 def breakdown_sections(report: ReportInput) -> list[str]:
     lines: list[str] = []
     if report.breakdown:
-        lines += ["## E2E Breakdown", "",
-                  "| Scenario | Phase | Median | P95 | Share | Workflows |",
-                  "|----------|-------|--------|-----|-------|-----------|"]
-        lines += [f"| {r.scenario} | {r.phase} | {format_ns(r.median_ns)} | "
-                  f"{format_ns(r.p95_ns)} | {r.share:.1%} | {r.n_workflows} |"
-                  for r in report.breakdown]
+        lines += ["## E2E Breakdown", "", *breakdown_table(report.breakdown)]
         lines.append("")
     if report.completeness:
         lines += ["## Trace Completeness", ""]
