@@ -30,12 +30,37 @@ from tests.db_snapshot import snapshot as _snapshot
 from tests.otlp_capture import OtlpCapture
 from tests.postgres_db import unique_name, with_database
 
+LIVE_TASK = "01900000-0000-7000-8000-00000000beef"
+LIVE_STEP = "01900000-0000-7000-8000-00000000f00d"
+
 
 def _seed_source(url: str) -> None:
-    """A task in the deployment, so its row counts are not all zero."""
+    """A live task in the deployment, pending with one ready step, so its get_next_ready_tasks
+    has one task to return (and its row counts are not all zero)."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("INSERT INTO tasker.task_namespaces (name, created_at, updated_at) "
                      "VALUES ('live', now(), now())")
+        conn.execute("INSERT INTO tasker.named_tasks (task_namespace_uuid, name, version, "
+                     "configuration, created_at, updated_at) SELECT task_namespace_uuid, "
+                     "'live_task', '1.0.0', '{}', now(), now() FROM tasker.task_namespaces "
+                     "WHERE name = 'live'")
+        conn.execute("INSERT INTO tasker.tasks (task_uuid, named_task_uuid, requested_at, "
+                     "context, identity_hash, correlation_id, created_at, updated_at) "
+                     "SELECT %s, named_task_uuid, now(), '{}', 'live-1', gen_random_uuid(), "
+                     "now(), now() FROM tasker.named_tasks WHERE name = 'live_task'",
+                     (LIVE_TASK,))
+        conn.execute("INSERT INTO tasker.task_transitions (task_uuid, to_state, sort_key, "
+                     "most_recent, created_at, updated_at) "
+                     "VALUES (%s, 'pending', 1, true, now(), now())", (LIVE_TASK,))
+        conn.execute("INSERT INTO tasker.named_steps (name, created_at, updated_at) "
+                     "VALUES ('live_step', now(), now())")
+        conn.execute("INSERT INTO tasker.workflow_steps (workflow_step_uuid, task_uuid, "
+                     "named_step_uuid, created_at, updated_at) SELECT %s, %s, named_step_uuid, "
+                     "now(), now() FROM tasker.named_steps WHERE name = 'live_step'",
+                     (LIVE_STEP, LIVE_TASK))
+        conn.execute("INSERT INTO tasker.workflow_step_transitions (workflow_step_uuid, "
+                     "to_state, sort_key, most_recent, created_at, updated_at) "
+                     "VALUES (%s, 'pending', 1, true, now(), now())", (LIVE_STEP,))
 
 
 class ReadyTasksLoop(threading.Thread):
@@ -86,8 +111,9 @@ def test_sql_functions_runs_in_a_scratch_copy_and_leaves_the_deployment_as_it_wa
         scratch.scratch_name("20260101T000000Z-scr4tc")}
     after = _snapshot(fresh_db)
     assert after == before
-    assert before["rows"]["tasker.task_namespaces"] == 1 and before["functions"]
-    assert loop.calls > 10 and loop.seen == []
+    assert before["rows"]["tasker.tasks"] == 1 and before["functions"]
+    assert loop.calls > 10
+    assert {str(row[0]) for row in loop.seen} == {LIVE_TASK}  # never a benchmark task
     assert _scratch_databases(pg_url) == []
 
 
