@@ -436,6 +436,10 @@ def query(runs_dir: RunStore, run_id: str, name: str,
         connection.close()
 
 
+WORKER_CYCLE_PHASES = frozenset({Phase.CLAIM, Phase.EXECUTE, Phase.SUBMIT, Phase.WORKER_TOTAL})
+"""The worker phases both the driver's cycle and the stack's own workers have (worker_phases)."""
+
+
 def worker_comparison(runs_dir: RunStore, run_id: str,
                       stats: Sequence[PhaseStats]) -> list[dict[str, Any]]:
     """The worker phases as the worker_execution driver measured them beside the same phases as
@@ -445,7 +449,7 @@ def worker_comparison(runs_dir: RunStore, run_id: str,
              for row in query(runs_dir, run_id, "worker_phases", suite=e2e_latency.SUITE)}
     rows = []
     for row in stats:
-        if row.suite != worker_execution.SUITE or row.phase == Phase.WORKER_TASK:
+        if row.suite != worker_execution.SUITE or row.phase not in WORKER_CYCLE_PHASES:
             continue
         handler = worker_execution.HANDLER_OF_SCENARIO.get(row.scenario, row.scenario)
         seen = stack.get((handler, row.phase))

@@ -4,6 +4,7 @@ in the console block, summary.md and the CI JSON (labelled derived, with their r
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -16,6 +17,7 @@ from extract.reports.console import suite_block
 from extract.reports.gather import gather
 from extract.reports.logs import summary_markdown
 from extract.store.runstore import RunStore
+from spanbench.runner import job
 from spanbench.vocabulary import Attr, Phase
 from tests.fake_runs import write_request
 from tests.unit.test_reports_ci import SCHEMA, errors
@@ -127,3 +129,14 @@ def test_the_reports_show_them_labelled_derived_with_their_resolution(tmp_path: 
     measured = [row for row in document["results"] if "source" not in row and row["n"]]
     assert {row["phase"] for row in measured} == {Phase.WORKER_TASK, Phase.API_CREATE_TASK}
     assert errors(document, SCHEMA["$defs"]["suite"]) == []
+
+
+def test_the_worker_comparison_keeps_to_the_cycle_s_phases(tmp_path: Path) -> None:
+    store = _derived_run(tmp_path)
+    stats = [SimpleNamespace(suite="worker_execution", scenario="noop", phase=phase, n=3,
+                             p50_ns=float(MS))
+             for phase in (Phase.WORKER_TASK, Phase.API_CREATE_TASK, Phase.CLAIM,
+                           Phase.WORKER_TOTAL)]
+    rows = job.worker_comparison(store, RUN, stats)
+    assert [(row["handler"], row["phase"]) for row in rows] == [
+        ("noop", Phase.CLAIM), ("noop", Phase.WORKER_TOTAL)]
