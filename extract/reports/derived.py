@@ -29,7 +29,8 @@ def derived_worker_lines(report: ReportInput) -> list[str]:
 
 
 def derived_sections(report: ReportInput) -> list[str]:
-    """The derived breakdown and the derived-vs-traced cross-check; nothing without them."""
+    """The derived breakdown, worker_execution's derived phases and the derived-vs-traced
+    cross-check; nothing without them."""
     lines: list[str] = []
     if report.derived_breakdown:
         lines += ["### E2E Breakdown from Derived Spans (the deployment's transitions)", "",
