@@ -45,6 +45,9 @@ class Phase:
     RESULT_PROCESS: Final = "result.process"
     TASK_FINALIZE: Final = "task.finalize"
     WORKER_TOTAL: Final = "worker.total"
+    WORKER_TASK: Final = "worker.task"
+    """worker_execution: one single-step task, from its POST to the driver seeing it complete;
+    the deployment's derived claim, execute and submit nest under it."""
     ENQUEUE_TOTAL: Final = "enqueue.total"
     E2E_WORKFLOW: Final = "e2e.workflow"
     HANDLER_DIRECT: Final = "handler.direct"

@@ -19,7 +19,7 @@ PART = "derived"
 @dataclass(frozen=True)
 class DeriveOutcome:
     workflows: int
-    """e2e workflows of the run that name their task."""
+    """Driver spans of the run that name a task (e2e.workflow, worker.task)."""
     derived: int
     """Of those, how many the record holds (their spans were written)."""
     spans: int
@@ -28,7 +28,7 @@ class DeriveOutcome:
 
 
 def workflows(store: RunStore, run_id: str) -> list[Workflow]:
-    """The run's e2e workflow roots with their task uuids (queries/derive_workflows.sql)."""
+    """The run's workflow roots with their task uuids (queries/derive_workflows.sql)."""
     con = open_runs(store, [run_id])
     try:
         rows = con.execute(queries.load()["derive_workflows"].sql, {"run_id": run_id}).fetchall()

@@ -15,6 +15,9 @@ from extract.reports.model import (
 )
 from extract.store.run_json import SUITE_FAILED, SUITE_SKIPPED
 from spanbench.units import ms
+from spanbench.vocabulary import Source, Suite
+
+DERIVED_SOURCE = Source.DERIVED
 
 JSON_STATUS = {"pass": "pass", "warning": "warning", "fail": "fail", "missing": "warning"}
 """A target without data is a warning: nothing failed, but nothing was shown to pass."""
@@ -39,6 +42,19 @@ def _result(row: Any, check: Any | None, measures: Mapping[str, str]) -> dict[st
         "n": row.n, "errors": row.errors,
         "p50_ms": _r(ms(row.p50_ns)), "p95_ms": _r(ms(row.p95_ns)), "p99_ms": _r(ms(row.p99_ns)),
         "subject": measures.get(row.scenario),
+    }
+
+
+def _derived_result(row: Any) -> dict[str, Any]:
+    """A worker_execution phase derived from the deployment's transitions: the same fields as a
+    measured one, named `<scenario>/<phase> (derived)`, with `source` derived."""
+    return {
+        "name": f"{row.scenario}/{row.phase} (derived)",
+        "mean_ms": _r(ms(row.mean_ns)), "std_dev_ms": _r(ms(row.std_ns)), "target_ms": None,
+        "status": "pass", "performance_ratio": None, "scenario": row.scenario, "variant": None,
+        "phase": row.phase, "metric": None, "measured_ms": None, "n": row.n, "errors": 0,
+        "p50_ms": _r(ms(row.p50_ns)), "p95_ms": _r(ms(row.p95_ns)), "p99_ms": _r(ms(row.p99_ns)),
+        "subject": None, "source": DERIVED_SOURCE,
     }
 
 
@@ -68,6 +84,8 @@ def suite_document(report: ReportInput, suite: str) -> dict[str, Any]:
         results += ([_result(row, check, measures) for check in matched]
                     or [_result(row, None, measures)])
     results += [_missing(check, measures) for check in unmatched(checks, report.stats_of(suite))]
+    if suite == Suite.WORKER_EXECUTION:
+        results += [_derived_result(row) for row in report.derived_worker]
     outcome = report.status_of(suite)
     return {"schema_version": SCHEMA_VERSION, "benchmark_suite": suite,
             "timestamp": report.meta.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),

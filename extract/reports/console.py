@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from extract.reports.derived import derived_worker_lines
 from extract.reports.findings import key_findings
 from extract.reports.model import (
     E2E_SUITE,
@@ -16,8 +17,10 @@ from extract.reports.model import (
     suite_status_line,
 )
 from spanbench.units import format_ms, format_ns, format_target_ms
+from spanbench.vocabulary import Suite
 
 RULE = "═" * 79
+WORKER_SUITE = Suite.WORKER_EXECUTION
 
 
 def criterion_lines(row: Any) -> list[str]:
@@ -52,6 +55,8 @@ def suite_block(report: ReportInput, suite: str) -> str:
         lines += [MEASURES_HEADING, *(f"  • {line}" for line in measures), ""]
     if suite == E2E_SUITE and report.completion:
         lines += [*report.completion, ""]
+    if suite == WORKER_SUITE and report.derived_worker:
+        lines += [*derived_worker_lines(report), ""]
     lines.append("Performance Summary:")
     checks = report.checks_of(suite)
     lines += [target_line(check) for check in checks] or ["  • no targets for this suite"]

@@ -8,6 +8,7 @@ from typing import Any
 
 from extract.analyse import analysis, baseline_compare, breakdown
 from extract.analyse.derived_check import derived_check
+from extract.analyse.derived_worker import derived_worker
 from extract.analyse.duckdb_runner import Runs, open_runs
 from extract.reports.completion import completion_lines, completion_rows
 from extract.reports.html_data import gather_charts
@@ -77,7 +78,8 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
             prerequisites=prerequisites, outcomes=record.suites or {}, completion=completion,
             derived_breakdown=(breakdown.derived_e2e_analysis(con, run_id).breakdown
                                if derived else ()),
-            derived_check=derived_check(con, run_id) if derived else ())
+            derived_check=derived_check(con, run_id) if derived else (),
+            derived_worker=derived_worker(con, run_id) if derived else ())
         charts = gather_charts(con, store.history_home, report)
         return dataclasses.replace(report, charts=charts)
     finally:

@@ -59,6 +59,8 @@ class ReportInput:
     """BreakdownRow rows over the derived spans (empty: the run has none)."""
     derived_check: Sequence[Any] = ()
     """DerivedCheckRow rows: derived against traced phases of the same steps."""
+    derived_worker: Sequence[Any] = ()
+    """DerivedWorkerRow rows: worker_execution's claim, execute, submit from derived spans."""
     completion: Sequence[str] = ()
     """e2e_latency: how completion was seen and the windows it lies in (one line per source,
     extract.reports.completion); empty for runs that did not record it."""

@@ -11,10 +11,11 @@ spanbench's own code rather than the deployment (every report shows it), or
 its reports include phases from the deployment's own spans, which must reach the run's sink
 (the prerequisites say whether they can); `WRITES_DEPLOYMENT` says what it writes into the
 deployment's own tables (the runner runs it only on a deployment the run started, or when
-asked to). It reaches the deployment
-only through `ctx.system` (instrument.systems), times phases only with `ctx.recorder` and
-parents its root phases on `ctx.parent(iteration)`, so every span carries the run's bench.*
-values; it wraps each iteration in `ctx.guard(iteration)` so one failure costs one iteration.
+asked to; a driver that can also measure without writing reads `ctx.writes_allowed`
+instead). It reaches the deployment only through `ctx.system` (instrument.systems), times
+phases only with `ctx.recorder` and parents its root phases on `ctx.parent(iteration)`, so
+every span carries the run's bench.* values; it wraps each iteration in
+`ctx.guard(iteration)` so one failure costs one iteration.
 """
 
 from __future__ import annotations
@@ -138,6 +139,9 @@ class DriverContext:
     the stack's)."""
     foreign_command: tuple[str, ...] = ()
     """The command of a handler process speaking JSON lines (handler_overhead's foreign path)."""
+    writes_allowed: bool = False
+    """Whether the run may write into the deployment's own tables (it started the deployment,
+    or was told --write-to-deployment): a driver with a writing path takes it only then."""
     scratch_database: Callable[[], str] | None = None
     """The URL of the run's scratch copy of the deployment's database, made on the first call
     and dropped by the runner (handler_overhead's tasker_py); None: the run has no database."""

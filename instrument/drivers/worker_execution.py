@@ -1,15 +1,24 @@
-"""worker_execution: one worker cycle (claim, execute, submit) on pre-enqueued steps.
+"""worker_execution: a worker's cycle (claim, execute, submit) on single-step tasks.
 
-Steps: for each scenario the driver creates one single-step task per iteration over HTTP
-(the system's template for the scenario: on our stack single_noop, single_square,
-single_database; unsampled, so the stack exports nothing for them) and lets the stack run
-them, since the stack's workers consume the namespace's queue. It then moves each completed
-step back to `enqueued` and sends its step message to a private queue
-`spanbench_steps_<hex>`, which no stack worker reads (they read worker_*_queue only): real
-step rows, so the atomic claim works as in production, and a queue holding every
-iteration's message before the first is timed. The tasks stay complete, so the
-orchestration's sweep leaves them alone; afterwards their steps are put back to `complete`
-and both private queues are dropped.
+Each scenario runs one single-step task per iteration, created through the deployment's API on
+the system's template for it (on our stack single_noop, single_square, single_database; a
+system without one skips the scenario) and run by the deployment's own workers, each in a
+`worker.task` span of the driver's trace (instrument.drivers.worker_tasks). Two paths (`mode`):
+
+- API (`API_MODE`): on a system without step rewinds, or a deployment the run may not write
+  into. The driver writes nothing into the deployment's tables; claim, execute and submit are
+  the spans derived after the run from the deployment's transitions of each task's step
+  (extract/derive), nested in its `worker.task`.
+- Rewind (`REWIND_MODE`): on spanbench's stack, when the run started it or was told
+  `--write-to-deployment`. The same tasks (their derived spans are reported beside), then the
+  driver's own worker cycle on them, traced to the microsecond: it moves each complete step
+  back to `enqueued` and sends its step message to a private queue `spanbench_steps_<hex>`,
+  which no stack worker reads (they read worker_*_queue only): real step rows, so the atomic
+  claim works as in production, and a queue holding every iteration's message before the first
+  is timed. The tasks stay complete, so the orchestration's sweep leaves them alone; afterwards
+  their steps are put back to `complete` and both private queues are dropped. Every transition
+  the driver writes says so in its metadata (key `spanbench`), so the deployment's record read
+  afterwards leaves them out and the derived spans are the deployment's own run of the step.
 
 The driver-side worker does what the stack's does (stack/engine/worker/steps.py), over SQL:
 
@@ -20,9 +29,6 @@ The driver-side worker does what the stack's does (stack/engine/worker/steps.py)
 - submit: the result envelope serialised, and in one transaction in_progress →
   enqueued_for_orchestration, the results stored, the system's send with notify to a private
   results queue `spanbench_results_<hex>`, pgmq.delete of the step message.
-
-Only a system with `step_rewinds` can lend its steps so; on any other, or one without its send
-with notify, the suite is skipped (`unsupported`).
 
 `worker.total` is the parent of the three phases. The query `queries/worker_phases.sql` gives
 the same phases as the stack's own workers emitted them, from traces, to set beside these.
@@ -42,21 +48,26 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from instrument.drivers.base import DriverContext, Iteration, Need
-from instrument.propagation import inject_message_headers, unsampled_context
+from instrument.drivers.worker_tasks import run_task
+from instrument.propagation import inject_message_headers
 from instrument.systems.base import System, TemplateRef
+from instrument.systems.completion import watch_completion
+from instrument.systems.task_record import SPANBENCH_KEY
+from instrument.workload.completion import CompletionWatch
 from instrument.workload.handler_framework import HandlerFramework, lookup
 from instrument.workload.tasker_client import TaskerClient
 from spanbench.vocabulary import MESSAGING_SYSTEM_PGMQ, Attr, Phase, Suite
 
 SUITE = Suite.WORKER_EXECUTION
 NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
-WRITES_DEPLOYMENT = "it moves complete steps back to enqueued over SQL and restores them"
+REWIND_WRITES = "it moves complete steps back to enqueued over SQL and restores them"
+"""What the rewind path writes into the deployment's tables (the API path writes nothing)."""
+API_MODE, REWIND_MODE = "api", "rewind"
 SCENARIOS = {"noop": "noop", "calculation": "square", "database": "database"}
 """Scenario → the handler its step runs."""
 HANDLER_OF_SCENARIO = SCENARIOS
 SAMPLES = 50
 WARMUP = 5
-EVEN_NUMBER = 6
 VISIBILITY_TIMEOUT_S = 30
 RESULT = Attr.HANDLER_RESULT
 
@@ -114,7 +125,8 @@ async def claim(conn: AsyncConnection, queue: str, worker_id: str) -> Claimed:
     message, msg_id = read["message"], read["msg_id"]
     async with conn.transaction():
         if not await _transition(conn, message["step_uuid"], ["enqueued"], "in_progress",
-                                 {"worker_id": worker_id, "msg_id": msg_id}):
+                                 {"worker_id": worker_id, "msg_id": msg_id,
+                                  SPANBENCH_KEY: "claimed by worker_execution"}):
             await conn.execute(DELETE_SQL, (queue, msg_id))
             raise RuntimeError(f"step {message['step_uuid']} was not enqueued")
         cur = await conn.execute(LOAD_SQL, {"step": message["step_uuid"]})
@@ -143,7 +155,8 @@ async def submit(conn: AsyncConnection, queues: Queues, step: Claimed, outcome: 
     async with conn.transaction():
         if not await _transition(conn, step.message["step_uuid"], ["in_progress"],
                                  "enqueued_for_orchestration",
-                                 {"worker_id": worker_id, "status": "success"}):
+                                 {"worker_id": worker_id, "status": "success",
+                                  SPANBENCH_KEY: "submitted by worker_execution"}):
             raise RuntimeError(f"step {step.message['step_uuid']} is no longer ours")
         await conn.execute(STORE_SQL, (stored, step.message["step_uuid"]))
         await conn.execute(queues.send_with_notify_sql, {
@@ -180,16 +193,14 @@ async def cycle(ctx: DriverContext, iteration: Iteration, conn: AsyncConnection,
     e.set_attribute(RESULT, json.dumps(outcome))
 
 
-def prepare_steps(ctx: DriverContext, client: TaskerClient, template: TemplateRef,
-                  count: int) -> list[str]:
-    """Create `count` single-step tasks and wait until the stack has run them; their uuids."""
-    context = unsampled_context()
-    tasks = [client.create_task(ctx.system.task_request(template, {"even_number": EVEN_NUMBER}),
-                                propagate=context)["task_uuid"] for _ in range(count)]
-    deadline = ctx.deadline().expires_at
-    for task_uuid in tasks:
-        client.wait_until_final(task_uuid, deadline, ctx.settings.poll_interval_s)
-    return tasks
+def prepare_steps(ctx: DriverContext, client: TaskerClient, watch: CompletionWatch,
+                  scenario: str, template: TemplateRef, count: int) -> list[str]:
+    """Run `count` single-step tasks through the API, one after another, each in the
+    `worker.task` span of the iteration whose cycle will take its step; their uuids."""
+    n_warmup = ctx.warmup(WARMUP)
+    return [run_task(ctx, client, watch, Iteration(scenario, index, warmup=index < n_warmup),
+                     template).task_uuid
+            for index in range(count)]
 
 
 async def enqueue_privately(conn: AsyncConnection, tasks: list[str], queue: str) -> list[str]:
@@ -201,7 +212,7 @@ async def enqueue_privately(conn: AsyncConnection, tasks: list[str], queue: str)
             for row in await cur.fetchall():
                 step = str(row["workflow_step_uuid"])
                 if not await _transition(conn, step, ["complete"], "enqueued",
-                                         {"spanbench": "re-enqueued by worker_execution"}):
+                                         {SPANBENCH_KEY: "re-enqueued by worker_execution"}):
                     raise RuntimeError(f"step {step} of task {task_uuid} is not complete")
                 message = {"task_uuid": task_uuid, "step_uuid": step,
                            "correlation_id": str(row["correlation_id"])}
@@ -214,10 +225,10 @@ async def restore(conn: AsyncConnection, steps: list[str]) -> None:
     """Put the borrowed steps back to complete, wherever a failed iteration left them."""
     for step in steps:
         await _transition(conn, step, ["enqueued", "in_progress", "enqueued_for_orchestration"],
-                          "complete", {"spanbench": "restored by worker_execution"})
+                          "complete", {SPANBENCH_KEY: "restored by worker_execution"})
 
 
-async def _run(ctx: DriverContext, framework: HandlerFramework) -> None:
+async def _run_rewinds(ctx: DriverContext, framework: HandlerFramework) -> None:
     suffix = uuid.uuid4().hex[:8]
     queues = Queues(f"spanbench_steps_{suffix}", f"spanbench_results_{suffix}",
                     ctx.system.send_with_notify_sql)
@@ -227,13 +238,11 @@ async def _run(ctx: DriverContext, framework: HandlerFramework) -> None:
         for queue in (queues.steps, queues.results):
             await conn.execute("SELECT pgmq.create(%s)", (queue,))
         try:
-            with ctx.tasker_client() as client:
-                for scenario in SCENARIOS:
-                    template = ctx.system.template(scenario)
-                    if template is None:
-                        continue
+            with ctx.tasker_client() as client, watch_completion(
+                    ctx.system, client, ctx.settings.poll_interval_s) as watch:
+                for scenario, template in templates(ctx.system).items():
                     count = ctx.warmup(WARMUP) + ctx.samples(SAMPLES)
-                    tasks = prepare_steps(ctx, client, template, count)
+                    tasks = prepare_steps(ctx, client, watch, scenario, template, count)
                     steps = await enqueue_privately(conn, tasks, queues.steps)
                     try:
                         for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
@@ -249,13 +258,44 @@ async def _run(ctx: DriverContext, framework: HandlerFramework) -> None:
                 await conn.execute("SELECT pgmq.drop_queue(%s)", (queue,))
 
 
+def run_through_api(ctx: DriverContext) -> None:
+    """The API path: one task per iteration, run by the deployment's own workers."""
+    with ctx.tasker_client() as client, watch_completion(
+            ctx.system, client, ctx.settings.poll_interval_s) as watch:
+        for scenario, template in templates(ctx.system).items():
+            for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
+                with ctx.guard(iteration):
+                    run_task(ctx, client, watch, iteration, template)
+
+
+def templates(system: System) -> dict[str, TemplateRef]:
+    """Each scenario the system has a template for → that template, in the suite's order."""
+    found = {scenario: system.template(scenario) for scenario in SCENARIOS}
+    return {scenario: template for scenario, template in found.items() if template is not None}
+
+
+def mode(system: System, writes_allowed: bool) -> str:
+    """REWIND_MODE where the system lends its steps (step rewinds and its send with notify) and
+    the run may write into the deployment's tables; API_MODE everywhere else."""
+    if system.step_rewinds and system.send_with_notify_missing is None and writes_allowed:
+        return REWIND_MODE
+    return API_MODE
+
+
 def unsupported(system: System) -> str | None:
-    """Why `system` cannot run this suite (checked before any timing), or None."""
-    if not system.step_rewinds:
-        return (f"moves complete steps back to enqueued over SQL, which {system.name} cannot "
-                "do (no step rewinds): it lends no steps")
-    return system.send_with_notify_missing
+    """Why `system` cannot run this suite (checked before any timing), or None: it has a
+    template for none of the scenarios."""
+    if templates(system):
+        return None
+    return (f"{system.name} has no single-step template for its scenarios "
+            f"({', '.join(SCENARIOS)}): --template noop=namespace/name:version runs one")
 
 
-def run(ctx: DriverContext) -> None:
-    asyncio.run(_run(ctx, ctx.handler_framework()))
+def run(ctx: DriverContext) -> str:
+    """Run every scenario the system has a template for; the path taken (`mode`)."""
+    chosen = mode(ctx.system, ctx.writes_allowed)
+    if chosen == REWIND_MODE:
+        asyncio.run(_run_rewinds(ctx, ctx.handler_framework()))
+    else:
+        run_through_api(ctx)
+    return chosen

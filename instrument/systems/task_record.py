@@ -2,8 +2,10 @@
 
 Both systems keep the same tables in schema `tasker` (tasks, task_transitions, workflow_steps,
 named_steps, workflow_step_transitions); what differs is what a transition's `created_at` is
-(`STAMPS`). The result is plain JSON-able data (the shape extract/derive/record.py reads), so
-the runner can keep it beside the run and hand it to the analysis side.
+(`STAMPS`). Step transitions spanbench wrote itself (metadata key `SPANBENCH_KEY`) are not the
+deployment's record and are left out. The result is plain JSON-able data (the shape
+extract/derive/record.py reads), so the runner can keep it beside the run and hand it to the
+analysis side.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ RESULTS_QUEUES: Final[dict[str, str]] = {
 """Where each system's workers send step results: the queue's records (PGMQ keeps a message
 in `pgmq.q_<queue>` until it is deleted, or moves it to `pgmq.a_<queue>` when archived) give
 when a step's result was sent (`enqueued_at`, the sending transaction's start)."""
+
+SPANBENCH_KEY = "spanbench"
+"""A step transition whose metadata holds this key was written by spanbench itself
+(worker_execution's rewinds and its own worker cycle), not by the deployment: left out."""
 
 # Naive timestamps (tasker-core's `timestamp(6) without time zone`) are read as UTC, as its
 # sqlx sessions write them; timestamptz columns are unaffected by the session's zone.
@@ -60,6 +66,7 @@ SELECT ws.task_uuid::text AS task_uuid, ws.workflow_step_uuid::text AS step_uuid
 FROM tasker.workflow_steps ws
 JOIN tasker.named_steps ns ON ns.named_step_uuid = ws.named_step_uuid
 LEFT JOIN tasker.workflow_step_transitions st ON st.workflow_step_uuid = ws.workflow_step_uuid
+     AND NOT coalesce(st.metadata ? %(written_by_spanbench)s, false)
 WHERE ws.task_uuid = ANY(%(tasks)s::uuid[])
 """
 
@@ -105,7 +112,7 @@ def read_record(database_url: str, system: str, *, task_uuids: Sequence[str] = (
         for task_uuid, state, at_ns, sort_key in conn.execute(TASK_TRANSITIONS_SQL, named):
             tasks[task_uuid]["transitions"].append([state, at_ns, sort_key])
         for task_uuid, step_uuid, name, state, at_ns, sort_key in conn.execute(
-                STEP_TRANSITIONS_SQL, named):
+                STEP_TRANSITIONS_SQL, {**named, "written_by_spanbench": SPANBENCH_KEY}):
             step = tasks[task_uuid]["steps"].setdefault(
                 step_uuid, {"step_uuid": step_uuid, "name": name, "transitions": []})
             if state is not None:

@@ -291,9 +291,9 @@ def _print_outcomes(console: Console, outcome: job.RunOutcome) -> None:
 
 def _keep_record(errors: Console, store: RunStore, run_id: str, database_url: str | None,
                  system: str, started_at: datetime, chosen: Sequence[str]) -> bool:
-    """Keep the deployment's record of the run's tasks (e2e runs with a database); a failure
-    is reported and never fails the run."""
-    if not database_url or e2e_latency.SUITE not in chosen:
+    """Keep the deployment's record of the run's tasks (runs of a suite whose tasks get derived
+    spans, with a database); a failure is reported and never fails the run."""
+    if not database_url or not set(derivation.DERIVING_SUITES) & set(chosen):
         return False
     try:
         derivation.keep_record(store, run_id, database_url, system, started_at)

@@ -11,8 +11,12 @@ from typing import Any
 from extract.derive.record import parse
 from extract.derive.run import DeriveOutcome, derive, workflows
 from extract.store.runstore import RunStore
+from instrument.drivers import e2e_latency, worker_execution
 from instrument.systems.task_record import read_record
 
+DERIVING_SUITES = (e2e_latency.SUITE, worker_execution.SUITE)
+"""The suites whose tasks get derived spans (their driver spans name the tasks they create:
+queries/derive_workflows.sql)."""
 RECORD_FILE = "deployment-record.json"
 """The record as read at the end of the run (artifacts/): deriving again needs no database."""
 
@@ -51,7 +55,7 @@ def derive_from_database(store: RunStore, run_id: str, database_url: str, system
 
 def describe(outcome: DeriveOutcome) -> str:
     if outcome.location is None:
-        return (f"derived spans: none ({outcome.workflows} e2e workflows, none of their tasks "
+        return (f"derived spans: none ({outcome.workflows} workflows, none of their tasks "
                 "in the deployment's record)")
-    return (f"derived spans: {outcome.spans} for {outcome.derived} of {outcome.workflows} e2e "
+    return (f"derived spans: {outcome.spans} for {outcome.derived} of {outcome.workflows} "
             f"workflows → {outcome.location}")

@@ -55,7 +55,7 @@ from spanbench.runner.deployment import Deployment
 from spanbench.runner.prerequisites import Check, SuiteReadiness
 from spanbench.runner.suites import DRIVERS, FOREIGN_HANDLER_COMMAND, stack_handlers
 from spanbench.runner.system_choice import SystemChoice
-from spanbench.vocabulary import Attr, Source
+from spanbench.vocabulary import Attr, Phase, Source
 
 SERVICE_NAME = "spanbench-driver"
 FAILURE_FILE = "failure.txt"
@@ -355,6 +355,8 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                                     provider, base_attributes={Attr.SOURCE: Source.DRIVER}),
                                 progress=progress, artifacts_dir=artifacts_dir,
                                 handlers=handlers, foreign_command=FOREIGN_HANDLER_COMMAND,
+                                writes_allowed=(deployment.started_stack
+                                                or options.write_to_deployment),
                                 scratch_database=scratch_copy.url if deployment.database_url
                                 else None)
             outcome.suites[suite] = SuiteRecord(SUITE_FAILED, "interrupted")
@@ -434,6 +436,10 @@ def query(runs_dir: RunStore, run_id: str, name: str,
         connection.close()
 
 
+WORKER_CYCLE_PHASES = frozenset({Phase.CLAIM, Phase.EXECUTE, Phase.SUBMIT, Phase.WORKER_TOTAL})
+"""The worker phases both the driver's cycle and the stack's own workers have (worker_phases)."""
+
+
 def worker_comparison(runs_dir: RunStore, run_id: str,
                       stats: Sequence[PhaseStats]) -> list[dict[str, Any]]:
     """The worker phases as the worker_execution driver measured them beside the same phases as
@@ -443,7 +449,7 @@ def worker_comparison(runs_dir: RunStore, run_id: str,
              for row in query(runs_dir, run_id, "worker_phases", suite=e2e_latency.SUITE)}
     rows = []
     for row in stats:
-        if row.suite != worker_execution.SUITE:
+        if row.suite != worker_execution.SUITE or row.phase not in WORKER_CYCLE_PHASES:
             continue
         handler = worker_execution.HANDLER_OF_SCENARIO.get(row.scenario, row.scenario)
         seen = stack.get((handler, row.phase))

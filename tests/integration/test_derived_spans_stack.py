@@ -65,7 +65,7 @@ def test_every_step_of_every_workflow_has_derived_phases_in_its_trace(
         derived_run: tuple[RunStore, str, str, Path]) -> None:
     store, run_id, stdout, _ = derived_run
     workflows = len(STEPS) * ITERATIONS
-    assert f"for {workflows} of {workflows} e2e workflows" in stdout, stdout
+    assert f"for {workflows} of {workflows} workflows" in stdout, stdout
     spans = _spans(store, run_id)
     by_id = {span["SpanId"]: span for span in spans}
     roots = [s for s in spans if s["SpanName"] == Phase.E2E_WORKFLOW]

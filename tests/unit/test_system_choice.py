@@ -109,8 +109,8 @@ def test_templates_are_overridden_for_tasker_core_only(database_is: DatabaseIs) 
 
 PLANTING = ("plants its tasks over SQL, which spanbench does not do on tasker-core: it will not "
             "write into the deployment's tables")
-REWINDS = ("moves complete steps back to enqueued over SQL, which tasker-core cannot do (no step "
-           "rewinds): it lends no steps")
+NO_SINGLE_STEP = ("tasker-core has no single-step template for its scenarios (noop, calculation, "
+                  "database): --template noop=namespace/name:version runs one")
 OTHER_SEND = (("text, jsonb, integer, jsonb",
                "queue_name text, message jsonb, delay_seconds integer, headers jsonb"),)
 OTHER_SEND_REASON = ("tasker.pgmq_send_with_notify(text, jsonb, integer) is absent: the database "
@@ -125,12 +125,20 @@ def _unsupported(choice: SystemChoice, suite: str) -> str | None:
 def test_the_drivers_skip_the_planting_and_rewind_suites_on_tasker_core() -> None:
     tasker = SystemChoice("tasker-core", inspection=_inspection("tasker-core"))
     assert _unsupported(tasker, "step_enqueueing") == PLANTING
-    assert _unsupported(tasker, "worker_execution") == REWINDS
+    assert _unsupported(tasker, "worker_execution") == NO_SINGLE_STEP
     for suite in suites.DRIVERS:
         assert _unsupported(SystemChoice(), suite) is None, suite
     for suite in ("sql_functions", "e2e_latency", "task_initialization", "event_propagation",
                   "handler_overhead"):  # sql_functions and event_propagation: in a scratch copy
         assert _unsupported(tasker, suite) is None, suite
+
+
+def test_worker_execution_runs_on_tasker_core_with_a_single_step_template() -> None:
+    single = SystemChoice("tasker-core", {"noop": TemplateRef("single", "one_step")},
+                          inspection=_inspection("tasker-core"))
+    assert _unsupported(single, "worker_execution") is None
+    assert system_choice.scenarios_without_template(single, ["worker_execution"]) == {
+        "worker_execution": ["calculation", "database"]}
 
 
 def test_a_suite_whose_function_is_declared_otherwise_is_skipped_naming_it() -> None:
@@ -163,7 +171,7 @@ def test_the_plan_and_a_run_without_one_skip_through_the_same_question(
     deployment = Deployment(DB, None, (), otlp_capture.endpoint, tmp_path)
     chosen = ["sql_functions", "event_propagation", "worker_execution", "step_enqueueing"]
     expected = {"sql_functions": "needs a scratch database, and there is no pg_dump",
-                "event_propagation": OTHER_SEND_REASON, "worker_execution": REWINDS,
+                "event_propagation": OTHER_SEND_REASON, "worker_execution": NO_SINGLE_STEP,
                 "step_enqueueing": PLANTING}
     database_ok = Check("Database reachable", True, "ok", "", need=Need.DATABASE)
     others_ok = [Check(name, True, "ok", "", need=need) for name, need in (

@@ -14,7 +14,9 @@ from spanbench.runner import job, suites
 from spanbench.runner.deployment import Deployment
 from spanbench.runner.prerequisites import Check
 
-WRITERS = ["step_enqueueing", "worker_execution"]
+WRITERS = ["step_enqueueing"]
+"""worker_execution writes only on its rewind path, which it takes only when allowed
+(tests/unit/test_worker_execution_mode.py): it is never skipped for it."""
 CHECKS = [Check(name, True, "ok", need=need) for name, need in (
     ("Database reachable", Need.DATABASE), ("Orchestration healthy", Need.ORCHESTRATION),
     ("Workers healthy", Need.WORKERS))]
@@ -43,8 +45,10 @@ def test_a_named_deployment_is_not_written_to(tmp_path: Path) -> None:
         assert reason is not None and "did not start the deployment" in reason
         assert "--write-to-deployment" in reason
     assert job.cannot_run("task_initialization", named, SYSTEM) is None
-    plan = job.plan(named, ["task_initialization", *WRITERS], CHECKS)
-    assert [suite.suite for suite in plan if suite.runnable] == ["task_initialization"]
+    assert job.cannot_run("worker_execution", named, SYSTEM) is None
+    plan = job.plan(named, ["task_initialization", "worker_execution", *WRITERS], CHECKS)
+    assert [suite.suite for suite in plan if suite.runnable] == ["task_initialization",
+                                                                 "worker_execution"]
 
 
 def test_the_runs_own_stack_or_the_users_consent_lets_them_run(tmp_path: Path) -> None:
