@@ -1,0 +1,102 @@
+"""tasker-core's real Python worker (PyPI tasker-py) exporting its own spans to a spanbench sink
+over OTLP/gRPC, as tasker-core configures its telemetry (TELEMETRY_ENABLED,
+OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME): they arrive, past the sink's bearer token
+(OTEL_EXPORTER_OTLP_HEADERS), are stored in the run named by OTEL_RESOURCE_ATTRIBUTES, and not
+one of them is attributed to a phase: the run's phase statistics and e2e breakdown are the same
+with them as without them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from extract.analyse.analysis import phase_statistics
+from extract.analyse.breakdown import e2e_analysis
+from extract.analyse.duckdb_runner import open_runs
+from instrument.systems.base import Endpoints
+from instrument.systems.tasker_core import TaskerCore
+from instrument.workload.tasker_py_boundary import TaskerPyBoundary
+from instrument.workload.tasker_py_worker import NAMESPACE
+from spanbench import settings
+from spanbench.runner.deployment import otlp_headers_variable
+from tests.fake_runs import write_run
+from tests.integration.test_tasker_py_boundary import (  # skips without tasker-py
+    worker_config,  # noqa: F401 (a fixture)
+)
+from tests.sink_harness import SinkProcess, read_spans
+
+RUN_ID = "20260101T000000Z-grpc01"
+SERVICE = "tasker-py-worker-under-test"
+TOKEN = "tasker-py-grpc-token"
+STEPS = 6
+TIMEOUT_S = 10.0
+ARRIVAL_TIMEOUT_S = 30.0
+"""tasker-core's batch exporter sends every few seconds; its spans must be at the sink by then."""
+SAMPLES = [("e2e_latency", "linear_4", "api.create_task", 5_000_000 + n) for n in range(8)]
+"""Phase samples a driver would have written in the same run."""
+
+
+def _telemetry(monkeypatch: pytest.MonkeyPatch, grpc_address: str) -> None:
+    """tasker-core's telemetry switched on, exporting to `grpc_address` with the sink's token
+    (the worker's process inherits this environment)."""
+    monkeypatch.setenv("TELEMETRY_ENABLED", "true")
+    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_ENDPOINT, f"http://{grpc_address}")
+    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")
+    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_HEADERS, otlp_headers_variable(TOKEN))
+    monkeypatch.setenv(settings.OTEL_SERVICE_NAME, SERVICE)
+    monkeypatch.setenv(settings.OTEL_RESOURCE_ATTRIBUTES, f"bench.run_id={RUN_ID}")
+
+
+def _wait_for_spans(sink: SinkProcess) -> dict[str, int]:
+    deadline = time.monotonic() + ARRIVAL_TIMEOUT_S
+    while time.monotonic() < deadline:
+        services = sink.status()["services"]
+        if services.get(SERVICE):
+            return services
+        time.sleep(0.2)
+    raise AssertionError(f"no span of {SERVICE} reached the sink: {sink.status()}")
+
+
+def _phases(runs: Path) -> tuple[list[object], list[object]]:
+    connection = open_runs(runs, [RUN_ID])
+    try:
+        return phase_statistics(connection, RUN_ID), e2e_analysis(connection, RUN_ID).breakdown
+    finally:
+        connection.close()
+
+
+def test_the_real_worker_s_spans_arrive_over_grpc_and_stay_out_of_every_phase(
+        tasker_core_db: str, worker_config: Path, tmp_path: Path,  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = tmp_path / "runs"
+    system = TaskerCore(Endpoints("", tasker_core_db))
+    with SinkProcess(runs, env={settings.SINK_TOKEN: TOKEN}) as sink:
+        _telemetry(monkeypatch, sink.grpc_address)
+        with TaskerPyBoundary(tasker_core_db, worker_config,
+                              queue=system.worker_queue(NAMESPACE),
+                              send_sql=system.send_with_notify_sql) as boundary:
+            for _ in range(STEPS):
+                step = boundary.seed_step()
+                boundary.hand_over(step, time.monotonic() + TIMEOUT_S)
+                boundary.stored_result(step, time.monotonic() + TIMEOUT_S)
+            services = _wait_for_spans(sink)
+        status = sink.status()
+        assert sink.stop() == 0
+    assert status["requests"].get("unauthenticated", 0) == 0, status["requests"]
+    assert set(services) == {SERVICE}, services
+
+    spans = read_spans(runs, [RUN_ID])
+    assert spans and {span["ServiceName"] for span in spans} == {SERVICE}
+    names = {span["SpanName"] for span in spans}
+    print(f"\ntasker-py exported {len(spans)} spans over gRPC: {sorted(names)}")
+
+    alone = tmp_path / "alone"
+    write_run(alone, RUN_ID, SAMPLES)
+    write_run(runs, RUN_ID, SAMPLES)
+    with_worker, without_worker = _phases(runs), _phases(alone)
+    assert with_worker == without_worker
+    stats, breakdown = with_worker
+    assert stats and not names & {row.phase for row in stats}
