@@ -205,6 +205,9 @@ def run(
             plan = [] if missing else job.plan(deployment, chosen, checks, measured,
                                                write_to_deployment=write_to_deployment)
             console.print(prerequisites.banner(checks, plan), highlight=False)
+            export = job.export_note(deployment)
+            if export is not None:
+                console.print(export, highlight=False, markup=False, soft_wrap=True)
             if missing:
                 errors.print(f"prerequisite missing: {missing[0].name}: {missing[0].fix}")
                 raise typer.Exit(EXIT_PREREQUISITE)

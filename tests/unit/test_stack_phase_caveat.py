@@ -58,6 +58,20 @@ def test_an_external_sink_is_named_in_the_fix(tmp_path: Path,
     assert e2e.runnable and "export the deployment's spans to http://127.0.0.1:9" in e2e.fix
 
 
+def test_the_fix_names_the_sink_s_grpc_endpoint_when_it_has_one(
+        tmp_path: Path, sink_services: dict[str, Any]) -> None:
+    sink_services["listen"] = {"http": "127.0.0.1:9", "grpc": "127.0.0.1:7"}
+    [e2e] = [suite for suite in job.plan(_deployment(tmp_path), CHOSEN, CHECKS)
+             if suite.suite == "e2e_latency"]
+    assert e2e.fix.startswith("export the deployment's spans to http://127.0.0.1:7 "
+                              "(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:7 "
+                              "OTEL_EXPORTER_OTLP_PROTOCOL=grpc)")
+    own = job.plan(_deployment(tmp_path, started_sink=True), CHOSEN, CHECKS)
+    assert all("spanbench collect --grpc 127.0.0.1:4317" in suite.fix
+               and "OTEL_EXPORTER_OTLP_PROTOCOL=grpc" in suite.fix
+               for suite in own if suite.caveat)
+
+
 def test_no_caveat_when_the_run_started_the_stack_or_the_sink_has_its_spans(
         tmp_path: Path, sink_services: dict[str, Any]) -> None:
     assert set(_caveats(_deployment(tmp_path, started_sink=True, started_stack=True)
