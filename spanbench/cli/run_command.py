@@ -205,9 +205,6 @@ def run(
             plan = [] if missing else job.plan(deployment, chosen, checks, measured,
                                                write_to_deployment=write_to_deployment)
             console.print(prerequisites.banner(checks, plan), highlight=False)
-            export = job.export_note(deployment)
-            if export is not None:
-                console.print(export, highlight=False, markup=False, soft_wrap=True)
             if missing:
                 errors.print(f"prerequisite missing: {missing[0].name}: {missing[0].fix}")
                 raise typer.Exit(EXIT_PREREQUISITE)
@@ -216,6 +213,9 @@ def run(
                              + "; ".join(f"{s.suite}: {s.reason}" for s in plan),
                              highlight=False, markup=False, soft_wrap=True)
                 raise typer.Exit(EXIT_PREREQUISITE)
+            export = job.export_note(deployment, plan)
+            if export is not None:
+                console.print(export, highlight=False, markup=False, soft_wrap=True)
             artifacts = store.artifacts_dir(run_id)
             store.write_record(run_id, job.metadata(run_id, deployment, options, started_at,
                                                     checks=checks))

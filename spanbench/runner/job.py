@@ -184,10 +184,12 @@ def stack_phase_caveat(deployment: Deployment) -> tuple[str, str] | None:
     return why, f"export the deployment's spans to {export.endpoint} ({export.variables()})"
 
 
-def export_note(deployment: Deployment) -> str | None:
+def export_note(deployment: Deployment, plan: Sequence[SuiteReadiness]) -> str | None:
     """Before the suites: the OTEL_EXPORTER_OTLP_* settings that bring the deployment's own
-    spans to the run's sink (`deployment_export.note`); None when the run started the stack."""
-    if deployment.started_stack:
+    spans to the run's sink (`deployment_export.note`); None when the run started the stack or
+    no suite that will run reports the deployment's stack phases."""
+    if deployment.started_stack or not any(
+            suite.runnable and suites.reports_stack_phases(suite.suite) for suite in plan):
         return None
     return deployment_export.note(deployment, sink_status(deployment.otlp_endpoint))
 

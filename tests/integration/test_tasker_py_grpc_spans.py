@@ -1,7 +1,8 @@
 """tasker-core's real Python worker (PyPI tasker-py) exporting its own spans to a spanbench sink
 over OTLP/gRPC, as tasker-core configures its telemetry (TELEMETRY_ENABLED,
-OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME): they arrive, past the sink's bearer token
-(OTEL_EXPORTER_OTLP_HEADERS), are stored in the run named by OTEL_RESOURCE_ATTRIBUTES, and not
+OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME) and with the endpoint and protocol spanbench run
+prints for the sink (spanbench.runner.deployment_export): they arrive, past the sink's bearer
+token (OTEL_EXPORTER_OTLP_HEADERS), are stored in the run named by OTEL_RESOURCE_ATTRIBUTES, and not
 one of them is attributed to a phase: the run's phase statistics and e2e breakdown are the same
 with them as without them.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from extract.analyse.analysis import phase_statistics
@@ -21,7 +23,8 @@ from instrument.systems.tasker_core import TaskerCore
 from instrument.workload.tasker_py_boundary import TaskerPyBoundary
 from instrument.workload.tasker_py_worker import NAMESPACE
 from spanbench import settings
-from spanbench.runner.deployment import otlp_headers_variable
+from spanbench.runner import deployment_export
+from spanbench.runner.deployment import Deployment, otlp_headers_variable
 from tests.fake_runs import write_run
 from tests.integration.test_tasker_py_boundary import (  # skips without tasker-py
     worker_config,  # noqa: F401 (a fixture)
@@ -39,15 +42,28 @@ SAMPLES = [("e2e_latency", "linear_4", "api.create_task", 5_000_000 + n) for n i
 """Phase samples a driver would have written in the same run."""
 
 
-def _telemetry(monkeypatch: pytest.MonkeyPatch, grpc_address: str) -> None:
-    """tasker-core's telemetry switched on, exporting to `grpc_address` with the sink's token
+def _telemetry(monkeypatch: pytest.MonkeyPatch, export: deployment_export.ExportSettings
+               ) -> None:
+    """tasker-core's telemetry switched on, exporting as `export` says, with the sink's token
     (the worker's process inherits this environment)."""
     monkeypatch.setenv("TELEMETRY_ENABLED", "true")
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_ENDPOINT, f"http://{grpc_address}")
-    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_PROTOCOL, "grpc")
+    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_ENDPOINT, export.endpoint)
+    monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_PROTOCOL, export.protocol)
     monkeypatch.setenv(settings.OTEL_EXPORTER_OTLP_HEADERS, otlp_headers_variable(TOKEN))
     monkeypatch.setenv(settings.OTEL_SERVICE_NAME, SERVICE)
     monkeypatch.setenv(settings.OTEL_RESOURCE_ATTRIBUTES, f"bench.run_id={RUN_ID}")
+
+
+TASK_IDS_SQL = """
+SELECT t.correlation_id::text, t.task_uuid::text, s.workflow_step_uuid::text
+FROM tasker.tasks t JOIN tasker.workflow_steps s USING (task_uuid)
+"""
+
+
+def _task_ids(database_url: str) -> set[str]:
+    """Every correlation id, task uuid and step uuid of the tasks the worker ran."""
+    with psycopg.connect(database_url) as conn:
+        return {value for row in conn.execute(TASK_IDS_SQL).fetchall() for value in row}
 
 
 def _wait_for_spans(sink: SinkProcess) -> dict[str, int]:
@@ -74,7 +90,11 @@ def test_the_real_worker_s_spans_arrive_over_grpc_and_stay_out_of_every_phase(
     runs = tmp_path / "runs"
     system = TaskerCore(Endpoints("", tasker_core_db))
     with SinkProcess(runs, env={settings.SINK_TOKEN: TOKEN}) as sink:
-        _telemetry(monkeypatch, sink.grpc_address)
+        named = Deployment(tasker_core_db, None, (), sink.http_url, runs)
+        export = deployment_export.sink_export(named, sink.status())
+        assert (export.endpoint, export.protocol, export.token_required) == (
+            f"http://{sink.grpc_address}", "grpc", True)
+        _telemetry(monkeypatch, export)
         with TaskerPyBoundary(tasker_core_db, worker_config,
                               queue=system.worker_queue(NAMESPACE),
                               send_sql=system.send_with_notify_sql) as boundary:
@@ -92,6 +112,9 @@ def test_the_real_worker_s_spans_arrive_over_grpc_and_stay_out_of_every_phase(
     assert spans and {span["ServiceName"] for span in spans} == {SERVICE}
     names = {span["SpanName"] for span in spans}
     print(f"\ntasker-py exported {len(spans)} spans over gRPC: {sorted(names)}")
+    values = {str(value) for span in spans for value in dict(span["SpanAttributes"]).values()}
+    tasks = _task_ids(tasker_core_db)
+    assert len(tasks) == 3 * STEPS and not values & tasks  # nothing ties them to a task
 
     alone = tmp_path / "alone"
     write_run(alone, RUN_ID, SAMPLES)
