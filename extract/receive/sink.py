@@ -107,6 +107,7 @@ class Sink:
         self.forwarders = [Forwarder(endpoint) for endpoint in settings.forward]
         self._writer: SpoolWriter | None = None
         self._stop: asyncio.Event | None = None
+        self._bound: Bound | None = None
 
     def _forward(self, record: bytes) -> None:
         for forwarder in self.forwarders:
@@ -121,10 +122,14 @@ class Sink:
         self.counters.conversion_errors += 1
 
     def status(self) -> dict[str, object]:
-        """The counters of GET /status."""
+        """The counters of GET /status, with where the sink listens (OTLP/HTTP and OTLP/gRPC
+        addresses) and whether it wants a bearer token (never the token)."""
         counters, backlog, writer = self.counters, self.backlog, self._writer
         open_segment = writer is not None and writer.active_bytes > 0
+        bound = self._bound
         return {
+            "listen": {"http": bound.http, "grpc": bound.grpc} if bound is not None else None,
+            "token_required": self.settings.token is not None,
             "received_spans": counters.received_spans,
             "accepted_spans": counters.accepted_spans,
             "rejected_spans": counters.rejected_spans,
@@ -222,6 +227,7 @@ class Sink:
             bound = Bound(
                 _format(settings.http[0], port), grpc_address, settings.runs, os.getpid()
             )
+            self._bound = bound
             if settings.ready_file is not None:
                 _write_ready_file(settings.ready_file, bound)
             if on_ready is not None:

@@ -213,6 +213,9 @@ def run(
                              + "; ".join(f"{s.suite}: {s.reason}" for s in plan),
                              highlight=False, markup=False, soft_wrap=True)
                 raise typer.Exit(EXIT_PREREQUISITE)
+            export = job.export_note(deployment, plan)
+            if export is not None:
+                console.print(export, highlight=False, markup=False, soft_wrap=True)
             artifacts = store.artifacts_dir(run_id)
             store.write_record(run_id, job.metadata(run_id, deployment, options, started_at,
                                                     checks=checks))

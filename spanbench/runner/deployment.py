@@ -12,10 +12,12 @@ span: the stack's services flush on SIGTERM before the sink converts its spool a
 A sink the run started is supervised: if it dies mid-run it is started again on the same port
 (it converts what its predecessor spooled), and the exporters' retries deliver the rest.
 
-The sink it starts listens on loopback and wants a bearer token: SPANBENCH_SINK_TOKEN, or a
-random one per run; the services get it in OTEL_EXPORTER_OTLP_HEADERS, the drivers in
-`otlp_headers`. A stack it starts wants the drivers' orchestration token when one is set
-(TASKER_ORCHESTRATION_AUTH_TOKEN or TASKER_AUTH_TOKEN) as SPANBENCH_STACK_TOKEN.
+The sink it starts listens on loopback, for OTLP/HTTP and OTLP/gRPC (tasker-core exports over
+gRPC only), each on a free port kept across restarts, and wants a bearer token:
+SPANBENCH_SINK_TOKEN, or a random one per run; the services get it in
+OTEL_EXPORTER_OTLP_HEADERS, the drivers in `otlp_headers`. A stack it starts wants the
+drivers' orchestration token when one is set (TASKER_ORCHESTRATION_AUTH_TOKEN or
+TASKER_AUTH_TOKEN) as SPANBENCH_STACK_TOKEN.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ class Deployment:
     """The sink is the run's own (it takes spans only from what the run started)."""
     started_stack: bool = False
     """The deployment is spanbench's stack, started by this run to export to its sink."""
+    sink_grpc_endpoint: str | None = None
+    """The run's own sink's OTLP/gRPC endpoint (`http://host:port`); None for an external sink."""
 
 
 @dataclass
@@ -79,6 +83,8 @@ class SinkProcess:
     process: subprocess.Popen[bytes]
     endpoint: str
     log_file: Path
+    grpc_endpoint: str | None = None
+    """Where it takes OTLP/gRPC (`http://host:port`); None when it does not."""
 
     def stop(self) -> int:
         """SIGTERM, then wait for the spool to be converted; the exit code."""
@@ -95,9 +101,9 @@ class SinkProcess:
 
 def start_sink(runs_dir: RunStore, log_dir: Path, forward: tuple[str, ...] = (),
                listen: str = "127.0.0.1:0", append_log: bool = False,
-               token: str | None = None) -> SinkProcess:
-    """`spanbench collect` on `listen` (a free loopback port by default), in its own process
-    (never the drivers').
+               token: str | None = None, grpc_listen: str = "127.0.0.1:0") -> SinkProcess:
+    """`spanbench collect` on `listen` for OTLP/HTTP and `grpc_listen` for OTLP/gRPC ('off':
+    none; free loopback ports by default), in its own process (never the drivers').
 
     `forward`: OTLP/HTTP endpoints the sink also sends every acknowledged request to.
     `token`: the sink answers 401 to exports without `Authorization: Bearer <token>`.
@@ -109,7 +115,7 @@ def start_sink(runs_dir: RunStore, log_dir: Path, forward: tuple[str, ...] = (),
     with log_file.open("ab" if append_log else "wb") as sink_log:
         process = subprocess.Popen(
             [sys.executable, "-m", "spanbench", "collect", "--listen", listen,
-             "--grpc", "off", "--out", str(runs_dir), "--ready-file", str(ready),
+             "--grpc", grpc_listen, "--out", str(runs_dir), "--ready-file", str(ready),
              *(arg for url in forward for arg in ("--forward", url))],
             stdin=subprocess.DEVNULL, stdout=sink_log, stderr=subprocess.STDOUT,
             start_new_session=True, env={**os.environ, settings.SINK_TOKEN: token or ""})
@@ -121,7 +127,9 @@ def start_sink(runs_dir: RunStore, log_dir: Path, forward: tuple[str, ...] = (),
                                   f"{log_file.read_text(errors='replace')[-2000:]}")
         time.sleep(0.05)
     bound = json.loads(ready.read_text())
-    return SinkProcess(process, f"http://{bound['http']}", log_file)
+    grpc_address = bound.get("grpc")
+    return SinkProcess(process, f"http://{bound['http']}", log_file,
+                       f"http://{grpc_address}" if grpc_address else None)
 
 
 class SupervisedSink:
@@ -133,6 +141,7 @@ class SupervisedSink:
         self._token = token
         self.current = start_sink(runs_dir, log_dir, forward, token=token)
         self.endpoint = self.current.endpoint
+        self.grpc_endpoint = self.current.grpc_endpoint
         self.restarts = restarts
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -151,13 +160,18 @@ class SupervisedSink:
                 try:
                     replacement = start_sink(self._runs_dir, self._log_dir, self._forward,
                                              listen=self.endpoint.removeprefix("http://"),
-                                             append_log=True, token=self._token)
+                                             append_log=True, token=self._token,
+                                             grpc_listen=self._grpc_listen())
                 except DeploymentError as error:
                     log.error("could not restart the sink (trying again): %s", error)
                     continue
                 self.restarts.append({"exit_code": code, "pid": replacement.process.pid,
                                       "restarted_at": time.time_ns()})
                 self.current = replacement
+
+    def _grpc_listen(self) -> str:
+        """The first sink's gRPC address, for its replacement ('off' when it had none)."""
+        return self.grpc_endpoint.removeprefix("http://") if self.grpc_endpoint else "off"
 
     @property
     def log_file(self) -> Path:
@@ -240,6 +254,7 @@ def deploy(home: Path, runs_dir: RunStore, workers: int = 2,
             token = sink_token()
             sink = SupervisedSink(runs_dir, home / "logs", tee, deployment.sink_restarts, token)
             deployment.otlp_endpoint = sink.endpoint
+            deployment.sink_grpc_endpoint = sink.grpc_endpoint
             deployment.otlp_headers = {"authorization": f"Bearer {token}"}
             forwarding = f" (forwarding to {', '.join(tee)})" if tee else ""
             deployment.started.append(f"sink {sink.endpoint}{forwarding}")

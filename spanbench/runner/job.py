@@ -50,7 +50,15 @@ from instrument.systems.completion import completion_method
 from instrument.tracing import setup_tracing, shutdown_tracing
 from instrument.workload.load import LATE_START_NS, LoadProfile
 from spanbench import settings
-from spanbench.runner import prerequisites, readiness, runinfo, scratch, suites, system_choice
+from spanbench.runner import (
+    deployment_export,
+    prerequisites,
+    readiness,
+    runinfo,
+    scratch,
+    suites,
+    system_choice,
+)
 from spanbench.runner.deployment import Deployment
 from spanbench.runner.prerequisites import Check, SuiteReadiness
 from spanbench.runner.suites import DRIVERS, FOREIGN_HANDLER_COMMAND, stack_handlers
@@ -163,17 +171,27 @@ def stack_phase_caveat(deployment: Deployment) -> tuple[str, str] | None:
     spans of a service other than the drivers'."""
     if deployment.started_stack:
         return None
-    if deployment_services(sink_status(deployment.otlp_endpoint)):
+    status = sink_status(deployment.otlp_endpoint)
+    if deployment_services(status):
         return None
     why = ("its stack phases come from the deployment's own spans, and none has reached the "
            "run's sink (spanbench did not start this deployment; the run says after the suites "
            "whether any arrived)")
     if deployment.started_sink:
-        return why, ("the run's own sink takes spans only from what the run starts: start a "
-                     "sink with 'spanbench collect' and set OTEL_EXPORTER_OTLP_ENDPOINT to it "
-                     "for the deployment and for spanbench run")
-    return why, (f"export the deployment's spans to {deployment.otlp_endpoint} "
-                 "(its OTEL_EXPORTER_OTLP_ENDPOINT)")
+        return why, ("the run's own sink takes spans only from what the run starts: "
+                     + deployment_export.collect_recipe())
+    export = deployment_export.sink_export(deployment, status)
+    return why, f"export the deployment's spans to {export.endpoint} ({export.variables()})"
+
+
+def export_note(deployment: Deployment, plan: Sequence[SuiteReadiness]) -> str | None:
+    """Before the suites: the OTEL_EXPORTER_OTLP_* settings that bring the deployment's own
+    spans to the run's sink (`deployment_export.note`); None when the run started the stack or
+    no suite that will run reports the deployment's stack phases."""
+    if deployment.started_stack or not any(
+            suite.runnable and suites.reports_stack_phases(suite.suite) for suite in plan):
+        return None
+    return deployment_export.note(deployment, sink_status(deployment.otlp_endpoint))
 
 
 def deployment_spans_note(deployment: Deployment, outcome: RunOutcome,

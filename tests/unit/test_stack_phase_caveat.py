@@ -58,6 +58,20 @@ def test_an_external_sink_is_named_in_the_fix(tmp_path: Path,
     assert e2e.runnable and "export the deployment's spans to http://127.0.0.1:9" in e2e.fix
 
 
+def test_the_fix_names_the_sink_s_grpc_endpoint_when_it_has_one(
+        tmp_path: Path, sink_services: dict[str, Any]) -> None:
+    sink_services["listen"] = {"http": "127.0.0.1:9", "grpc": "127.0.0.1:7"}
+    [e2e] = [suite for suite in job.plan(_deployment(tmp_path), CHOSEN, CHECKS)
+             if suite.suite == "e2e_latency"]
+    assert e2e.fix.startswith("export the deployment's spans to http://127.0.0.1:7 "
+                              "(OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:7 "
+                              "OTEL_EXPORTER_OTLP_PROTOCOL=grpc)")
+    own = job.plan(_deployment(tmp_path, started_sink=True), CHOSEN, CHECKS)
+    assert all("spanbench collect --grpc 127.0.0.1:4317" in suite.fix
+               and "OTEL_EXPORTER_OTLP_PROTOCOL=grpc" in suite.fix
+               for suite in own if suite.caveat)
+
+
 def test_no_caveat_when_the_run_started_the_stack_or_the_sink_has_its_spans(
         tmp_path: Path, sink_services: dict[str, Any]) -> None:
     assert set(_caveats(_deployment(tmp_path, started_sink=True, started_stack=True)
@@ -82,3 +96,14 @@ def test_after_the_run_the_note_counts_the_deployments_spans(tmp_path: Path) -> 
     assert job.deployment_spans_note(ours, outcome, {"services": {}}) is None
     only_database = job.RunOutcome("r2", suites={"sql_functions": SuiteRecord(SUITE_RAN)})
     assert job.deployment_spans_note(named, only_database, {"services": {}}) is None
+
+
+def test_before_the_suites_the_export_settings_are_printed_for_stack_phase_suites_only(
+        tmp_path: Path, sink_services: dict[str, Any]) -> None:
+    sink_services["listen"] = {"http": "127.0.0.1:9", "grpc": "127.0.0.1:7"}
+    named = _deployment(tmp_path)
+    note = job.export_note(named, job.plan(named, CHOSEN, CHECKS))
+    assert note is not None and "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:7" in note
+    assert job.export_note(named, job.plan(named, ["sql_functions"], CHECKS)) is None
+    ours = _deployment(tmp_path, started_sink=True, started_stack=True)
+    assert job.export_note(ours, job.plan(ours, CHOSEN, CHECKS)) is None
