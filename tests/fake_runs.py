@@ -9,6 +9,7 @@ extract.store.parquet_store.write_part and every run.json through `write_run_jso
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,39 @@ def write_history_file(runs_dir: Path, run_id: str, rows: Sequence[Row]) -> Path
     path = history_path(runs_dir, run_id)
     pq.write_table(pa.Table.from_pylist([dict(row) for row in rows], schema=HISTORY_SCHEMA), path)
     return path
+
+
+@dataclass(frozen=True)
+class OtlpSpan:
+    """One span of `otlp_request`: ids as integers (parent 0: a root), times in ms after T0,
+    string attributes only (as tasker-core's are)."""
+
+    trace: int
+    span: int
+    name: str
+    start_ms: float
+    end_ms: float
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    parent: int = 0
+
+
+def otlp_request(service_name: str, spans: Sequence[OtlpSpan]) -> ExportTraceServiceRequest:
+    """The spans as one OTLP export request of a service (`service.name`)."""
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.add(key=Attr.SERVICE_NAME).value.string_value = (
+        service_name)
+    scope_spans = resource_spans.scope_spans.add()
+    start = int(T0.timestamp() * 1e9)
+    for item in spans:
+        span = scope_spans.spans.add(
+            trace_id=item.trace.to_bytes(16, "big"), span_id=item.span.to_bytes(8, "big"),
+            parent_span_id=item.parent.to_bytes(8, "big") if item.parent else b"",
+            name=item.name, start_time_unix_nano=start + int(item.start_ms * 1e6),
+            end_time_unix_nano=start + int(item.end_ms * 1e6))
+        for key, text in item.attributes.items():
+            span.attributes.add(key=key).value.string_value = text
+    return request
 
 
 def samples_request(run_id: str, samples: Sequence[Sample]) -> ExportTraceServiceRequest:

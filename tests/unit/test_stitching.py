@@ -1,0 +1,126 @@
+"""A deployment's own spans, exported in traces of their own without bench.* attributes, join
+the run's workflows by task and step ids in the analysis; the phase map names their phases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import queries
+from extract.analyse.duckdb_runner import open_runs
+from extract.analyse.unmapped import UnmappedName, unmapped_names
+from extract.store.runstore import UNASSIGNED
+from spanbench import phase_map
+from spanbench.vocabulary import Attr, Source
+from tests.fake_runs import T0, OtlpSpan, otlp_request, write_request, write_run_json, write_spans
+
+RUN = "20261101T120000Z-abcdef"
+WORKFLOW_TRACE = f"{1:032x}"
+ROOT = f"{1:016x}"
+CORRELATION, TASK, STEP = "c-0001", "t-0001", "s-0001"
+
+
+def _workflow_rows() -> list[dict[str, object]]:
+    base = {"TraceId": WORKFLOW_TRACE, "RunId": RUN, "Suite": "e2e_latency",
+            "Scenario": "linear_4", "Iteration": 1, "Warmup": False, "StatusCode": "Unset"}
+
+    def row(span: int, parent: str, name: str, start_ms: int, end_ms: int,
+            attributes: dict[str, str]) -> dict[str, object]:
+        return {**base, "SpanId": f"{span:016x}", "ParentSpanId": parent, "SpanName": name,
+                "Phase": name, "Timestamp": int(T0.timestamp() * 1e9) + start_ms * 10**6,
+                "Duration": (end_ms - start_ms) * 10**6, "SpanAttributes": attributes}
+
+    return [
+        row(1, "", "e2e.workflow", 0, 100, {
+            Attr.SOURCE: Source.DRIVER, Attr.STACK_TRACED: "true",
+            Attr.CORRELATION_ID: CORRELATION, Attr.TASK_UUID: TASK}),
+        row(2, ROOT, "api.create_task", 0, 10, {Attr.SOURCE: Source.DRIVER}),
+        row(3, ROOT, "claim", 20, 30, {Attr.SOURCE: Source.DERIVED, Attr.TASK_UUID: TASK,
+                                       Attr.STEP_UUID: STEP}),
+    ]
+
+
+DEPLOYMENT_SPANS = (
+    OtlpSpan(100, 101, "finalize_task", 80, 90,
+             {Attr.TASK_UUID: TASK, Attr.CORRELATION_ID: CORRELATION}),
+    OtlpSpan(100, 102, "update_task_state", 85, 88, parent=101),
+    OtlpSpan(200, 201, "worker.step_execution", 40, 60, {Attr.STEP_UUID: STEP}),
+    OtlpSpan(300, 301, "finalize_task", 50, 55,
+             {Attr.TASK_UUID: "t-other", Attr.CORRELATION_ID: "c-other"}),
+    OtlpSpan(400, 401, "Connection::poll", 1, 2, {"target": "h2::proto::connection"}),
+)
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> Path:
+    write_spans(tmp_path, RUN, _workflow_rows())
+    write_run_json(tmp_path, RUN, {"run_id": RUN, "started_at": T0.isoformat(),
+                                   "config": {"system": "tasker-core",
+                                              "suites": ["e2e_latency"], "quick": False}})
+    write_request(tmp_path, otlp_request("tasker-core-orchestration", DEPLOYMENT_SPANS[:2]))
+    write_request(tmp_path, otlp_request("tasker-core-worker", DEPLOYMENT_SPANS[2:]), part="1")
+    return tmp_path
+
+
+def _stitched(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[object, ...]]:
+    rows = con.execute(
+        "SELECT SpanName, TraceId, ParentSpanId, Phase, Suite, Scenario, Iteration, Warmup, "
+        "SpanAttributes[$from] FROM spans WHERE RunId = $run AND SpanAttributes[$from] "
+        "IS NOT NULL", {"run": RUN, "from": Attr.STITCHED_FROM}).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_deployment_spans_join_their_workflow_by_correlation_id_and_by_step_uuid(
+        runs_dir: Path) -> None:
+    stitched = _stitched(open_runs(runs_dir, [RUN]))
+    workflow = ("e2e_latency", "linear_4", 1, False)
+    assert stitched == {
+        "finalize_task": (WORKFLOW_TRACE, ROOT, "task.finalize", *workflow, f"{100:032x}"),
+        "update_task_state": (WORKFLOW_TRACE, f"{101:016x}", None, *workflow, f"{100:032x}"),
+        "worker.step_execution": (WORKFLOW_TRACE, ROOT, "execute", *workflow, f"{200:032x}"),
+    }
+
+
+def test_spans_of_no_task_of_the_run_are_stored_but_in_no_phase_of_it(runs_dir: Path) -> None:
+    con = open_runs(runs_dir, [RUN])
+    [(in_run,)] = con.execute("SELECT count(*) FROM spans WHERE RunId = $run",
+                              {"run": RUN}).fetchall()
+    assert in_run == 3 + 3  # the workflow's own spans and the three that joined it
+    [(foreign,)] = con.execute(
+        "SELECT count(*) FROM spans WHERE SpanAttributes['correlation_id'] = 'c-other' "
+        "OR starts_with(SpanAttributes['target'], 'h2::')").fetchall()
+    assert foreign == 0
+    stored = open_runs(runs_dir, [UNASSIGNED], phase_map=phase_map.builtin("tasker-core"))
+    rows = dict(stored.execute("SELECT SpanName, Phase FROM spans "
+                               "WHERE SpanId IN ('000000000000012d', '0000000000000191')"
+                               ).fetchall())
+    assert rows == {"finalize_task": "task.finalize", "Connection::poll": None}
+    assert unmapped_names(stored, UNASSIGNED) == [
+        UnmappedName(None, "update_task_state", 1)]  # h2 frames are known: in no phase
+
+
+def test_the_workflow_walk_holds_the_joined_spans_that_have_a_phase(runs_dir: Path) -> None:
+    con = open_runs(runs_dir, [RUN])
+    con.execute(queries.load()["e2e_workflows"].sql)
+    names = sorted(name for (name,) in con.execute(
+        "SELECT name FROM e2e_walk($run)", {"run": RUN}).fetchall())
+    assert names == ["api.create_task", "e2e.workflow", "execute", "task.finalize"]
+
+
+def test_an_unknown_name_is_listed_and_an_edited_map_changes_the_attribution(
+        runs_dir: Path, tmp_path: Path) -> None:
+    assert unmapped_names(open_runs(runs_dir, [RUN]), RUN) == [
+        UnmappedName("e2e_latency", "update_task_state", 1)]
+    edited = tmp_path / "my-map.toml"
+    edited.write_text(
+        phase_map.builtin_path("tasker-core").read_text(encoding="utf-8")
+        .replace('name = "finalize_task"\nphase = "task.finalize"',
+                 'name = "finalize_task"\nphase = "result.process"')
+        + '\n[[span]]\nname = "update_task_state"\nphase = "task.finalize"\n')
+    con = open_runs(runs_dir, [RUN], phase_map=phase_map.load(edited))
+    phases = {name: row[2] for name, row in _stitched(con).items()}
+    assert phases == {"finalize_task": "result.process", "update_task_state": "task.finalize",
+                      "worker.step_execution": "execute"}
+    assert unmapped_names(con, RUN) == []
