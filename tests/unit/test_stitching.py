@@ -3,16 +3,19 @@ the run's workflows by task and step ids in the analysis; the phase map names th
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 import queries
 from extract.analyse.duckdb_runner import open_runs
 from extract.analyse.unmapped import UnmappedName, unmapped_names
 from extract.store.runstore import UNASSIGNED
 from spanbench import phase_map
+from spanbench.cli.app import app
 from spanbench.vocabulary import Attr, Source
 from tests.fake_runs import T0, OtlpSpan, otlp_request, write_request, write_run_json, write_spans
 
@@ -124,3 +127,45 @@ def test_an_unknown_name_is_listed_and_an_edited_map_changes_the_attribution(
     assert phases == {"finalize_task": "result.process", "update_task_state": "task.finalize",
                       "worker.step_execution": "execute"}
     assert unmapped_names(con, RUN) == []
+
+
+def _edited_map(tmp_path: Path) -> Path:
+    path = tmp_path / "finalize-as-result.toml"
+    path.write_text('[[span]]\nname = "finalize_task"\nphase = "result.process"\n'
+                    'evidence = "a test\'s edit"\n')
+    return path
+
+
+def test_query_takes_a_phase_map(runs_dir: Path, tmp_path: Path) -> None:
+    sql = tmp_path / "phases.sql"
+    sql.write_text("SELECT SpanName AS name, Phase AS phase FROM spans "
+                   "WHERE SpanAttributes['bench.stitched.from'] IS NOT NULL ORDER BY name")
+
+    def phases(*extra: str) -> dict[str, str | None]:
+        result = CliRunner().invoke(app, ["query", str(sql), "--run", RUN, "--format", "json",
+                                          "--runs-dir", str(runs_dir), *extra])
+        assert result.exit_code == 0, result.stderr
+        return {row["name"]: row["phase"] for row in json.loads(result.stdout)}
+
+    assert phases()["finalize_task"] == "task.finalize"
+    edited = phases("--phase-map", str(_edited_map(tmp_path)))
+    assert edited == {"finalize_task": "result.process", "update_task_state": None,
+                      "worker.step_execution": None}  # the edited map knows one name only
+
+
+def test_a_phase_map_that_is_not_one_is_refused_naming_the_rule(runs_dir: Path,
+                                                                tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[span]]\nname = "finalize_task"\nphase = "finalise"\n')
+    result = CliRunner().invoke(app, ["query", "phase_summary", "--run", RUN,
+                                      "--runs-dir", str(runs_dir), "--phase-map", str(bad)])
+    assert result.exit_code == 2
+    assert "span rule 1: unknown phase 'finalise'" in result.stderr
+
+
+def test_the_report_lists_the_unmapped_names(runs_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["report", "--run", RUN, "--runs-dir", str(runs_dir),
+                                      "--output-dir", str(tmp_path / "reports")])
+    assert "Unmapped span names: update_task_state (1), 1 spans in no phase" in result.stdout
+    log = (tmp_path / "reports" / "latest" / "e2e_latency.log").read_text()
+    assert "Unmapped span names: update_task_state (1)" in log
