@@ -21,6 +21,8 @@ from spanbench.vocabulary import Attr
 
 STITCHED: Final = "spans_stitched"
 _KEYS: Final = (Attr.CORRELATION_ID, Attr.TASK_UUID, Attr.STEP_UUID)
+MARGIN: Final = "'1 minute'"
+"""How far before the runs' first span and after their last a deployment's span may start."""
 
 
 def _text(value: str) -> str:
@@ -31,12 +33,22 @@ def _keys_of(alias: str) -> str:
     return "[" + ", ".join(f"{alias}.SpanAttributes[{_text(key)}]" for key in _KEYS) + "]"
 
 
-def stitch(con: duckdb.DuckDBPyConnection, own: str, candidates: str) -> int:
-    """Create table STITCHED from the view `candidates` (spans without a run) joined to the
-    workflows of the view `own` (the runs' spans); the number of spans that joined."""
+def stitch(con: duckdb.DuckDBPyConnection, own: str, unassigned: str) -> int:
+    """Create table STITCHED from the view `unassigned` (spans without a run) joined to the
+    workflows of the view `own` (the runs' spans); the number of spans that joined. Only spans
+    that start within MARGIN of the runs' own spans are looked at, so an `unassigned` run
+    that grows over many runs is pruned by its Parquet statistics."""
     con.execute(f"""
 CREATE OR REPLACE TEMP TABLE {STITCHED} AS
-WITH keyed AS MATERIALIZED (
+WITH bounds AS MATERIALIZED (
+    SELECT min(Timestamp) - INTERVAL {MARGIN} AS first, max(EndTimestamp) + INTERVAL {MARGIN}
+           AS last
+    FROM {own}
+),
+candidates AS MATERIALIZED (
+    SELECT u.* FROM {unassigned} u, bounds b WHERE u.Timestamp BETWEEN b.first AND b.last
+),
+keyed AS MATERIALIZED (
     SELECT DISTINCT k.key, s.RunId, s.TraceId
     FROM {own} s, unnest({_keys_of('s')}) AS k(key)
     WHERE k.key IS NOT NULL AND s.RunId IS NOT NULL
@@ -53,7 +65,7 @@ workflows AS MATERIALIZED (
 span_matches AS MATERIALIZED (
     SELECT c.TraceId, c.SpanId, min(k.RunId) AS run, min(k.TraceId) AS workflow,
            count(DISTINCT (k.RunId, k.TraceId)) AS n
-    FROM {candidates} c, unnest({_keys_of('c')}) AS ck(key)
+    FROM candidates c, unnest({_keys_of('c')}) AS ck(key)
     JOIN keyed k ON k.key = ck.key
     GROUP BY c.TraceId, c.SpanId
 ),
@@ -64,7 +76,7 @@ trace_matches AS (
 ),
 matched AS MATERIALIZED (
     SELECT c.*, coalesce(sm.run, tm.run) AS _run, coalesce(sm.workflow, tm.workflow) AS _workflow
-    FROM {candidates} c
+    FROM candidates c
     LEFT JOIN span_matches sm ON sm.TraceId = c.TraceId AND sm.SpanId = c.SpanId
     LEFT JOIN trace_matches tm ON tm.TraceId = c.TraceId
     WHERE CASE WHEN sm.SpanId IS NOT NULL THEN sm.n = 1 ELSE tm.TraceId IS NOT NULL END

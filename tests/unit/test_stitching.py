@@ -16,54 +16,29 @@ from extract.analyse.unmapped import UnmappedName, unmapped_names
 from extract.store.runstore import UNASSIGNED
 from spanbench import phase_map
 from spanbench.cli.app import app
-from spanbench.vocabulary import Attr, Source
-from tests.fake_runs import T0, OtlpSpan, otlp_request, write_request, write_run_json, write_spans
+from spanbench.vocabulary import Attr
+from tests.fake_runs import (
+    STITCH_IDS,
+    T0,
+    OtlpSpan,
+    otlp_request,
+    stitch_requests,
+    write_request,
+    write_run_json,
+)
 
 RUN = "20261101T120000Z-abcdef"
 WORKFLOW_TRACE = f"{1:032x}"
 ROOT = f"{1:016x}"
-CORRELATION, TASK, STEP = "c-0001", "t-0001", "s-0001"
-
-
-def _workflow_rows() -> list[dict[str, object]]:
-    base = {"TraceId": WORKFLOW_TRACE, "RunId": RUN, "Suite": "e2e_latency",
-            "Scenario": "linear_4", "Iteration": 1, "Warmup": False, "StatusCode": "Unset"}
-
-    def row(span: int, parent: str, name: str, start_ms: int, end_ms: int,
-            attributes: dict[str, str]) -> dict[str, object]:
-        return {**base, "SpanId": f"{span:016x}", "ParentSpanId": parent, "SpanName": name,
-                "Phase": name, "Timestamp": int(T0.timestamp() * 1e9) + start_ms * 10**6,
-                "Duration": (end_ms - start_ms) * 10**6, "SpanAttributes": attributes}
-
-    return [
-        row(1, "", "e2e.workflow", 0, 100, {
-            Attr.SOURCE: Source.DRIVER, Attr.STACK_TRACED: "true",
-            Attr.CORRELATION_ID: CORRELATION, Attr.TASK_UUID: TASK}),
-        row(2, ROOT, "api.create_task", 0, 10, {Attr.SOURCE: Source.DRIVER}),
-        row(3, ROOT, "claim", 20, 30, {Attr.SOURCE: Source.DERIVED, Attr.TASK_UUID: TASK,
-                                       Attr.STEP_UUID: STEP}),
-    ]
-
-
-DEPLOYMENT_SPANS = (
-    OtlpSpan(100, 101, "finalize_task", 80, 90,
-             {Attr.TASK_UUID: TASK, Attr.CORRELATION_ID: CORRELATION}),
-    OtlpSpan(100, 102, "update_task_state", 85, 88, parent=101),
-    OtlpSpan(200, 201, "worker.step_execution", 40, 60, {Attr.STEP_UUID: STEP}),
-    OtlpSpan(300, 301, "finalize_task", 50, 55,
-             {Attr.TASK_UUID: "t-other", Attr.CORRELATION_ID: "c-other"}),
-    OtlpSpan(400, 401, "Connection::poll", 1, 2, {"target": "h2::proto::connection"}),
-)
 
 
 @pytest.fixture
 def runs_dir(tmp_path: Path) -> Path:
-    write_spans(tmp_path, RUN, _workflow_rows())
+    for part, request in enumerate(stitch_requests(RUN)):
+        write_request(tmp_path, request, part=str(part))
     write_run_json(tmp_path, RUN, {"run_id": RUN, "started_at": T0.isoformat(),
                                    "config": {"system": "tasker-core",
                                               "suites": ["e2e_latency"], "quick": False}})
-    write_request(tmp_path, otlp_request("tasker-core-orchestration", DEPLOYMENT_SPANS[:2]))
-    write_request(tmp_path, otlp_request("tasker-core-worker", DEPLOYMENT_SPANS[2:]), part="1")
     return tmp_path
 
 
@@ -169,3 +144,15 @@ def test_the_report_lists_the_unmapped_names(runs_dir: Path, tmp_path: Path) -> 
     assert "Unmapped span names: update_task_state (1), 1 spans in no phase" in result.stdout
     log = (tmp_path / "reports" / "latest" / "e2e_latency.log").read_text()
     assert "Unmapped span names: update_task_state (1)" in log
+
+
+def test_a_span_long_after_the_run_is_not_looked_at(runs_dir: Path) -> None:
+    late = OtlpSpan(500, 501, "finalize_task", 10 * 60_000, 10 * 60_000 + 5,
+                    {Attr.TASK_UUID: STITCH_IDS["task_uuid"]})
+    write_request(runs_dir, otlp_request("tasker-core-orchestration", [late]), part="late")
+    assert set(_stitched(open_runs(runs_dir, [RUN]))) == {
+        "finalize_task", "update_task_state", "worker.step_execution"}
+    [(trace,)] = open_runs(runs_dir, [RUN]).execute(
+        "SELECT SpanAttributes[$from] FROM spans WHERE SpanName = 'finalize_task' AND RunId = $run",
+        {"from": Attr.STITCHED_FROM, "run": RUN}).fetchall()
+    assert trace == f"{100:032x}"
