@@ -103,11 +103,17 @@ def open_runs(
 
 
 def run_phase_map(store: RunStore, run_ids: Sequence[str]) -> PhaseMap:
-    """The built-in phase map of the first run's system; spanbench's when it names none."""
+    """The built-in phase map of the first run whose run.json names its system; spanbench's
+    when none does, or names one without a built-in map (each keeps its stored phases)."""
     for run_id in run_ids:
-        record = store.read_record(run_id) if store.has_record(run_id) else None
-        if record is not None and record.config is not None and record.config.system:
-            return phase_map.builtin(record.config.system)
+        try:
+            record = store.read_record(run_id)
+        except ValueError:  # an unreadable run.json: its spans still open
+            continue
+        system = record.config.system if record is not None and record.config else None
+        if system:
+            return phase_map.builtin(system if system in phase_map.builtin_names()
+                                     else DEFAULT_SYSTEM)
     return phase_map.builtin(DEFAULT_SYSTEM)
 
 

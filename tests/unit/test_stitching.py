@@ -156,3 +156,9 @@ def test_a_span_long_after_the_run_is_not_looked_at(runs_dir: Path) -> None:
         "SELECT SpanAttributes[$from] FROM spans WHERE SpanName = 'finalize_task' AND RunId = $run",
         {"from": Attr.STITCHED_FROM, "run": RUN}).fetchall()
     assert trace == f"{100:032x}"
+
+
+def test_the_runs_system_chooses_the_built_in_map(runs_dir: Path) -> None:
+    assert _stitched(open_runs(runs_dir, [RUN]))["finalize_task"][2] == "task.finalize"
+    (runs_dir / RUN / "run.json").write_text("{not json")  # spanbench's map: no such name
+    assert _stitched(open_runs(runs_dir, [RUN]))["finalize_task"][2] is None
