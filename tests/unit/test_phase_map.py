@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.systems.tasker_core import PHASES
 from spanbench import phase_map
+from spanbench.cli.app import app
 from spanbench.phase_map import PhaseMapError, parse
 from spanbench.vocabulary import STACK_PHASES
 
@@ -71,3 +73,16 @@ def test_an_unknown_system_or_a_missing_file_is_named(tmp_path: Path) -> None:
         phase_map.builtin("nope")
     with pytest.raises(PhaseMapError, match=r"absent\.toml"):
         phase_map.load(tmp_path / "absent.toml")
+
+
+def test_a_run_with_a_bad_phase_map_exits_2_before_anything_starts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPANBENCH_HOME", str(tmp_path / ".spanbench"))
+    for name in ("DATABASE_URL", "TASKER_TEST_ORCHESTRATION_URL"):
+        monkeypatch.delenv(name, raising=False)
+    bad = tmp_path / "map.toml"
+    bad.write_text('[[span]]\nname = "claim"\nphase = "grab"\n')
+    result = CliRunner().invoke(app, ["run", "event_propagation", "--phase-map", str(bad)])
+    assert result.exit_code == 2
+    assert "span rule 1: unknown phase 'grab'" in " ".join(result.output.split())
+    assert not (tmp_path / ".spanbench").exists()  # nothing was started
