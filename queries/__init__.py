@@ -22,7 +22,7 @@ NAMES: tuple[str, ...] = (
     "trend",
     "e2e_throughput", "e2e_completion",
     "html_histograms", "html_waterfalls",
-    "derive_workflows", "derive_check", "worker_derived",
+    "derive_workflows", "derive_check", "worker_derived", "unmapped_spans",
 )
 """Every query the code runs."""
 

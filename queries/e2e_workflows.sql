@@ -8,7 +8,9 @@
 -- workflow's number w, the span's id, its depth (root 0) and [start_ns, end_ns) in integer ns
 -- (end = start + Duration). Workflows: e2e.workflow roots of the run, warm-up
 -- excluded, only those the stack traced (bench.stack_traced = 'true'). A span whose parent is
--- lost is unreachable, and so is everything under it. Derived spans (bench.source = 'derived')
+-- lost is unreachable, and so is everything under it. A span is named by its phase (the phase
+-- map's, else its span name); a deployment's span joined to the workflow by its ids
+-- (bench.stitched.from) walks only when the map gives it a phase. Derived spans (bench.source = 'derived')
 -- are left out; with the variable bench_derived_view set true (SET VARIABLE), the walk holds
 -- the root, the driver's api.create_task and the derived spans only, of every measured
 -- workflow, traced by the stack or not: the same queries then give the derived breakdown.
@@ -39,7 +41,7 @@ WHERE bench_stack_traced(SpanAttributes) OR coalesce(getvariable('bench_derived_
 CREATE OR REPLACE TEMP MACRO e2e_walk(run) AS TABLE
 WITH RECURSIVE roots AS MATERIALIZED (SELECT w, TraceId, SpanId FROM e2e_roots(run)),
 candidates AS MATERIALIZED (
-    SELECT r.w, s.SpanId, s.ParentSpanId, s.SpanName AS name,
+    SELECT r.w, s.SpanId, s.ParentSpanId, coalesce(s.Phase, s.SpanName) AS name,
            epoch_ns(s.Timestamp) AS start_ns, epoch_ns(s.Timestamp) + s.Duration AS end_ns,
            s.SpanAttributes[attr().messaging_operation_type] AS messaging_operation,
            s.SpanAttributes[attr().db_system] AS db_system,
@@ -47,6 +49,7 @@ candidates AS MATERIALIZED (
            s.SpanName = phase().e2e_workflow AND s.SpanId = r.SpanId AS is_root
     FROM spans s JOIN roots r ON s.TraceId = r.TraceId
     WHERE s.RunId = run
+      AND (s.Phase IS NOT NULL OR s.SpanAttributes[attr().stitched_from] IS NULL)
       AND CASE WHEN coalesce(getvariable('bench_derived_view'), false)
                THEN s.SpanId = r.SpanId OR s.SpanName = phase().api_create_task
                     OR s.SpanAttributes[attr().source] = source().derived

@@ -127,6 +127,9 @@ class Attr:
     SOURCE: Final = "bench.source"
     """Where a span came from (Source): a driver, the deployment's traces, or derived from the
     deployment's record after the run; a span without it is not derived."""
+    STITCHED_FROM: Final = "bench.stitched.from"
+    """On a deployment's span the analysis joined to a workflow of the run (it carried none of
+    the run's bench.* attributes): the trace id it was exported in."""
     DERIVED_FROM: Final = "bench.derived.from"
     """A derived span's bounding records: `<start record>..<end record>`, each
     `task:<state>`, `step:<state>` or `task:created`."""

@@ -97,6 +97,7 @@ def spans_view(workflows: Iterable[Workflow],
         **{column: pa.array([r[column] for r in rows], pa.string())
            for column in ("TraceId", "SpanId", "ParentSpanId", "SpanName", "RunId", "Suite",
                           "Scenario")},
+        "Phase": pa.array([r["SpanName"] for r in rows], pa.string()),
         "Warmup": pa.array([r["Warmup"] for r in rows], pa.bool_()),
         "SpanAttributes": pa.array([list(r["SpanAttributes"].items())  # type: ignore[attr-defined]
                                     for r in rows], pa.map_(pa.string(), pa.string())),

@@ -9,6 +9,7 @@ extract.store.parquet_store.write_part and every run.json through `write_run_jso
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from extract.store.parquet_store import SCHEMA, write_part
 from extract.store.run_json import parse
 from extract.store.runstore import RunStore
 from queries import macros
-from spanbench.vocabulary import Attr
+from spanbench.vocabulary import Attr, Phase, Source, Suite
 
 Row = Mapping[str, Any]
 
@@ -87,6 +88,84 @@ def write_history_file(runs_dir: Path, run_id: str, rows: Sequence[Row]) -> Path
     path = history_path(runs_dir, run_id)
     pq.write_table(pa.Table.from_pylist([dict(row) for row in rows], schema=HISTORY_SCHEMA), path)
     return path
+
+
+@dataclass(frozen=True)
+class OtlpSpan:
+    """One span of `otlp_request`: ids as integers (parent 0: a root), times in ms after T0."""
+
+    trace: int
+    span: int
+    name: str
+    start_ms: float
+    end_ms: float
+    attributes: Mapping[str, str | int | bool] = field(default_factory=dict)
+    parent: int = 0
+
+
+def otlp_request(service_name: str, spans: Sequence[OtlpSpan]) -> ExportTraceServiceRequest:
+    """The spans as one OTLP export request of a service (`service.name`)."""
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.add(key=Attr.SERVICE_NAME).value.string_value = (
+        service_name)
+    scope_spans = resource_spans.scope_spans.add()
+    start = int(T0.timestamp() * 1e9)
+    for item in spans:
+        span = scope_spans.spans.add(
+            trace_id=item.trace.to_bytes(16, "big"), span_id=item.span.to_bytes(8, "big"),
+            parent_span_id=item.parent.to_bytes(8, "big") if item.parent else b"",
+            name=item.name, start_time_unix_nano=start + int(item.start_ms * 1e6),
+            end_time_unix_nano=start + int(item.end_ms * 1e6))
+        for key, value in item.attributes.items():
+            slot = span.attributes.add(key=key).value
+            if isinstance(value, bool):
+                slot.bool_value = value
+            elif isinstance(value, int):
+                slot.int_value = value
+            else:
+                slot.string_value = value
+    return request
+
+
+STITCH_IDS = {"correlation_id": "c-0001", "task_uuid": "t-0001", "step_uuid": "s-0001"}
+"""The task and step of the one workflow of `stitch_requests`."""
+
+
+def stitch_requests(run_id: str) -> tuple[ExportTraceServiceRequest, ...]:
+    """One e2e workflow of run `run_id` (trace 1: the driver's root and api.create_task, a
+    derived claim of its step) and tasker-core-shaped spans in traces of their own, without
+    bench.* attributes, each service with its own `service.name`: trace 100 `finalize_task`
+    (task uuid and correlation id; a child without ids), trace 200 `worker.step_execution`
+    (step uuid only), trace 300 `finalize_task` of a task no run made, trace 400 an HTTP/2
+    frame (`target` h2::…)."""
+    bench = {Attr.RUN_ID: run_id, Attr.SUITE: Suite.E2E_LATENCY, Attr.SCENARIO: "linear_4",
+             Attr.ITERATION: 1, Attr.WARMUP: False}
+    task = {Attr.CORRELATION_ID: STITCH_IDS["correlation_id"],
+            Attr.TASK_UUID: STITCH_IDS["task_uuid"]}
+    step = {Attr.STEP_UUID: STITCH_IDS["step_uuid"]}
+    driver_attributes = {**bench, Attr.SOURCE: Source.DRIVER}
+    driver = otlp_request("spanbench-driver", [
+        OtlpSpan(1, 1, Phase.E2E_WORKFLOW, 0, 100,
+                 {**driver_attributes, **task, Attr.PHASE: Phase.E2E_WORKFLOW,
+                  Attr.STACK_TRACED: "true"}),
+        OtlpSpan(1, 2, Phase.API_CREATE_TASK, 0, 10,
+                 {**driver_attributes, Attr.PHASE: Phase.API_CREATE_TASK}, parent=1),
+        OtlpSpan(1, 3, Phase.CLAIM, 20, 30,
+                 {**bench, **step, Attr.TASK_UUID: task[Attr.TASK_UUID], Attr.PHASE: Phase.CLAIM,
+                  Attr.SOURCE: Source.DERIVED}, parent=1),
+    ])
+    orchestration = otlp_request("tasker-core-orchestration", [
+        OtlpSpan(100, 101, "finalize_task", 80, 90, task),
+        OtlpSpan(100, 102, "update_task_state", 85, 88, parent=101),
+        OtlpSpan(300, 301, "finalize_task", 50, 55,
+                 {Attr.TASK_UUID: "t-other", Attr.CORRELATION_ID: "c-other"}),
+    ])
+    worker = otlp_request("tasker-core-worker", [
+        OtlpSpan(200, 201, "worker.step_execution", 40, 60, step),
+        OtlpSpan(400, 401, "Connection::poll", 1, 2, {"target": "h2::proto::connection"}),
+    ])
+    return driver, orchestration, worker
 
 
 def samples_request(run_id: str, samples: Sequence[Sample]) -> ExportTraceServiceRequest:

@@ -14,13 +14,21 @@ from pathlib import Path
 import duckdb
 import pyarrow.dataset as ds
 
+from extract.analyse import stitching
 from extract.store.parquet_store import SCHEMA
-from extract.store.runstore import RunStore
-from queries import macros
+from extract.store.runstore import UNASSIGNED, RunStore
+from queries import macros, phase_map_sql
+from spanbench import phase_map
+from spanbench.phase_map import PhaseMap
 
 VIEW: str = "spans"
 STORED_VIEW: str = "spans_as_stored"
 """Every row of the part files, repeated deliveries included."""
+OWN_VIEW: str = "spans_of_runs"
+"""The runs' own spans, each once, with their stored Phase."""
+UNASSIGNED_STORED: str = "unassigned_as_stored"
+UNASSIGNED_VIEW: str = "unassigned_spans"
+DEFAULT_SYSTEM: str = "spanbench"
 
 Runs = RunStore | str | os.PathLike[str]
 """A runs dir as the functions here take it: a RunStore, or a folder or `s3://` URI that
@@ -45,14 +53,20 @@ def open_runs(
     runs_dir: Runs,
     run_ids: Sequence[str] | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
+    phase_map: PhaseMap | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A connection with view `spans` over the runs' part files (all runs when None) and the
     queries' macros (queries.macros).
 
+    A span's `Phase` is what the phase map gives it (queries.phase_map_sql): `phase_map`, else
+    the built-in map of the first run's system (run.json `config.system`). When runs are named,
+    the deployment's spans the sink filed under `unassigned` that carry one of their task or
+    step ids join their workflows (extract.analyse.stitching).
     The file list is fixed when the view is made: call again to see parts written later.
     Runs in a bucket are read through pyarrow's S3 filesystem (no DuckDB extension needed).
     """
     store = RunStore.at(runs_dir)
+    named = run_ids is not None
     if run_ids is None:
         run_ids = store.run_ids()
         if not run_ids:
@@ -71,22 +85,54 @@ def open_runs(
             )
         files.extend(path.as_posix() for path in found)
     con = connection if connection is not None else duckdb.connect()
+    _register(con, store, files, STORED_VIEW)
+    _create_unique_view(con, STORED_VIEW, OWN_VIEW)
+    macros.define(con)
+    phase_map_sql.define(con, phase_map or run_phase_map(store, run_ids))
+    unassigned = store.part_files(UNASSIGNED) if named and UNASSIGNED not in run_ids else []
+    if unassigned:
+        _register(con, store, [path.as_posix() for path in unassigned], UNASSIGNED_STORED)
+        _create_unique_view(con, UNASSIGNED_STORED, UNASSIGNED_VIEW)
+        stitching.stitch(con, OWN_VIEW, UNASSIGNED_VIEW)
+        rows = f"SELECT * FROM {OWN_VIEW} UNION ALL BY NAME SELECT * FROM {stitching.STITCHED}"
+    else:
+        rows = f"SELECT * FROM {OWN_VIEW}"
+    con.execute(f"CREATE OR REPLACE VIEW {VIEW} AS SELECT * REPLACE "
+                f"(bench_mapped_phase(SpanName, SpanAttributes, Phase) AS Phase) FROM ({rows})")
+    return con
+
+
+def run_phase_map(store: RunStore, run_ids: Sequence[str]) -> PhaseMap:
+    """The built-in phase map of the first run whose run.json names its system; spanbench's
+    when none does, or names one without a built-in map (each keeps its stored phases)."""
+    for run_id in run_ids:
+        try:
+            record = store.read_record(run_id)
+        except ValueError:  # an unreadable run.json: its spans still open
+            continue
+        system = record.config.system if record is not None and record.config else None
+        if system:
+            return phase_map.builtin(system if system in phase_map.builtin_names()
+                                     else DEFAULT_SYSTEM)
+    return phase_map.builtin(DEFAULT_SYSTEM)
+
+
+def _register(con: duckdb.DuckDBPyConnection, store: RunStore, files: list[str],
+              name: str) -> None:
     filesystem = store.filesystem()
     if filesystem is None:
-        con.read_parquet(files, union_by_name=True).create_view(STORED_VIEW, replace=True)
+        con.read_parquet(files, union_by_name=True).create_view(name, replace=True)
     else:
-        con.register(STORED_VIEW, ds.dataset(files, schema=SCHEMA, format="parquet",
-                                             filesystem=filesystem))
-    _create_spans_view(con)
-    return macros.define(con)
+        con.register(name, ds.dataset(files, schema=SCHEMA, format="parquet",
+                                      filesystem=filesystem))
 
 
-def _create_spans_view(con: duckdb.DuckDBPyConnection) -> None:
-    """`spans` over the stored rows, each span once. Repeats are rare (a sink crash or a lost
+def _create_unique_view(con: duckdb.DuckDBPyConnection, stored: str, view: str) -> None:
+    """`view` over the `stored` rows, each span once. Repeats are rare (a sink crash or a lost
     answer), so they are looked for first and only then removed: the check reads one column,
     the removal all of them."""
     [(repeated,)] = con.execute(
-        f"SELECT count(SpanId) - count(DISTINCT SpanId) FROM {STORED_VIEW}").fetchall()
+        f"SELECT count(SpanId) - count(DISTINCT SpanId) FROM {stored}").fetchall()
     once = (" QUALIFY SpanId IS NULL OR row_number() OVER "
             "(PARTITION BY RunId, TraceId, SpanId ORDER BY Timestamp) = 1" if repeated else "")
-    con.execute(f"CREATE OR REPLACE VIEW {VIEW} AS SELECT * FROM {STORED_VIEW}{once}")
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {stored}{once}")

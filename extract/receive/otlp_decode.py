@@ -21,12 +21,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1 import trace_pb2
 
+from extract.store.runstore import UNASSIGNED as UNASSIGNED
 from spanbench.security import NAME_PATTERN
 from spanbench.vocabulary import Attr
 
 RUN_ID_PATTERN: Final = NAME_PATTERN
 """Run ids become directory names: match with `fullmatch` (see spanbench.security)."""
-UNASSIGNED: Final = "unassigned"
 
 _INT64_MAX: Final = 2**63 - 1
 _ZERO_TRACE_ID: Final = bytes(16)

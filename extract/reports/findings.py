@@ -64,6 +64,16 @@ def _incomplete(report: ReportInput, suite: str) -> list[str]:
     return lines
 
 
+def _unmapped(report: ReportInput, suite: str) -> str | None:
+    rows = [row for row in report.unmapped if row.suite == suite]
+    if not rows:
+        return None
+    names = ", ".join(f"{row.span_name} ({row.spans})" for row in rows)
+    total = sum(row.spans for row in rows)
+    return (f"Unmapped span names: {names}, {total} spans in no phase; name them in a phase "
+            "map (--phase-map FILE) to attribute them")
+
+
 def key_findings(report: ReportInput, suite: str) -> list[str]:
     """The suite's findings, most telling first."""
     rows = report.stats_of(suite)
@@ -75,6 +85,7 @@ def key_findings(report: ReportInput, suite: str) -> list[str]:
                      f"{format_ms(worst.measured_ms)} against < {worst.target.threshold_ms:g} ms")
     found.append(_thin_percentiles(rows))
     found.extend(_incomplete(report, suite))
+    found.append(_unmapped(report, suite))
     errors = sum(row.errors for row in rows)
     if errors:
         worst_row = max(rows, key=lambda row: row.errors)

@@ -10,11 +10,13 @@ from extract.analyse import analysis, baseline_compare, breakdown
 from extract.analyse.derived_check import derived_check
 from extract.analyse.derived_worker import derived_worker
 from extract.analyse.duckdb_runner import Runs, open_runs
+from extract.analyse.unmapped import unmapped_names
 from extract.reports.completion import completion_lines, completion_rows
 from extract.reports.html_data import gather_charts
 from extract.reports.model import Prerequisite, ReportInput, RunMeta
 from extract.store.run_json import RunRecord
 from extract.store.runstore import RunStore
+from spanbench.phase_map import PhaseMap
 
 
 class ReportInputError(RuntimeError):
@@ -44,17 +46,19 @@ def _prerequisites(record: RunRecord) -> tuple[Prerequisite, ...]:
 
 def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
            baseline_dir: Path | None = None, baseline_name: str | None = None,
-           prerequisites: tuple[Prerequisite, ...] = ()) -> ReportInput:
+           prerequisites: tuple[Prerequisite, ...] = (),
+           phase_map: PhaseMap | None = None) -> ReportInput:
     """Statistics, target checks, breakdowns and (with a baseline) the comparison of one run.
 
     Prerequisites not given are those run.json recorded. The trend reads the history the store
-    keeps (beside the runs; a bucket's on this machine).
+    keeps (beside the runs; a bucket's on this machine). `phase_map` attributes the
+    deployment's spans (open_runs: the map of the run's system when None).
     """
     store = RunStore.at(runs_dir)
     if baseline_dir is not None and not baseline_dir.is_dir():
         raise ReportInputError(f"no baseline at {baseline_dir}: save one with "
                                "'spanbench run --save-baseline NAME'")
-    con = open_runs(store, [run_id])
+    con = open_runs(store, [run_id], phase_map=phase_map)
     try:
         stats = analysis.phase_statistics(con, run_id)
         ran = {row.suite for row in stats}
@@ -79,7 +83,8 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
             derived_breakdown=(breakdown.derived_e2e_analysis(con, run_id).breakdown
                                if derived else ()),
             derived_check=derived_check(con, run_id) if derived else (),
-            derived_worker=derived_worker(con, run_id) if derived else ())
+            derived_worker=derived_worker(con, run_id) if derived else (),
+            unmapped=unmapped_names(con, run_id))
         charts = gather_charts(con, store.history_home, report)
         return dataclasses.replace(report, charts=charts)
     finally:

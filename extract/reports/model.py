@@ -64,6 +64,9 @@ class ReportInput:
     completion: Sequence[str] = ()
     """e2e_latency: how completion was seen and the windows it lies in (one line per source,
     extract.reports.completion); empty for runs that did not record it."""
+    unmapped: Sequence[Any] = ()
+    """extract.analyse.unmapped.UnmappedName rows: the deployment's span names in no phase
+    that the phase map does not know."""
 
     def suites(self) -> list[str]:
         """Suites with statistics and suites skipped or failed, in the seed's order (unknown

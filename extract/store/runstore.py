@@ -34,6 +34,8 @@ from spanbench import settings
 from spanbench.security import check_name, contained, is_safe_name
 
 HISTORY_DIR: Final = "_history"
+UNASSIGNED: Final = "unassigned"
+"""The run the sink files spans under when they carry no `bench.run_id`."""
 """Beside the runs; it cannot be a run id (run ids start with a letter or a digit)."""
 ARTIFACTS_DIR: Final = "artifacts"
 BASELINES_DIR: Final = "baselines"

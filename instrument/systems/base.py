@@ -147,6 +147,7 @@ class System(Protocol):
 
     @property
     def phases(self) -> Mapping[str, str]:
-        """The deployment's own span names → spanbench phase names."""
+        """The deployment's own span names → spanbench phase names: the rules of its built-in
+        phase map (spanbench.phase_map.builtin(name)) that need no attribute condition."""
         ...
 

@@ -16,7 +16,8 @@ import psycopg
 from instrument.systems import tasker_core
 from instrument.systems.base import Endpoints, TemplateRef, final_task_state_sql
 from instrument.workload.tasker_client import task_request
-from spanbench.vocabulary import FINALIZED_CHANNEL, STACK_PHASES
+from spanbench import phase_map
+from spanbench.vocabulary import FINALIZED_CHANNEL
 
 NAME = "spanbench"
 
@@ -72,7 +73,7 @@ class SpanbenchStack:
     step_rewinds: ClassVar[bool] = True
     plants_tasks: ClassVar[bool] = True
     send_with_notify_missing: ClassVar[str | None] = None
-    phases: ClassVar[Mapping[str, str]] = MappingProxyType({p: p for p in STACK_PHASES})
+    phases: ClassVar[Mapping[str, str]] = MappingProxyType(dict(phase_map.builtin(NAME).by_name))
 
     def template(self, scenario: str) -> TemplateRef | None:
         return TEMPLATES.get(scenario)

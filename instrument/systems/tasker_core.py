@@ -26,7 +26,7 @@ from instrument.systems.base import (
     final_task_state_sql,
 )
 from instrument.workload.tasker_client import task_request
-from spanbench.vocabulary import Phase
+from spanbench import phase_map
 
 NAME = "tasker-core"
 RUST, PYTHON = "rust", "python"
@@ -94,17 +94,9 @@ CHANNEL_PREFIX = "pgmq_message_ready."
 GLOBAL_CHANNEL = "pgmq_message_ready"
 """pgmq_send_with_notify NOTIFYs this channel too, for every namespace."""
 
-PHASES: Mapping[str, str] = MappingProxyType({
-    "create_task_from_request": Phase.TASK_INITIALIZE,
-    "find_viable_steps": Phase.DISCOVERY,
-    "process_single_step_result": Phase.RESULT_PROCESS,
-    "finalize_task": Phase.TASK_FINALIZE,
-})
-"""tasker-core's span names → the phase each one is. Its other hot-path spans cover more or
-less than one phase (`enqueue_ready_steps` holds discovery and publishing,
-`create_and_enqueue_task_from_request` creation and enqueueing, `worker.step_execution` a
-worker's whole handling of a step) or nest inside a mapped one (`handle_step_result_with_metadata`,
-`handle_step_execution_result`), so they name no phase."""
+PHASES: Mapping[str, str] = MappingProxyType(dict(phase_map.builtin(NAME).by_name))
+"""tasker-core's span names → the phase each one is, from its built-in phase map
+(spanbench/phase_maps/tasker-core.toml, where each rule gives its evidence)."""
 
 
 class TemplateOptionError(ValueError):

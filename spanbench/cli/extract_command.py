@@ -13,6 +13,7 @@ from extract.analyse.duckdb_runner import NoSpansError, open_runs
 from extract.store.runstore import RunStore
 from spanbench import settings
 from spanbench.cli.common import console, fail, print_json
+from spanbench.cli.phase_map_option import PhaseMapOption, read_phase_map
 from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
 from spanbench.runner import derivation
 
@@ -45,6 +46,7 @@ def extract_runs(
     run: Annotated[list[str] | None, typer.Option(
         "--run", help="With `derive`: the run whose spans to derive from the deployment's "
                       "record (DATABASE_URL, else the record kept beside the run).")] = None,
+    phase_map_file: PhaseMapOption = None,
 ) -> None:
     """Open runs in DuckDB as the `spans` view and print a query's result; `extract derive
     --run ID` writes a run's derived spans."""
@@ -52,7 +54,8 @@ def extract_runs(
         derive_runs(resolve_store(out), run or [])
         return
     try:
-        connection = open_runs(resolve_store(out), run_ids)
+        connection = open_runs(resolve_store(out), run_ids,
+                               phase_map=read_phase_map(phase_map_file))
     except (NoSpansError, ValueError, OSError, duckdb.Error) as error:
         raise fail(error) from error
     try:

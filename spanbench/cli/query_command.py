@@ -23,7 +23,9 @@ from extract.reports.verdict import EXIT_INPUT
 from extract.store.history import open_history
 from extract.store.run_index import latest_run
 from extract.store.runstore import RunStore
+from spanbench.cli.phase_map_option import PhaseMapOption, read_phase_map
 from spanbench.cli.runs_dir import RunsDirOption, open_store
+from spanbench.phase_map import PhaseMap
 
 
 class OutputFormat(enum.StrEnum):
@@ -86,7 +88,8 @@ def write_result(result: QueryResult, output: OutputFormat, title: str) -> None:
 
 
 def _execute(runs_dir: RunStore, name_or_file: str, run_ids: Sequence[str],
-             params: Sequence[str]) -> tuple[QueryResult, list[str]]:
+             params: Sequence[str], phase_map: PhaseMap | None = None
+             ) -> tuple[QueryResult, list[str]]:
     query = resolve(name_or_file)
     values = parse_params(params)
     chosen = list(run_ids)
@@ -96,7 +99,7 @@ def _execute(runs_dir: RunStore, name_or_file: str, run_ids: Sequence[str],
             raise NoSpansError(f"no run under {runs_dir} has spans: run 'spanbench run' "
                                "first, or pass --runs-dir")
         chosen = [latest]
-    con = open_runs(runs_dir, chosen)
+    con = open_runs(runs_dir, chosen, phase_map=phase_map)
     try:
         open_history(runs_dir, connection=con)
         return run(con, query, values, chosen[0] if len(chosen) == 1 else None), chosen
@@ -116,11 +119,13 @@ def query(
     output: Annotated[OutputFormat, typer.Option(
         "--format", help="table, csv or json.")] = OutputFormat.table,
     runs_dir: RunsDirOption = None,
+    phase_map_file: PhaseMapOption = None,
 ) -> None:
     """Run a query over the `spans` view of runs (and `history`, once runs are recorded)."""
     directory = open_store(runs_dir)
     try:
-        result, chosen = _execute(directory, name_or_file, run_ids or [], params or [])
+        result, chosen = _execute(directory, name_or_file, run_ids or [], params or [],
+                                  read_phase_map(phase_map_file))
     except (QueryInputError, NoSpansError, ValueError) as error:
         _fail(str(error))
     except duckdb.Error as error:

@@ -23,7 +23,9 @@ from extract.reports.verdict import EXIT_INPUT, verdict
 from extract.store import history, runstore
 from extract.store.run_json import RunJsonError
 from extract.store.runstore import RunsDirError, RunStore
+from spanbench.cli.phase_map_option import PhaseMapOption, read_phase_map
 from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
+from spanbench.phase_map import PhaseMap, PhaseMapError
 from spanbench.security import check_name, contained
 from stack.settings import spanbench_home
 
@@ -69,12 +71,13 @@ def check_targets_file(targets: Path | None) -> None:
 
 def collect(store: RunStore, run_id: str, *, targets: Path | None = None,
             baseline: str | None = None,
-            prerequisites: Sequence[Prerequisite] = ()) -> ReportInput:
+            prerequisites: Sequence[Prerequisite] = (),
+            phase_map: PhaseMap | None = None) -> ReportInput:
     """Everything the reports say about a run, from its Parquet; ReportError on bad input."""
     try:
         return gather(store, run_id, targets,
                       baseline_path(baseline) if baseline else None, baseline,
-                      tuple(prerequisites))
+                      tuple(prerequisites), phase_map)
     except (ReportInputError, NoSpansError, ValueError, OSError, duckdb.Error) as error:
         raise ReportError(str(error)) from None
 
@@ -119,10 +122,11 @@ def publish(console: Console, errors: Console, report: ReportInput, *,
 def produce(console: Console, errors: Console, store: RunStore, run_id: str, *,
             targets: Path | None = None, baseline: str | None = None,
             output_dir: Path = DEFAULT_OUTPUT_DIR,
-            prerequisites: Sequence[Prerequisite] = (), gate: bool = True) -> int:
+            prerequisites: Sequence[Prerequisite] = (), gate: bool = True,
+            phase_map: PhaseMap | None = None) -> int:
     """Gather, write every report file, print the console blocks; the exit code (0 or 1)."""
     report = collect(store, run_id, targets=targets, baseline=baseline,
-                     prerequisites=prerequisites)
+                     prerequisites=prerequisites, phase_map=phase_map)
     return publish(console, errors, report, store=store, output_dir=output_dir, gate=gate)
 
 
@@ -143,6 +147,7 @@ def report(
     baseline: Annotated[str | None, typer.Option(
         help="Compare with this saved baseline.")] = None,
     output_dir: OutputDirOption = DEFAULT_OUTPUT_DIR,
+    phase_map_file: PhaseMapOption = None,
 ) -> None:
     """Regenerate every report of a run from its Parquet alone (no stack needed)."""
     console, errors = Console(), Console(stderr=True)
@@ -154,8 +159,9 @@ def report(
             except ValueError as error:
                 raise ReportError(str(error)) from None
         code = produce(console, errors, store, run or newest_run(store),
-                       targets=targets, baseline=baseline, output_dir=output_dir)
-    except (ReportError, RunsDirError, OSError) as error:
+                       targets=targets, baseline=baseline, output_dir=output_dir,
+                       phase_map=read_phase_map(phase_map_file))
+    except (ReportError, RunsDirError, PhaseMapError, OSError) as error:
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT) from None
     raise typer.Exit(code)

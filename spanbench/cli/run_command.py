@@ -24,6 +24,7 @@ from extract.store.runstore import RunsDirError, RunStore, new_run_id
 from instrument.drivers import e2e_latency
 from instrument.workload.load import LoadProfile
 from spanbench import settings
+from spanbench.cli.phase_map_option import PhaseMapOption, read_phase_map
 from spanbench.cli.report_command import (
     DEFAULT_OUTPUT_DIR,
     OutputDirOption,
@@ -127,6 +128,7 @@ def run(
     save_baseline: Annotated[str | None, typer.Option(
         help="Keep this run's samples as baseline NAME.")] = None,
     output_dir: OutputDirOption = DEFAULT_OUTPUT_DIR,
+    phase_map_file: PhaseMapOption = None,
     tee_otlp: Annotated[list[str] | None, typer.Option(
         help="Also send every span to this OTLP/HTTP endpoint (e.g. Jaeger's "
              "http://localhost:4318); the run's sink forwards what it acknowledged. "
@@ -169,8 +171,9 @@ def run(
     except ValueError as error:
         errors.print(f"[red]error:[/red] {error}")
         raise typer.Exit(EXIT_PREREQUISITE) from None
-    try:  # a bad targets file or an unknown baseline stops the run before any timing
+    try:  # a bad targets or phase map file or an unknown baseline stops it before any timing
         check_targets_file(targets)
+        chosen_phase_map = read_phase_map(phase_map_file)
         if baseline:
             baseline_path(baseline)
         if save_baseline is not None:
@@ -250,7 +253,7 @@ def run(
     prerequisite_rows = [Prerequisite(c.name, c.ok, c.detail) for c in checks]
     try:
         report = collect(store, outcome.run_id, targets=targets, baseline=baseline,
-                         prerequisites=prerequisite_rows)
+                         prerequisites=prerequisite_rows, phase_map=chosen_phase_map)
     except ReportError as error:
         _print_outcomes(console, outcome)
         console.print(f"no spans to summarise: {error}")
