@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from queries import macros
+from spanbench.vocabulary import Phase
 
 T0 = 1_700_000_000_000_000_000
 UNIT = 1_234_567
@@ -105,3 +106,18 @@ def spans_view(workflows: Iterable[Workflow],
     con = connection if connection is not None else duckdb.connect()
     con.from_arrow(table).create_view("spans", replace=True)
     return macros.define(con)
+
+
+def measured_root_durations(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Each measured (not warm-up) e2e workflow's root Duration, by trace id."""
+    return dict(con.execute(
+        "SELECT TraceId, Duration FROM spans WHERE SpanName = $name AND NOT Warmup",
+        {"name": Phase.E2E_WORKFLOW}).fetchall())
+
+
+def attributed_per_workflow(workflows: Iterable[tuple[str, str, str, int]]) -> dict[str, int]:
+    """The ns an e2e attribution gave each workflow, summed over its phases, by trace id."""
+    sums: dict[str, int] = {}
+    for trace, _, _, ns in workflows:
+        sums[trace] = sums.get(trace, 0) + ns
+    return sums

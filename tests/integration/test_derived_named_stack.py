@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from extract.analyse.breakdown import derived_e2e_analysis, e2e_analysis
 from extract.analyse.duckdb_runner import open_runs
 from extract.store.runstore import RunStore
 from spanbench.vocabulary import Phase
+from tests.e2e_traces import attributed_per_workflow, measured_root_durations
 from tests.stack_harness import RunningStack, running_stack
 
 SCENARIOS = ("linear_3", "linear_4", "diamond_4", "tree_7", "complex_dag_7")
@@ -54,9 +54,7 @@ def test_a_stack_the_run_did_not_start_gets_its_breakdown_from_derived_spans(
     try:
         traced = e2e_analysis(con, run_id)
         analysis = derived_e2e_analysis(con, run_id, with_workflows=True)
-        roots = dict(con.execute(
-            "SELECT TraceId, Duration FROM spans WHERE SpanName = $name AND NOT Warmup",
-            {"name": Phase.E2E_WORKFLOW}).fetchall())
+        roots = measured_root_durations(con)
     finally:
         con.close()
     assert traced.breakdown == [] or all(c.incomplete for c in traced.completeness)
@@ -65,7 +63,5 @@ def test_a_stack_the_run_did_not_start_gets_its_breakdown_from_derived_spans(
     phases = {row.phase for row in analysis.breakdown}
     assert {Phase.CLAIM, Phase.EXECUTE, Phase.SUBMIT, Phase.TASK_FINALIZE} <= phases, phases
     assert analysis.workflows is not None
-    sums: dict[str, int] = defaultdict(int)
-    for trace, _, _, ns in analysis.workflows:
-        sums[trace] += ns
+    sums = attributed_per_workflow(analysis.workflows)
     assert sums == roots and len(roots) == len(SCENARIOS) * 3

@@ -22,6 +22,7 @@ from extract.store.runstore import RunStore
 from instrument.drivers.e2e_latency import STACK_TRACED
 from spanbench.runner.derivation import RECORD_FILE
 from spanbench.vocabulary import Attr, Phase, Source
+from tests.e2e_traces import attributed_per_workflow, measured_root_durations
 
 STEPS = {"linear_3": 3, "linear_4": 4, "diamond_4": 4, "tree_7": 7, "complex_dag_7": 7}
 ITERATIONS = 4  # quick mode: 1 warm-up + 3 samples
@@ -126,9 +127,7 @@ def test_derived_and_traced_phases_agree_and_the_derived_breakdown_adds_up(
         rows = derived_check(con, run_id)
         traced = e2e_analysis(con, run_id, with_workflows=True)
         derived = derived_e2e_analysis(con, run_id, with_workflows=True)
-        roots = dict(con.execute(
-            "SELECT TraceId, Duration FROM spans WHERE SpanName = $name AND NOT Warmup",
-            {"name": Phase.E2E_WORKFLOW}).fetchall())
+        roots = measured_root_durations(con)
     finally:
         con.close()
     checked = {(row.scenario, row.phase) for row in rows if row.workflows}
@@ -139,9 +138,7 @@ def test_derived_and_traced_phases_agree_and_the_derived_breakdown_adds_up(
     assert all(c.incomplete == 0 for c in traced.completeness)
     assert all(c.incomplete == 0 for c in derived.completeness)
     assert derived.workflows is not None and traced.workflows is not None
-    sums: dict[str, int] = defaultdict(int)
-    for trace, _, _, ns in derived.workflows:
-        sums[trace] += ns
+    sums = attributed_per_workflow(derived.workflows)
     assert sums == roots  # every measured workflow, traced or not, to the nanosecond
     assert {phase for _, _, phase, _ in traced.workflows}.isdisjoint({Phase.ENQUEUE_TOTAL})
     summary = (reports / "latest" / "summary.md").read_text()
