@@ -17,17 +17,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from typer.testing import CliRunner
 
 from extract.export.jaeger import tag, tag_value, to_jaeger
 from extract.export.otlp_json import read_lines, to_json, write_lines
-from extract.receive.columns import raw_value
+from extract.receive.columns import as_key_values, raw_value
 from extract.receive.receiver_http import StrictJSONResponse
 from extract.reports.files import write_reports
 from extract.store.baselines import METADATA, write_baseline
 from extract.store.run_json import RUN_JSON, RunRecord
 from extract.store.runstore import RunStore
 from spanbench import strict_json
+from spanbench.cli.app import app
 from spanbench.runner.derivation import RECORD_FILE, _keep
+from tests.export_fixture import RUN_ID, build_request
+from tests.fake_runs import write_request
 from tests.otlp_strategies import any_values, requests, valid_spans
 from tests.strict_parse import expected_value, hostile_floats, hostile_text, json_like, strict_loads
 from tests.unit.reports_fixture import sample_report
@@ -161,3 +165,47 @@ def test_bytes_tags_stay_base64() -> None:
     entry = tag("b", AnyValue(bytes_value=b"\xff\x00"))
     assert entry == {"key": "b", "type": "binary", "value": base64.b64encode(b"\xff\x00").decode()}
     assert KeyValue(key="b", value=tag_value(entry, "t")).value.bytes_value == b"\xff\x00"
+
+
+# ── `spanbench export`, end to end from a stored run ────────────────────────
+
+
+def _non_finite_run(runs_dir: Path) -> None:
+    request = build_request()
+    root = request.resource_spans[0].scope_spans[0].spans[0]
+    root.attributes.extend(as_key_values({"nan": math.nan, "inf": math.inf, "ninf": -math.inf,
+                                          "mixed": [1.5, math.nan], "map": {"x": -math.inf}}))
+    write_request(runs_dir, request, "00000000000000000000-0000")
+
+
+def _exported(tmp_path: Path, fmt: str) -> bytes:
+    runs_dir, out = tmp_path / "runs", tmp_path / f"out.{fmt}"
+    _non_finite_run(runs_dir)
+    result = CliRunner().invoke(app, ["export", fmt, "--run", RUN_ID, "--include-warmup",
+                                      "--runs-dir", str(runs_dir), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    return out.read_bytes()
+
+
+def test_export_jaeger_of_non_finite_attributes_is_strict_json(tmp_path: Path) -> None:
+    document = strict_loads(_exported(tmp_path, "jaeger"))
+    tags = {entry["key"]: entry for trace in document["data"] for span in trace["spans"]
+            for entry in span["tags"]}
+    assert {key: (tags[key]["type"], tags[key]["value"]) for key in ("nan", "inf", "ninf")} == {
+        "nan": ("string", "NaN"), "inf": ("string", "Infinity"), "ninf": ("string", "-Infinity")}
+    assert strict_loads(tags["mixed"]["value"]) == [1.5, "NaN"]
+    assert strict_loads(tags["map"]["value"]) == {"x": "-Infinity"}
+
+
+def test_export_otlp_of_non_finite_attributes_is_strict_and_reads_back(tmp_path: Path) -> None:
+    lines = _exported(tmp_path, "otlp").splitlines()
+    documents = [strict_loads(line) for line in lines]
+    values = {kv["key"]: kv["value"] for document in documents
+              for resource in document["resourceSpans"] for scope in resource["scopeSpans"]
+              for span in scope["spans"] for kv in span.get("attributes", ())}
+    assert values["nan"] == {"doubleValue": "NaN"}
+    assert values["ninf"] == {"doubleValue": "-Infinity"}
+    back = [kv for request in read_lines(line.decode() for line in lines)
+            for resource in request.resource_spans for scope in resource.scope_spans
+            for span in scope.spans for kv in span.attributes if kv.key == "inf"]
+    assert back and all(kv.value.double_value == math.inf for kv in back)
