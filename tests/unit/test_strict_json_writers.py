@@ -130,6 +130,7 @@ def test_report_json_files_are_strict(numbers: list[float], change: float, p_val
 # ── run.json, baselines, the deployment record, /status ─────────────────────
 
 
+@SLOW
 @given(st.dictionaries(hostile_text, json_like, max_size=3))
 def test_run_json_is_strict_and_round_trips(telemetry: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -140,6 +141,7 @@ def test_run_json_is_strict_and_round_trips(telemetry: dict[str, Any]) -> None:
         assert record is not None and record.telemetry == expected_value(telemetry)
 
 
+@SLOW
 @given(st.dictionaries(hostile_text, json_like, max_size=3))
 def test_baseline_metadata_is_strict_and_round_trips(metadata: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -148,6 +150,7 @@ def test_baseline_metadata_is_strict_and_round_trips(metadata: dict[str, Any]) -
         assert strict_loads((kept / METADATA).read_bytes()) == expected_value(metadata)
 
 
+@SLOW
 @given(st.dictionaries(hostile_text, json_like, max_size=3))
 def test_the_deployment_record_is_strict(record: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as folder:
