@@ -10,13 +10,15 @@ whose `event` field is the event's name. Jaeger JSON counts time in microseconds
 
 What does not survive Jaeger: nanoseconds below the microsecond (start, duration and event
 times are truncated), link attributes and link trace state, the element types of array and
-map attributes (Jaeger stores them as JSON text in a string tag), and any span attribute whose
-key is one of the tags above.
+map attributes (Jaeger stores them as JSON text in a string tag), the type of a NaN or ±Infinity
+double (JSON has no such number: it becomes the string tag "NaN", "Infinity" or "-Infinity",
+as in OTLP/JSON), and any span attribute whose key is one of the tags above.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -24,7 +26,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from extract.receive.columns import text_of
+from extract.receive.columns import raw_value, text_of
+from spanbench import strict_json
 from spanbench.vocabulary import Attr
 
 SPAN_KIND: Final = "span.kind"
@@ -73,13 +76,23 @@ def tag(key: str, value: AnyValue) -> dict[str, Any]:
     if kind == "int_value":
         return {"key": key, "type": "int64", "value": value.int_value}
     if kind == "double_value":
+        if not math.isfinite(value.double_value):  # JSON has no NaN or Infinity: a string tag
+            return _string_tag(key, strict_json.as_name(value.double_value))
         return {"key": key, "type": "float64", "value": value.double_value}
     if kind == "bytes_value":
         return {"key": key, "type": "binary",
                 "value": base64.b64encode(value.bytes_value).decode("ascii")}
     if kind == "string_value":
         return {"key": key, "type": "string", "value": value.string_value}
-    return {"key": key, "type": "string", "value": text_of(value)[0]}  # arrays, maps: JSON
+    if kind in ("array_value", "kvlist_value"):
+        return _string_tag(key, _json_text(value))
+    return _string_tag(key, text_of(value)[0])
+
+
+def _json_text(value: AnyValue) -> str:
+    """An array or map as the JSON text Jaeger keeps in a string tag (strict JSON too)."""
+    return strict_json.dumps(raw_value(value), non_finite=strict_json.as_name,
+                             ensure_ascii=False, separators=(",", ":"))
 
 
 def _string_tag(key: str, text: str) -> dict[str, Any]:

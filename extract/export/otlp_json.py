@@ -8,7 +8,6 @@ span ids are hex (not base64), and enums are integers. Reading goes through
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, Final
 
@@ -16,6 +15,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from extract.receive.otlp_decode import OtlpDecodeError, decode_json
+from spanbench import strict_json
 
 _ID_FIELDS: Final = ("traceId", "spanId", "parentSpanId")
 
@@ -42,7 +42,8 @@ def write_lines(requests: Iterable[ExportTraceServiceRequest], out: IO[str]) -> 
     """Write one JSON document per line; the number of spans written."""
     spans = 0
     for request in requests:
-        out.write(json.dumps(to_json(request), separators=(",", ":"), ensure_ascii=False))
+        out.write(strict_json.dumps(to_json(request), non_finite=strict_json.as_name,
+                                    separators=(",", ":"), ensure_ascii=False))
         out.write("\n")
         spans += sum(len(scope.spans) for resource in request.resource_spans
                      for scope in resource.scope_spans)

@@ -27,7 +27,17 @@ from extract.receive.body import ENCODINGS, BodyError, BodyReader, BodyTooLarge
 from extract.receive.ingest import Format, Ingestor, Outcome, Prepared
 from extract.receive.otlp_decode import OtlpDecodeError
 from extract.receive.spool import SpoolError
+from spanbench import strict_json
 from spanbench.security import bearer_token, token_matches
+
+
+class StrictJSONResponse(JSONResponse):
+    """Starlette's JSON response, encoded by `strict_json` (non-finite numbers as null)."""
+
+    def render(self, content: object) -> bytes:
+        return strict_json.dumps(content, ensure_ascii=False,
+                                 separators=(",", ":")).encode("utf-8")
+
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +83,10 @@ class HttpReceiver:
         )
 
     async def status(self, request: Request) -> Response:
-        return JSONResponse(self._status())
+        return StrictJSONResponse(self._status())
 
     async def health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        return StrictJSONResponse({"status": "ok"})
 
     async def traces(self, request: Request) -> Response:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import logging
 import os
 import signal
@@ -31,6 +30,7 @@ from extract.receive.receiver_http import HttpReceiver
 from extract.receive.settings import SinkSettings
 from extract.receive.spool import Segment, SpoolLock, SpoolWriter, leftover_segments
 from extract.store.runstore import RunStore
+from spanbench import strict_json
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class _Uvicorn(uvicorn.Server):
 def _write_ready_file(path: Path, bound: Bound) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(bound.to_json()))
+    temporary.write_text(strict_json.dumps(bound.to_json()))
     temporary.replace(path)
 
 

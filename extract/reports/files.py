@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from extract.reports.html import html_report
 from extract.reports.junit import junit_xml
 from extract.reports.logs import suite_log, summary_markdown
 from extract.reports.model import ReportInput
+from spanbench import strict_json
 from spanbench.security import check_name, contained
 
 LATEST = "latest"
@@ -48,13 +48,13 @@ def write_reports(report: ReportInput, output_dir: Path) -> list[Path]:
         check_name(suite, "suite name")
         log = _write(contained(output_dir, f"{date}-{suite}.log"), suite_log(report, suite))
         doc = _write(contained(output_dir, f"{date}-{suite}.json"),
-                     json.dumps(suite_document(report, suite), indent=2) + "\n")
+                     strict_json.dumps(suite_document(report, suite), indent=2) + "\n")
         written += [log, doc, _link(latest, log), _link(latest, doc)]
     written.append(_write(latest / SUMMARY, summary_markdown(report)))
-    written.append(_write(latest / RESULTS, json.dumps(combined_document(report), indent=2)
+    written.append(_write(latest / RESULTS, strict_json.dumps(combined_document(report), indent=2)
                           + "\n"))
     written.append(_write(latest / GITHUB_ACTION,
-                          json.dumps(github_action_entries(report), indent=2) + "\n"))
+                          strict_json.dumps(github_action_entries(report), indent=2) + "\n"))
     written.append(_write(latest / JUNIT, junit_xml(report)))
     written.append(_write(latest / HTML, html_report(report)))
     return written

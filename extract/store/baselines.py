@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from spanbench import strict_json
 from spanbench.security import check_name, contained
 
 SAMPLES = "samples.parquet"
@@ -27,7 +28,7 @@ def write_baseline(baselines_dir: Path, name: str, samples: pa.Table,
     folder = contained(Path(baselines_dir), check_name(name, "baseline name"))
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(samples, folder / SAMPLES)
-    (folder / METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
+    (folder / METADATA).write_text(strict_json.dumps(metadata, indent=2) + "\n")
     return folder
 
 

@@ -30,7 +30,7 @@ import pyarrow.fs as pafs
 from extract.store import object_store, parquet_store
 from extract.store.object_store import S3Runs, is_s3
 from extract.store.run_json import RUN_JSON, RunJsonError, RunRecord, parse
-from spanbench import settings
+from spanbench import settings, strict_json
 from spanbench.security import check_name, contained, is_safe_name
 
 HISTORY_DIR: Final = "_history"
@@ -204,7 +204,7 @@ class RunStore(ABC):
 
     def write_record(self, run_id: str, record: RunRecord) -> str:
         """Write the run's run.json (this schema version) beside its spans; where it is."""
-        text = json.dumps(record.to_json(), indent=2, default=str) + "\n"
+        text = strict_json.dumps(record.to_json(), indent=2, default=str) + "\n"
         return self._write_run_json(check_name(run_id, "run id"), text)
 
     def started_at(self, run_id: str, record: RunRecord | None = None) -> datetime:

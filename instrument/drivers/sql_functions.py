@@ -39,6 +39,7 @@ from instrument.drivers.base import DriverContext, Iteration, Need
 from instrument.systems.base import System
 from instrument.workload import datasets, sql_samples
 from instrument.workload.sql_samples import Sample
+from spanbench import strict_json
 from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, Attr, Suite, sql_phase
 
 _logger = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ def _explain(ctx: DriverContext, conn: psycopg.Connection, function: SqlFunction
     name = f"explain/{function.name}-{size}.json"
     path = ctx.artifact_path(name)
     if path is not None:
-        path.write_text(json.dumps({
+        path.write_text(strict_json.dumps({
             "function": function.name, "dataset_size": size, "run_id": ctx.settings.run_id,
             "query": function.query_text, "params": [str(p) for p in sample.params],
             "shared_hit_blocks": hit, "shared_read_blocks": read, "buffer_hit_ratio": ratio,

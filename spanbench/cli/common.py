@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.console import Console
+
+from spanbench import strict_json
 
 console = Console()
 errors = Console(stderr=True)
@@ -18,4 +18,4 @@ def fail(error: Exception | str) -> typer.Exit:
 
 
 def print_json(payload: object) -> None:
-    typer.echo(json.dumps(payload, indent=2))
+    typer.echo(strict_json.dumps(payload, indent=2))

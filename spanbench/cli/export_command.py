@@ -7,7 +7,6 @@ with no backend. otlp: OTLP JSON lines (the Collector file exporter's format), w
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from extract.export.otlp_json import write_lines
 from extract.export.otlp_rebuild import to_requests
 from extract.export.selection import Selection, SelectionError, read_traces
 from extract.reports.files import LATEST
+from spanbench import strict_json
 from spanbench.cli.report_command import DEFAULT_OUTPUT_DIR, ReportError, newest_run
 from spanbench.cli.runs_dir import RunsDirOutOption, open_store
 from spanbench.security import check_file_name, contained
@@ -95,7 +95,7 @@ def _export(fmt: str, extension: str, run: str | None, selection: Selection,
 
     def fill(out: IO[str]) -> None:
         if fmt == "jaeger":
-            json.dump(to_jaeger(requests), out, ensure_ascii=False)
+            out.write(strict_json.dumps(to_jaeger(requests), ensure_ascii=False))
             out.write("\n")
         else:
             write_lines(requests, out)

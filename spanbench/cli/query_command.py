@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import enum
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from extract.reports.verdict import EXIT_INPUT
 from extract.store.history import open_history
 from extract.store.run_index import latest_run
 from extract.store.runstore import RunStore
+from spanbench import strict_json
 from spanbench.cli.phase_map_option import PhaseMapOption, read_phase_map
 from spanbench.cli.runs_dir import RunsDirOption, open_store
 from spanbench.phase_map import PhaseMap
@@ -63,14 +63,14 @@ def _text(value: Any) -> str:
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, dict | list):
-        return json.dumps(json_value(value))
+        return strict_json.dumps(json_value(value))
     return str(value)
 
 
 def write_result(result: QueryResult, output: OutputFormat, title: str) -> None:
     """The result on stdout as a table, CSV (with a header) or a JSON array of objects."""
     if output is OutputFormat.json:
-        typer.echo(json.dumps([{name: json_value(value) for name, value
+        typer.echo(strict_json.dumps([{name: json_value(value) for name, value
                                 in zip(result.columns, row, strict=True)}
                                for row in result.rows], indent=2))
     elif output is OutputFormat.csv:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from rich.table import Table
 from extract.reports.verdict import EXIT_INPUT
 from extract.store.run_index import RunSummary, summarize_runs
 from extract.store.runstore import RunStore
+from spanbench import strict_json
 from spanbench.cli.runs_dir import RunsDirOption, open_store
 from spanbench.vocabulary import SUITES
 
@@ -59,7 +59,7 @@ def runs(
                                    highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT) from None
     if as_json:
-        typer.echo(json.dumps([_as_json(run) for run in found], indent=2))
+        typer.echo(strict_json.dumps([_as_json(run) for run in found], indent=2))
         return
     console = Console()
     if not found:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Annotated
@@ -19,6 +18,7 @@ from rich.table import Table
 from extract.analyse.trend import TrendRow, load_trend
 from extract.reports.verdict import EXIT_INPUT
 from extract.store.history import history_dir
+from spanbench import strict_json
 from spanbench.cli.query_command import json_value
 from spanbench.cli.runs_dir import RunsDirOption, open_store
 from spanbench.units import format_ns
@@ -97,7 +97,8 @@ def trend(
                      highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT)
     if output is TrendFormat.json:
-        typer.echo(json.dumps([json_value(dataclasses.asdict(row)) for row in rows], indent=2))
+        documents = [json_value(dataclasses.asdict(row)) for row in rows]
+        typer.echo(strict_json.dumps(documents, indent=2))
         return
     console = Console()
     for runs in benchmarks(rows):

@@ -13,6 +13,7 @@ from extract.derive.run import DeriveOutcome, derive, workflows
 from extract.store.runstore import RunStore
 from instrument.drivers import e2e_latency, worker_execution
 from instrument.systems.task_record import read_record
+from spanbench import strict_json
 
 DERIVING_SUITES = (e2e_latency.SUITE, worker_execution.SUITE)
 """The suites whose tasks get derived spans (their driver spans name the tasks they create:
@@ -28,7 +29,7 @@ def record_path(store: RunStore, run_id: str) -> Path:
 def _keep(store: RunStore, run_id: str, record: dict[str, Any]) -> Path:
     path = record_path(store, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record))
+    path.write_text(strict_json.dumps(record))
     return path
 
 
