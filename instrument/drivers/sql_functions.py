@@ -146,7 +146,7 @@ def _measure(ctx: DriverContext, conn: psycopg.Connection, dataset: datasets.Dat
             Attr.DB_OPERATION: "SELECT", Attr.DB_QUERY_TEXT: function.query_text,
             "db.namespace": conn.info.dbname, "db.stored_procedure.name": function.name}
     explained = False
-    for iteration in ctx.iterations(function.name, SAMPLES, WARMUP):
+    for iteration in ctx.iterations(function.name, SAMPLES, WARMUP, dataset.size):
         position = (iteration.index if iteration.warmup
                     else iteration.index - n_warmup) % len(samples)
         sample = samples[position]

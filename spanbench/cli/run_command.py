@@ -12,7 +12,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from extract.analyse.analysis import PhaseStats
@@ -53,18 +60,24 @@ the run, every suite skipped or failed) or bad input; 130: interrupted."""
 
 
 class RichProgress:
-    """One bar per scenario."""
+    """One bar per line a driver reports (`suite/line`), with its elapsed and remaining time."""
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
         self._tasks: dict[tuple[str, str], Any] = {}
 
-    def start(self, suite: str, scenario: str, total: int) -> None:
-        self._tasks[(suite, scenario)] = self._progress.add_task(f"{suite}/{scenario}",
-                                                                 total=total)
+    def start(self, suite: str, line: str, total: int) -> None:
+        self._tasks[(suite, line)] = self._progress.add_task(f"{suite}/{line}", total=total)
 
-    def advance(self, suite: str, scenario: str) -> None:
-        self._progress.advance(self._tasks[(suite, scenario)])
+    def advance(self, suite: str, line: str) -> None:
+        self._progress.advance(self._tasks[(suite, line)])
+
+
+def progress_bars(console: Console) -> Progress:
+    """The run's progress display: name, bar, done/total, elapsed, estimated time left."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                    console=console)
 
 
 def _cell(value: float | None, n: int, needed: int) -> str:
@@ -223,8 +236,7 @@ def run(
             store.write_record(run_id, job.metadata(run_id, deployment, options, started_at,
                                                     checks=checks))
             console.print(f"run {run_id}: {', '.join(chosen)}")
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console) as bars:
+            with progress_bars(console) as bars:
                 outcome = job.run_suites(deployment, run_id, options, RichProgress(bars),
                                          artifacts, plan)
             final = job.metadata(run_id, deployment, options, started_at, outcome, checks)
