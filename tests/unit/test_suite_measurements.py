@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from extract.analyse.baseline_compare import Comparison
 from extract.reports.console import suite_block
 from extract.reports.findings import key_findings
+from extract.reports.logs import suite_log, summary_markdown
 from extract.reports.model import SET_OFF_HEADING, ReportInput, RunMeta
 from spanbench.vocabulary import SET_OFF_PHASES, SUITES, Phase, Suite, is_measurement
 from tests.unit.reports_fixture import stats
@@ -83,3 +84,19 @@ def test_a_suite_that_sets_nothing_off_has_no_such_heading() -> None:
     rows = [stats(Suite.E2E_LATENCY, "linear_3", Phase.E2E_WORKFLOW, 400.0),
             stats(Suite.E2E_LATENCY, "linear_3", Phase.CLAIM, 12.0)]
     assert SET_OFF_HEADING not in suite_block(_report(rows), Suite.E2E_LATENCY)
+
+
+def test_the_suite_log_shows_set_off_phases_after_the_results() -> None:
+    text = suite_log(_report(_enqueueing_rows()), ENQUEUEING)
+    results, _, set_off = text.partition("## Set off by the suite, not its measurement\n")
+    assert "### chain_10/enqueue.total" in results
+    assert "### chain_10/claim" not in results
+    assert "### chain_10/claim" in set_off and "### chain_10/execute" in set_off
+    assert "### chain_10/enqueue.total" not in set_off
+
+
+def test_summary_md_shows_set_off_phases_in_a_table_of_their_own() -> None:
+    text = summary_markdown(_report(_enqueueing_rows()))
+    measured, _, set_off = text.partition(SET_OFF_HEADING)
+    assert "| chain_10/enqueue.total |" in measured and "| chain_10/claim |" not in measured
+    assert "| chain_10/claim |" in set_off and "| chain_10/enqueue.total |" not in set_off
