@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from extract.analyse.baseline_compare import Comparison
 from extract.reports.console import suite_block
 from extract.reports.findings import key_findings
+from extract.reports.html import html_report
 from extract.reports.logs import suite_log, summary_markdown
 from extract.reports.model import SET_OFF_HEADING, ReportInput, RunMeta
 from spanbench.vocabulary import SET_OFF_PHASES, SUITES, Phase, Suite, is_measurement
@@ -100,3 +101,12 @@ def test_summary_md_shows_set_off_phases_in_a_table_of_their_own() -> None:
     measured, _, set_off = text.partition(SET_OFF_HEADING)
     assert "| chain_10/enqueue.total |" in measured and "| chain_10/claim |" not in measured
     assert "| chain_10/claim |" in set_off and "| chain_10/enqueue.total |" not in set_off
+
+
+def test_report_html_shows_set_off_phases_after_the_suites_own_rows() -> None:
+    page = html_report(_report(_enqueueing_rows()))
+    heading = page.index(SET_OFF_HEADING)
+    assert page.index(">chain_10/enqueue.total<") < heading
+    assert page.index(">chain_10/notify<") < heading
+    assert heading < page.index(">chain_10/claim<")
+    assert heading < page.index(">chain_10/execute<")
