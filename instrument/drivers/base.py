@@ -83,12 +83,19 @@ class Progress(Protocol):
     as the statistics name it: the scenario with its dataset size (`get_next_ready_tasks+5000`)
     or its load level (`linear_3@c8`)."""
 
+    def plan(self, suite: str, total: int) -> None:
+        """The suite's iterations over all its lines, when its driver knows them up front."""
+        ...
+
     def start(self, suite: str, line: str, total: int) -> None: ...
 
     def advance(self, suite: str, line: str) -> None: ...
 
 
 class NoProgress:
+    def plan(self, suite: str, total: int) -> None:
+        pass
+
     def start(self, suite: str, line: str, total: int) -> None:
         pass
 
@@ -178,6 +185,12 @@ class DriverContext:
         if self.settings.quick:
             return QUICK_WARMUP
         return default if self.settings.warmup is None else self.settings.warmup
+
+    def plan(self, lines: int, samples: int, warmup: int) -> None:
+        """Announce the suite's whole work before its first line: `lines` lines, each of the
+        suite's default `samples` and `warmup` as `iterations` counts them, so the progress
+        display can estimate the time the suite has left."""
+        self.progress.plan(self.suite, lines * (self.warmup(warmup) + self.samples(samples)))
 
     def iterations(self, scenario: str, samples: int, warmup: int,
                    dataset_size: int | None = None) -> Iterator[Iteration]:

@@ -121,6 +121,7 @@ def run(ctx: DriverContext, *, sizes: Sequence[int] | None = None) -> None:
     chosen = sizes if sizes is not None else (QUICK_SIZES if ctx.settings.quick else SIZES)
     url = ctx.system.endpoints.database_url
     measured = functions(ctx.system)
+    ctx.plan(len(chosen) * len(measured), SAMPLES, WARMUP)
     try:
         for size in chosen:
             dataset = datasets.seed_dataset(url, size)

@@ -59,18 +59,29 @@ EXIT_OK, EXIT_FAILED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 0, 1, 2, 130
 the run, every suite skipped or failed) or bad input; 130: interrupted."""
 
 
+SUITE_LINE = "{suite}: whole suite"
+
+
 class RichProgress:
-    """One bar per line a driver reports (`suite/line`), with its elapsed and remaining time."""
+    """One bar per line a driver reports (`suite/line`), with its elapsed and remaining time,
+    and one for the whole suite when its driver planned it."""
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
         self._tasks: dict[tuple[str, str], Any] = {}
+        self._suites: dict[str, Any] = {}
+
+    def plan(self, suite: str, total: int) -> None:
+        self._suites[suite] = self._progress.add_task(SUITE_LINE.format(suite=suite),
+                                                      total=total)
 
     def start(self, suite: str, line: str, total: int) -> None:
         self._tasks[(suite, line)] = self._progress.add_task(f"{suite}/{line}", total=total)
 
     def advance(self, suite: str, line: str) -> None:
         self._progress.advance(self._tasks[(suite, line)])
+        if suite in self._suites:
+            self._progress.advance(self._suites[suite])
 
 
 def progress_bars(console: Console) -> Progress:

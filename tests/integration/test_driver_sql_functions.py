@@ -90,8 +90,11 @@ def test_transitions_are_rolled_back(fresh_db: str) -> None:
 def test_quick_run_times_and_explains_every_function(
         driver_env: DriverEnv, tmp_path: Path) -> None:
     ctx = driver_env.context(sql_functions.SUITE, artifacts_dir=tmp_path)
+    ctx.progress = progress = RecordingProgress()
     sql_functions.run(ctx)
     assert ctx.failures == []
+    assert progress.lines() == [f"{name}+1000" for name in sql_functions.SCENARIOS]
+    assert progress.planned == {sql_functions.SUITE: progress.iterations_of(sql_functions.SUITE)}
     spans = driver_env.spans_of(ctx, settle_s=0.2)
     names = Counter(s.name for s in spans)
     assert names == {f"sql.{name}": 4 for name in sql_functions.SCENARIOS}  # 1 warm-up + 3

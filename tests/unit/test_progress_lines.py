@@ -55,3 +55,32 @@ def test_each_line_shows_its_name_elapsed_and_time_left() -> None:
     assert "1/10" in line
     assert "0:00:00" in line
     assert " left " in line
+
+
+def test_a_planned_suite_announces_its_iterations_as_its_lines_count_them() -> None:
+    progress = RecordingProgress()
+    ctx = DriverContext("sql_functions", RunSettings(run_id="r1", quick=True), SYSTEM,
+                        PhaseRecorder(None), progress=progress)
+    ctx.plan(3, samples=50, warmup=5)
+    for scenario in ("a", "b", "c"):
+        list(ctx.iterations(scenario, samples=50, warmup=5))
+    assert progress.planned == {"sql_functions": 12}
+    assert progress.iterations_of("sql_functions") == 12
+
+
+def test_the_whole_suite_line_advances_with_every_line_of_the_suite() -> None:
+    console = Console(record=True, width=120, force_terminal=False)
+    bars = progress_bars(console)
+    progress = RichProgress(bars)
+    progress.plan("sql_functions", 8)
+    for line in ("get_next_ready_tasks+1000", "get_next_ready_tasks+5000"):
+        progress.start("sql_functions", line, 4)
+        for _ in range(3 if line.endswith("5000") else 4):
+            progress.advance("sql_functions", line)
+    progress.start("e2e_latency", "linear_3", 2)
+    progress.advance("e2e_latency", "linear_3")
+    console.print(bars.get_renderable())
+    lines = [text for text in console.export_text().splitlines() if text.strip()]
+    [suite_line] = [text for text in lines if text.startswith("sql_functions: whole suite")]
+    assert "7/8" in suite_line and " left " in suite_line
+    assert not any(text.startswith("e2e_latency: whole suite") for text in lines)
