@@ -25,7 +25,7 @@ from rich.table import Table
 from extract.analyse.analysis import PhaseStats
 from extract.analyse.baseline_compare import save_baseline as keep_baseline
 from extract.analyse.duckdb_runner import NoSpansError
-from extract.reports.model import Prerequisite, scenario_name
+from extract.reports.model import SET_OFF_HEADING, Prerequisite, scenario_name
 from extract.store.run_json import SUITE_FAILED, SUITE_SKIPPED
 from extract.store.runstore import RunsDirError, RunStore, new_run_id
 from instrument.drivers import e2e_latency
@@ -48,6 +48,7 @@ from spanbench.runner import derivation, job, prerequisites, settle, suites, sys
 from spanbench.runner.deployment import DeploymentError, deploy
 from spanbench.security import check_name
 from spanbench.units import format_ms, format_ns, ms
+from spanbench.vocabulary import is_measurement
 from stack.local.migrate import MigrationError
 from stack.local.pg_runtime import ClusterError
 from stack.local.supervisor import SupervisorError
@@ -98,23 +99,33 @@ def _cell(value: float | None, n: int, needed: int) -> str:
 
 
 def summary_tables(stats: Sequence[PhaseStats]) -> list[Table]:
-    """One table per suite: each scenario and phase, warm-up excluded."""
-    tables: dict[str, Table] = {}
+    """One table per suite: each scenario and phase, warm-up excluded; the phases a suite only
+    sets off in other components (spanbench.vocabulary.SET_OFF_PHASES) in a table after it."""
+    tables: dict[tuple[str, bool], Table] = {}
     for row in stats:
-        table = tables.get(row.suite)
+        measured = is_measurement(row.suite, row.phase)
+        table = tables.get((row.suite, measured))
         if table is None:
-            table = Table(title=f"{row.suite} (warm-up excluded)", title_justify="left")
-            for column in ("scenario", "phase"):
-                table.add_column(column, no_wrap=True)
-            for column in ("n", "err", "mean", "p50", "p95", "p99"):
-                table.add_column(column, justify="right", no_wrap=True)
-            tables[row.suite] = table
+            table = tables[(row.suite, measured)] = _stats_table(
+                f"{row.suite} (warm-up excluded)" if measured
+                else f"{row.suite}: {SET_OFF_HEADING.rstrip(':').lower()}")
         scenario = scenario_name(row.scenario, row.variant)
         table.add_row(scenario, row.phase, str(row.n), str(row.errors),
                       _cell(ms(row.mean_ns), row.n, 1), _cell(ms(row.p50_ns), row.n, 1),
                       _cell(ms(row.p95_ns), row.n, 20),
                       _cell(ms(row.p99_ns), row.n, 100))
-    return list(tables.values())
+    suites = dict.fromkeys(suite for suite, _ in tables)
+    return [tables[(suite, measured)] for suite in suites for measured in (True, False)
+            if (suite, measured) in tables]
+
+
+def _stats_table(title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("scenario", "phase"):
+        table.add_column(column, no_wrap=True)
+    for column in ("n", "err", "mean", "p50", "p95", "p99"):
+        table.add_column(column, justify="right", no_wrap=True)
+    return table
 
 
 def worker_table(rows: list[dict[str, Any]]) -> Table:

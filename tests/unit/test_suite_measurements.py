@@ -12,6 +12,7 @@ from extract.reports.findings import key_findings
 from extract.reports.html import html_report
 from extract.reports.logs import suite_log, summary_markdown
 from extract.reports.model import SET_OFF_HEADING, ReportInput, RunMeta
+from spanbench.cli.run_command import summary_tables
 from spanbench.vocabulary import SET_OFF_PHASES, SUITES, Phase, Suite, is_measurement
 from tests.unit.reports_fixture import stats
 
@@ -110,3 +111,14 @@ def test_report_html_shows_set_off_phases_after_the_suites_own_rows() -> None:
     assert page.index(">chain_10/notify<") < heading
     assert heading < page.index(">chain_10/claim<")
     assert heading < page.index(">chain_10/execute<")
+
+
+def test_the_runs_statistics_tables_put_set_off_phases_in_a_table_after_the_suites() -> None:
+    rows = [*_enqueueing_rows(), stats(Suite.E2E_LATENCY, "linear_3", Phase.CLAIM, 12.0)]
+    tables = summary_tables(rows)  # type: ignore[arg-type]
+    assert [(table.title, table.row_count) for table in tables] == [
+        ("step_enqueueing (warm-up excluded)", 2),
+        ("step_enqueueing: set off by the suite, not its measurement", 2),
+        ("e2e_latency (warm-up excluded)", 1)]
+    [set_off_phases] = [list(table.columns[1].cells) for table in tables[1:2]]
+    assert set_off_phases == [Phase.CLAIM, Phase.EXECUTE]
