@@ -202,8 +202,7 @@ def run(ctx: DriverContext, *, workflows: Mapping[str, Workflow] | None = None) 
         runnable = {name: (workflow, template) for name, workflow
                     in (SCENARIOS if workflows is None else workflows).items()
                     if (template := workflow.template or ctx.system.template(name)) is not None}
-        if not load.active:
-            ctx.plan(len(runnable), SAMPLES, WARMUP)
+        ctx.plan(len(runnable), *load.default_counts(SAMPLES, WARMUP))
         for name, (workflow, template) in runnable.items():
             expected = workflow.expected_on(ctx.system, name)
             if load.active:
