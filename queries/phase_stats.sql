@@ -7,8 +7,9 @@
 -- interval from order statistics: with B ~ Binomial(n, q), the lower bound is the l-th smallest
 -- sample, l = 1 + max{k : P(B <= k) <= 0.025}, the upper the u-th, u = 1 + min{k : P(B <= k)
 -- >= 0.975}; NULL where n is too small for such ranks (e.g. n < 6 for the median).
--- p95 needs n >= 20 and p99 n >= 100, else NULL. Outliers: Tukey fences on the quartiles, as
--- Criterion counts them (mild beyond 1.5 IQR but within 3 IQR; severe beyond 3 IQR).
+-- The mean needs 2 calls (n >= 2, or one batch of several), p95 n >= 20 and p99 n >= 100, else
+-- NULL. Outliers: Tukey fences on the quartiles, as Criterion counts them (mild beyond 1.5 IQR
+-- but within 3 IQR; severe beyond 3 IQR).
 -- Parameters: $run_id.
 WITH measured AS (
     SELECT Suite AS suite, Scenario AS scenario, Phase AS phase,
@@ -70,7 +71,8 @@ intervals AS (
     FROM ranks JOIN keyed USING (g)
 )
 SELECT s.suite, s.scenario, s.variant, s.phase, s.n, s.errors,
-       s.mean_ns, s.std_ns, s.min_ns, s.max_ns,
+       CASE WHEN s.n * s.batch_size >= 2 THEN s.mean_ns END AS mean_ns,
+       s.std_ns, s.min_ns, s.max_ns,
        s.qs[2] AS p50_ns, c50.lo AS p50_lo, c50.hi AS p50_hi,
        CASE WHEN s.n >= 20 THEN s.qs[4] END AS p95_ns, c95.lo AS p95_lo, c95.hi AS p95_hi,
        CASE WHEN s.n >= 100 THEN s.qs[5] END AS p99_ns, c99.lo AS p99_lo, c99.hi AS p99_hi,

@@ -37,8 +37,10 @@ def format_ns(ns: float | None) -> str:
 
 
 def format_fixed_ms(ns: float | None) -> str:
-    """A duration in ns as ms with three decimals (`0.125 ms`), the seed's log precision."""
-    return "n/a" if ns is None else f"{ns / NS_PER_MS:.3f} ms"
+    """A duration in ns as ms with three decimals (`0.125 ms`), the seed's log precision;
+    `n/a` for None or NaN."""
+    value = ms(ns)
+    return "n/a" if value is None else f"{value:.3f} ms"
 
 
 def format_compact_ms(ns: float | None) -> str:

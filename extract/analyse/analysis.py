@@ -20,6 +20,9 @@ import queries
 from spanbench.units import NS_PER_MS
 from spanbench.vocabulary import load_level, with_dataset_size
 
+MEAN_MIN_N = 2
+"""Below this many samples the standard deviation is not reported, nor the mean unless its one
+sample is a batch of several calls (queries/phase_stats.sql)."""
 P95_MIN_N = 20
 P99_MIN_N = 100
 WARNING_FRACTION = 0.9
@@ -35,7 +38,10 @@ Interval = tuple[float, float]
 class PhaseStats:
     """One phase of one scenario (and variant) of a run, in ns per call; warm-up excluded.
 
-    With no successful sample (n = 0) mean, min, max and p50 are NaN and a note says so.
+    With no successful sample (n = 0) mean, min, max and p50 are NaN and a note says so; with
+    one, the standard deviation is None and the mean NaN unless that sample is a batch of
+    calls: a statistic from fewer samples than it needs is not available, like p95 below
+    P95_MIN_N and p99 below P99_MIN_N.
     `mean_ci` is the t-based 95% interval of the mean, clipped to [min, max] (Criterion's
     `time: [low mid high]`);
     the percentile intervals are distribution-free 95% intervals from order statistics.
@@ -94,6 +100,8 @@ def _stats(row: dict) -> PhaseStats:
         notes.append(f"no successful samples ({row['errors']} errors)")
     elif row["p50_lo"] is None:
         notes.append(f"p50 interval needs more samples (n = {n})")
+    if 0 < n * int(row["batch_size"]) < MEAN_MIN_N:
+        notes.append(f"mean needs ≥ {MEAN_MIN_N} samples (n = {n})")
     if 0 < n < P95_MIN_N:
         notes.append(f"p95 needs ≥ {P95_MIN_N} samples (n = {n})")
     if 0 < n < P99_MIN_N:

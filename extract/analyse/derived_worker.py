@@ -30,6 +30,7 @@ class DerivedWorkerRow:
     phase: str
     n: int
     mean_ns: float | None
+    """None below 2 samples, as std_ns."""
     std_ns: float | None
     p50_ns: float | None
     p95_ns: float | None

@@ -27,35 +27,40 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def _result(row: Any, check: Any | None, measures: Mapping[str, str]) -> dict[str, Any]:
-    name = benchmark_name(row)
+def _statistics(row: Any) -> dict[str, Any]:
+    """A benchmark's statistics in ms; null where too few samples support one."""
+    return {"mean_ms": _r(ms(row.mean_ns)), "std_dev_ms": _r(ms(row.std_ns)),
+            "p50_ms": _r(ms(row.p50_ns)), "p95_ms": _r(ms(row.p95_ns)),
+            "p99_ms": _r(ms(row.p99_ns))}
+
+
+def _result(row: Any, check: Any, measures: Mapping[str, str]) -> dict[str, Any]:
+    """One target checked on one benchmark: the seed's fields and the benchmark's statistics."""
+    statistics = _statistics(row)
     return {
-        "name": name if check is None else f"{name} {check.target.metric}",
-        "mean_ms": _r(ms(row.mean_ns)), "std_dev_ms": _r(ms(row.std_ns)),
-        "target_ms": None if check is None else check.target.threshold_ms,
-        "status": "pass" if check is None else JSON_STATUS[check.status],
-        "performance_ratio": None if check is None or check.ratio is None
-        else round(check.ratio, 3),
+        "name": f"{benchmark_name(row)} {check.target.metric}",
+        "mean_ms": statistics.pop("mean_ms"), "std_dev_ms": statistics.pop("std_dev_ms"),
+        "target_ms": check.target.threshold_ms, "status": JSON_STATUS[check.status],
+        "performance_ratio": None if check.ratio is None else round(check.ratio, 3),
         "scenario": row.scenario, "variant": row.variant, "phase": row.phase,
-        "metric": None if check is None else check.target.metric,
-        "measured_ms": None if check is None else _r(check.measured_ms),
-        "n": row.n, "errors": row.errors,
-        "p50_ms": _r(ms(row.p50_ns)), "p95_ms": _r(ms(row.p95_ns)), "p99_ms": _r(ms(row.p99_ns)),
-        "subject": measures.get(row.scenario),
+        "metric": check.target.metric, "measured_ms": _r(check.measured_ms),
+        "n": row.n, "errors": row.errors, **statistics, "subject": measures.get(row.scenario),
     }
 
 
-def _derived_result(row: Any) -> dict[str, Any]:
-    """A worker_execution phase derived from the deployment's transitions: the same fields as a
-    measured one, named `<scenario>/<phase> (derived)`, with `source` derived."""
-    return {
-        "name": f"{row.scenario}/{row.phase} (derived)",
-        "mean_ms": _r(ms(row.mean_ns)), "std_dev_ms": _r(ms(row.std_ns)), "target_ms": None,
-        "status": "pass", "performance_ratio": None, "scenario": row.scenario, "variant": None,
-        "phase": row.phase, "metric": None, "measured_ms": None, "n": row.n, "errors": 0,
-        "p50_ms": _r(ms(row.p50_ns)), "p95_ms": _r(ms(row.p95_ns)), "p99_ms": _r(ms(row.p99_ns)),
-        "subject": None, "source": DERIVED_SOURCE,
-    }
+def _measurement(row: Any, measures: Mapping[str, str]) -> dict[str, Any]:
+    """One benchmark's statistics, target or not: no status, for nothing was compared."""
+    return {"name": benchmark_name(row), "scenario": row.scenario, "variant": row.variant,
+            "phase": row.phase, "n": row.n, "errors": row.errors, **_statistics(row),
+            "subject": measures.get(row.scenario)}
+
+
+def _derived_measurement(row: Any) -> dict[str, Any]:
+    """A worker_execution phase derived from the deployment's transitions: named
+    `<scenario>/<phase> (derived)`, with `source` derived."""
+    return {"name": f"{row.scenario}/{row.phase} (derived)", "scenario": row.scenario,
+            "variant": None, "phase": row.phase, "n": row.n, "errors": 0, **_statistics(row),
+            "subject": None, "source": DERIVED_SOURCE}
 
 
 def _missing(check: Any, measures: Mapping[str, str]) -> dict[str, Any]:
@@ -75,23 +80,24 @@ def _summary(results: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def suite_document(report: ReportInput, suite: str) -> dict[str, Any]:
-    """One suite: a result per benchmark and target (untargeted benchmarks pass, target null)."""
+    """One suite: a result per target checked (or without data), and a measurement per
+    benchmark; only results have a status and only they are counted."""
     checks = report.checks_of(suite)
     measures = report.measures_of(suite)
-    results: list[dict[str, Any]] = []
-    for row in report.stats_of(suite):
-        matched = checks_for(row, checks)
-        results += ([_result(row, check, measures) for check in matched]
-                    or [_result(row, None, measures)])
-    results += [_missing(check, measures) for check in unmatched(checks, report.stats_of(suite))]
+    rows = report.stats_of(suite)
+    results = [_result(row, check, measures) for row in rows
+               for check in checks_for(row, checks)]
+    results += [_missing(check, measures) for check in unmatched(checks, rows)]
+    measurements = [_measurement(row, measures) for row in rows]
     if suite == Suite.WORKER_EXECUTION:
-        results += [_derived_result(row) for row in report.derived_worker]
+        measurements += [_derived_measurement(row) for row in report.derived_worker]
     outcome = report.status_of(suite)
     return {"schema_version": SCHEMA_VERSION, "benchmark_suite": suite,
             "timestamp": report.meta.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "commit": report.meta.commit, "run_id": report.meta.run_id,
             "status": outcome.status, "reason": outcome.reason or None,
-            "measures": measures or None, "results": results, "summary": _summary(results)}
+            "measures": measures or None, "results": results, "measurements": measurements,
+            "summary": _summary(results)}
 
 
 def combined_document(report: ReportInput) -> dict[str, Any]:

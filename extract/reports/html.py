@@ -75,9 +75,17 @@ def _legend(phases: Iterable[str]) -> str:
     return f'<ul class="legend" aria-label="Phase colours">{items}</ul>'
 
 
+NO_TARGET_CELL = '<td class="note">no target</td>'
+"""A benchmark without a target: measured, not checked, so no status badge."""
+
+
 def _target_cell(checks: list[Any]) -> str:
     return "<br>".join(f"{_badge(c.status)} {escape(c.target.metric)} &lt; "
                        f"{escape(format_target_ms(c.target.threshold_ms))}" for c in checks)
+
+
+def _target_td(checks: list[Any]) -> str:
+    return f"<td>{_target_cell(checks)}</td>" if checks else NO_TARGET_CELL
 
 
 def _stats_table(report: ReportInput, suite: str) -> str:
@@ -106,7 +114,7 @@ def _stats_row(row: Any, checks: list[Any]) -> str:
     return (f'<tr><td class="name" title="{escape(notes)}">{escape(benchmark_name(row))}</td>'
             f"<td>{row.n}</td><td>{row.errors}</td>"
             + "".join(f"<td>{escape(format_ns(v))}</td>" for v in values)
-            + f"<td>{_target_cell(checks_for(row, checks))}</td></tr>")
+            + _target_td(checks_for(row, checks)) + "</tr>")
 
 
 def _comparison_table(report: ReportInput, suite: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from extract.analyse.analysis import MEAN_MIN_N, P95_MIN_N, P99_MIN_N
 from extract.reports.baseline_table import comparison_rows
 from extract.reports.breakdown_table import breakdown_table
 from extract.reports.derived import derived_sections
@@ -34,9 +35,18 @@ def _status(check: Any) -> str:
     return f"{mark} ({1 / check.ratio:.1f}x slower than target)"
 
 
+def _not_reported(n: int, needed: int) -> str:
+    return f"not reported (n={n} < {needed})"
+
+
+def _statistic(ns: float | None, n: int, needed: int) -> str:
+    """A mean or standard deviation, or why it is not reported."""
+    return _not_reported(n, needed) if 0 < n < needed else format_fixed_ms(ns)
+
+
 def _percentile(ns: float | None, ci: Any, n: int, needed: int) -> str:
     if ns is None:
-        return f"not reported (n={n} < {needed})"
+        return _not_reported(n, needed)
     if ci is None:
         return format_fixed_ms(ns)
     return f"{format_fixed_ms(ns)} (95% CI {format_fixed_ms(ci[0])} – {format_fixed_ms(ci[1])})"
@@ -46,11 +56,12 @@ def result_section(row: Any, checks: list[Any]) -> list[str]:
     outliers = row.outliers_mild + row.outliers_severe
     share = f"{outliers / row.n:.0%}" if row.n else "n/a"
     lines = [f"### {benchmark_name(row)}", f"- Samples: {row.n} ({row.errors} errors)",
-             f"- Mean: {format_fixed_ms(row.mean_ns)}", f"- Std Dev: {format_fixed_ms(row.std_ns)}",
+             f"- Mean: {_statistic(row.mean_ns, row.n, MEAN_MIN_N)}",
+             f"- Std Dev: {_statistic(row.std_ns, row.n, MEAN_MIN_N)}",
              f"- Min: {format_fixed_ms(row.min_ns)}", f"- Max: {format_fixed_ms(row.max_ns)}",
              f"- P50: {_percentile(row.p50_ns, row.p50_ci, row.n, 1)}",
-             f"- P95: {_percentile(row.p95_ns, row.p95_ci, row.n, 20)}",
-             f"- P99: {_percentile(row.p99_ns, row.p99_ci, row.n, 100)}"]
+             f"- P95: {_percentile(row.p95_ns, row.p95_ci, row.n, P95_MIN_N)}",
+             f"- P99: {_percentile(row.p99_ns, row.p99_ci, row.n, P99_MIN_N)}"]
     for check in checks:
         lines.append(f"- Target: < {format_target_ms(check.target.threshold_ms)} "
                      f"{check.target.metric} ({check_label(check)})")
@@ -61,18 +72,26 @@ def result_section(row: Any, checks: list[Any]) -> list[str]:
     return [*lines, ""]
 
 
+NO_TARGETS = "No targets for this suite: its measurements are reported, not checked"
+NOTHING_CHECKED = "⚠️  No target checked: none has the samples it needs"
+
+
 def summary_lines(checks: list[Any]) -> list[str]:
+    """The verdict of a suite's (or the run's) target checks; a pass only where one was made."""
     failed = [c for c in checks if c.status == "fail"]
     warned = [c for c in checks if c.status == "warning"]
     missing = [c for c in checks if c.status == "missing"]
     if not checks:
-        first = "✅ No targets for this suite"
+        first = NO_TARGETS
     elif failed:
         first = f"❌ {len(failed)} of {len(checks)} targets failed"
+    elif len(missing) == len(checks):
+        first = NOTHING_CHECKED
     elif warned:
-        first = f"⚠️  All targets met, {len(warned)} within 10% of the target"
+        first = (f"⚠️  All {'checked ' if missing else ''}targets met, {len(warned)} within 10% "
+                 "of the target")
     else:
-        first = "✅ All tests passed"
+        first = "✅ All checked targets passed" if missing else "✅ All tests passed"
     lines = [first]
     if missing:
         lines.append(f"⚠️  {len(missing)} target(s) without data")

@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from extract.analyse.analysis import PhaseStats
+from extract.analyse.analysis import MEAN_MIN_N, P95_MIN_N, P99_MIN_N, PhaseStats
 from extract.analyse.baseline_compare import save_baseline as keep_baseline
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.model import SET_OFF_HEADING, Prerequisite, scenario_name
@@ -111,9 +111,9 @@ def summary_tables(stats: Sequence[PhaseStats]) -> list[Table]:
                 else f"{row.suite}: {SET_OFF_HEADING.rstrip(':').lower()}")
         scenario = scenario_name(row.scenario, row.variant)
         table.add_row(scenario, row.phase, str(row.n), str(row.errors),
-                      _cell(ms(row.mean_ns), row.n, 1), _cell(ms(row.p50_ns), row.n, 1),
-                      _cell(ms(row.p95_ns), row.n, 20),
-                      _cell(ms(row.p99_ns), row.n, 100))
+                      _cell(ms(row.mean_ns), row.n, MEAN_MIN_N), _cell(ms(row.p50_ns), row.n, 1),
+                      _cell(ms(row.p95_ns), row.n, P95_MIN_N),
+                      _cell(ms(row.p99_ns), row.n, P99_MIN_N))
     suites = dict.fromkeys(suite for suite, _ in tables)
     return [tables[(suite, measured)] for suite in suites for measured in (True, False)
             if (suite, measured) in tables]

@@ -54,7 +54,7 @@ def test_postgres_restarted_mid_run(fault_home: Path, tmp_path: Path,
         "AND NOT Warmup AND StatusCode <> 'Error'", {"scenario": SCENARIO})
 
     results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())
-    [row] = [r for suite in results["suites"] for r in suite["results"]
+    [row] = [r for suite in results["suites"] for r in suite["measurements"]
              if r["name"] == f"{SCENARIO}/e2e.workflow"]
     assert (row["n"], row["errors"]) == (SAMPLES - 1, 1), row
     assert abs(row["mean_ms"] - good_ns / 1e6) < 1e-3, (row, good_ns)  # the error is not averaged

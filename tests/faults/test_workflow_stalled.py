@@ -53,7 +53,7 @@ def test_a_stalled_workflow_times_out_and_the_run_goes_on(fault_home: Path, tmp_
     assert TIMEOUT_S * 1e9 <= duration_ns < STALL_MS * 1e6, duration_ns  # cut at the timeout
 
     results = json.loads((tmp_path / "reports" / "latest" / "results.json").read_text())
-    [row] = [r for suite in results["suites"] for r in suite["results"]
+    [row] = [r for suite in results["suites"] for r in suite["measurements"]
              if r["name"] == f"{SCENARIO}/e2e.workflow"]
     assert (row["n"], row["errors"]) == (SAMPLES - 1, 1), row
     assert row["mean_ms"] < TIMEOUT_S * 1000, row

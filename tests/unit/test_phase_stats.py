@@ -80,6 +80,18 @@ def test_percentiles_need_their_samples() -> None:
     assert _one([MS]).mean_ci is None
 
 
+def test_one_sample_has_no_mean_unless_it_is_a_batch_of_calls() -> None:
+    lone = _one([3 * MS])
+    assert math.isnan(lone.mean_ns) and lone.std_ns is None
+    assert lone.metric_ns("mean") is None and lone.p50_ns == 3 * MS
+    assert "mean needs ≥ 2 samples (n = 1)" in lone.notes
+    assert _one([3 * MS, 5 * MS]).mean_ns == 4 * MS
+    [batch] = phase_statistics(_spans([("r", "s", "x", "p", False, "Unset", 8 * MS,
+                                        {"bench.batch_size": "4"})]), "r")
+    assert (batch.n, batch.mean_ns) == (1, 2 * MS)  # the mean of four calls
+    assert not any(note.startswith("mean") for note in batch.notes)
+
+
 def test_warmup_and_errors_are_kept_out_and_batches_count_per_call() -> None:
     stats = _one([10 * MS] * 3, [("r", "s", "x", "p", True, "Unset", 999 * MS, {}),
                                 ("r", "s", "x", "p", False, "Error", 999 * MS, {}),

@@ -21,8 +21,8 @@ TYPES: dict[str, Any] = {"object": dict, "array": list, "string": str, "integer"
 
 
 def errors(instance: Any, schema: dict[str, Any], path: str = "$") -> list[str]:
-    """The subset of JSON Schema the file uses: $ref, oneOf, type, const, enum, required,
-    properties, additionalProperties (a schema), items."""
+    """The subset of JSON Schema the file uses: $ref, oneOf, anyOf, not, type, const, enum,
+    required, properties, additionalProperties (a schema), items."""
     if "$ref" in schema:
         name = schema["$ref"].removeprefix("#/$defs/")
         return errors(instance, SCHEMA["$defs"][name], path)
@@ -30,6 +30,10 @@ def errors(instance: Any, schema: dict[str, Any], path: str = "$") -> list[str]:
         matches = [s for s in schema["oneOf"] if not errors(instance, s, path)]
         return [] if len(matches) == 1 else [f"{path}: matches {len(matches)} of oneOf"]
     found: list[str] = []
+    if "anyOf" in schema and all(errors(instance, s, path) for s in schema["anyOf"]):
+        found.append(f"{path}: matches none of anyOf")
+    if "not" in schema and not errors(instance, schema["not"], path):
+        found.append(f"{path}: matches what it must not")
     if "type" in schema:
         kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if isinstance(instance, bool) or not isinstance(instance, tuple(TYPES[k] for k in kinds)):
@@ -128,7 +132,7 @@ def test_write_reports_fills_latest(tmp_path: Path) -> None:
     log = latest / "task_initialization.log"
     assert log.is_symlink() and log.resolve() == tmp_path / "2026-11-29-task_initialization.log"
     write_reports(sample_report(), tmp_path)  # again: links are replaced, not duplicated
-    assert json.loads((latest / "results.json").read_text())["schema_version"] == 3
+    assert json.loads((latest / "results.json").read_text())["schema_version"] == 4
 
 
 def test_a_target_on_a_thin_percentile_is_one_warning_not_two() -> None:
@@ -150,6 +154,6 @@ def test_a_target_on_a_thin_percentile_is_one_warning_not_two() -> None:
     assert errors(doc, SCHEMA) == []
     targeted = [r for r in doc["results"] if r["metric"] == "p99"]
     assert len(targeted) == 1 and targeted[0]["status"] == "warning"
-    assert doc["results"][-1]["mean_ms"] is None
+    assert doc["measurements"][-1]["mean_ms"] is None
     json.dumps(doc, allow_nan=False)
     assert "tree_7" not in " ".join(e["name"] for e in github_action_entries(report))

@@ -111,11 +111,12 @@ def test_ci_json_carries_measures_per_suite_and_subject_per_result() -> None:
     report = _report()
     document = suite_document(report, SUITE)
     assert document["measures"] == SUBJECT
-    subjects = {result["scenario"]: result["subject"] for result in document["results"]}
+    subjects = {row["scenario"]: row["subject"] for row in document["measurements"]}
     assert subjects == SUBJECT
     other = suite_document(report, "task_initialization")
     assert other["measures"] is None
     assert {result["subject"] for result in other["results"]} == {None}
+    assert {row["subject"] for row in other["measurements"]} == {None}
     combined = combined_document(report)
     assert errors(combined, SCHEMA) == []
     assert errors(document, SCHEMA) == []
@@ -124,8 +125,8 @@ def test_ci_json_carries_measures_per_suite_and_subject_per_result() -> None:
 def test_the_schema_refuses_a_measures_entry_that_is_not_text() -> None:
     document = suite_document(_report(), SUITE)
     assert errors({**document, "measures": {"direct": 3}}, SCHEMA) != []
-    result = {**document["results"][0], "subject": ["spanbench"]}
-    assert errors({**document, "results": [result]}, SCHEMA) != []
+    measurement = {**document["measurements"][0], "subject": ["spanbench"]}
+    assert errors({**document, "measurements": [measurement]}, SCHEMA) != []
 
 
 def test_written_reports_carry_the_note(tmp_path: Path) -> None:

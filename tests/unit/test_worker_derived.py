@@ -122,11 +122,12 @@ def test_the_reports_show_them_labelled_derived_with_their_resolution(tmp_path: 
     assert "### Worker Execution from Derived Spans" in summary
     assert "| noop | submit (derived) | 1.00 ms | n/a | 3 |" in summary, summary
     document = suite_document(report, "worker_execution")
-    derived = [row for row in document["results"] if row.get("source") == "derived"]
+    derived = [row for row in document["measurements"] if row.get("source") == "derived"]
     assert [row["name"] for row in derived] == [
         "noop/claim (derived)", "noop/execute (derived)", "noop/submit (derived)"]
     assert [row["p50_ms"] for row in derived] == [CLAIM_MS, EXECUTE_MS, SUBMIT_MS]
-    measured = [row for row in document["results"] if "source" not in row and row["n"]]
+    measured = [row for row in document["measurements"] if "source" not in row and row["n"]]
+    assert all(row["target_ms"] is not None for row in document["results"])
     assert {row["phase"] for row in measured} == {Phase.WORKER_TASK, Phase.API_CREATE_TASK}
     assert errors(document, SCHEMA["$defs"]["suite"]) == []
 
