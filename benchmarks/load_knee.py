@@ -92,6 +92,9 @@ def knee(figures: Sequence[Figures]) -> Figures | None:
 class PrintedProgress:
     """A line when a level starts and every 25 workflows."""
 
+    def plan(self, suite: str, total: int) -> None:
+        pass
+
     def start(self, suite: str, scenario: str, total: int) -> None:
         self._total, self._done, self._began = total, 0, time.monotonic()
         print(f"  {scenario}: {total} workflows", flush=True)

@@ -86,6 +86,22 @@ STACK_PHASES: Final[tuple[str, ...]] = (
 )
 
 
+# Phases a suite's scenarios set off in other components of the deployment without measuring
+# them: the workers run what the suite created or made ready, under its bench.* attributes
+# (baggage). Reports keep them out of the suite's findings and show them apart. A phase not
+# named here is a measurement of its suite.
+SET_OFF_PHASES: Final[dict[str, frozenset[str]]] = {
+    Suite.TASK_INITIALIZATION: frozenset({Phase.CLAIM, Phase.EXECUTE, Phase.SUBMIT,
+                                          Phase.RESULT_PROCESS, Phase.TASK_FINALIZE}),
+    Suite.STEP_ENQUEUEING: frozenset({Phase.CLAIM, Phase.EXECUTE, Phase.TASK_FINALIZE}),
+}
+
+
+def is_measurement(suite: str, phase: str) -> bool:
+    """Whether `phase` is one of `suite`'s measurements, not a phase it merely sets off."""
+    return phase not in SET_OFF_PHASES.get(suite, frozenset())
+
+
 class Attr:
     """Span attribute keys."""
 

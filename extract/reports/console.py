@@ -9,6 +9,7 @@ from extract.reports.findings import key_findings
 from extract.reports.model import (
     E2E_SUITE,
     MEASURES_HEADING,
+    SET_OFF_HEADING,
     STATUS_MARK,
     ReportInput,
     benchmark_name,
@@ -41,7 +42,13 @@ def target_line(check: Any) -> str:
 def suite_block(report: ReportInput, suite: str) -> str:
     """One suite: its Criterion lines, then the results banner."""
     lines: list[str] = []
-    for row in report.stats_of(suite):
+    for row in report.measured_of(suite):
+        lines += criterion_lines(row)
+        lines.append("")
+    set_off = report.set_off_of(suite)
+    if set_off:
+        lines += [SET_OFF_HEADING, ""]
+    for row in set_off:
         lines += criterion_lines(row)
         lines.append("")
     lines += [RULE, f"📊 BENCHMARK RESULTS: {suite.replace('_', ' ').upper()}", RULE, ""]

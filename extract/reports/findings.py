@@ -11,6 +11,7 @@ from extract.reports.model import (
     check_label,
 )
 from spanbench.units import format_ms, format_ns, ms
+from spanbench.vocabulary import is_measurement
 
 
 def _slowest(report: ReportInput, suite: str) -> str | None:
@@ -19,7 +20,7 @@ def _slowest(report: ReportInput, suite: str) -> str | None:
         return (f"Slowest phase: {top.phase} in {top.scenario}, {top.share:.0%} of the "
                 f"workflow's wall time (median {format_ns(top.median_ns)}, "
                 f"{top.n_workflows} workflows)")
-    rows = [row for row in report.stats_of(suite) if ms(row.p50_ns) is not None]
+    rows = [row for row in report.measured_of(suite) if ms(row.p50_ns) is not None]
     if not rows:
         return None
     top = max(rows, key=lambda row: row.p50_ns)
@@ -27,7 +28,8 @@ def _slowest(report: ReportInput, suite: str) -> str | None:
 
 
 def _largest_change(report: ReportInput, suite: str) -> str | None:
-    rows = [row for row in report.comparisons_of(suite) if row.change is not None]
+    rows = [row for row in report.comparisons_of(suite)
+            if row.change is not None and is_measurement(suite, row.phase)]
     if not rows:
         return None
     top = max(rows, key=lambda row: abs(row.change))
@@ -75,8 +77,8 @@ def _unmapped(report: ReportInput, suite: str) -> str | None:
 
 
 def key_findings(report: ReportInput, suite: str) -> list[str]:
-    """The suite's findings, most telling first."""
-    rows = report.stats_of(suite)
+    """The suite's findings, most telling first; about its own measurements only."""
+    rows = report.measured_of(suite)
     found: list[str | None] = [_slowest(report, suite), _largest_change(report, suite)]
     failed = [c for c in report.checks_of(suite) if c.status == "fail"]
     if failed:

@@ -12,6 +12,7 @@ from typing import Any
 from extract.reports.html_data import ChartData, TrendPoint
 from extract.reports.model import (
     E2E_SUITE,
+    SET_OFF_HEADING,
     ReportInput,
     benchmark_name,
     check_label,
@@ -93,20 +94,27 @@ def _stats_table(report: ReportInput, suite: str) -> str:
         f'<th scope="col"{" class=name" if h == "Benchmark" else ""}>{h}</th>' for h in heads)
         + "</tr></thead><tbody>"]
     checks = report.checks_of(suite)
-    for row in report.stats_of(suite):
-        values = [row.mean_ns, row.p50_ns, row.p95_ns, row.p99_ns, row.min_ns, row.max_ns]
-        notes = "; ".join(row.notes)
-        lines.append(
-            f'<tr><td class="name" title="{escape(notes)}">{escape(benchmark_name(row))}</td>'
-            f"<td>{row.n}</td><td>{row.errors}</td>"
-            + "".join(f"<td>{escape(format_ns(v))}</td>" for v in values)
-            + _target_td(checks_for(row, checks)) + "</tr>")
+    lines += [_stats_row(row, checks) for row in report.measured_of(suite)]
     for check in unmatched(checks, report.stats_of(suite)):
         lines.append(f'<tr><td class="name">{escape(check_label(check))}</td>'
                      f'<td colspan="8" class="note">{escape(check.message)}</td>'
                      f"<td>{_target_cell([check])}</td></tr>")
+    set_off = report.set_off_of(suite)
+    if set_off:
+        lines.append(f'<tr><th scope="rowgroup" colspan="{len(heads)}" class="name">'
+                     f"{escape(SET_OFF_HEADING)}</th></tr>")
+    lines += [_stats_row(row, checks) for row in set_off]
     lines.append("</tbody></table>")
     return f'<div class="table">{"".join(lines)}</div>'
+
+
+def _stats_row(row: Any, checks: list[Any]) -> str:
+    values = [row.mean_ns, row.p50_ns, row.p95_ns, row.p99_ns, row.min_ns, row.max_ns]
+    notes = "; ".join(row.notes)
+    return (f'<tr><td class="name" title="{escape(notes)}">{escape(benchmark_name(row))}</td>'
+            f"<td>{row.n}</td><td>{row.errors}</td>"
+            + "".join(f"<td>{escape(format_ns(v))}</td>" for v in values)
+            + _target_td(checks_for(row, checks)) + "</tr>")
 
 
 def _comparison_table(report: ReportInput, suite: str) -> str:

@@ -13,6 +13,7 @@ from extract.reports.findings import key_findings
 from extract.reports.model import (
     E2E_SUITE,
     MEASURES_HEADING,
+    SET_OFF_HEADING,
     STATUS_MARK,
     ReportInput,
     benchmark_name,
@@ -130,11 +131,16 @@ def suite_log(report: ReportInput, suite: str) -> str:
     lines += _measures(report, suite, "## What It Measures")
     lines += ["## Results", ""]
     checks = report.checks_of(suite)
-    for row in report.stats_of(suite):
+    for row in report.measured_of(suite):
         lines += result_section(row, checks_for(row, checks))
     for check in unmatched(checks, report.stats_of(suite)):
         lines += [f"### {check_label(check)}", f"- Status: {_status(check)}",
                   f"- {check.message}", ""]
+    set_off = report.set_off_of(suite)
+    if set_off:
+        lines += [f"## {SET_OFF_HEADING.rstrip(':')}", ""]
+    for row in set_off:
+        lines += result_section(row, checks_for(row, checks))
     if suite == E2E_SUITE:
         lines += breakdown_sections(report)
     findings = key_findings(report, suite)
@@ -173,6 +179,15 @@ def breakdown_sections(report: ReportInput) -> list[str]:
     return lines
 
 
+def _stats_table(rows: list[Any]) -> list[str]:
+    lines = ["| Benchmark | n | Mean | P50 | P95 | P99 |",
+             "|-----------|---|------|-----|-----|-----|"]
+    for r in rows:
+        lines.append(f"| {benchmark_name(r)} | {r.n} | {format_ns(r.mean_ns)} | "
+                     f"{format_ns(r.p50_ns)} | {format_ns(r.p95_ns)} | {format_ns(r.p99_ns)} |")
+    return lines
+
+
 def summary_markdown(report: ReportInput) -> str:
     """`latest/summary.md`: every suite of the run with its targets, breakdowns, baseline."""
     lines = _header(report, f"Benchmark Summary: {report.meta.run_id}")
@@ -193,12 +208,10 @@ def summary_markdown(report: ReportInput) -> str:
         lines += _measures(report, suite, MEASURES_HEADING)
         if status is not None and not report.stats_of(suite):
             continue
-        lines += ["| Benchmark | n | Mean | P50 | P95 | P99 |",
-                  "|-----------|---|------|-----|-----|-----|"]
-        for r in report.stats_of(suite):
-            lines.append(f"| {benchmark_name(r)} | {r.n} | {format_ns(r.mean_ns)} | "
-                         f"{format_ns(r.p50_ns)} | {format_ns(r.p95_ns)} | "
-                         f"{format_ns(r.p99_ns)} |")
+        lines += _stats_table(report.measured_of(suite))
+        set_off = report.set_off_of(suite)
+        if set_off:
+            lines += ["", SET_OFF_HEADING, "", *_stats_table(set_off)]
         if suite == E2E_SUITE and report.completion:
             lines += ["", *report.completion]
         lines += ["", *summary_lines(report.checks_of(suite)), ""]

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from extract.store.run_json import SUITE_FAILED, SUITE_RAN, SUITE_SKIPPED, SuiteRecord
-from spanbench.vocabulary import SUITES, Suite, with_dataset_size
+from spanbench.vocabulary import SUITES, Suite, is_measurement, with_dataset_size
 
 E2E_SUITE = Suite.E2E_LATENCY
 SCHEMA_VERSION = 4
@@ -92,6 +92,14 @@ class ReportInput:
     def stats_of(self, suite: str) -> list[Any]:
         return [row for row in self.stats if row.suite == suite]
 
+    def measured_of(self, suite: str) -> list[Any]:
+        """The suite's rows of its own measurements (spanbench.vocabulary.is_measurement)."""
+        return [row for row in self.stats_of(suite) if is_measurement(suite, row.phase)]
+
+    def set_off_of(self, suite: str) -> list[Any]:
+        """The suite's rows of phases it set off in other components but does not measure."""
+        return [row for row in self.stats_of(suite) if not is_measurement(suite, row.phase)]
+
     def checks_of(self, suite: str) -> list[Any]:
         return [check for check in self.checks if check.target.suite == suite]
 
@@ -135,6 +143,8 @@ def suite_status_line(report: ReportInput, suite: str) -> str | None:
 
 
 MEASURES_HEADING = "What it measures:"
+SET_OFF_HEADING = "Set off by the suite, not its measurement:"
+"""Heads the rows of phases a suite's scenarios set off in other components (the workers)."""
 
 
 def measures_lines(report: ReportInput, suite: str) -> list[str]:

@@ -37,7 +37,7 @@ from instrument.workload.fault_pause import PausePoints
 from instrument.workload.handler_framework import HandlerFramework
 from instrument.workload.load import LoadProfile
 from instrument.workload.tasker_client import TaskerClient
-from spanbench.vocabulary import Attr
+from spanbench.vocabulary import Attr, with_dataset_size
 
 QUICK_SAMPLES = 3
 QUICK_WARMUP = 1
@@ -79,18 +79,27 @@ class Iteration:
 
 
 class Progress(Protocol):
-    """Where drivers report progress; the CLI draws it."""
+    """Where drivers report progress; the CLI draws it. A line is named by what it measures,
+    as the statistics name it: the scenario with its dataset size (`get_next_ready_tasks+5000`)
+    or its load level (`linear_3@c8`)."""
 
-    def start(self, suite: str, scenario: str, total: int) -> None: ...
+    def plan(self, suite: str, total: int) -> None:
+        """The suite's iterations over all its lines, when its driver knows them up front."""
+        ...
 
-    def advance(self, suite: str, scenario: str) -> None: ...
+    def start(self, suite: str, line: str, total: int) -> None: ...
+
+    def advance(self, suite: str, line: str) -> None: ...
 
 
 class NoProgress:
-    def start(self, suite: str, scenario: str, total: int) -> None:
+    def plan(self, suite: str, total: int) -> None:
         pass
 
-    def advance(self, suite: str, scenario: str) -> None:
+    def start(self, suite: str, line: str, total: int) -> None:
+        pass
+
+    def advance(self, suite: str, line: str) -> None:
         pass
 
 
@@ -177,20 +186,29 @@ class DriverContext:
             return QUICK_WARMUP
         return default if self.settings.warmup is None else self.settings.warmup
 
-    def iterations(self, scenario: str, samples: int, warmup: int) -> Iterator[Iteration]:
-        """Warm-up iterations first (bench.warmup true), then the samples; reports progress.
+    def plan(self, lines: int, samples: int, warmup: int) -> None:
+        """Announce the suite's whole work before its first line: `lines` lines, each of the
+        suite's default `samples` and `warmup` as `iterations` counts them, so the progress
+        display can estimate the time the suite has left."""
+        self.progress.plan(self.suite, lines * (self.warmup(warmup) + self.samples(samples)))
+
+    def iterations(self, scenario: str, samples: int, warmup: int,
+                   dataset_size: int | None = None) -> Iterator[Iteration]:
+        """Warm-up iterations first (bench.warmup true), then the samples; reports progress
+        on a line named by the scenario and its `dataset_size`, when it has one.
 
         `samples` and `warmup` are the suite's defaults; --samples, --warmup and --quick
         override them. Spans are flushed after each iteration, outside any timed region.
         """
         n_warmup, n_samples = self.warmup(warmup), self.samples(samples)
-        self.progress.start(self.suite, scenario, n_warmup + n_samples)
+        line = scenario if dataset_size is None else with_dataset_size(scenario, dataset_size)
+        self.progress.start(self.suite, line, n_warmup + n_samples)
         for index in range(n_warmup + n_samples):
             if self.pauses is not None:
                 self.pauses.before(self.suite, scenario, index)
             yield Iteration(scenario, index, warmup=index < n_warmup)
             self.recorder.flush()
-            self.progress.advance(self.suite, scenario)
+            self.progress.advance(self.suite, line)
 
     def attributes(self, iteration: Iteration) -> dict[str, AttrValue]:
         """The bench.* attributes of an iteration's spans."""

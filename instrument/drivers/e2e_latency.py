@@ -199,10 +199,11 @@ def run(ctx: DriverContext, *, workflows: Mapping[str, Workflow] | None = None) 
     load = ctx.settings.load
     with ctx.tasker_client() as client, watch_completion(
             ctx.system, client, ctx.settings.poll_interval_s) as listener:
-        for name, workflow in (SCENARIOS if workflows is None else workflows).items():
-            template = workflow.template or ctx.system.template(name)
-            if template is None:
-                continue
+        runnable = {name: (workflow, template) for name, workflow
+                    in (SCENARIOS if workflows is None else workflows).items()
+                    if (template := workflow.template or ctx.system.template(name)) is not None}
+        ctx.plan(len(runnable), *load.default_counts(SAMPLES, WARMUP))
+        for name, (workflow, template) in runnable.items():
             expected = workflow.expected_on(ctx.system, name)
             if load.active:
                 _run_loaded(ctx, client, listener, workflow, template, load.scenario(name),

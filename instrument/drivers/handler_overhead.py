@@ -179,6 +179,8 @@ def run(ctx: DriverContext, *, handler: str = HANDLER,
         return ctx.recorder.phase(PHASES[path], parent=ctx.parent(iteration),
                                   attributes={Attr.HANDLER: handler, Attr.STEP_NAME: STEP_NAME})
 
+    skipped = tasker_py_unavailable(ctx.system)
+    ctx.plan(3 if skipped is not None else 4, SAMPLES, WARMUP)  # direct, framework, foreign
     for iteration in ctx.iterations("direct", SAMPLES, WARMUP):
         with ctx.guard(iteration):
             with phase(iteration, "direct") as span:
@@ -206,7 +208,6 @@ def run(ctx: DriverContext, *, handler: str = HANDLER,
                 span.set_attribute("foreign.pid", foreign.pid)
                 _checked(span, 1, result, expected)
 
-    skipped = tasker_py_unavailable(ctx.system)
     if skipped is not None:
         _logger.info("%s: %s skipped: %s", SUITE, TASKER_PY, skipped)
         return

@@ -122,6 +122,7 @@ def run(ctx: DriverContext, *, sizes: Sequence[int] | None = None) -> None:
     chosen = sizes if sizes is not None else (QUICK_SIZES if ctx.settings.quick else SIZES)
     url = ctx.system.endpoints.database_url
     measured = functions(ctx.system)
+    ctx.plan(len(chosen) * len(measured), SAMPLES, WARMUP)
     try:
         for size in chosen:
             dataset = datasets.seed_dataset(url, size)
@@ -147,7 +148,7 @@ def _measure(ctx: DriverContext, conn: psycopg.Connection, dataset: datasets.Dat
             Attr.DB_OPERATION: "SELECT", Attr.DB_QUERY_TEXT: function.query_text,
             "db.namespace": conn.info.dbname, "db.stored_procedure.name": function.name}
     explained = False
-    for iteration in ctx.iterations(function.name, SAMPLES, WARMUP):
+    for iteration in ctx.iterations(function.name, SAMPLES, WARMUP, dataset.size):
         position = (iteration.index if iteration.warmup
                     else iteration.index - n_warmup) % len(samples)
         sample = samples[position]

@@ -27,10 +27,10 @@ def run(ctx: DriverContext) -> None:
     timeout_s = ctx.settings.iteration_timeout_s
     with ctx.tasker_client() as client, watch_completion(
             ctx.system, client, ctx.settings.poll_interval_s) as completion:
-        for scenario in SCENARIOS:
-            template = ctx.system.template(scenario)
-            if template is None:
-                continue
+        templates = {scenario: template for scenario in SCENARIOS
+                     if (template := ctx.system.template(scenario)) is not None}
+        ctx.plan(len(templates), SAMPLES, WARMUP)
+        for scenario, template in templates.items():
             for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
                 body = ctx.system.task_request(template, {"even_number": 6})
                 with ctx.guard(iteration):

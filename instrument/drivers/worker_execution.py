@@ -240,7 +240,9 @@ async def _run_rewinds(ctx: DriverContext, framework: HandlerFramework) -> None:
         try:
             with ctx.tasker_client() as client, watch_completion(
                     ctx.system, client, ctx.settings.poll_interval_s) as watch:
-                for scenario, template in templates(ctx.system).items():
+                runnable = templates(ctx.system)
+                ctx.plan(len(runnable), SAMPLES, WARMUP)
+                for scenario, template in runnable.items():
                     count = ctx.warmup(WARMUP) + ctx.samples(SAMPLES)
                     tasks = prepare_steps(ctx, client, watch, scenario, template, count)
                     steps = await enqueue_privately(conn, tasks, queues.steps)
@@ -262,7 +264,9 @@ def run_through_api(ctx: DriverContext) -> None:
     """The API path: one task per iteration, run by the deployment's own workers."""
     with ctx.tasker_client() as client, watch_completion(
             ctx.system, client, ctx.settings.poll_interval_s) as watch:
-        for scenario, template in templates(ctx.system).items():
+        runnable = templates(ctx.system)
+        ctx.plan(len(runnable), SAMPLES, WARMUP)
+        for scenario, template in runnable.items():
             for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
                 with ctx.guard(iteration):
                     run_task(ctx, client, watch, iteration, template)

@@ -12,13 +12,20 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from extract.analyse.analysis import MEAN_MIN_N, P95_MIN_N, P99_MIN_N, PhaseStats
 from extract.analyse.baseline_compare import save_baseline as keep_baseline
 from extract.analyse.duckdb_runner import NoSpansError
-from extract.reports.model import Prerequisite, scenario_name
+from extract.reports.model import SET_OFF_HEADING, Prerequisite, scenario_name
 from extract.store.run_json import SUITE_FAILED, SUITE_SKIPPED
 from extract.store.runstore import RunsDirError, RunStore, new_run_id
 from instrument.drivers import e2e_latency
@@ -41,6 +48,7 @@ from spanbench.runner import derivation, job, prerequisites, settle, suites, sys
 from spanbench.runner.deployment import DeploymentError, deploy
 from spanbench.security import check_name
 from spanbench.units import format_ms, format_ns, ms
+from spanbench.vocabulary import is_measurement
 from stack.local.migrate import MigrationError
 from stack.local.pg_runtime import ClusterError
 from stack.local.supervisor import SupervisorError
@@ -52,19 +60,36 @@ EXIT_OK, EXIT_FAILED, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 0, 1, 2, 130
 the run, every suite skipped or failed) or bad input; 130: interrupted."""
 
 
+SUITE_LINE = "{suite}: whole suite"
+
+
 class RichProgress:
-    """One bar per scenario."""
+    """One bar per line a driver reports (`suite/line`), with its elapsed and remaining time,
+    and one for the whole suite when its driver planned it."""
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
         self._tasks: dict[tuple[str, str], Any] = {}
+        self._suites: dict[str, Any] = {}
 
-    def start(self, suite: str, scenario: str, total: int) -> None:
-        self._tasks[(suite, scenario)] = self._progress.add_task(f"{suite}/{scenario}",
-                                                                 total=total)
+    def plan(self, suite: str, total: int) -> None:
+        self._suites[suite] = self._progress.add_task(SUITE_LINE.format(suite=suite),
+                                                      total=total)
 
-    def advance(self, suite: str, scenario: str) -> None:
-        self._progress.advance(self._tasks[(suite, scenario)])
+    def start(self, suite: str, line: str, total: int) -> None:
+        self._tasks[(suite, line)] = self._progress.add_task(f"{suite}/{line}", total=total)
+
+    def advance(self, suite: str, line: str) -> None:
+        self._progress.advance(self._tasks[(suite, line)])
+        if suite in self._suites:
+            self._progress.advance(self._suites[suite])
+
+
+def progress_bars(console: Console) -> Progress:
+    """The run's progress display: name, bar, done/total, elapsed, estimated time left."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                    console=console)
 
 
 def _cell(value: float | None, n: int, needed: int) -> str:
@@ -74,23 +99,33 @@ def _cell(value: float | None, n: int, needed: int) -> str:
 
 
 def summary_tables(stats: Sequence[PhaseStats]) -> list[Table]:
-    """One table per suite: each scenario and phase, warm-up excluded."""
-    tables: dict[str, Table] = {}
+    """One table per suite: each scenario and phase, warm-up excluded; the phases a suite only
+    sets off in other components (spanbench.vocabulary.SET_OFF_PHASES) in a table after it."""
+    tables: dict[tuple[str, bool], Table] = {}
     for row in stats:
-        table = tables.get(row.suite)
+        measured = is_measurement(row.suite, row.phase)
+        table = tables.get((row.suite, measured))
         if table is None:
-            table = Table(title=f"{row.suite} (warm-up excluded)", title_justify="left")
-            for column in ("scenario", "phase"):
-                table.add_column(column, no_wrap=True)
-            for column in ("n", "err", "mean", "p50", "p95", "p99"):
-                table.add_column(column, justify="right", no_wrap=True)
-            tables[row.suite] = table
+            table = tables[(row.suite, measured)] = _stats_table(
+                f"{row.suite} (warm-up excluded)" if measured
+                else f"{row.suite}: {SET_OFF_HEADING.rstrip(':').lower()}")
         scenario = scenario_name(row.scenario, row.variant)
         table.add_row(scenario, row.phase, str(row.n), str(row.errors),
                       _cell(ms(row.mean_ns), row.n, MEAN_MIN_N), _cell(ms(row.p50_ns), row.n, 1),
                       _cell(ms(row.p95_ns), row.n, P95_MIN_N),
                       _cell(ms(row.p99_ns), row.n, P99_MIN_N))
-    return list(tables.values())
+    suites = dict.fromkeys(suite for suite, _ in tables)
+    return [tables[(suite, measured)] for suite in suites for measured in (True, False)
+            if (suite, measured) in tables]
+
+
+def _stats_table(title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("scenario", "phase"):
+        table.add_column(column, no_wrap=True)
+    for column in ("n", "err", "mean", "p50", "p95", "p99"):
+        table.add_column(column, justify="right", no_wrap=True)
+    return table
 
 
 def worker_table(rows: list[dict[str, Any]]) -> Table:
@@ -223,8 +258,7 @@ def run(
             store.write_record(run_id, job.metadata(run_id, deployment, options, started_at,
                                                     checks=checks))
             console.print(f"run {run_id}: {', '.join(chosen)}")
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console) as bars:
+            with progress_bars(console) as bars:
                 outcome = job.run_suites(deployment, run_id, options, RichProgress(bars),
                                          artifacts, plan)
             final = job.metadata(run_id, deployment, options, started_at, outcome, checks)

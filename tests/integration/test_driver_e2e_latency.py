@@ -14,6 +14,7 @@ from instrument.systems.base import TemplateRef
 from spanbench.vocabulary import STACK_PHASES, Attr, Phase
 from tests.driver_harness import DriverEnv
 from tests.otlp_capture import CapturedSpan
+from tests.recording_progress import RecordingProgress
 
 STEPS = {"linear_3": 3, "linear_4": 4, "diamond_4": 4, "tree_7": 7, "complex_dag_7": 7}
 ITERATIONS = 4  # quick mode: 1 warm-up + 3 samples
@@ -104,8 +105,10 @@ def test_a_wrong_expected_result_marks_the_workflow_as_an_error(
         driver_env: DriverEnv) -> None:
     wrong = Workflow({"linear_step_3": 7})
     ctx = driver_env.context(e2e_latency.SUITE, quick=False, samples=1, warmup=0)
+    ctx.progress = progress = RecordingProgress()
     outcome = e2e_latency.run(ctx, workflows={"linear_3": wrong})
     assert outcome.samples == [] and len(ctx.failures) == 1
+    assert progress.planned == {ctx.suite: 1} and progress.advanced == {(ctx.suite, "linear_3"): 1}
     [root] = [s for s in driver_env.spans_of(ctx, settle_s=0.3) if s.name == Phase.E2E_WORKFLOW]
     assert root.status_code == "ERROR"
     assert "math check failed" in root.status_message

@@ -8,6 +8,7 @@ from instrument.workload.load import LoadProfile
 from spanbench.vocabulary import STACK_PHASES, Attr, Phase
 from tests.driver_harness import DriverEnv
 from tests.otlp_capture import CapturedSpan
+from tests.recording_progress import RecordingProgress
 
 LINEAR_3 = {"linear_3": e2e_latency.SCENARIOS["linear_3"]}
 
@@ -26,9 +27,12 @@ def test_closed_loop_keeps_four_in_flight_and_every_span_carries_the_concurrency
         driver_env: DriverEnv) -> None:
     ctx = driver_env.context(e2e_latency.SUITE, quick=False, samples=8, warmup=4,
                              load=LoadProfile(concurrency=4))
+    ctx.progress = progress = RecordingProgress()
     outcome = e2e_latency.run(ctx, workflows=LINEAR_3)
     assert ctx.failures == []
     assert sorted(s.index for s in outcome.samples) == list(range(4, 12))
+    assert progress.started == [(ctx.suite, "linear_3@c4", 12)]  # the level names the line
+    assert progress.planned == {ctx.suite: 12}
     spans = driver_env.spans_of(ctx, settle_s=1.5)
     roots = [s for s in spans if s.name == Phase.E2E_WORKFLOW]
     assert sorted(r.attributes[Attr.ITERATION] for r in roots) == list(range(12))

@@ -7,13 +7,16 @@ import os
 from instrument.drivers import event_propagation
 from spanbench.vocabulary import Attr
 from tests.driver_harness import DriverEnv
+from tests.recording_progress import RecordingProgress
 
 
 def test_publish_and_notify_spans_from_one_persistent_listener(
         driver_env: DriverEnv) -> None:
     ctx = driver_env.context(event_propagation.SUITE)
+    ctx.progress = progress = RecordingProgress()
     event_propagation.run(ctx)
     assert ctx.failures == []
+    assert progress.planned == {ctx.suite: progress.iterations_of(ctx.suite)}
     spans = driver_env.spans_of(ctx, settle_s=0.2)
     by_id = {s.span_id: s for s in spans}
     for scenario in event_propagation.SCENARIOS:

@@ -10,12 +10,16 @@ from instrument.workload.handler_framework import Dispatch
 from spanbench.vocabulary import Attr
 from stack.engine.handlers import REGISTRY, StepContext, run_handler
 from tests.driver_harness import DriverEnv
+from tests.recording_progress import RecordingProgress
 
 
 def test_three_paths_give_36_with_per_call_costs(driver_env: DriverEnv) -> None:
     ctx = driver_env.context(handler_overhead.SUITE)
+    ctx.progress = progress = RecordingProgress()
     handler_overhead.run(ctx)
     assert ctx.failures == []
+    assert progress.lines() == ["direct", "framework", "foreign"]
+    assert progress.planned == {ctx.suite: progress.iterations_of(ctx.suite)}
     spans = driver_env.spans_of(ctx, settle_s=0.2)
     assert not [s for s in spans if s.attributes[Attr.SCENARIO] == handler_overhead.TASKER_PY]
     for scenario, name in handler_overhead.PHASES.items():

@@ -18,6 +18,7 @@ from instrument.systems.spanbench_stack import SpanbenchStack
 from instrument.workload import datasets
 from spanbench.vocabulary import Attr
 from tests.driver_harness import DriverEnv
+from tests.recording_progress import RecordingProgress
 
 COUNT_SQL = """
 SELECT (SELECT count(*) FROM tasker.tasks t WHERE {of}),
@@ -73,22 +74,27 @@ def test_seeding_writes_the_planned_rows_and_states(fresh_db: str) -> None:
 def test_transitions_are_rolled_back(fresh_db: str) -> None:
     dataset = datasets.seed_dataset(fresh_db, 200)
     before = _counts(fresh_db, dataset)
+    progress = RecordingProgress()
     ctx = DriverContext(sql_functions.SUITE, RunSettings("r", quick=True),
                         SpanbenchStack(Endpoints("http://unused", fresh_db)),
-                        PhaseRecorder(TracerProvider()))
+                        PhaseRecorder(TracerProvider()), progress=progress)
     [function] = [f for f in sql_functions.functions(ctx.system)
                   if f.name == "transition_task_state_atomic"]
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         sql_functions._measure(ctx, conn, dataset, function)
     assert ctx.failures == []
     assert _counts(fresh_db, dataset) == before
+    assert progress.started == [(sql_functions.SUITE, "transition_task_state_atomic+200", 4)]
 
 
 def test_quick_run_times_and_explains_every_function(
         driver_env: DriverEnv, tmp_path: Path) -> None:
     ctx = driver_env.context(sql_functions.SUITE, artifacts_dir=tmp_path)
+    ctx.progress = progress = RecordingProgress()
     sql_functions.run(ctx)
     assert ctx.failures == []
+    assert progress.lines() == [f"{name}+1000" for name in sql_functions.SCENARIOS]
+    assert progress.planned == {sql_functions.SUITE: progress.iterations_of(sql_functions.SUITE)}
     spans = driver_env.spans_of(ctx, settle_s=0.2)
     names = Counter(s.name for s in spans)
     assert names == {f"sql.{name}": 4 for name in sql_functions.SCENARIOS}  # 1 warm-up + 3

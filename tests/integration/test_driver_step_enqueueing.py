@@ -9,13 +9,17 @@ from instrument.drivers import step_enqueueing
 from instrument.workload import fanout
 from spanbench.vocabulary import Attr
 from tests.driver_harness import DriverEnv
+from tests.recording_progress import RecordingProgress
 
 
 def test_every_phase_with_bench_attributes_and_intact_links(
         driver_env: DriverEnv) -> None:
     ctx = driver_env.context(step_enqueueing.SUITE)
+    ctx.progress = progress = RecordingProgress()
     step_enqueueing.run(ctx)
     assert ctx.failures == []
+    assert progress.lines() == list(step_enqueueing.SCENARIOS)
+    assert progress.planned == {ctx.suite: progress.iterations_of(ctx.suite)}
     spans = driver_env.spans_of(ctx)
     by_id = {s.span_id: s for s in spans}
     children: dict[str, list] = {}

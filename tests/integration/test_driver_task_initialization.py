@@ -5,13 +5,17 @@ from __future__ import annotations
 from instrument.drivers import task_initialization
 from spanbench.vocabulary import Attr
 from tests.driver_harness import DriverEnv
+from tests.recording_progress import RecordingProgress
 
 
 def test_every_phase_has_spans_with_bench_attributes_and_intact_links(
         driver_env: DriverEnv) -> None:
     ctx = driver_env.context(task_initialization.SUITE)
+    ctx.progress = progress = RecordingProgress()
     task_initialization.run(ctx)
     assert ctx.failures == []
+    assert progress.lines() == list(task_initialization.SCENARIOS)
+    assert progress.planned == {ctx.suite: progress.iterations_of(ctx.suite)}
     spans = driver_env.spans_of(ctx)
     by_id = {s.span_id: s for s in spans}
     clients = [s for s in spans if s.name == "api.create_task"]

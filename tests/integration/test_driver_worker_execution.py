@@ -19,6 +19,7 @@ from instrument.workload.tasker_client import TaskerClient, task_request
 from spanbench.vocabulary import Attr, Phase
 from tests.driver_harness import DriverEnv
 from tests.otlp_capture import CapturedSpan
+from tests.recording_progress import RecordingProgress
 from tests.spans_table import spans_table
 
 EXPECTED = {"noop": ("noop", "6"), "calculation": ("square", "36"), "database": ("database", "6")}
@@ -54,8 +55,10 @@ def _assert_ordered_inside(phases: dict[str, DerivedSpan], task: CapturedSpan) -
 def test_cycles_on_private_queues(driver_env: DriverEnv) -> None:
     ctx = driver_env.context(worker_execution.SUITE)
     ctx.writes_allowed = True  # as for a stack the run started
+    ctx.progress = progress = RecordingProgress()
     assert worker_execution.run(ctx) == worker_execution.REWIND_MODE
     assert ctx.failures == []
+    assert progress.planned == {ctx.suite: progress.iterations_of(ctx.suite)}
     spans = driver_env.spans_of(ctx, settle_s=0.2)
     assert all(s.attributes[Attr.SUITE] == "worker_execution" for s in spans)
     for scenario, (handler, result) in EXPECTED.items():
@@ -104,8 +107,10 @@ def test_through_the_api_every_task_has_derived_claim_execute_submit(
     ctx = driver_env.context(worker_execution.SUITE)  # a deployment the run may not write into
     with psycopg.connect(driver_env.database_url) as conn:
         queues_before = conn.execute("SELECT count(*) FROM pgmq.meta").fetchone()
+    ctx.progress = progress = RecordingProgress()
     assert worker_execution.run(ctx) == worker_execution.API_MODE
     assert ctx.failures == []
+    assert progress.planned == {ctx.suite: progress.iterations_of(ctx.suite)}
     spans = driver_env.spans_of(ctx, settle_s=0.2)
     assert not [s for s in spans if s.name in (*WORKER_PHASES, Phase.WORKER_TOTAL)]
     tasks = _worker_tasks(spans)

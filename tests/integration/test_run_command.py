@@ -34,6 +34,9 @@ def test_a_quick_run_measures_summarises_and_stops_everything(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✅ All prerequisites met" in result.stdout
     assert "task_initialization (warm-up excluded)" in result.stdout
+    assert ("task_initialization: set off by the suite, not its measurement"
+            in result.stdout)  # the workers run the tasks it creates
+    assert "task_initialization: whole suite" in result.stdout
 
     [run_dir] = [p for p in (home / "runs").iterdir() if (p / "run.json").exists()]
     metadata = json.loads((run_dir / "run.json").read_text())
