@@ -31,13 +31,13 @@ from typing import Protocol
 import psycopg
 from psycopg import sql
 
+from instrument.workload.connection_thread import ConnectionThread
 from instrument.workload.tasker_client import TaskerClient
 
 _logger = logging.getLogger(__name__)
 
 _WAKE_S = 0.1
 """How often the listener thread looks up from the socket to see whether it should stop."""
-_RECONNECT_S = 0.5
 
 FINAL_STATES = {"all_complete": "complete", "blocked_by_failures": "blocked_by_failures"}
 """A final execution_status (GET /v1/tasks/{uuid}) → the task's final state."""
@@ -65,10 +65,6 @@ class Finalization:
     None for a NOTIFY, which arrives after the commit and is stamped on arrival."""
 
 
-class ListenerError(RuntimeError):
-    """The listener could not LISTEN (unreachable database, refused connection)."""
-
-
 def parse_payload(payload: str, received_ns: int) -> Finalization | None:
     """A Finalization from a NOTIFY payload; None (logged) when the payload is not one."""
     try:
@@ -80,7 +76,7 @@ def parse_payload(payload: str, received_ns: int) -> Finalization | None:
         return None
 
 
-class FinalizationListener:
+class FinalizationListener(ConnectionThread):
     """A background LISTEN on the finalization channel; `wait(task_uuid)` hands out receipts.
 
     Use as a context manager, or `start()` (returns once LISTEN is active) and `stop()`.
@@ -88,48 +84,20 @@ class FinalizationListener:
     driver learns of those tasks only by polling.
     """
 
+    _name = "finalization listener"
+
     def __init__(self, database_url: str, channel: str, retain: int = 10_000) -> None:
+        super().__init__()
         self._database_url = database_url
         self._channel = channel
         self._retain = retain
         self._receipts: OrderedDict[str, Finalization] = OrderedDict()
         self._arrived = threading.Condition()
-        self._stopping = threading.Event()
-        self._listening = threading.Event()
-        self._first_error: BaseException | None = None
-        self._thread: threading.Thread | None = None
+        self._doing = f"LISTEN on {channel}"
 
     @property
     def channel(self) -> str:
         return self._channel
-
-    def start(self, timeout_s: float = 10.0) -> FinalizationListener:
-        """Start the thread; return once LISTEN is active, or raise ListenerError."""
-        if self._thread is not None:
-            return self
-        self._thread = threading.Thread(target=self._run, name="spanbench-finalization-listener",
-                                        daemon=True)
-        self._thread.start()
-        if not self._listening.wait(timeout_s):
-            self.stop()
-            raise ListenerError(
-                f"could not LISTEN on {self._channel} within {timeout_s:.0f} s: "
-                f"{self._first_error or 'no answer from the database'}; check DATABASE_URL")
-        return self
-
-    def stop(self) -> None:
-        """Stop the thread and close its connection (within about 0.1 s)."""
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FinalizationListener:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     def expect(self, task_uuid: str, since_ns: int | None = None) -> None:
         """Nothing to do: every NOTIFY is kept until a driver takes it."""
@@ -150,22 +118,10 @@ class FinalizationListener:
                 self._receipts.popitem(last=False)
             self._arrived.notify_all()
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._listen()
-            except Exception as error:  # psycopg.Error, OSError: reconnect
-                if self._first_error is None:
-                    self._first_error = error
-                self._listening.clear()
-                _logger.warning("finalization listener lost its connection (%s); reconnecting",
-                                error)
-                self._stopping.wait(_RECONNECT_S)
-
-    def _listen(self) -> None:
+    def _serve(self) -> None:
         with psycopg.connect(self._database_url, autocommit=True) as conn:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-            self._listening.set()
+            self._ready.set()
             clock = time.perf_counter_ns
             while not self._stopping.is_set():
                 for notify in conn.notifies(timeout=_WAKE_S):

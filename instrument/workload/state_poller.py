@@ -30,12 +30,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Protocol
 
 import psycopg
 
-from instrument.workload.completion import DB_POLL, Finalization, ListenerError
+from instrument.workload.completion import DB_POLL, Finalization
+from instrument.workload.connection_thread import ConnectionThread
 from instrument.workload.libpq_state import LibpqStateConnection
 from instrument.workload.server_stamps import ArrivalBound, split_stamp, stamped_sql
 
@@ -49,7 +49,6 @@ the database varies little), at a little more database time per poll."""
 APPLICATION_NAME = "spanbench-completion-poller"
 _IDLE_WAKE_S = 0.1
 """How often an idle poller (nothing in flight) looks up to see whether it should stop."""
-_RECONNECT_S = 0.5
 
 
 class StateConnection(Protocol):
@@ -138,18 +137,22 @@ def _connect(database_url: str) -> StateConnection:
                                                 application_name=APPLICATION_NAME))
 
 
-class DatabaseStatePoller:
+class DatabaseStatePoller(ConnectionThread):
     """Watches tasks' states in the database (see the module's docstring); a context manager.
 
     `state_sql` takes the task uuids as its one parameter (%s, a list) and returns
     (task_uuid, final state, correlation_id) for those of them that are final.
     """
 
+    _name = "task state poller"
+    _doing = "poll task states"
+
     def __init__(self, database_url: str, state_sql: str,
                  interval_s: float = DEFAULT_INTERVAL_S, *,
                  clock: Callable[[], int] = time.perf_counter_ns,
                  connect: Callable[[str], StateConnection] = _connect,
                  retain: int = 10_000, server_stamped: bool = DEFAULT_SERVER_STAMPED) -> None:
+        super().__init__()
         self._database_url = database_url
         self._state_sql = stamped_sql(state_sql) if server_stamped else state_sql
         self._arrival = ArrivalBound() if server_stamped else None
@@ -158,10 +161,6 @@ class DatabaseStatePoller:
         self._connect = connect
         self._in_flight = InFlight(retain)
         self._changed = threading.Condition()
-        self._stopping = threading.Event()
-        self._connected = threading.Event()
-        self._first_error: BaseException | None = None
-        self._thread: threading.Thread | None = None
         self._load = PollerLoad()
 
     @property
@@ -172,35 +171,9 @@ class DatabaseStatePoller:
     def load(self) -> PollerLoad:
         return self._load
 
-    def start(self, timeout_s: float = 10.0) -> DatabaseStatePoller:
-        """Start the thread; return once its connection is open, or raise ListenerError."""
-        if self._thread is not None:
-            return self
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="spanbench-task-state-poller",
-                                        daemon=True)
-        self._thread.start()
-        if not self._connected.wait(timeout_s):
-            self.stop()
-            raise ListenerError(
-                f"could not poll task states within {timeout_s:.0f} s: "
-                f"{self._first_error or 'no answer from the database'}; check DATABASE_URL")
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
+    def _wake(self) -> None:
         with self._changed:
             self._changed.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> DatabaseStatePoller:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
     def expect(self, task_uuid: str, since_ns: int | None = None) -> None:
         with self._changed:
@@ -219,22 +192,10 @@ class DatabaseStatePoller:
                 self._in_flight.forget(task_uuid)
             return finalization
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._poll_until_stopped()
-            except Exception as error:  # psycopg.Error, OSError: reconnect
-                if self._first_error is None:
-                    self._first_error = error
-                self._connected.clear()
-                _logger.warning("task state poller lost its connection (%s); reconnecting",
-                                error)
-                self._stopping.wait(_RECONNECT_S)
-
-    def _poll_until_stopped(self) -> None:
+    def _serve(self) -> None:
         conn = self._connect(self._database_url)
         try:
-            self._connected.set()
+            self._ready.set()
             while not self._stopping.is_set():
                 with self._changed:
                     self._changed.wait_for(
