@@ -201,6 +201,7 @@ BAGGAGE_KEYS: Final[tuple[str, ...]] = (
     Attr.WARMUP,
     Attr.CONCURRENCY,
     Attr.ARRIVAL_RATE,
+    Attr.STACK_TRACED,
 )
 
 LOAD_LEVEL_SEPARATOR: Final = "@"

@@ -17,8 +17,11 @@ every `poll_interval_s`, as a plain client would, gives attribute `e2e.poll_comp
 nanoseconds from the span's start to the poll that first saw the task final.
 
 Observer effect: even iterations trace the stack, odd ones send it an unsampled traceparent
-so the stack exports nothing. The driver's e2e.workflow is always a sampled root, stamped
-`bench.stack_traced`; `run` returns the durations and the tracing tax between the two.
+so the stack exports nothing. The driver's spans are always sampled; `bench.stack_traced`
+rides in the iteration's baggage, so every span of the workflow carries it. The statistics and
+targets are of the traced workflows (whose phases the breakdown shows); the untraced ones are
+the control of the tracing tax (extract.analyse.tracing_tax), so a target's percentile needs
+SAMPLES_PER_CHECKED samples for each one it sees. `run` returns the durations.
 
 Load (`RunSettings.load`, `spanbench run --concurrency N` / `--rate R`): each scenario runs as
 `<scenario>@c<N>` or `<scenario>@r<R>`, many workflows in flight (instrument.workload.load);
@@ -53,7 +56,6 @@ from instrument.workload.load import (
     closed_loop,
     open_loop,
 )
-from instrument.workload.observer_effect import TracingTax, stratified_tracing_tax, tracing_tax
 from instrument.workload.tasker_client import (
     FINAL_EXECUTION_STATUSES,
     TaskerClient,
@@ -64,8 +66,12 @@ from spanbench.vocabulary import Attr, Phase, Suite
 SUITE = Suite.E2E_LATENCY
 NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
 STACK_PHASES = True
-SAMPLES = 10
+SAMPLES = 100
+"""Per scenario without a target: 50 traced + 50 untraced workflows, which narrow the tracing
+tax's interval to about ±3 points over the five scenarios (the targets' scenarios take more)."""
 WARMUP = 2
+SAMPLES_PER_CHECKED = 2
+"""Samples a scenario takes for each one its targets see: one traced, one untraced."""
 STACK_TRACED = Attr.STACK_TRACED
 """True when the stack traced the workflow, false when it was sent an unsampled context."""
 POLL_COMPLETION = "e2e.poll_completion_ns"
@@ -168,20 +174,6 @@ class E2eOutcome:
     def scenarios(self) -> list[str]:
         return list(dict.fromkeys(s.scenario for s in self.samples))
 
-    def tax_by_scenario(self) -> dict[str, TracingTax | None]:
-        """Each scenario's tax; None where one side has no samples."""
-        taxes: dict[str, TracingTax | None] = {}
-        for scenario in self.scenarios():
-            traced, untraced = self.durations(scenario, True), self.durations(scenario, False)
-            taxes[scenario] = tracing_tax(traced, untraced) if traced and untraced else None
-        return taxes
-
-    def tax(self) -> TracingTax | None:
-        """The tax over every scenario with samples on both sides; None if there is none."""
-        strata = [(self.durations(s, True), self.durations(s, False)) for s in self.scenarios()]
-        strata = [(traced, untraced) for traced, untraced in strata if traced and untraced]
-        return stratified_tracing_tax(strata) if strata else None
-
 
 def stack_traced(iteration: Iteration) -> bool:
     """Whether the stack traces this iteration: even ones yes, odd ones no."""
@@ -202,7 +194,7 @@ def run(ctx: DriverContext, *, workflows: Mapping[str, Workflow] | None = None) 
         runnable = {name: (workflow, template) for name, workflow
                     in (SCENARIOS if workflows is None else workflows).items()
                     if (template := workflow.template or ctx.system.template(name)) is not None}
-        ctx.plan(len(runnable), *load.default_counts(SAMPLES, WARMUP))
+        ctx.plan(runnable, *load.default_counts(SAMPLES, WARMUP))
         for name, (workflow, template) in runnable.items():
             expected = workflow.expected_on(ctx.system, name)
             if load.active:
@@ -269,10 +261,11 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Complet
     """
     traced = stack_traced(iteration)
     body = ctx.system.task_request(template, workflow.context)
-    parent = context_with_baggage(ctx.settings.load.baggage(), ctx.parent(iteration))
+    parent = context_with_baggage({**ctx.settings.load.baggage(), STACK_TRACED: traced},
+                                  ctx.parent(iteration))
     to_stack = None if traced else unsampled_context(parent)
     deadline = ctx.deadline()
-    attributes: dict[str, AttrValue] = {STACK_TRACED: traced, Attr.NAMESPACE: template.namespace}
+    attributes: dict[str, AttrValue] = {Attr.NAMESPACE: template.namespace}
     if start is not None and ctx.settings.load.open_loop:
         attributes[Attr.START_LAG] = start.lag_ns
     with ExitStack() as closing:

@@ -13,7 +13,7 @@ import duckdb
 import typer
 from rich.console import Console
 
-from extract.analyse.analysis import load_targets
+from extract.analyse.analysis import Target, load_targets
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.console import console_report
 from extract.reports.files import LATEST, write_reports
@@ -61,10 +61,10 @@ def baseline_path(name: str) -> Path:
     return path
 
 
-def check_targets_file(targets: Path | None) -> None:
+def check_targets_file(targets: Path | None) -> list[Target]:
     """Load the targets once so a bad file stops a run before any timing."""
     try:
-        load_targets(targets)
+        return load_targets(targets)
     except ValueError as error:
         raise ReportError(str(error)) from None
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from extract.analyse.tracing_tax import stratified_tracing_tax
 from instrument.drivers import e2e_latency
 from instrument.drivers.base import DriverContext
 from instrument.drivers.e2e_latency import STACK_TRACED, E2eOutcome, Workflow
@@ -95,10 +96,16 @@ def test_the_outcome_holds_the_exported_durations_and_a_tax(quick_run: E2eRun) -
     exported = {(r.attributes[Attr.SCENARIO], r.attributes[Attr.ITERATION]): r.duration_ns
                 for r in quick_run.roots() if not r.attributes[Attr.WARMUP]}
     assert measured == exported
-    assert set(outcome.tax_by_scenario()) == set(STEPS)
-    tax = outcome.tax()
-    assert tax is not None and (tax.n_traced, tax.n_untraced) == (5, 10)
+    strata = [(outcome.durations(s, True), outcome.durations(s, False)) for s in STEPS]
+    tax = stratified_tracing_tax(strata)
+    assert (tax.n_traced, tax.n_untraced) == (5, 10)
     assert tax.ci_low <= tax.ratio <= tax.ci_high
+
+
+def test_every_span_of_a_workflow_says_whether_the_stack_traced_it(quick_run: E2eRun) -> None:
+    for spans in quick_run.traces().values():
+        root = next(s for s in spans if s.name == Phase.E2E_WORKFLOW)
+        assert {s.attributes[STACK_TRACED] for s in spans} == {root.attributes[STACK_TRACED]}
 
 
 def test_a_wrong_expected_result_marks_the_workflow_as_an_error(
