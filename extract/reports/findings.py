@@ -48,8 +48,7 @@ def _thin_percentiles(rows: list[Any]) -> str | None:
     text = f"p99 not reported for {len(no99)} of {len(rows)} benchmarks (needs n ≥ 100"
     if no95:
         text += f"; p95 missing for {len(no95)}, needs n ≥ 20"
-    return (text + f"); fewest samples: {benchmark_name(fewest)} n={fewest.n}; "
-            "run with --samples 100 to check p99 targets")
+    return text + f"); fewest samples: {benchmark_name(fewest)} n={fewest.n}"
 
 
 def _incomplete(report: ReportInput, suite: str) -> list[str]:

@@ -68,7 +68,12 @@ class RunSettings:
     """A smoke run: QUICK_SAMPLES samples, QUICK_WARMUP warm-up, the smallest datasets."""
     iteration_timeout_s: float = 30.0
     poll_interval_s: float = 0.05
-    """How often e2e completion is polled through GET /v1/tasks/{uuid}."""
+    """How often completion is polled through GET /v1/tasks/{uuid} (a system without a
+    completion NOTIFY, and --client-poll)."""
+    client_poll: bool = False
+    """e2e_latency also polls each workflow as a plain client would (e2e.poll_completion_ns):
+    off by default, as the polls load the API and database during the measured window and
+    keep each iteration up to an interval past its completion."""
     load: LoadProfile = field(default_factory=LoadProfile)
     """How many e2e workflows are in flight at once (default: one)."""
     planned: Mapping[tuple[str, str | None], int] = field(default_factory=dict)

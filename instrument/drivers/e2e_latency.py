@@ -12,9 +12,10 @@ for the suite, on its finalization channel) stamps the NOTIFY in its own thread:
 span's end. A system announcing none is polled instead: its task states in the database, on
 one connection, polls back to back (instrument.systems.completion), else its API; the root then
 carries `bench.completion_window_ns`, the window the completion lies in, and every root
-`bench.completion_source` (pg_notify, db_poll, api_poll). Polling GET /v1/tasks/{uuid}
-every `poll_interval_s`, as a plain client would, gives attribute `e2e.poll_completion_ns`:
-nanoseconds from the span's start to the poll that first saw the task final.
+`bench.completion_source` (pg_notify, db_poll, api_poll). With `client_poll` (--client-poll),
+polling GET /v1/tasks/{uuid} every `poll_interval_s`, as a plain client would, gives attribute
+`e2e.poll_completion_ns`: nanoseconds from the span's start to the poll that first saw the task
+final (off by default: the polls load what is measured).
 
 Observer effect: even iterations trace the stack, odd ones send it an unsampled traceparent
 so the stack exports nothing. The driver's spans are always sampled; `bench.stack_traced`
@@ -287,7 +288,7 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Complet
             root.set_attributes(ids)
             polled_ns = None
             api_polled = isinstance(listener, TaskStatePoller)
-            if start is None and not api_polled:
+            if start is None and not api_polled and ctx.settings.client_poll:
                 polled_ns = _poll_until_final(client, task_uuid, deadline.expires_at,
                                               ctx.settings.poll_interval_s)
             finalization = _finalization(ctx, client, listener, task_uuid, deadline)

@@ -193,6 +193,12 @@ def run(
     template: Annotated[list[str] | None, typer.Option(
         help="tasker-core: run SCENARIO on this template, as SCENARIO=namespace/name:version "
              "(e.g. tree_7=rust_e2e_tree/hierarchical_tree:1.0.0). Repeatable.")] = None,
+    client_poll: Annotated[bool, typer.Option(
+        "--client-poll",
+        help="e2e_latency: also poll GET /v1/tasks/{uuid} every 50 ms during each workflow, as "
+             "a plain client would, and record when it first saw the task final "
+             "(e2e.poll_completion_ns). The polls load the API and database while they are "
+             "measured.")] = False,
     write_to_deployment: Annotated[bool, typer.Option(
         "--write-to-deployment",
         help="Run step_enqueueing and worker_execution on a deployment this run did not "
@@ -231,7 +237,7 @@ def run(
         errors.print(f"error: --runs-dir: {error}", highlight=False, markup=False)
         raise typer.Exit(EXIT_PREREQUISITE) from None
     options = job.RunOptions(chosen, samples, warmup, quick, timeout, load, measured,
-                             write_to_deployment, target_list)
+                             write_to_deployment, target_list, client_poll)
     console.print(measured.describe(), highlight=False, markup=False)
     for problem in measured.function_problems():
         console.print(f"[yellow]{escape(problem)}[/yellow]", highlight=False)

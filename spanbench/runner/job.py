@@ -90,6 +90,8 @@ class RunOptions:
     targets: Sequence[Target] = ()
     """The targets checked after the run: a scenario takes the samples their percentiles need
     (spanbench.runner.sample_plan)."""
+    client_poll: bool = False
+    """--client-poll: e2e_latency also polls each workflow through the API (RunSettings)."""
 
 
 @dataclass
@@ -362,7 +364,8 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
                                quick=options.quick,
                                iteration_timeout_s=options.iteration_timeout_s,
-                               load=options.load, planned=sample_plan.planned(options.targets))
+                               load=options.load, planned=sample_plan.planned(options.targets),
+                               client_poll=options.client_poll)
     outcome = RunOutcome(run_id)
     emitted = 0
     scratch_suites = [suite for suite in options.suites

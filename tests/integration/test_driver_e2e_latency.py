@@ -39,7 +39,7 @@ class E2eRun:
 
 @pytest.fixture(scope="module")
 def quick_run(driver_env: DriverEnv) -> E2eRun:
-    ctx = driver_env.context(e2e_latency.SUITE)
+    ctx = driver_env.context(e2e_latency.SUITE, client_poll=True)
     outcome = e2e_latency.run(ctx)
     return E2eRun(ctx, outcome, driver_env.spans_of(ctx, settle_s=1.5))
 
@@ -120,6 +120,7 @@ def test_a_wrong_expected_result_marks_the_workflow_as_an_error(
     assert root.status_code == "ERROR"
     assert "math check failed" in root.status_message
     assert "linear_step_3 = 1679616, expected 279936" in root.status_message
+    assert e2e_latency.POLL_COMPLETION not in root.attributes  # no client polls by default
 
 
 def test_a_stuck_workflow_costs_one_error_span_and_the_run_goes_on(
