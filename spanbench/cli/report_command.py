@@ -23,6 +23,7 @@ from extract.reports.verdict import EXIT_INPUT, verdict
 from extract.store import history, runstore
 from extract.store.run_json import RunJsonError
 from extract.store.runstore import RunsDirError, RunStore
+from spanbench.cli.common import report_console
 from spanbench.cli.phase_map_option import PhaseMapOption, read_phase_map
 from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
 from spanbench.phase_map import PhaseMap, PhaseMapError
@@ -150,7 +151,7 @@ def report(
     phase_map_file: PhaseMapOption = None,
 ) -> None:
     """Regenerate every report of a run from its Parquet alone (no stack needed)."""
-    console, errors = Console(), Console(stderr=True)
+    console, errors = report_console(), Console(stderr=True)
     try:
         store = resolve_store(runs_dir)
         if run is not None:

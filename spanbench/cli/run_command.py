@@ -31,6 +31,7 @@ from extract.store.runstore import RunsDirError, RunStore, new_run_id
 from instrument.drivers import e2e_latency
 from instrument.workload.load import LoadProfile
 from spanbench import settings
+from spanbench.cli.common import report_console
 from spanbench.cli.phase_map_option import PhaseMapOption, read_phase_map
 from spanbench.cli.report_command import (
     DEFAULT_OUTPUT_DIR,
@@ -206,7 +207,7 @@ def run(
              "moved back and restored). Never on a production database.")] = False,
 ) -> None:
     """Run the benchmark suites against a live stack and print per-phase percentiles."""
-    console, errors = Console(), Console(stderr=True)
+    console, errors = report_console(), Console(stderr=True)
     try:
         chosen = suites.resolve(suite or [])
         load = LoadProfile(concurrency, rate, arrival,
