@@ -67,7 +67,11 @@ def stratified_tracing_tax(strata: Sequence[tuple[Samples, Samples]], resamples:
     """The tax over several scenarios: Σ traced medians ÷ Σ untraced medians − 1.
 
     The bootstrap resamples within each scenario (stratum), so mixing scenarios of different
-    lengths adds no spread. The medians reported are the sums of the scenarios' medians.
+    lengths adds no spread, and resamples the design's unit there: each side's samples in the
+    order they ran, the i-th traced with the i-th untraced (neighbours in time, as e2e_latency
+    alternates them), so a drift of the machine during the run moves both medians of a
+    resample alike instead of widening the interval; samples beyond the shorter side are
+    resampled alone. The medians reported are the sums of the scenarios' medians.
     """
     if not strata or any(not traced or not untraced for traced, untraced in strata):
         raise ValueError("the tracing tax needs traced and untraced samples of every scenario")
@@ -80,8 +84,9 @@ def stratified_tracing_tax(strata: Sequence[tuple[Samples, Samples]], resamples:
     for _ in range(resamples):
         traced_sum = untraced_sum = 0.0
         for traced, untraced in strata:
-            traced_sum += statistics.median(rng.choices(traced, k=len(traced)))
-            untraced_sum += statistics.median(rng.choices(untraced, k=len(untraced)))
+            traced_again, untraced_again = _paired_resample(traced, untraced, rng)
+            traced_sum += statistics.median(traced_again)
+            untraced_sum += statistics.median(untraced_again)
         ratios.append(traced_sum / untraced_sum - 1.0)
     ratios.sort()
     last = resamples - 1
@@ -89,6 +94,17 @@ def stratified_tracing_tax(strata: Sequence[tuple[Samples, Samples]], resamples:
                       ratios[round(0.025 * last)], ratios[round(0.975 * last)],
                       sum(len(traced) for traced, _ in strata),
                       sum(len(untraced) for _, untraced in strata))
+
+
+def _paired_resample(traced: Samples, untraced: Samples, rng: random.Random
+                     ) -> tuple[list[float], list[float]]:
+    pairs = min(len(traced), len(untraced))
+    drawn = [rng.randrange(pairs) for _ in range(pairs)]
+    traced_again = [traced[i] for i in drawn] + rng.choices(traced[pairs:],
+                                                             k=len(traced) - pairs)
+    untraced_again = [untraced[i] for i in drawn] + rng.choices(untraced[pairs:],
+                                                                 k=len(untraced) - pairs)
+    return traced_again, untraced_again
 
 
 def run_tracing_tax(con: duckdb.DuckDBPyConnection, run_id: str) -> TracingTax | None:

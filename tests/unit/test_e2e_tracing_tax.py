@@ -78,3 +78,21 @@ def test_the_verdict_says_what_the_interval_allows(ratio: float, low: float, hig
 def test_the_half_width_is_the_larger_side() -> None:
     assert _tax(0.01, -0.005, 0.05).half_width() == pytest.approx(0.04)
     assert GOAL == 0.03
+
+
+def test_a_drift_both_sides_share_does_not_widen_the_interval_the_design_cancels() -> None:
+    rng = random.Random(7)
+    drift = [1.0 + 0.3 * i / 200 for i in range(200)]  # the machine slows by 30% over the run
+    traced = [100e6 * d * 1.02 * rng.gauss(1, 0.01) for d in drift]
+    untraced = [100e6 * d * rng.gauss(1, 0.01) for d in drift]
+    tax = tracing_tax(traced, untraced)
+    assert tax.ci_low <= 0.02 <= tax.ci_high
+    assert tax.half_width() < 0.02
+    shuffled = tracing_tax(rng.sample(traced, len(traced)), rng.sample(untraced, len(untraced)))
+    assert shuffled.half_width() > 2 * tax.half_width()  # pairs broken: the drift is noise
+
+
+def test_unequal_sides_resample_their_extra_samples_alone() -> None:
+    tax = tracing_tax([110.0, 110.0, 110.0, 500.0], [100.0, 100.0])
+    assert (tax.n_traced, tax.n_untraced) == (4, 2)
+    assert tax.ci_low >= 0.1 - 1e-9
