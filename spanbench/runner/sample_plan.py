@@ -8,6 +8,7 @@ and, in e2e_latency, counting only the workflows the targets see).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,11 +20,31 @@ Planned = Mapping[tuple[str, str | None], int]
 """(suite, scenario) → samples; scenario None: every scenario of the suite."""
 
 
+SPARE = 0.05
+"""Samples taken beyond a target's need, so that a failed iteration (no sample) does not leave
+the target without data."""
+
+
 @dataclass(frozen=True)
 class TargetNeed:
     target: Target
-    samples: int
-    """Samples its scenario must take so that the target's metric is reported."""
+    seen: int
+    """Samples the target's metric needs (MIN_SAMPLES) among those it sees."""
+    split: int
+    """Samples its scenario takes per one the target sees (samples_per_checked)."""
+
+    @property
+    def least(self) -> int:
+        """Samples its scenario must take at the least for the metric to be reported."""
+        return self.seen * self.split
+
+    @property
+    def samples(self) -> int:
+        """Samples a default run takes for it: the least, and SPARE more where that is
+        beyond one (a mean's 2 need none)."""
+        spare = math.ceil(self.seen * (1 + SPARE)) if self.seen > MIN_SAMPLES["mean"] \
+            else self.seen
+        return spare * self.split
 
 
 def samples_per_checked(suite: str) -> int:
@@ -33,7 +54,7 @@ def samples_per_checked(suite: str) -> int:
 
 
 def target_needs(targets: Iterable[Target]) -> list[TargetNeed]:
-    return [TargetNeed(t, MIN_SAMPLES[t.metric] * samples_per_checked(t.suite))
+    return [TargetNeed(t, MIN_SAMPLES[t.metric], samples_per_checked(t.suite))
             for t in targets if t.suite in DRIVERS]
 
 
@@ -82,11 +103,13 @@ def _why(suite: str, n: int, scenarios: Sequence[str], needs: Sequence[TargetNee
                 else f"{n // split} stack-traced + {n - n // split} untraced, for the tracing tax")
     metrics = sorted({target.metric for target in deciding})
     labels = ", ".join(dict.fromkeys(target.label for target in deciding))
+    least = min(need.seen for need in needs if need.target in deciding)
     why = f"{'/'.join(metrics)} target{'s' if len(deciding) > 1 else ''} ({labels}) "
     why += "need" if len(deciding) > 1 else "needs"
+    spare = f", {n // split - least} spare for failed iterations" if n // split > least else ""
     if split == 1:
-        return f"{why} {n}"
-    return (f"{why} {n // split} stack-traced workflows; as many run untraced, the tracing "
+        return f"{why} {least}{spare}"
+    return (f"{why} {least} stack-traced workflows{spare}; as many run untraced, the tracing "
             "tax's control")
 
 
@@ -96,6 +119,6 @@ def unchecked(chosen: Sequence[str], targets: Sequence[Target], samples: int | N
     if not quick and samples is None:
         return []
     taken = QUICK_SAMPLES if quick else int(samples or 0)
-    return [f"{need.target.label} {need.target.metric} (needs {need.samples})"
+    return [f"{need.target.label} {need.target.metric} (needs {need.least})"
             for need in target_needs(targets)
-            if need.target.suite in chosen and taken < need.samples]
+            if need.target.suite in chosen and taken < need.least]
