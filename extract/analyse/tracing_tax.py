@@ -44,8 +44,8 @@ class TracingTax:
     def verdict(self) -> str:
         """What the interval allows one to say about GOAL."""
         if self.half_width() > GOAL:
-            return (f"interval wider than ±{GOAL:.0%}: too few workflows to tell "
-                    f"(e2e_latency's default samples narrow it)")
+            return (f"interval wider than ±{GOAL:.0%}: too few workflows for this spread "
+                    "to tell (more e2e_latency samples narrow it)")
         if self.ci_high < GOAL:
             return f"below the {GOAL:.0%} goal"
         if self.ci_low > GOAL:
