@@ -76,12 +76,7 @@ def _unmapped(report: ReportInput, suite: str) -> str | None:
 
 
 def _tracing_tax(report: ReportInput, suite: str) -> str | None:
-    tax = report.tracing_tax
-    if suite != E2E_SUITE or tax is None:
-        return None
-    return (f"Tracing tax (stack traced vs untraced workflows, medians): {tax.ratio:+.1%}, "
-            f"95% CI {tax.ci_low:+.1%} … {tax.ci_high:+.1%} (n = {tax.n_traced} + "
-            f"{tax.n_untraced}): {tax.verdict()}")
+    return report.tracing_tax_line() if suite == E2E_SUITE else None
 
 
 def key_findings(report: ReportInput, suite: str) -> list[str]:

@@ -226,6 +226,9 @@ def _suite(report: ReportInput, charts: ChartData, suite: str) -> str:
              "<h3>Percentiles and targets</h3>", _stats_table(report, suite),
              _comparison_table(report, suite),
              "<h3>Latency distributions</h3>", _distributions(report, charts, suite)]
+    tax = report.tracing_tax_line() if suite == E2E_SUITE else None
+    if tax is not None:
+        parts += ["<h3>Observer effect</h3>", f'<p class="note">{escape(tax)}</p>']
     if suite == E2E_SUITE:
         parts += ["<h3>Where the time goes</h3>", _breakdown(report),
                   "<h3>Waterfalls: median and slowest trace</h3>", _waterfalls(charts)]

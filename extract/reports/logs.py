@@ -214,6 +214,9 @@ def summary_markdown(report: ReportInput) -> str:
             lines += ["", SET_OFF_HEADING, "", *_stats_table(set_off)]
         if suite == E2E_SUITE and report.completion:
             lines += ["", *report.completion]
+        tax = report.tracing_tax_line() if suite == E2E_SUITE else None
+        if tax is not None:
+            lines += ["", tax]
         lines += ["", *summary_lines(report.checks_of(suite)), ""]
     lines += [line.replace("## ", "### ", 1) if line.startswith("## ") else line
               for line in breakdown_sections(report)]

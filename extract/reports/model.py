@@ -72,6 +72,15 @@ class ReportInput:
     """extract.analyse.tracing_tax.TracingTax of the e2e_latency workflows measured both ways;
     None when the run has none."""
 
+    def tracing_tax_line(self) -> str | None:
+        """The tracing tax in one sentence, with its interval and verdict; None without one."""
+        tax = self.tracing_tax
+        if tax is None:
+            return None
+        return (f"Tracing tax (stack traced vs untraced workflows, medians): {tax.ratio:+.1%}, "
+                f"95% CI {tax.ci_low:+.1%} … {tax.ci_high:+.1%} (n = {tax.n_traced} + "
+                f"{tax.n_untraced}): {tax.verdict()}")
+
     def suites(self) -> list[str]:
         """Suites with statistics and suites skipped or failed, in the seed's order (unknown
         names last)."""
