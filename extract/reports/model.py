@@ -154,7 +154,8 @@ def measures_lines(report: ReportInput, suite: str) -> list[str]:
 
 STATUS_MARK = {"pass": "✅ PASS", "warning": "⚠️  WARNING", "fail": "❌ FAIL",
                "missing": "⚠️  NO DATA"}
-COMPARISON_MARK = {"Improved": "✅ Improved", "Stable": "✅ Stable", "Regressed": "❌ Regressed"}
+COMPARISON_MARK = {"Improved": "✅ Improved", "Stable": "✅ Stable", "Regressed": "❌ Regressed",
+                   "Unstable": "⚠️ Unstable"}
 
 
 def check_scenario(check: Any) -> str:
