@@ -28,6 +28,8 @@ class RunMeta:
     started_at: datetime
     commit: str
     environment: str
+    host: str | None = None
+    """run.json's host name (None when unknown): history calibrates thresholds per host."""
 
 
 @dataclass(frozen=True)

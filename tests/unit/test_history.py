@@ -19,7 +19,8 @@ from tests.unit.reports_fixture import MS, stats
 
 EXPECTED_SCHEMA = [
     ("run_id", "VARCHAR"), ("started_at", "TIMESTAMP WITH TIME ZONE"), ("git_commit", "VARCHAR"),
-    ("suite", "VARCHAR"), ("scenario", "VARCHAR"), ("phase", "VARCHAR"), ("n", "BIGINT"),
+    ("host", "VARCHAR"), ("suite", "VARCHAR"), ("scenario", "VARCHAR"), ("phase", "VARCHAR"),
+    ("n", "BIGINT"),
     ("mean_ns", "DOUBLE"), ("p50_ns", "DOUBLE"), ("p95_ns", "DOUBLE"), ("p99_ns", "DOUBLE"),
 ]
 
