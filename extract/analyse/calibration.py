@@ -30,8 +30,6 @@ def history_spreads(runs_dir: Runs, run_id: str, host: str | None
     if con is None:
         return {}
     try:
-        if "host" not in {row[0] for row in con.sql("DESCRIBE history").fetchall()}:
-            return {}
         rows = con.execute(queries.load()["calibration"].sql,
                            {"host": host, "run_id": run_id, "window": HISTORY_RUNS}).fetchall()
     finally:

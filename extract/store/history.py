@@ -156,13 +156,16 @@ def open_history(runs_dir: Runs,
                  connection: duckdb.DuckDBPyConnection | None = None
                  ) -> duckdb.DuckDBPyConnection | None:
     """A connection with view `history` over every run's history file (scenarios in today's
-    spelling: macro bench_history_scenario); None when there is none."""
+    spelling: macro bench_history_scenario; host null where a file has none); None when there
+    is none."""
     if not any(history_dir(runs_dir).glob("*.parquet")):
         return None
     con = connection if connection is not None else duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")  # started_at comes back as a UTC datetime
     macros.define(con)
-    con.read_parquet(history_glob(runs_dir), union_by_name=True).project(
-        "* REPLACE (bench_history_scenario(scenario) AS scenario)").create_view(
+    files = con.read_parquet(history_glob(runs_dir), union_by_name=True)
+    if "host" not in files.columns:  # every file written before hosts were kept
+        files = files.project("*, NULL::VARCHAR AS host")
+    files.project("* REPLACE (bench_history_scenario(scenario) AS scenario)").create_view(
         "history", replace=True)
     return con

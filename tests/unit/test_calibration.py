@@ -48,7 +48,8 @@ def test_too_few_runs_or_hostless_history_calibrate_nothing(tmp_path: Path) -> N
     for day in range(4):  # written before hosts were kept: no host column at all
         path = history_path(old, f"r{day}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table({"run_id": [f"r{day}"], "suite": ["s"], "scenario": ["x"],
-                                 "phase": ["p"], "p50_ns": [1e6 + day]}), path)
+        pq.write_table(pa.table({"run_id": [f"r{day}"], "started_at": [days(day)],
+                                 "suite": ["s"], "scenario": ["x"], "phase": ["p"],
+                                 "p50_ns": [1e6 + day]}), path)
     assert history_spreads(old, "r9", "here") == {}
     assert history_spreads(tmp_path / "none", "r9", "here") == {}
