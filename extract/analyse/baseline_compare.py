@@ -136,11 +136,14 @@ def compare(con: duckdb.DuckDBPyConnection, run_id: str, baseline_dir: Path,
 
 
 def compare_baselines(base_dir: Path, current_dir: Path,
-                      thresholds: Mapping[str, float] | None = None) -> list[Comparison]:
+                      thresholds: Mapping[str, float] | None = None,
+                      history: Mapping[BenchmarkKey, run_level.Spread] | None = None
+                      ) -> list[Comparison]:
     """Two saved baselines against each other (`spanbench compare BASE CURRENT`)."""
     load_metadata(base_dir)
     load_metadata(current_dir)
-    return compare_tables(load_samples(base_dir), load_samples(current_dir), thresholds)
+    return compare_tables(load_samples(base_dir), load_samples(current_dir), thresholds,
+                          history)
 
 
 def repetitions(samples: pa.Table) -> dict[BenchmarkKey, dict[str, list[float]]]:
