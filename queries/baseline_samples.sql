@@ -1,5 +1,6 @@
 -- name: baseline_samples
--- The raw samples a baseline keeps: one row per successful, non-warm-up span of one run, in ns
+-- The raw samples a baseline keeps: one row per successful, non-warm-up span of one run (the
+-- tracing tax's control workflows, bench.stack_traced false, left out as phase_stats does), in ns
 -- per call (Duration / bench.batch_size: macro bench_per_call_ns), keyed like phase_stats
 -- (variant = bench.dataset_size), each with its repetition: `block` numbers the benchmark's
 -- samples cut, in start-time order, into contiguous blocks (0 first) — as many as $blocks,
@@ -15,6 +16,7 @@ WITH samples AS (
     FROM spans
     WHERE RunId = $run_id AND Suite IS NOT NULL AND Phase IS NOT NULL
       AND NOT coalesce(Warmup, false) AND StatusCode <> 'Error'
+      AND NOT bench_tax_control(SpanAttributes)
       AND NOT bench_derived(SpanAttributes)
     WINDOW benchmark AS (PARTITION BY Suite, Scenario, bench_dataset_size(SpanAttributes), Phase
                          ORDER BY Timestamp, SpanId)

@@ -111,7 +111,7 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
             if edges:
                 await conn.execute(INSERT_EDGES_SQL, ([e[0] for e in edges], [e[1] for e in edges]))
             ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
-            await enqueue_ready_steps(conn, recorder, init, ref)
+            await enqueue_ready_steps(conn, recorder, init, ref, Phase.TASK_INITIALIZE)
     return task_uuid
 
 

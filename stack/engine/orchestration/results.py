@@ -15,7 +15,7 @@ from instrument.propagation import extract_message_headers
 from instrument.recorder import Parent, PhaseRecorder
 from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
 from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, StepResultMessage
-from stack.engine.orchestration.enqueue import TaskRef, enqueue_ready_steps, lock_task
+from stack.engine.orchestration.enqueue import SWEEP, TaskRef, enqueue_ready_steps, lock_task
 from stack.engine.telemetry import messaging_attributes
 
 logger = logging.getLogger(__name__)
@@ -140,7 +140,9 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                 if applied:
                     processing.set_attribute(Attr.TRANSITIONS, 1 if result.status == "success"
                                              else 1 if retry_after is None else 2)
-                    await enqueue_ready_steps(conn, recorder, processing, task)
+                    ready = await enqueue_ready_steps(conn, recorder, processing, task,
+                                                      Phase.RESULT_PROCESS)
+                    processing.set_attribute(Attr.READY_STEPS, len(ready))
                     final = await finalize_if_done(conn, recorder, processing, task)
                     outcome = ResultOutcome(True, retry_after, final)
             await conn.execute(DELETE_SQL, (ORCHESTRATION_RESULTS_QUEUE, message["msg_id"]))
@@ -162,5 +164,5 @@ async def sweep_ready_tasks(conn: AsyncConnection, recorder: PhaseRecorder, limi
             if task is None:
                 continue
             parent = extract_message_headers(task.trace_context)
-            published += len(await enqueue_ready_steps(conn, recorder, parent, task))
+            published += len(await enqueue_ready_steps(conn, recorder, parent, task, SWEEP))
     return published
