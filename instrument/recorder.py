@@ -213,6 +213,25 @@ class PhaseRecord:
         return parent.span_context if isinstance(parent, PhaseRecord) else parent
 
 
+class DelayedPhaseRecord(PhaseRecord):
+    """A phase made slower on purpose (the test-only SPANBENCH_FAULT_DELAY): it busy-waits its
+    delay before it ends, so the delay is exact even below the scheduler's resolution."""
+
+    __slots__ = ("_delay_ns",)
+
+    def __init__(self, recorder: PhaseRecorder, name: str, parent: Parent, kind: SpanKind,
+                 attributes: Mapping[str, AttrValue] | None, delay_ns: int) -> None:
+        super().__init__(recorder, name, parent, kind, attributes)
+        self._delay_ns = delay_ns
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        until = _perf_counter_ns() + self._delay_ns
+        while _perf_counter_ns() < until:
+            pass
+        super().__exit__(exc_type, exc, tb)
+
+
 Parent = Context | SpanContext | PhaseRecord | None
 """What a phase may hang under: a Context, a SpanContext, another phase, or None."""
 
@@ -224,7 +243,8 @@ class PhaseRecorder:
     parent context is stamped too, and `bench.phase` defaults to the phase name
     (precedence: the phase's own attributes, bench.phase, baggage, base attributes).
     With `provider` None (or an SDK disabled by OTEL_SDK_DISABLED) phases still time
-    and propagate, and flush exports nothing.
+    and propagate, and flush exports nothing. `delays` (test-only: phase name → ns) makes the
+    phases named slower: DelayedPhaseRecord, and `record` moves their end.
     """
 
     def __init__(
@@ -232,7 +252,9 @@ class PhaseRecorder:
         provider: TracerProvider | None,
         scope: str = "spanbench",
         base_attributes: Mapping[str, AttrValue] | None = None,
+        delays: Mapping[str, int] | None = None,
     ) -> None:
+        self._delays = dict(delays or {})
         self._tracer = _sdk_tracer(provider, scope)
         self._root_flags = _constant_root_flags(self._tracer)
         self._scope = InstrumentationScope(scope, "")
@@ -256,6 +278,8 @@ class PhaseRecorder:
         attributes: Mapping[str, AttrValue] | None = None,
     ) -> PhaseRecord:
         """A phase to time with `with`; a workload exception is recorded and re-raised."""
+        if self._delays and name in self._delays:
+            return DelayedPhaseRecord(self, name, parent, kind, attributes, self._delays[name])
         return PhaseRecord(self, name, parent, kind, attributes)
 
     def record(
@@ -270,7 +294,7 @@ class PhaseRecorder:
         """Record a phase measured elsewhere with `time.perf_counter_ns` (same host)."""
         record = PhaseRecord(self, name, parent, kind, attributes)
         record.start_ns = start_mono_ns
-        record.end_ns = end_mono_ns
+        record.end_ns = end_mono_ns + self._delays.get(name, 0)
         if record._export:
             self._finished.append(record)
         return record

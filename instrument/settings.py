@@ -96,6 +96,21 @@ def fault_pause_points() -> frozenset[str]:
     return frozenset(settings.items(settings.FAULT_PAUSE_AT))
 
 
+def fault_delays(suite: str) -> dict[str, int]:
+    """SPANBENCH_FAULT_DELAY's delays (ns) of `suite`'s phases; SettingsError if malformed."""
+    delays = {}
+    for item in settings.items(settings.FAULT_DELAY):
+        where, _, nanoseconds = item.rpartition(":")
+        item_suite, _, phase = where.partition("/")
+        if not (item_suite and phase and nanoseconds.isdigit()):
+            raise settings.SettingsError(
+                f"{settings.FAULT_DELAY}: {item!r} is not suite/phase:ns (e.g. "
+                "event_propagation/publish:25000)")
+        if item_suite == suite:
+            delays[phase] = int(nanoseconds)
+    return delays
+
+
 def orchestration_auth_headers() -> dict[str, str]:
     """The credential headers for the orchestration API, in tasker-core's client order."""
     token = settings.first(settings.TASKER_ORCHESTRATION_AUTH_TOKEN, settings.TASKER_AUTH_TOKEN)

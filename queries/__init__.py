@@ -17,9 +17,9 @@ from importlib.resources.abc import Traversable
 NAME_LINE = re.compile(r"^-- name: ([a-z][a-z0-9_]*)\s*$")
 
 NAMES: tuple[str, ...] = (
-    "phase_summary", "worker_phases", "phase_stats", "baseline_samples", "baseline_compare",
+    "phase_summary", "worker_phases", "phase_stats", "baseline_samples", "baseline_repetitions",
     "e2e_workflows", "e2e_breakdown", "e2e_workflow_breakdown", "e2e_completeness", "e2e_lifecycle",
-    "trend",
+    "trend", "calibration",
     "e2e_throughput", "e2e_completion",
     "html_histograms", "html_waterfalls",
     "derive_workflows", "derive_check", "worker_derived", "unmapped_spans",

@@ -326,6 +326,13 @@ FAULT_PAUSE_AT = _declare(
 .paused and waits (at most FAULT_PAUSE_MAX_S) for <suite>.<scenario>.<index>.resume: a fault
 test injects its fault while the run waits at a known point."""
 
+FAULT_DELAY = _declare(
+    "SPANBENCH_FAULT_DELAY", None,
+    "Test-only: `suite/phase:ns,...`: the driver's recorder makes each phase named that much "
+    "slower (benchmarks/regression_gate.py's injected slowdown).", test_only=True)
+"""A phase timed with `with recorder.phase(...)` busy-waits the delay before it ends; one
+recorded after the fact (`recorder.record`) has its end moved by it. Never set in a real run."""
+
 CHROMIUM = _declare(
     "SPANBENCH_CHROMIUM", None,
     "Test-only (read by the tests alone): the Chromium binary of the HTML report's browser "

@@ -1,111 +1,199 @@
-"""A later run compared with a baseline: on the raw per-call samples (queries/baseline_compare.sql).
+"""A later run compared with a baseline on run-level values (extract/analyse/run_level.py).
 
-The change of the median counts only when it is larger than the noise threshold and the
-Mann–Whitney U test finds it significant (two-sided, 0.05). Baselines are kept by
-extract/store/baselines.py.
+Each side is a set of runs, each run a set of repetitions: its samples of a benchmark cut into
+up to BLOCKS contiguous blocks in time order (queries/baseline_samples.sql), each block's median
+a repetition (queries/baseline_repetitions.sql). The change is the current side's value against
+the baseline's; it counts only beyond a threshold of SPREAD_MULTIPLE × the benchmark's measured
+spread, floored by the noise threshold (extract.analyse.noise). No p-value is computed: the
+samples of one run are not independent draws of what varies between runs. Baselines are kept
+by extract/store/baselines.py and may combine several runs (`add_runs`).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 import queries
+from extract.analyse import run_level
 from extract.analyse.duckdb_runner import Runs, open_runs
 from extract.analyse.noise import noise_thresholds
-from extract.store.baselines import load_metadata, load_samples, write_baseline
+from extract.store.baselines import (
+    METADATA,
+    baseline_runs,
+    load_metadata,
+    load_samples,
+    write_baseline,
+)
 from extract.store.runstore import RunStore
 from spanbench.security import check_name
 
-SIGNIFICANCE = 0.05
+BLOCKS = 5
+"""Most repetitions a run's samples of one benchmark are cut into."""
+MIN_BLOCK_SAMPLES = 3
+"""Fewest samples in a repetition (a benchmark with fewer than 2 × this has one)."""
+
+BenchmarkKey = tuple[str, str, str | None, str]
+"""(suite, scenario, variant, phase)."""
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One (suite, scenario, variant, phase) in both samples; change = current / baseline - 1."""
+    """One (suite, scenario, variant, phase) on both sides; change = current / baseline - 1."""
 
     suite: str
     scenario: str
     variant: str | None
     phase: str
     baseline_median_ns: float
+    """Median of the baseline runs' values (a run's value: the median of its block medians)."""
     current_median_ns: float
+    """The same over the current side's runs (one run, unless two baselines are compared)."""
     change: float
-    p_value: float
     status: str
+    """Improved, Stable, Regressed or Unstable (run_level.verdict)."""
     n_baseline: int
+    """Repetitions (blocks) on the baseline side, over all its runs."""
     n_current: int
     threshold: float
+    spread: float | None
+    """The widest spread known, as a fraction (None: too few repetitions to tell)."""
+    note: str
+    """How the threshold was set, e.g. "15.0% = 3 × spread 5.0% over 10 blocks"."""
+    baseline_runs: int
 
 
 def run_samples(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
-    """Run `run_id`'s samples (over the connection's `spans` view), as a baseline keeps them."""
-    return con.sql(queries.load()["baseline_samples"].sql,
-                   params={"run_id": run_id}).to_arrow_table()
+    """Run `run_id`'s samples with their blocks (over the connection's `spans` view)."""
+    return con.sql(queries.load()["baseline_samples"].sql, params={
+        "run_id": run_id, "blocks": BLOCKS, "min_block": MIN_BLOCK_SAMPLES}).to_arrow_table()
+
+
+def _runs_samples(runs_dir: Runs, run_ids: Sequence[str]) -> tuple[RunStore, pa.Table]:
+    store = RunStore.at(runs_dir)
+    con = open_runs(store, list(run_ids))
+    try:
+        tables = [run_samples(con, run_id) for run_id in run_ids]
+    finally:
+        con.close()
+    return store, pa.concat_tables(tables)
+
+
+def _run_entry(store: RunStore, run_id: str, samples: pa.Table) -> dict:
+    run = store.record(run_id)
+    return {"run_id": run_id, "commit": run.commit,
+            "date": None if run.started_at is None else run.started_at.isoformat(),
+            "samples": sum(1 for r in samples.column("run_id").to_pylist() if r == run_id)}
+
+
+def _metadata(name: str, entries: list[dict], samples: int) -> dict:
+    newest = entries[-1]
+    return {"name": name, "run_id": newest["run_id"], "commit": newest["commit"],
+            "date": newest["date"], "saved_at": datetime.now(UTC).isoformat(),
+            "samples": samples, "runs": entries}
 
 
 def save_baseline(runs_dir: Runs, baselines_dir: Path, name: str, run_id: str) -> Path:
-    """Keep run `run_id`'s samples and metadata as baseline `name`; returns its folder."""
+    """Keep run `run_id`'s samples as baseline `name`, replacing what it held; its folder."""
     check_name(name, "baseline name")  # before anything is read
-    store = RunStore.at(runs_dir)
-    con = open_runs(store, [run_id])
-    try:
-        table = run_samples(con, run_id)
-    finally:
-        con.close()
-    run = store.record(run_id)
-    metadata = {"name": name, "run_id": run_id, "commit": run.commit,
-                "date": None if run.started_at is None else run.started_at.isoformat(),
-                "saved_at": datetime.now(UTC).isoformat(), "samples": table.num_rows}
-    return write_baseline(baselines_dir, name, table, metadata)
+    store, table = _runs_samples(runs_dir, [run_id])
+    entries = [_run_entry(store, run_id, table)]
+    return write_baseline(baselines_dir, name, table, _metadata(name, entries, table.num_rows))
+
+
+def add_runs(runs_dir: Runs, baselines_dir: Path, name: str, run_ids: Sequence[str]) -> Path:
+    """Add runs to baseline `name` (created when absent); a run it holds already is replaced."""
+    check_name(name, "baseline name")
+    store, added = _runs_samples(runs_dir, run_ids)
+    folder = Path(baselines_dir) / name
+    entries: list[dict] = []
+    if (folder / METADATA).is_file():
+        entries = [e for e in baseline_runs(folder) if e["run_id"] not in run_ids]
+        kept = pa.array([e["run_id"] for e in entries], pa.string())
+        old = load_samples(folder)
+        old = old.filter(pc.is_in(old.column("run_id"), kept))
+        added = pa.concat_tables([old.select(added.column_names).cast(added.schema), added])
+    entries += [_run_entry(store, run_id, added) for run_id in run_ids]
+    return write_baseline(baselines_dir, name, added, _metadata(name, entries, added.num_rows))
 
 
 def compare(con: duckdb.DuckDBPyConnection, run_id: str, baseline_dir: Path,
-            thresholds: Mapping[str, float] | None = None) -> list[Comparison]:
-    """Run `run_id` (over the connection's `spans` view) against the baseline in `baseline_dir`."""
+            thresholds: Mapping[str, float] | None = None,
+            history: Mapping[BenchmarkKey, run_level.Spread] | None = None) -> list[Comparison]:
+    """Run `run_id` (over the connection's `spans` view) against the baseline in `baseline_dir`;
+    `history` gives a benchmark's spread over its past runs (extract.analyse.calibration)."""
     load_metadata(baseline_dir)
-    return compare_tables(load_samples(baseline_dir), run_samples(con, run_id), thresholds)
+    return compare_tables(load_samples(baseline_dir), run_samples(con, run_id), thresholds,
+                          history)
 
 
 def compare_baselines(base_dir: Path, current_dir: Path,
-                      thresholds: Mapping[str, float] | None = None) -> list[Comparison]:
+                      thresholds: Mapping[str, float] | None = None,
+                      history: Mapping[BenchmarkKey, run_level.Spread] | None = None
+                      ) -> list[Comparison]:
     """Two saved baselines against each other (`spanbench compare BASE CURRENT`)."""
     load_metadata(base_dir)
     load_metadata(current_dir)
-    return compare_tables(load_samples(base_dir), load_samples(current_dir), thresholds)
+    return compare_tables(load_samples(base_dir), load_samples(current_dir), thresholds,
+                          history)
 
 
-def compare_tables(baseline: object, current: object,
-                   thresholds: Mapping[str, float] | None = None) -> list[Comparison]:
-    """Two Arrow tables of samples (baseline_samples' columns) compared in DuckDB.
-
-    `thresholds` maps a suite to its noise threshold (a fraction; key "*" sets the default),
-    merged over NOISE_THRESHOLDS and DEFAULT_NOISE.
-    """
+def repetitions(samples: pa.Table) -> dict[BenchmarkKey, dict[str, list[float]]]:
+    """Per benchmark, each run's block medians in block order (queries/baseline_repetitions)."""
     con = duckdb.connect()
-    con.register("baseline_samples", baseline)
-    con.register("current_samples", current)
-    result = con.execute(queries.load()["baseline_compare"].sql)
-    columns = [d[0] for d in result.description]
+    try:
+        con.register("samples", samples)
+        rows = con.execute(queries.load()["baseline_repetitions"].sql).fetchall()
+    finally:
+        con.close()
+    result: dict[BenchmarkKey, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for suite, scenario, variant, phase, run_id, _block, median_ns, _n in rows:
+        result[(suite, scenario, variant, phase)][run_id].append(median_ns)
+    return result
+
+
+def _side_value(runs: Mapping[str, list[float]]) -> float:
+    return median(run_level.run_value(blocks) for blocks in runs.values())
+
+
+def compare_tables(baseline: pa.Table, current: pa.Table,
+                   thresholds: Mapping[str, float] | None = None,
+                   history: Mapping[BenchmarkKey, run_level.Spread] | None = None
+                   ) -> list[Comparison]:
+    """Two tables of samples (baseline_samples' columns) compared on run-level values.
+
+    `thresholds` maps a suite to its floor (a fraction; key "*" sets the default), merged over
+    NOISE_THRESHOLDS and DEFAULT_NOISE.
+    """
     noise, default = noise_thresholds(thresholds)
+    base, now = repetitions(baseline), repetitions(current)
     comparisons = []
-    for values in result.fetchall():
-        row = dict(zip(columns, values, strict=True))
-        z = row.pop("z")
-        p_value = 1.0 if z is None else math.erfc(z / math.sqrt(2))
-        threshold = noise.get(row["suite"], default)
-        change = math.nan if row["change"] is None else row["change"]
-        row["change"] = change
-        if p_value < SIGNIFICANCE and abs(change) > threshold:
-            status = "Regressed" if change > 0 else "Improved"
-        else:
-            status = "Stable"
-        comparisons.append(Comparison(**row, p_value=p_value, status=status,
-                                      threshold=threshold))
+    for key, base_runs in base.items():
+        current_runs = now.get(key)
+        if not current_runs:
+            continue
+        reference, value = _side_value(base_runs), _side_value(current_runs)
+        between_runs = run_level.relative_spread(
+            [run_level.run_value(blocks) for blocks in base_runs.values()])
+        bar = run_level.threshold(noise.get(key[0], default), [
+            run_level.block_spread([*base_runs.values(), *current_runs.values()]),
+            None if between_runs is None
+            else run_level.Spread(between_runs, len(base_runs), "baseline runs"),
+            (history or {}).get(key)])
+        change = (value - reference) / reference if reference else float("nan")
+        comparisons.append(Comparison(
+            *key, baseline_median_ns=reference, current_median_ns=value, change=change,
+            status=run_level.verdict(change, bar),
+            n_baseline=sum(map(len, base_runs.values())),
+            n_current=sum(map(len, current_runs.values())), threshold=bar.value,
+            spread=None if bar.spread is None else bar.spread.value, note=bar.note(),
+            baseline_runs=len(base_runs)))
     return comparisons

@@ -33,10 +33,9 @@ def _largest_change(report: ReportInput, suite: str) -> str | None:
     if not rows:
         return None
     top = max(rows, key=lambda row: abs(row.change))
-    p = "" if top.p_value is None else f", p={top.p_value:.3g}"
     return (f"Largest change vs baseline {report.baseline_name}: {benchmark_name(top)} "
             f"{top.change:+.1%} ({format_ns(top.baseline_median_ns)} → "
-            f"{format_ns(top.current_median_ns)}, {top.status}{p})")
+            f"{format_ns(top.current_median_ns)}, {top.status}, threshold {top.note})")
 
 
 def _thin_percentiles(rows: list[Any]) -> str | None:

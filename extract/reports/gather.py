@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from extract.analyse import analysis, baseline_compare, breakdown
+from extract.analyse.calibration import history_spreads
 from extract.analyse.derived_check import derived_check
 from extract.analyse.derived_worker import derived_worker
 from extract.analyse.duckdb_runner import Runs, open_runs
@@ -38,7 +39,13 @@ def run_meta(runs_dir: Runs, run_id: str) -> RunMeta:
     store = RunStore.at(runs_dir)
     record = run_record(store, run_id)
     return RunMeta(run_id, store.started_at(run_id, record), record.commit or "unknown",
-                   record.environment)
+                   record.environment, host_name(record))
+
+
+def host_name(record: RunRecord) -> str | None:
+    """The name of the host a run ran on, as run.json records it."""
+    name = (record.host or {}).get("name")
+    return None if name is None else str(name)
 
 
 def _prerequisites(record: RunRecord) -> tuple[Prerequisite, ...]:
@@ -52,8 +59,9 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
     """Statistics, target checks, breakdowns and (with a baseline) the comparison of one run.
 
     Prerequisites not given are those run.json recorded. The trend reads the history the store
-    keeps (beside the runs; a bucket's on this machine). `phase_map` attributes the
-    deployment's spans (open_runs: the map of the run's system when None).
+    keeps (beside the runs; a bucket's on this machine), and so does the comparison: each
+    benchmark's spread over its past runs on the run's host (extract.analyse.calibration).
+    `phase_map` attributes the deployment's spans (open_runs: the run's system's map when None).
     """
     store = RunStore.at(runs_dir)
     if baseline_dir is not None and not baseline_dir.is_dir():
@@ -68,7 +76,9 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
                   if check.target.suite in ran]  # targets of suites not run are not reported
         comparisons: list[Any] = []
         if baseline_dir is not None:
-            comparisons = list(baseline_compare.compare(con, run_id, baseline_dir))
+            history = history_spreads(store, run_id, host_name(run_record(store, run_id)))
+            comparisons = list(baseline_compare.compare(con, run_id, baseline_dir,
+                                                        history=history))
         if not prerequisites:
             prerequisites = _prerequisites(run_record(store, run_id))
         e2e = breakdown.e2e_analysis(con, run_id)  # one walk of the traces for all three

@@ -125,11 +125,12 @@ def _comparison_table(report: ReportInput, suite: str) -> str:
         f'<tr><td class="name">{escape(benchmark_name(r))}</td>'
         f"<td>{escape(format_ns(r.baseline_median_ns))}</td>"
         f"<td>{escape(format_ns(r.current_median_ns))}</td><td>{r.change:+.1%}</td>"
-        f"<td>{escape(r.status)}</td></tr>" for r in rows)
-    return (f"<h3>Against baseline {escape(str(report.baseline_name))} (medians)</h3>"
+        f"<td>{escape(r.status)}</td><td>{escape(r.note)}</td></tr>" for r in rows)
+    return (f"<h3>Against baseline {escape(str(report.baseline_name))} (run-level medians)</h3>"
             '<table><thead><tr><th scope="col" class="name">Benchmark</th>'
             '<th scope="col">baseline</th><th scope="col">current</th>'
-            '<th scope="col">change</th><th scope="col">status</th></tr></thead>'
+            '<th scope="col">change</th><th scope="col">status</th>'
+            '<th scope="col">threshold</th></tr></thead>'
             f"<tbody>{body}</tbody></table>")
 
 

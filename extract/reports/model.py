@@ -28,6 +28,8 @@ class RunMeta:
     started_at: datetime
     commit: str
     environment: str
+    host: str | None = None
+    """run.json's host name (None when unknown): history calibrates thresholds per host."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,8 @@ def measures_lines(report: ReportInput, suite: str) -> list[str]:
 
 STATUS_MARK = {"pass": "✅ PASS", "warning": "⚠️  WARNING", "fail": "❌ FAIL",
                "missing": "⚠️  NO DATA"}
-COMPARISON_MARK = {"Improved": "✅ Improved", "Stable": "✅ Stable", "Regressed": "❌ Regressed"}
+COMPARISON_MARK = {"Improved": "✅ Improved", "Stable": "✅ Stable", "Regressed": "❌ Regressed",
+                   "Unstable": "⚠️ Unstable"}
 
 
 def check_scenario(check: Any) -> str:

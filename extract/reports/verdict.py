@@ -23,8 +23,7 @@ def verdict(report: ReportInput) -> Verdict:
              f"{format_target_ms(c.target.threshold_ms)}"
              for c in report.checks if c.status == "fail" and c.measured_ms is not None]
     lines += [f"REGRESSED {r.suite}/{benchmark_name(r)} median {ms(r.baseline_median_ns):.3g} ms → "
-              f"{ms(r.current_median_ns):.3g} ms ({r.change:+.1%}"
-              + ("" if r.p_value is None else f", p={r.p_value:.2g}")
-              + f") against baseline {report.baseline_name}"
+              f"{ms(r.current_median_ns):.3g} ms ({r.change:+.1%} > threshold {r.note}) "
+              f"against baseline {report.baseline_name}"
               for r in report.comparisons if r.status == "Regressed"]
     return Verdict(EXIT_FAILED if lines else EXIT_OK, tuple(lines))

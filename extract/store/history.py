@@ -43,6 +43,8 @@ class RunFacts(Protocol):
     def started_at(self) -> datetime: ...
     @property
     def commit(self) -> str: ...
+    @property
+    def host(self) -> str | None: ...
 
 
 class PhaseFacts(Protocol):
@@ -80,6 +82,7 @@ HISTORY_SCHEMA = pa.schema([
     ("run_id", pa.string()),
     ("started_at", pa.timestamp("us", tz="UTC")),
     ("git_commit", pa.string()),
+    ("host", pa.string()),
     ("suite", pa.string()),
     ("scenario", pa.string()),
     ("phase", pa.string()),
@@ -90,7 +93,8 @@ HISTORY_SCHEMA = pa.schema([
     ("p99_ns", pa.float64()),
 ])
 """DuckDB reads started_at as TIMESTAMP WITH TIME ZONE; p95_ns/p99_ns are null where n is too
-small for them (p95 ≥ 20 samples, p99 ≥ 100); git_commit is null when the run's is unknown."""
+small for them (p95 ≥ 20 samples, p99 ≥ 100); git_commit is null when the run's is unknown;
+host is run.json's host name (null when unknown, and in files written before it was kept)."""
 
 
 def history_dir(runs_dir: Runs) -> Path:
@@ -118,6 +122,7 @@ def history_table(report: RunReport) -> pa.Table:
     commit = None if meta.commit in ("", "unknown") else meta.commit
     rows = [
         {"run_id": meta.run_id, "started_at": meta.started_at, "git_commit": commit,
+         "host": meta.host,
          "suite": row.suite,
          "scenario": row.scenario if row.variant is None
          else with_dataset_size(row.scenario, row.variant),
@@ -151,13 +156,16 @@ def open_history(runs_dir: Runs,
                  connection: duckdb.DuckDBPyConnection | None = None
                  ) -> duckdb.DuckDBPyConnection | None:
     """A connection with view `history` over every run's history file (scenarios in today's
-    spelling: macro bench_history_scenario); None when there is none."""
+    spelling: macro bench_history_scenario; host null where a file has none); None when there
+    is none."""
     if not any(history_dir(runs_dir).glob("*.parquet")):
         return None
     con = connection if connection is not None else duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")  # started_at comes back as a UTC datetime
     macros.define(con)
-    con.read_parquet(history_glob(runs_dir), union_by_name=True).project(
-        "* REPLACE (bench_history_scenario(scenario) AS scenario)").create_view(
+    files = con.read_parquet(history_glob(runs_dir), union_by_name=True)
+    if "host" not in files.columns:  # every file written before hosts were kept
+        files = files.project("*, NULL::VARCHAR AS host")
+    files.project("* REPLACE (bench_history_scenario(scenario) AS scenario)").create_view(
         "history", replace=True)
     return con

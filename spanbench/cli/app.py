@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from spanbench.cli import (
+    baseline_command,
     collect_command,
     compare_command,
     export_command,
@@ -32,6 +33,7 @@ app = typer.Typer(
 app.command("run")(run_command.run)
 app.command("report")(report_command.report)
 app.command("compare")(compare_command.compare)
+app.add_typer(baseline_command.app, name="baseline")
 app.command("runs")(runs_command.runs)
 app.command("query")(query_command.query)
 app.command("trend")(trend_command.trend)

@@ -12,8 +12,10 @@ import typer
 from rich.console import Console
 
 from extract.analyse.baseline_compare import compare_baselines, save_baseline
+from extract.analyse.calibration import history_spreads
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.baseline_table import baseline_markdown
+from extract.reports.gather import host_name, run_record
 from extract.reports.verdict import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from extract.store.baselines import load_metadata
 from extract.store.runstore import RunStore
@@ -54,7 +56,10 @@ def comparisons(runs_dir: RunStore, base: str, current: str) -> tuple[list[Any],
                 folders.append(baselines_dir() / name)
             else:
                 folders.append(save_baseline(runs_dir, Path(scratch), name, name))
-        rows = compare_baselines(folders[0], folders[1])
+        history = {}
+        if _kind(current, runs_dir) == "run":  # its history on its host calibrates the bar
+            history = history_spreads(runs_dir, current, host_name(run_record(runs_dir, current)))
+        rows = compare_baselines(folders[0], folders[1], history=history)
         return rows, label(folders[0]), label(folders[1])
 
 

@@ -56,15 +56,17 @@ def trend_table(runs: Sequence[TrendRow]) -> Table:
     """One benchmark's runs, oldest first."""
     first = runs[0]
     table = Table(title=f"{first.suite}/{first.scenario} {first.phase}", title_justify="left")
-    for column in ("date (UTC)", "commit", "n", "median", "p95", "vs ref", "change"):
+    for column in ("date (UTC)", "commit", "n", "median", "p95", "vs ref", "bar", "change"):
         table.add_column(column, overflow="fold", no_wrap=column != "change",
-                         justify="right" if column in ("n", "median", "p95", "vs ref") else "left")
+                         justify="right" if column in ("n", "median", "p95", "vs ref", "bar")
+                         else "left")
     for index, row in enumerate(runs):
         table.add_row(
             row.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
             (row.git_commit or "unknown")[:10], str(row.n),
             format_ns(row.median_ns), format_ns(row.p95_ns),
             "" if row.change is None else f"{row.change:+.1%}",
+            f"{row.threshold:.1%}",
             marker(row, newest=index == len(runs) - 1))
     return table
 
@@ -78,8 +80,9 @@ def trend(
 ) -> None:
     """Each benchmark's median and p95 by date and commit; marks where a change began.
 
-    A change began at a run whose median is beyond the noise threshold (5%, sql_functions
-    15%) from the median of the 5 runs before it, when the next run confirms it.
+    A change began at a run whose median is beyond its bar from the median of the 5 runs before
+    it on the same host, when the next run confirms it. The bar is 3 × the spread of the 20 runs
+    before it (from 3 on), never below the noise floor (5%, sql_functions 15%).
     """
     suite, _, scenario = (benchmark or "").partition("/")
     directory = open_store(runs_dir)

@@ -371,13 +371,15 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     scratch_suites = [suite for suite in options.suites
                       if in_scratch(suite) and suite not in skipped]
     scratch_copy = scratch.ScratchOnDemand(deployment.database_url or "", run_id)
+    fault_delays = {suite: tracing_settings.fault_delays(suite) for suite in options.suites}
     try:
         for suite in options.suites:
             if suite in skipped:
                 outcome.suites[suite] = skipped[suite]
                 continue
             ctx = DriverContext(suite, run_settings, system, PhaseRecorder(
-                                    provider, base_attributes={Attr.SOURCE: Source.DRIVER}),
+                                    provider, base_attributes={Attr.SOURCE: Source.DRIVER},
+                                    delays=fault_delays[suite]),
                                 progress=progress, artifacts_dir=artifacts_dir,
                                 handlers=handlers, foreign_command=FOREIGN_HANDLER_COMMAND,
                                 writes_allowed=(deployment.started_stack

@@ -79,9 +79,26 @@ def test_compare_two_runs_prints_the_table(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.startswith("# Performance Baseline Comparison\nBaseline: ")
     assert "| task_initialization/diamond_4/api.create_task | 12.2ms | 15.3ms | +25.0% | " \
-           "❌ Regressed |" in result.stdout
+           "❌ Regressed | 5% (floor; spread 0.7% over 10 blocks) |" in result.stdout
     assert "✅ Stable" in result.stdout
     assert "REGRESSED task_initialization/diamond_4" in result.stderr
+
+
+def test_a_baseline_of_several_runs_widens_the_bar(tmp_path: Path) -> None:
+    runs = tmp_path / ".spanbench" / "runs"
+    for run_id, ms in (("20261129T200000Z-aaaaaa", 10.0), ("20261129T210000Z-bbbbbb", 11.0),
+                       ("20261129T220000Z-cccccc", 12.0), ("20261129T230000Z-dddddd", 13.0)):
+        write_calls_run(runs, run_id, {"linear_3": ms})
+    added = spanbench("baseline", "add", "main", "20261129T200000Z-aaaaaa",
+                      "20261129T210000Z-bbbbbb", "20261129T220000Z-cccccc", cwd=tmp_path)
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert "baseline 'main' holds 3 runs" in added.stdout
+    result = spanbench("compare", "main", "20261129T230000Z-dddddd", cwd=tmp_path)
+    # +18% over runs 9% apart: within 3 spreads (40%), beyond the 5% floor
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "⚠️ Unstable | 40.4% = 3 × spread 13.5% over 3 baseline runs |" in result.stdout
+    absent = spanbench("baseline", "add", "main", "20261129T000000Z-eeeeee", cwd=tmp_path)
+    assert absent.returncode == 2 and "error:" in absent.stderr
 
 
 @pytest.mark.full_run

@@ -66,9 +66,11 @@ def sample_report() -> ReportInput:
     ])
     comparisons = [
         Comparison("task_initialization", "linear_3", None, "api.create_task",
-                   18_200_000, 17_748_000, -0.0248, 0.01, "Improved", 20, 20, 0.05),
+                   18_200_000, 17_748_000, -0.0248, "Stable", 5, 5, 0.05, 0.004,
+                   "5% (floor; spread 0.4% over 10 blocks)", 1),
         Comparison("e2e_latency", "diamond_4", None, "e2e.workflow",
-                   500_000_000, 612_300_000, 0.2246, 0.0004, "Regressed", 10, 10, 0.05),
+                   500_000_000, 612_300_000, 0.2246, "Regressed", 3, 3, 0.12, 0.04,
+                   "12.0% = 3 × spread 4.0% over 6 blocks", 1),
     ]
     return ReportInput(
         meta=RunMeta("20261129T222039Z-3fa9c2", datetime(2026, 11, 29, 22, 20, 39, tzinfo=UTC),

@@ -1,9 +1,9 @@
-"""Baselines: Mann–Whitney on known pairs, the noise threshold, a Parquet round trip."""
+"""Baselines: run-level comparisons with known answers, the floors, a Parquet round trip, and
+baselines that combine runs."""
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,74 +11,94 @@ import pyarrow.parquet as pq
 import pytest
 
 from extract.analyse.baseline_compare import (
+    add_runs,
     compare,
     compare_baselines,
     compare_tables,
     save_baseline,
 )
 from extract.analyse.duckdb_runner import open_runs
-from tests.fake_runs import write_run_json, write_spans
+from extract.analyse.run_level import Spread
+from tests.fake_runs import T0, write_run_json, write_spans
 
 MS = 1_000_000
 
-
-def _samples(values_ms: list[float], suite: str = "s", phase: str = "p") -> pa.Table:
-    return pa.table({"suite": [suite] * len(values_ms), "scenario": ["x"] * len(values_ms),
-                     "variant": pa.array([None] * len(values_ms), pa.string()),
-                     "phase": [phase] * len(values_ms),
-                     "duration_ns": [v * MS for v in values_ms]})
+Blocks = list[list[float]]
+"""A run's samples in ms, block by block."""
 
 
-def _reference_p(a: list[float], b: list[float]) -> float:
-    """Mann–Whitney's two-sided p by the textbook, in plain Python (ties averaged)."""
-    pooled = sorted(a + b)
-    rank = {v: (pooled.index(v) + 1 + len(pooled) - pooled[::-1].index(v)) / 2 for v in pooled}
-    n1, n2, n = len(a), len(b), len(a) + len(b)
-    u = sum(rank[v] for v in a) - n1 * (n1 + 1) / 2
-    ties = sum(t**3 - t for t in (pooled.count(v) for v in set(pooled)))
-    sigma = math.sqrt(n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1))))
-    return math.erfc(max(abs(u - n1 * n2 / 2) - 0.5, 0) / sigma / math.sqrt(2))
+def _side(runs: dict[str, Blocks], suite: str = "s") -> pa.Table:
+    rows = [{"run_id": run_id, "suite": suite, "scenario": "x", "variant": None, "phase": "p",
+             "block": block, "duration_ns": value * MS}
+            for run_id, blocks in runs.items()
+            for block, values in enumerate(blocks) for value in values]
+    return pa.Table.from_pylist(rows, schema=pa.schema([
+        ("run_id", pa.string()), ("suite", pa.string()), ("scenario", pa.string()),
+        ("variant", pa.string()), ("phase", pa.string()), ("block", pa.int32()),
+        ("duration_ns", pa.float64())]))
 
 
-def test_a_shifted_pair_regresses_and_improves() -> None:
-    low, high = [1.0, 2, 3, 4, 5], [6.0, 7, 8, 9, 10]
-    [worse] = compare_tables(_samples(low), _samples(high))
-    # U = 0, z = (12.5 - 0.5) / sqrt(25 * 11 / 12): p = 0.01219 (scipy's asymptotic answer)
-    assert worse.p_value == pytest.approx(0.012185, abs=1e-6)
-    assert (worse.baseline_median_ns, worse.current_median_ns) == (3e6, 8e6)
-    assert worse.change == pytest.approx(5 / 3)
-    assert (worse.status, worse.n_baseline, worse.n_current) == ("Regressed", 5, 5)
-    [better] = compare_tables(_samples(high), _samples(low))
-    assert (better.status, better.p_value) == ("Improved", pytest.approx(worse.p_value))
+def _steady(centre_ms: float, blocks: int = 5, per_block: int = 2000) -> Blocks:
+    """A run whose samples hardly vary: ±0.1% around `centre_ms` in every block."""
+    return [[centre_ms * (1 + (i % 3 - 1) * 0.001) for i in range(per_block)]
+            for _ in range(blocks)]
 
 
-def test_ties_use_average_ranks_and_the_tie_correction() -> None:
-    base, current = [1.0, 1, 2, 2, 2, 3, 4], [2.0, 3, 3, 3, 4, 4, 5, 5]
-    [result] = compare_tables(_samples(base), _samples(current))
-    assert result.p_value == pytest.approx(_reference_p(base, current))
+def _three_noisy_runs() -> dict[str, Blocks]:
+    """Three steady runs of the same code whose values differ by ±8% from run to run."""
+    return {"a": _steady(100), "b": _steady(92), "c": _steady(108)}
 
 
-def test_an_identical_pair_is_stable() -> None:
-    values = [float(v) for v in range(1, 31)]
-    [same] = compare_tables(_samples(values), _samples(values))
-    assert (same.status, same.change) == ("Stable", 0.0)
-    assert same.p_value == pytest.approx(1.0)
-    [flat] = compare_tables(_samples([2.0] * 5), _samples([2.0] * 5))
-    assert (flat.status, flat.p_value) == ("Stable", 1.0)
+def test_a_shift_inside_the_run_to_run_spread_is_not_a_regression() -> None:
+    """10 000 samples a run: any test on samples would call +8% certain; between runs of the
+    same code the value moves as much, so it is not Regressed (it is above the 5% floor and
+    within the measured spread: Unstable)."""
+    [result] = compare_tables(_side(_three_noisy_runs()), _side({"now": _steady(108)}))
+    assert result.change == pytest.approx(0.08)
+    assert result.spread == pytest.approx(1.4826 * 8 / 100)  # baseline runs' MAD 8 around 100
+    assert result.threshold == pytest.approx(3 * 1.4826 * 0.08)
+    assert result.status == "Unstable"
+    assert result.note == "35.6% = 3 × spread 11.9% over 3 baseline runs"
+    assert (result.n_baseline, result.n_current, result.baseline_runs) == (15, 5, 3)
 
 
-def test_the_noise_threshold_is_respected() -> None:
-    base = [100 + i * 0.01 for i in range(40)]
-    [tiny] = compare_tables(_samples(base), _samples([v * 1.03 for v in base]))
-    assert tiny.p_value < 1e-6
-    assert (tiny.status, tiny.threshold) == ("Stable", 0.05)
-    ten = [v * 1.10 for v in base]
-    assert compare_tables(_samples(base), _samples(ten))[0].status == "Regressed"
-    [sql] = compare_tables(_samples(base, "sql_functions"), _samples(ten, "sql_functions"))
+def test_a_shift_well_beyond_the_spread_is_found() -> None:
+    baseline = _side(_three_noisy_runs())
+    [slower] = compare_tables(baseline, _side({"now": _steady(150)}))
+    assert (slower.status, slower.change) == ("Regressed", pytest.approx(0.5))
+    [faster] = compare_tables(baseline, _side({"now": _steady(60)}))
+    assert faster.status == "Improved"
+
+
+def test_drift_within_a_run_widens_the_bar() -> None:
+    drifting = [[v] * 20 for v in (100.0, 104, 108, 112, 116)]
+    shifted = [[v * 1.06] * 20 for v in (100.0, 104, 108, 112, 116)]
+    [result] = compare_tables(_side({"base": drifting}), _side({"now": shifted}))
+    # blocks deviate 8, 4, 0, 4, 8 from 108: median 4/108, a sigma of 5.49%, a bar of 16.5%
+    assert result.spread == pytest.approx(1.4826 * 4 / 108)
+    assert result.status == "Unstable"
+    steady = [[100.0] * 20] * 5
+    [flat] = compare_tables(_side({"base": steady}), _side({"now": [[106.0] * 20] * 5}))
+    assert (flat.status, flat.threshold, flat.spread) == ("Regressed", 0.05, 0.0)
+
+
+def test_the_floor_is_the_suites_noise_threshold() -> None:
+    base, ten = [[100.0] * 20] * 5, [[110.0] * 20] * 5
+    [sql] = compare_tables(_side({"b": base}, "sql_functions"), _side({"n": ten}, "sql_functions"))
     assert (sql.status, sql.threshold) == ("Stable", 0.15)
-    [strict] = compare_tables(_samples(base, "sql_functions"), _samples(ten, "sql_functions"),
-                              {"sql_functions": 0.02})
+    [strict] = compare_tables(_side({"b": base}, "sql_functions"),
+                              _side({"n": ten}, "sql_functions"), {"sql_functions": 0.02})
     assert strict.status == "Regressed"
+    [same] = compare_tables(_side({"b": base}), _side({"n": base}))
+    assert (same.status, same.change) == ("Stable", 0.0)
+
+
+def test_the_history_spread_widens_the_bar() -> None:
+    base, now = _side({"b": [[100.0] * 20] * 5}), _side({"n": [[110.0] * 20] * 5})
+    history = {("s", "x", None, "p"): Spread(0.05, 8, "runs of its history")}
+    [result] = compare_tables(base, now, history=history)
+    assert (result.status, result.threshold) == ("Unstable", pytest.approx(0.15))
+    assert result.note == "15.0% = 3 × spread 5.0% over 8 runs of its history"
 
 
 def _run(runs_dir: Path, run_id: str, values_ms: list[float]) -> None:
@@ -86,10 +106,26 @@ def _run(runs_dir: Path, run_id: str, values_ms: list[float]) -> None:
     calls += [(999 * MS, "Error", False), (999 * MS, "Unset", True)]  # failed, warm-up
     write_spans(runs_dir, run_id, [
         {"Duration": duration, "SpanAttributes": {}, "StatusCode": status, "RunId": run_id,
-         "Suite": "s", "Scenario": "x", "Phase": "p", "Warmup": warmup}
-        for duration, status, warmup in calls], part="00000")
+         "Suite": "s", "Scenario": "x", "Phase": "p", "Warmup": warmup,
+         "Timestamp": T0.timestamp() * 1e9 + i * 1000, "SpanId": f"{i:016x}"}
+        for i, (duration, status, warmup) in enumerate(calls)], part="00000")
     write_run_json(runs_dir, run_id,
                    {"commit": f"c-{run_id}", "started_at": "2026-11-29T23:00:00+00:00"})
+
+
+def test_blocks_follow_time_order(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    _run(runs, "r1", [10.0 + i for i in range(20)])  # later samples are slower
+    table = pq.read_table(save_baseline(runs, tmp_path / "b", "main", "r1") / "samples.parquet")
+    blocks = {}
+    for block, value in zip(table.column("block").to_pylist(),
+                            table.column("duration_ns").to_pylist(), strict=True):
+        blocks.setdefault(block, []).append(value / MS)
+    assert blocks == {0: [10.0, 11, 12, 13], 1: [14.0, 15, 16, 17], 2: [18.0, 19, 20, 21],
+                      3: [22.0, 23, 24, 25], 4: [26.0, 27, 28, 29]}
+    _run(runs, "r2", [10.0 + i for i in range(5)])  # fewer than 2 × 3 samples: one block
+    table = pq.read_table(save_baseline(runs, tmp_path / "b", "small", "r2") / "samples.parquet")
+    assert set(table.column("block").to_pylist()) == {0}
 
 
 def test_a_baseline_round_trip_through_parquet(tmp_path: Path) -> None:
@@ -100,9 +136,9 @@ def test_a_baseline_round_trip_through_parquet(tmp_path: Path) -> None:
     assert folder == baselines / "main"
     metadata = json.loads((folder / "baseline.json").read_text())
     assert (metadata["run_id"], metadata["commit"], metadata["samples"]) == ("r1", "c-r1", 20)
-    assert pq.read_table(folder / "samples.parquet").num_rows == 20
+    assert [run["run_id"] for run in metadata["runs"]] == ["r1"]
     [result] = compare(open_runs(runs, ["r2"]), "r2", folder)
-    assert (result.status, result.n_baseline, result.n_current) == ("Regressed", 20, 20)
+    assert (result.status, result.n_baseline, result.n_current) == ("Regressed", 5, 5)
     assert result.baseline_median_ns == pytest.approx(10.95e6)
     [same] = compare(open_runs(runs, ["r1"]), "r1", folder)
     assert same.status == "Stable"
@@ -110,3 +146,32 @@ def test_a_baseline_round_trip_through_parquet(tmp_path: Path) -> None:
     assert compare_baselines(folder, baselines / "feature")[0].status == "Regressed"
     with pytest.raises(FileNotFoundError, match="no baseline at"):
         compare(open_runs(runs, ["r2"]), "r2", baselines / "absent")
+
+
+def test_a_baseline_combines_runs(tmp_path: Path) -> None:
+    runs, baselines = tmp_path / "runs", tmp_path / "baselines"
+    for run_id, centre in (("r1", 10.0), ("r2", 11.0), ("r3", 12.0)):
+        _run(runs, run_id, [centre] * 20)
+    folder = add_runs(runs, baselines, "main", ["r1", "r2"])
+    add_runs(runs, baselines, "main", ["r3", "r2"])  # r2 again: replaced, not doubled
+    metadata = json.loads((folder / "baseline.json").read_text())
+    assert [run["run_id"] for run in metadata["runs"]] == ["r1", "r3", "r2"]
+    assert (metadata["run_id"], metadata["samples"]) == ("r2", 60)
+    [result] = compare(open_runs(runs, ["r1"]), "r1", folder)
+    assert (result.baseline_runs, result.n_baseline) == (3, 15)
+    assert result.baseline_median_ns == pytest.approx(11e6)
+    # runs at 10, 11 and 12: spread 1.4826 × 1/11, a bar of 40%; r1 is 9.1% faster
+    assert (result.status, result.threshold) == ("Unstable", pytest.approx(3 * 1.4826 / 11))
+
+
+def test_a_baseline_saved_before_repetitions_reads_as_one_block(tmp_path: Path) -> None:
+    runs, folder = tmp_path / "runs", tmp_path / "baselines" / "old"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"suite": ["s"] * 3, "scenario": ["x"] * 3,
+                             "variant": pa.array([None] * 3, pa.string()), "phase": ["p"] * 3,
+                             "duration_ns": [9e6, 10e6, 11e6]}), folder / "samples.parquet")
+    (folder / "baseline.json").write_text(json.dumps({"name": "old", "run_id": "r0",
+                                                      "commit": "c", "samples": 3}))
+    _run(runs, "r1", [10.0] * 20)
+    [result] = compare(open_runs(runs, ["r1"]), "r1", folder)
+    assert (result.status, result.n_baseline, result.baseline_runs) == ("Stable", 1, 1)

@@ -19,7 +19,8 @@ from tests.unit.reports_fixture import MS, stats
 
 EXPECTED_SCHEMA = [
     ("run_id", "VARCHAR"), ("started_at", "TIMESTAMP WITH TIME ZONE"), ("git_commit", "VARCHAR"),
-    ("suite", "VARCHAR"), ("scenario", "VARCHAR"), ("phase", "VARCHAR"), ("n", "BIGINT"),
+    ("host", "VARCHAR"), ("suite", "VARCHAR"), ("scenario", "VARCHAR"), ("phase", "VARCHAR"),
+    ("n", "BIGINT"),
     ("mean_ns", "DOUBLE"), ("p50_ns", "DOUBLE"), ("p95_ns", "DOUBLE"), ("p99_ns", "DOUBLE"),
 ]
 
@@ -168,3 +169,26 @@ def test_history_written_with_the_old_size_spelling_reads_back_with_plus(tmp_pat
         "get_next_ready_tasks+1000", "linear_4", "linear_4@c8"}
     assert [row.run_id for row in load_trend(tmp_path, "e2e_latency", "linear_4")] == [
         "r1", "r2"]
+
+
+def test_a_noisy_benchmark_gets_a_bar_as_wide_as_its_spread(tmp_path: Path) -> None:
+    noisy = [100, 108, 92, 106, 94, 104, 96, 100]  # MAD 5 around 100: spread 7.4%, bar 22%
+    _history_of(tmp_path, {("e2e_latency", "small"): [*noisy, 112, 113, 112],
+                           ("e2e_latency", "large"): [*noisy, 140, 141, 139]})
+    small = load_trend(tmp_path, "e2e_latency", "small")
+    assert not any(row.change_began for row in small)  # +12% twice: beyond 5%, within 22%
+    assert (small[8].spread, small[8].spread_runs) == (pytest.approx(1.4826 * 5 / 100), 8)
+    assert small[8].threshold == pytest.approx(3 * 1.4826 * 0.05)
+    assert small[2].spread is None and small[2].threshold == 0.05  # two runs before: no spread
+    assert _flags(tmp_path, "e2e_latency", "large") == [i == 8 for i in range(11)]
+
+
+def test_runs_are_judged_against_runs_of_the_same_host(tmp_path: Path) -> None:
+    for day, (host, ms) in enumerate([("a", 100), ("a", 101), ("a", 99), ("b", 130),
+                                      ("b", 131), ("b", 129), ("a", 100)]):
+        meta = RunMeta(f"run-{day}", days(day), "c", "x", host)
+        record_run(tmp_path, ReportInput(meta=meta, stats=[stats("e2e_latency", "x", "p", ms)]))
+    rows = load_trend(tmp_path, "e2e_latency", "x")
+    assert not any(row.change_began for row in rows)
+    assert [row.reference_ns and row.reference_ns / MS for row in rows] == [
+        None, 100, 100.5, None, 130, 130.5, 100]

@@ -46,5 +46,5 @@ def test_baseline_table_golden() -> None:
     text = baseline_markdown(sample_report().comparisons, "main (2026-11-28)",
                              "20261129T222039Z-3fa9c2")
     assert "| task_initialization/linear_3/api.create_task | 18.2ms | 17.7ms | -2.5% | " \
-           "✅ Improved |" in text
+           "✅ Stable | 5% (floor; spread 0.4% over 10 blocks) |" in text
     assert_golden("baseline.md", text)

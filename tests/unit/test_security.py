@@ -15,7 +15,6 @@ from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-import queries
 from extract.analyse import baseline_compare
 from extract.analyse.analysis import phase_statistics
 from extract.analyse.breakdown import e2e_analysis
@@ -106,8 +105,7 @@ def test_queries_take_run_ids_and_names_as_data() -> None:
         assert phase_statistics(con, run_id) == []
         analysis = e2e_analysis(con, run_id, with_workflows=True)
         assert analysis.breakdown == [] and analysis.workflows == []
-        samples = con.sql(queries.load()["baseline_samples"].sql, params={"run_id": run_id})
-        assert samples.fetchall() == []
+        assert baseline_compare.run_samples(con, run_id).num_rows == 0
     [row] = phase_statistics(con, "r")
     assert row.scenario == "x'); DROP TABLE sentinel; --"
     assert con.execute("SELECT n FROM sentinel").fetchall() == [(42,)]

@@ -109,13 +109,13 @@ _STAT_FIELDS = ("mean_ns", "std_ns", "min_ns", "max_ns", "p50_ns", "p95_ns", "p9
 @SLOW
 @given(st.lists(hostile_floats, min_size=len(_STAT_FIELDS), max_size=len(_STAT_FIELDS)),
        hostile_floats, hostile_floats, st.text(max_size=8))
-def test_report_json_files_are_strict(numbers: list[float], change: float, p_value: float,
+def test_report_json_files_are_strict(numbers: list[float], change: float, spread: float,
                                       scenario: str) -> None:
     report = sample_report()
     first = dataclasses.replace(report.stats[0], scenario=scenario,
                                 p50_ci=(numbers[0], numbers[-1]),
                                 **dict(zip(_STAT_FIELDS, numbers, strict=True)))
-    comparison = dataclasses.replace(report.comparisons[0], change=change, p_value=p_value,
+    comparison = dataclasses.replace(report.comparisons[0], change=change, spread=spread,
                                      current_median_ns=numbers[0])
     report = dataclasses.replace(report, stats=[first, *report.stats[1:]],
                                  comparisons=[comparison, *report.comparisons[1:]])

@@ -61,9 +61,10 @@ def test_failures_and_outliers_of_set_off_phases_are_no_finding_of_the_suite() -
 def test_a_baseline_change_of_a_set_off_phase_is_no_finding_of_the_suite() -> None:
     comparisons = [
         Comparison(ENQUEUEING, "chain_10", None, Phase.CLAIM, 20_000_000, 45_380_000, 1.269,
-                   0.001, "Regressed", 20, 20, 0.05),
+                   "Regressed", 5, 5, 0.05, 0.01, "5% (floor; spread 1.0% over 10 blocks)", 1),
         Comparison(ENQUEUEING, "chain_10", None, Phase.ENQUEUE_TOTAL, 29_000_000, 30_000_000,
-                   0.0345, 0.2, "Stable", 20, 20, 0.05),
+                   0.0345, "Stable", 5, 5, 0.05, 0.01, "5% (floor; spread 1.0% over 10 blocks)",
+                   1),
     ]
     findings = key_findings(_report(_enqueueing_rows(), comparisons), ENQUEUEING)
     assert any(line.startswith("Largest change vs baseline main: chain_10/enqueue.total")

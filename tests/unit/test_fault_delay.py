@@ -1,0 +1,36 @@
+"""The test-only injected slowdown: SPANBENCH_FAULT_DELAY read through the settings, honoured
+by the recorder."""
+
+from __future__ import annotations
+
+import pytest
+
+from instrument.recorder import PhaseRecorder
+from instrument.settings import fault_delays
+from spanbench.settings import SettingsError
+
+
+def test_the_variable_names_delays_per_suite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPANBENCH_FAULT_DELAY",
+                       "event_propagation/publish:25000, handler_overhead/handler.direct:7")
+    assert fault_delays("event_propagation") == {"publish": 25_000}
+    assert fault_delays("handler_overhead") == {"handler.direct": 7}
+    assert fault_delays("e2e_latency") == {}
+    monkeypatch.setenv("SPANBENCH_FAULT_DELAY", "publish:25000")
+    with pytest.raises(SettingsError, match="is not suite/phase:ns"):
+        fault_delays("event_propagation")
+    monkeypatch.delenv("SPANBENCH_FAULT_DELAY")
+    assert fault_delays("event_propagation") == {}
+
+
+def test_a_delayed_phase_takes_at_least_its_delay() -> None:
+    recorder = PhaseRecorder(None, delays={"slow": 2_000_000})
+    with recorder.phase("slow") as slow:
+        pass
+    with recorder.phase("fast") as fast:
+        pass
+    assert slow.duration_ns >= 2_000_000
+    assert fast.duration_ns < 2_000_000
+    recorded = recorder.record("slow", 100, 200)
+    assert recorded.duration_ns == 2_000_100
+    assert recorder.record("fast", 100, 200).duration_ns == 100
