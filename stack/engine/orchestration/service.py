@@ -71,10 +71,10 @@ class Orchestrator:
                     cur = await conn.execute(READ_RESULTS_SQL,
                                              (ORCHESTRATION_RESULTS_QUEUE, vt, batch))
                     messages = await cur.fetchall()
-                if not messages:
-                    await self.results_wakeup.wait(self.settings.poll_interval_s)
-                    continue
                 await asyncio.gather(*(self._process(message) for message in messages))
+                if len(messages) < batch:
+                    # The queue was drained: the next result is announced by its NOTIFY.
+                    await self.results_wakeup.wait(self.settings.poll_interval_s)
             except (psycopg.Error, OSError, TimeoutError) as error:
                 logger.warning("reading step results failed (%s); retrying", error)
                 await asyncio.sleep(RETRY_DELAY_S)

@@ -61,15 +61,17 @@ class StepWorker:
             try:
                 if not self.queues or targets is None:
                     await self._refresh_queues()
-                found = await self._read_round(self.queues if not targets else sorted(targets))
+                full = await self._read_round(self.queues if not targets else sorted(targets))
             except (psycopg.Error, OSError, TimeoutError) as error:
                 logger.warning("reading step queues failed (%s); retrying", error)
                 await asyncio.sleep(RETRY_DELAY_S)
                 targets = None
                 continue
-            if found:
-                targets = set()
+            if full:
+                targets = full
                 continue
+            # Every queue read came back short of its batch, so what arrives next is announced
+            # by a NOTIFY (or found by the poll): reading again now would find nothing.
             targets = await self._wait_for_work()
 
     async def _wait_for_work(self) -> set[str] | None:
@@ -91,8 +93,9 @@ class StepWorker:
             cur = await conn.execute(QUEUES_SQL)
             self.queues = sorted(row["queue_name"] for row in await cur.fetchall())
 
-    async def _read_round(self, queues: list[str]) -> int:
-        found = 0
+    async def _read_round(self, queues: list[str]) -> set[str]:
+        """Read each queue once; the queues that filled their batch and may hold more."""
+        full: set[str] = set()
         for queue in queues:
             while len(self._in_flight) >= self.concurrency:
                 self._slot_freed.clear()
@@ -106,8 +109,9 @@ class StepWorker:
                 task = asyncio.create_task(self._run_step(queue, message))
                 self._in_flight.add(task)
                 task.add_done_callback(self._finished)
-            found += len(messages)
-        return found
+            if messages and len(messages) == free:
+                full.add(queue)
+        return full
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
