@@ -11,6 +11,7 @@ from stack.engine.catalog import Catalog
 from stack.engine.database import make_pool
 from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, namespace_channel
 from stack.engine.orchestration.results import process_result, sweep_ready_tasks
+from stack.engine.queue_reads import read_messages
 from stack.engine.telemetry import Telemetry
 from stack.engine.templates import BUILTIN_TEMPLATES
 from stack.engine.wakeup import Wakeup
@@ -20,7 +21,6 @@ logger = logging.getLogger(__name__)
 
 SWEEP_LIMIT = 50
 RETRY_DELAY_S = 0.5
-READ_RESULTS_SQL = "SELECT * FROM pgmq.read(%s, %s, %s)"
 
 
 class Orchestrator:
@@ -68,9 +68,7 @@ class Orchestrator:
         while True:
             try:
                 async with self.pool.connection() as conn:
-                    cur = await conn.execute(READ_RESULTS_SQL,
-                                             (ORCHESTRATION_RESULTS_QUEUE, vt, batch))
-                    messages = await cur.fetchall()
+                    messages = await read_messages(conn, ORCHESTRATION_RESULTS_QUEUE, vt, batch)
                 await asyncio.gather(*(self._process(message) for message in messages))
                 if len(messages) < batch:
                     # The queue was drained: the next result is announced by its NOTIFY.

@@ -13,6 +13,7 @@ from instrument.propagation import extract_message_headers, inject_message_heade
 from spanbench.vocabulary import Attr, Phase
 from stack.engine.database import make_pool
 from stack.engine.messages import MESSAGE_READY_CHANNEL, StepMessage
+from stack.engine.queue_reads import read_messages
 from stack.engine.telemetry import Telemetry, messaging_attributes
 from stack.engine.wakeup import Wakeup
 from stack.engine.worker.fault_stall import stall_if_armed
@@ -22,7 +23,6 @@ from stack.settings import ServiceSettings
 logger = logging.getLogger(__name__)
 
 QUEUES_SQL = r"SELECT queue_name FROM pgmq.meta WHERE queue_name LIKE 'worker\_%\_queue'"
-READ_SQL = "SELECT * FROM pgmq.read(%s, %s, %s)"
 RETRY_DELAY_S = 0.5
 
 
@@ -102,9 +102,8 @@ class StepWorker:
                 await self._slot_freed.wait()
             free = self.concurrency - len(self._in_flight)
             async with self.pool.connection() as conn:
-                cur = await conn.execute(READ_SQL, (queue, self.settings.visibility_timeout_s,
-                                                    free))
-                messages = await cur.fetchall()
+                messages = await read_messages(conn, queue, self.settings.visibility_timeout_s,
+                                               free)
             for message in messages:
                 task = asyncio.create_task(self._run_step(queue, message))
                 self._in_flight.add(task)
