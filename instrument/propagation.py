@@ -123,7 +123,7 @@ def _typed(key: str, text: str) -> BaggageValue:
         if not math.isfinite(rate):
             raise ValueError("expected a finite number")
         return rate
-    if key == Attr.WARMUP:
+    if key in (Attr.WARMUP, Attr.STACK_TRACED):
         lowered = text.strip().lower()
         if lowered not in ("true", "false"):
             raise ValueError("expected true or false")

@@ -1,7 +1,7 @@
 -- name: html_histograms
 -- Each phase's per-call durations, counted in log-spaced bins between its min and max, for the
 -- HTML report's distribution charts. The samples are phase_stats.sql's: warm-up and failed
--- calls excluded, Duration / bench.batch_size per call (bench_per_call_ns), grouped by suite, scenario, variant
+-- calls and the tracing tax's control workflows excluded, Duration / bench.batch_size per call (bench_per_call_ns), grouped by suite, scenario, variant
 -- (bench.dataset_size) and phase, so a phase's counts sum to its n there. Bins: ceil(sqrt(n))
 -- clamped to [5, 40], one when min = max; bin i covers [lo (hi/lo)^(i/bins), lo (hi/lo)^((i+1)/bins))
 -- and the last one includes hi. A duration below 1 ns counts as 1 ns (a log scale has no 0).
@@ -13,6 +13,7 @@ WITH measured AS (
     FROM spans
     WHERE RunId = $run_id AND Suite IS NOT NULL AND Phase IS NOT NULL
       AND NOT coalesce(Warmup, false) AND NOT (StatusCode = 'Error')
+      AND NOT bench_tax_control(SpanAttributes)
       AND NOT bench_derived(SpanAttributes)
 ),
 ranged AS (

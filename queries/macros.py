@@ -70,6 +70,8 @@ MACROS: dict[str, str] = {
     "bench_derived(attributes)":
         f"coalesce(attributes[{_text(Attr.SOURCE)}] = {_text(Source.DERIVED)}, false)",
     "bench_stack_traced(attributes)": f"attributes[{_text(Attr.STACK_TRACED)}] = 'true'",
+    "bench_tax_control(attributes)":
+        f"coalesce(attributes[{_text(Attr.STACK_TRACED)}] = 'false', false)",
     "bench_concurrency(attributes)":
         f"TRY_CAST(attributes[{_text(Attr.CONCURRENCY)}] AS BIGINT)",
     "bench_arrival_rate(attributes)":

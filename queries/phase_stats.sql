@@ -1,6 +1,7 @@
 -- name: phase_stats
 -- Full statistics per suite, scenario, variant and phase of one run, in ns per call; warm-up
--- excluded, errors counted (not averaged). variant = bench.dataset_size (sql_functions), else
+-- excluded, errors counted (not averaged); the tracing tax's control workflows (e2e, stack told
+-- not to trace: bench.stack_traced false) excluded. variant = bench.dataset_size (sql_functions), else
 -- NULL; a span covering bench.batch_size calls counts as Duration / batch_size per call (macro
 -- bench_per_call_ns, queries/macros.py).
 -- Percentiles interpolate linearly (quantile_cont). Each p50/p95/p99 has a distribution-free 95%
@@ -20,6 +21,7 @@ WITH measured AS (
     FROM spans
     WHERE RunId = $run_id AND Suite IS NOT NULL AND Phase IS NOT NULL
       AND NOT coalesce(Warmup, false) AND NOT bench_derived(SpanAttributes)
+      AND NOT bench_tax_control(SpanAttributes)
 ),
 summary AS (
     SELECT suite, scenario, variant, phase,

@@ -1,6 +1,6 @@
 -- name: phase_summary
 -- Per suite, scenario, variant and phase of one run: sample count and latency in ns per call, warm-up
--- excluded. The variant tells apart what one scenario measures under different conditions:
+-- excluded, and the tracing tax's control workflows (bench.stack_traced false). The variant tells apart what one scenario measures under different conditions:
 -- sql_functions' dataset size (bench.dataset_size), NULL elsewhere.
 -- A span covering bench.batch_size calls counts as that many calls of Duration / batch_size
 -- (macro bench_per_call_ns, queries/macros.py).
@@ -13,6 +13,7 @@ WITH measured AS (
            bench_per_call_ns(Duration, SpanAttributes) AS per_call_ns
     FROM spans
     WHERE RunId = $run_id AND Suite IS NOT NULL AND NOT coalesce(Warmup, false)
+      AND NOT bench_tax_control(SpanAttributes)
       AND NOT bench_derived(SpanAttributes)
 )
 SELECT Suite AS suite,

@@ -165,6 +165,11 @@ class Attr:
     TOTAL_STEPS: Final = "tasker.total_steps"
     FANOUT: Final = "tasker.fanout"
     READY_STEPS: Final = "tasker.ready_steps"
+    """On discovery: the steps it found ready; on result.process: the steps its result made
+    ready (the reference stack's)."""
+    DISCOVERY_CAUSE: Final = "tasker.discovery.cause"
+    """On discovery and publish (the reference stack's): what woke the readiness check —
+    task.initialize, result.process, or sweep (the orchestration's periodic one)."""
     CLAIMED: Final = "tasker.claimed"
     ATTEMPT: Final = "tasker.attempt"
     STEP_STATUS: Final = "tasker.step_status"
@@ -201,6 +206,7 @@ BAGGAGE_KEYS: Final[tuple[str, ...]] = (
     Attr.WARMUP,
     Attr.CONCURRENCY,
     Attr.ARRIVAL_RATE,
+    Attr.STACK_TRACED,
 )
 
 LOAD_LEVEL_SEPARATOR: Final = "@"

@@ -29,6 +29,8 @@ WARNING_FRACTION = 0.9
 """A measurement at or above this fraction of its threshold (and below it) is a warning."""
 
 METRICS = ("mean", "p50", "p95", "p99")
+MIN_SAMPLES = {"mean": MEAN_MIN_N, "p50": 1, "p95": P95_MIN_N, "p99": P99_MIN_N}
+"""The samples each metric needs before it is reported (and a target on it checked)."""
 STATUSES = ("pass", "warning", "fail", "missing")
 
 Interval = tuple[float, float]

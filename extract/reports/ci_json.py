@@ -15,7 +15,7 @@ from extract.reports.model import (
 )
 from extract.store.run_json import SUITE_FAILED, SUITE_SKIPPED
 from spanbench.units import ms
-from spanbench.vocabulary import Source, Suite
+from spanbench.vocabulary import Source, Suite, is_measurement
 
 DERIVED_SOURCE = Source.DERIVED
 
@@ -49,10 +49,14 @@ def _result(row: Any, check: Any, measures: Mapping[str, str]) -> dict[str, Any]
 
 
 def _measurement(row: Any, measures: Mapping[str, str]) -> dict[str, Any]:
-    """One benchmark's statistics, target or not: no status, for nothing was compared."""
-    return {"name": benchmark_name(row), "scenario": row.scenario, "variant": row.variant,
-            "phase": row.phase, "n": row.n, "errors": row.errors, **_statistics(row),
-            "subject": measures.get(row.scenario)}
+    """One benchmark's statistics, target or not: no status, for nothing was compared.
+    A phase the suite sets off in other components without measuring it says `set_off`."""
+    entry = {"name": benchmark_name(row), "scenario": row.scenario, "variant": row.variant,
+             "phase": row.phase, "n": row.n, "errors": row.errors, **_statistics(row),
+             "subject": measures.get(row.scenario)}
+    if not is_measurement(row.suite, row.phase):
+        entry["set_off"] = True
+    return entry
 
 
 def _derived_measurement(row: Any) -> dict[str, Any]:

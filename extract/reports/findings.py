@@ -48,8 +48,7 @@ def _thin_percentiles(rows: list[Any]) -> str | None:
     text = f"p99 not reported for {len(no99)} of {len(rows)} benchmarks (needs n ≥ 100"
     if no95:
         text += f"; p95 missing for {len(no95)}, needs n ≥ 20"
-    return (text + f"); fewest samples: {benchmark_name(fewest)} n={fewest.n}; "
-            "run with --samples 100 to check p99 targets")
+    return text + f"); fewest samples: {benchmark_name(fewest)} n={fewest.n}"
 
 
 def _incomplete(report: ReportInput, suite: str) -> list[str]:
@@ -76,10 +75,20 @@ def _unmapped(report: ReportInput, suite: str) -> str | None:
             "map (--phase-map FILE) to attribute them")
 
 
+def _tracing_tax(report: ReportInput, suite: str) -> str | None:
+    tax = report.tracing_tax
+    if suite != E2E_SUITE or tax is None:
+        return None
+    return (f"Tracing tax (stack traced vs untraced workflows, medians): {tax.ratio:+.1%}, "
+            f"95% CI {tax.ci_low:+.1%} … {tax.ci_high:+.1%} (n = {tax.n_traced} + "
+            f"{tax.n_untraced}): {tax.verdict()}")
+
+
 def key_findings(report: ReportInput, suite: str) -> list[str]:
     """The suite's findings, most telling first; about its own measurements only."""
     rows = report.measured_of(suite)
-    found: list[str | None] = [_slowest(report, suite), _largest_change(report, suite)]
+    found: list[str | None] = [_slowest(report, suite), _tracing_tax(report, suite),
+                               _largest_change(report, suite)]
     failed = [c for c in report.checks_of(suite) if c.status == "fail"]
     if failed:
         worst = min(failed, key=lambda c: c.ratio if c.ratio is not None else 0.0)

@@ -10,6 +10,7 @@ from extract.analyse import analysis, baseline_compare, breakdown
 from extract.analyse.derived_check import derived_check
 from extract.analyse.derived_worker import derived_worker
 from extract.analyse.duckdb_runner import Runs, open_runs
+from extract.analyse.tracing_tax import run_tracing_tax
 from extract.analyse.unmapped import unmapped_names
 from extract.reports.completion import completion_lines, completion_rows
 from extract.reports.html_data import gather_charts
@@ -84,7 +85,7 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
                                if derived else ()),
             derived_check=derived_check(con, run_id) if derived else (),
             derived_worker=derived_worker(con, run_id) if derived else (),
-            unmapped=unmapped_names(con, run_id))
+            unmapped=unmapped_names(con, run_id), tracing_tax=run_tracing_tax(con, run_id))
         charts = gather_charts(con, store.history_home, report)
         return dataclasses.replace(report, charts=charts)
     finally:

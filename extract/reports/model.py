@@ -68,6 +68,9 @@ class ReportInput:
     unmapped: Sequence[Any] = ()
     """extract.analyse.unmapped.UnmappedName rows: the deployment's span names in no phase
     that the phase map does not know."""
+    tracing_tax: Any = None
+    """extract.analyse.tracing_tax.TracingTax of the e2e_latency workflows measured both ways;
+    None when the run has none."""
 
     def suites(self) -> list[str]:
         """Suites with statistics and suites skipped or failed, in the seed's order (unknown

@@ -2,26 +2,28 @@
 deadline that costs one error span instead of the run, and progress reporting.
 
 A driver is a module satisfying `Driver`: `SUITE` (its suite name, from the vocabulary),
-`SCENARIOS` (its scenarios, in order), `NEEDS` (what of the deployment it uses: `Need`s; the
-runner skips a suite whose needs the run does not name) and `run(ctx: DriverContext)`. It may
-also define `unsupported(system) -> str | None`: why this system cannot run it, checked before
-any timing (None: it can), and `SUBJECT`: scenario → what it measures, for a driver that times
-spanbench's own code rather than the deployment (every report shows it), or
-`subject_on(system)` when that depends on the system measured; `STACK_PHASES = True` says
-its reports include phases from the deployment's own spans, which must reach the run's sink
-(the prerequisites say whether they can); `WRITES_DEPLOYMENT` says what it writes into the
-deployment's own tables (the runner runs it only on a deployment the run started, or when
-asked to; a driver that can also measure without writing reads `ctx.writes_allowed`
-instead). It reaches the deployment only through `ctx.system` (instrument.systems), times
-phases only with `ctx.recorder` and parents its root phases on `ctx.parent(iteration)`, so
-every span carries the run's bench.* values; it wraps each iteration in
-`ctx.guard(iteration)` so one failure costs one iteration.
+`SCENARIOS` (its scenarios, in order), `SAMPLES` and `WARMUP` (its defaults per scenario; a
+target may raise a scenario's samples: `DriverContext.samples`; `SAMPLES_PER_CHECKED` says how
+many samples it takes per one its targets see), `NEEDS` (what of the deployment it uses:
+`Need`s; the runner skips a suite whose needs the run does not name) and `run(ctx:
+DriverContext)`. It may also define `unsupported(system) -> str | None`: why this system cannot
+run it, checked before any timing (None: it can), and `SUBJECT`: scenario → what it measures,
+for a driver that times spanbench's own code rather than the deployment (every report shows it),
+or `subject_on(system)` when that depends on the system measured; `STACK_PHASES = True` says its
+reports include phases from the deployment's own spans, which must reach the run's sink (the
+prerequisites say whether they can); `WRITES_DEPLOYMENT` says what it writes into the
+deployment's own tables (the runner runs it only on a deployment the run started, or when asked
+to; a driver that can also measure without writing reads `ctx.writes_allowed` instead). It
+reaches the deployment only through `ctx.system` (instrument.systems), times phases only with
+`ctx.recorder` and parents its root phases on `ctx.parent(iteration)`, so every span carries the
+run's bench.* values; it wraps each iteration in `ctx.guard(iteration)` so one failure costs one
+iteration.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -66,9 +68,18 @@ class RunSettings:
     """A smoke run: QUICK_SAMPLES samples, QUICK_WARMUP warm-up, the smallest datasets."""
     iteration_timeout_s: float = 30.0
     poll_interval_s: float = 0.05
-    """How often e2e completion is polled through GET /v1/tasks/{uuid}."""
+    """How often completion is polled through GET /v1/tasks/{uuid} (a system without a
+    completion NOTIFY, and --client-poll)."""
+    client_poll: bool = False
+    """e2e_latency also polls each workflow as a plain client would (e2e.poll_completion_ns):
+    off by default, as the polls load the API and database during the measured window and
+    keep each iteration up to an interval past its completion."""
     load: LoadProfile = field(default_factory=LoadProfile)
     """How many e2e workflows are in flight at once (default: one)."""
+    planned: Mapping[tuple[str, str | None], int] = field(default_factory=dict)
+    """(suite, scenario) → samples its targets need beyond the driver's default (scenario
+    None: every scenario of the suite); spanbench.runner.sample_plan fills it. Ignored under
+    --samples and --quick."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,9 @@ class DriverContext:
     writes_allowed: bool = False
     """Whether the run may write into the deployment's own tables (it started the deployment,
     or was told --write-to-deployment): a driver with a writing path takes it only then."""
+    database_is_scratch: bool = False
+    """Whether `system`'s database is the run's scratch copy, dropped after its last suite:
+    what a driver writes there needs no cleaning up, and nothing else reads it."""
     scratch_database: Callable[[], str] | None = None
     """The URL of the run's scratch copy of the deployment's database, made on the first call
     and dropped by the runner (handler_overhead's tasker_py); None: the run has no database."""
@@ -176,21 +190,29 @@ class DriverContext:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def samples(self, default: int) -> int:
+    def samples(self, default: int, scenario: str | None = None) -> int:
+        """A scenario's measured samples: --quick's, --samples', else the suite's `default`
+        raised to what the targets on the scenario need (`RunSettings.planned`)."""
         if self.settings.quick:
             return QUICK_SAMPLES
-        return default if self.settings.samples is None else self.settings.samples
+        if self.settings.samples is not None:
+            return self.settings.samples
+        planned = self.settings.planned
+        return max(default, planned.get((self.suite, None), 0),
+                   planned.get((self.suite, scenario), 0) if scenario is not None else 0)
 
     def warmup(self, default: int) -> int:
         if self.settings.quick:
             return QUICK_WARMUP
         return default if self.settings.warmup is None else self.settings.warmup
 
-    def plan(self, lines: int, samples: int, warmup: int) -> None:
-        """Announce the suite's whole work before its first line: `lines` lines, each of the
-        suite's default `samples` and `warmup` as `iterations` counts them, so the progress
-        display can estimate the time the suite has left."""
-        self.progress.plan(self.suite, lines * (self.warmup(warmup) + self.samples(samples)))
+    def plan(self, scenarios: Iterable[str], samples: int, warmup: int, repeat: int = 1) -> None:
+        """Announce the suite's whole work before its first line: one line per scenario (each
+        `repeat` times: sql_functions' dataset sizes), each of `samples` and `warmup` as
+        `iterations` counts them, so the progress display can estimate the time left."""
+        per_round = sum(self.warmup(warmup) + self.samples(samples, scenario)
+                        for scenario in scenarios)
+        self.progress.plan(self.suite, repeat * per_round)
 
     def iterations(self, scenario: str, samples: int, warmup: int,
                    dataset_size: int | None = None) -> Iterator[Iteration]:
@@ -200,7 +222,7 @@ class DriverContext:
         `samples` and `warmup` are the suite's defaults; --samples, --warmup and --quick
         override them. Spans are flushed after each iteration, outside any timed region.
         """
-        n_warmup, n_samples = self.warmup(warmup), self.samples(samples)
+        n_warmup, n_samples = self.warmup(warmup), self.samples(samples, scenario)
         line = scenario if dataset_size is None else with_dataset_size(scenario, dataset_size)
         self.progress.start(self.suite, line, n_warmup + n_samples)
         for index in range(n_warmup + n_samples):
@@ -251,6 +273,9 @@ class Driver(Protocol):
     SUITE: str
     SCENARIOS: Collection[str]
     """Its scenarios in the order it runs them (a mapping: its keys)."""
+    SAMPLES: int
+    """Measured samples per scenario by default (targets may ask for more)."""
+    WARMUP: int
     NEEDS: Collection[Need]
     """What of the deployment it uses; empty: it measures in the run's own process."""
 

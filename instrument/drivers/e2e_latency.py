@@ -12,13 +12,17 @@ for the suite, on its finalization channel) stamps the NOTIFY in its own thread:
 span's end. A system announcing none is polled instead: its task states in the database, on
 one connection, polls back to back (instrument.systems.completion), else its API; the root then
 carries `bench.completion_window_ns`, the window the completion lies in, and every root
-`bench.completion_source` (pg_notify, db_poll, api_poll). Polling GET /v1/tasks/{uuid}
-every `poll_interval_s`, as a plain client would, gives attribute `e2e.poll_completion_ns`:
-nanoseconds from the span's start to the poll that first saw the task final.
+`bench.completion_source` (pg_notify, db_poll, api_poll). With `client_poll` (--client-poll),
+polling GET /v1/tasks/{uuid} every `poll_interval_s`, as a plain client would, gives attribute
+`e2e.poll_completion_ns`: nanoseconds from the span's start to the poll that first saw the task
+final (off by default: the polls load what is measured).
 
 Observer effect: even iterations trace the stack, odd ones send it an unsampled traceparent
-so the stack exports nothing. The driver's e2e.workflow is always a sampled root, stamped
-`bench.stack_traced`; `run` returns the durations and the tracing tax between the two.
+so the stack exports nothing. The driver's spans are always sampled; `bench.stack_traced`
+rides in the iteration's baggage, so every span of the workflow carries it. The statistics and
+targets are of the traced workflows (whose phases the breakdown shows); the untraced ones are
+the control of the tracing tax (extract.analyse.tracing_tax), so a target's percentile needs
+SAMPLES_PER_CHECKED samples for each one it sees. `run` returns the durations.
 
 Load (`RunSettings.load`, `spanbench run --concurrency N` / `--rate R`): each scenario runs as
 `<scenario>@c<N>` or `<scenario>@r<R>`, many workflows in flight (instrument.workload.load);
@@ -53,7 +57,6 @@ from instrument.workload.load import (
     closed_loop,
     open_loop,
 )
-from instrument.workload.observer_effect import TracingTax, stratified_tracing_tax, tracing_tax
 from instrument.workload.tasker_client import (
     FINAL_EXECUTION_STATUSES,
     TaskerClient,
@@ -64,8 +67,12 @@ from spanbench.vocabulary import Attr, Phase, Suite
 SUITE = Suite.E2E_LATENCY
 NEEDS = frozenset({Need.DATABASE, Need.ORCHESTRATION, Need.WORKERS})
 STACK_PHASES = True
-SAMPLES = 10
+SAMPLES = 100
+"""Per scenario without a target: 50 traced + 50 untraced workflows, which narrow the tracing
+tax's interval to about ±3 points over the five scenarios (the targets' scenarios take more)."""
 WARMUP = 2
+SAMPLES_PER_CHECKED = 2
+"""Samples a scenario takes for each one its targets see: one traced, one untraced."""
 STACK_TRACED = Attr.STACK_TRACED
 """True when the stack traced the workflow, false when it was sent an unsampled context."""
 POLL_COMPLETION = "e2e.poll_completion_ns"
@@ -168,20 +175,6 @@ class E2eOutcome:
     def scenarios(self) -> list[str]:
         return list(dict.fromkeys(s.scenario for s in self.samples))
 
-    def tax_by_scenario(self) -> dict[str, TracingTax | None]:
-        """Each scenario's tax; None where one side has no samples."""
-        taxes: dict[str, TracingTax | None] = {}
-        for scenario in self.scenarios():
-            traced, untraced = self.durations(scenario, True), self.durations(scenario, False)
-            taxes[scenario] = tracing_tax(traced, untraced) if traced and untraced else None
-        return taxes
-
-    def tax(self) -> TracingTax | None:
-        """The tax over every scenario with samples on both sides; None if there is none."""
-        strata = [(self.durations(s, True), self.durations(s, False)) for s in self.scenarios()]
-        strata = [(traced, untraced) for traced, untraced in strata if traced and untraced]
-        return stratified_tracing_tax(strata) if strata else None
-
 
 def stack_traced(iteration: Iteration) -> bool:
     """Whether the stack traces this iteration: even ones yes, odd ones no."""
@@ -202,7 +195,7 @@ def run(ctx: DriverContext, *, workflows: Mapping[str, Workflow] | None = None) 
         runnable = {name: (workflow, template) for name, workflow
                     in (SCENARIOS if workflows is None else workflows).items()
                     if (template := workflow.template or ctx.system.template(name)) is not None}
-        ctx.plan(len(runnable), *load.default_counts(SAMPLES, WARMUP))
+        ctx.plan(runnable, *load.default_counts(SAMPLES, WARMUP))
         for name, (workflow, template) in runnable.items():
             expected = workflow.expected_on(ctx.system, name)
             if load.active:
@@ -269,10 +262,11 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Complet
     """
     traced = stack_traced(iteration)
     body = ctx.system.task_request(template, workflow.context)
-    parent = context_with_baggage(ctx.settings.load.baggage(), ctx.parent(iteration))
+    parent = context_with_baggage({**ctx.settings.load.baggage(), STACK_TRACED: traced},
+                                  ctx.parent(iteration))
     to_stack = None if traced else unsampled_context(parent)
     deadline = ctx.deadline()
-    attributes: dict[str, AttrValue] = {STACK_TRACED: traced, Attr.NAMESPACE: template.namespace}
+    attributes: dict[str, AttrValue] = {Attr.NAMESPACE: template.namespace}
     if start is not None and ctx.settings.load.open_loop:
         attributes[Attr.START_LAG] = start.lag_ns
     with ExitStack() as closing:
@@ -294,7 +288,7 @@ def measure_workflow(ctx: DriverContext, client: TaskerClient, listener: Complet
             root.set_attributes(ids)
             polled_ns = None
             api_polled = isinstance(listener, TaskStatePoller)
-            if start is None and not api_polled:
+            if start is None and not api_polled and ctx.settings.client_poll:
                 polled_ns = _poll_until_final(client, task_uuid, deadline.expires_at,
                                               ctx.settings.poll_interval_s)
             finalization = _finalization(ctx, client, listener, task_uuid, deadline)

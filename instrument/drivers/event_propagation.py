@@ -139,7 +139,7 @@ def run(ctx: DriverContext) -> None:
             with ListenerProcess.start(url, channel) as listener:
                 listener.verify_clock()
                 bench = EventBench(ctx, conn, queue, namespace, listener)
-                ctx.plan(len(SCENARIOS), SAMPLES, WARMUP)
+                ctx.plan(SCENARIOS, SAMPLES, WARMUP)
                 for scenario, send in SCENARIOS.items():
                     for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
                         with ctx.guard(iteration):

@@ -180,7 +180,7 @@ def run(ctx: DriverContext, *, handler: str = HANDLER,
                                   attributes={Attr.HANDLER: handler, Attr.STEP_NAME: STEP_NAME})
 
     skipped = tasker_py_unavailable(ctx.system)
-    ctx.plan(3 if skipped is not None else 4, SAMPLES, WARMUP)  # direct, framework, foreign
+    ctx.plan([s for s in SCENARIOS if s != TASKER_PY or skipped is None], SAMPLES, WARMUP)
     for iteration in ctx.iterations("direct", SAMPLES, WARMUP):
         with ctx.guard(iteration):
             with phase(iteration, "direct") as span:

@@ -13,7 +13,9 @@ seeded. The runner hands this suite a system whose database is a scratch copy of
 deployment's (`IN_SCRATCH`), so the datasets never reach the deployment's tables; where a
 database is shared anyway (a driver called directly), `datasets.shielded` keeps a live
 orchestration's readiness sweep off the dataset while a size is measured, and the dataset is
-deleted at the end.
+deleted at the end. In the scratch copy (`ctx.database_is_scratch`) the last size is left for
+the copy's drop, and a superuser loads without the foreign-key triggers (the plan is consistent
+by construction).
 
 Calls are server-side prepared statements, as tasker-core's sqlx makes them: PostgreSQL plans
 the first five executions of each with their parameters and may then switch to a generic
@@ -37,7 +39,7 @@ from opentelemetry.trace import SpanKind
 
 from instrument.drivers.base import DriverContext, Iteration, Need
 from instrument.systems.base import System
-from instrument.workload import datasets, sql_samples
+from instrument.workload import dataset_load, datasets, sql_samples
 from instrument.workload.sql_samples import Sample
 from spanbench import strict_json
 from spanbench.vocabulary import DB_SYSTEM_POSTGRESQL, Attr, Suite, sql_phase
@@ -122,12 +124,15 @@ def run(ctx: DriverContext, *, sizes: Sequence[int] | None = None) -> None:
     chosen = sizes if sizes is not None else (QUICK_SIZES if ctx.settings.quick else SIZES)
     url = ctx.system.endpoints.database_url
     measured = functions(ctx.system)
-    ctx.plan(len(chosen) * len(measured), SAMPLES, WARMUP)
+    ctx.plan([f.name for f in measured], SAMPLES, WARMUP, repeat=len(chosen))
+    scratch = ctx.database_is_scratch
+    fk_checks = not (scratch and dataset_load.may_skip_fk_checks(url))
     try:
         for size in chosen:
-            dataset = datasets.seed_dataset(url, size)
-            with datasets.shielded(url, dataset), \
-                    psycopg.connect(url, autocommit=True) as conn:  # dropped when done
+            dataset = datasets.seed_dataset(url, size, fk_checks=fk_checks)
+            last_in_scratch = scratch and size == chosen[-1]  # the copy is dropped whole
+            with datasets.shielded(url, dataset, drop_after=not last_in_scratch), \
+                    psycopg.connect(url, autocommit=True) as conn:
                 for function in measured:
                     _measure(ctx, conn, dataset, function)
     except BaseException:

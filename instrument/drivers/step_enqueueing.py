@@ -184,7 +184,7 @@ def run(ctx: DriverContext) -> None:
             watch_completion(system, client, ctx.settings.poll_interval_s) as finalizations:
         receipts.verify_clock()
         bench = EnqueueBench(ctx, conn, messages, receipts, finalizations)
-        ctx.plan(len(SCENARIOS), SAMPLES, WARMUP)
+        ctx.plan(SCENARIOS, SAMPLES, WARMUP)
         for scenario, leaves in SCENARIOS.items():
             template = fanout.ensure_template(conn, leaves, queue)
             for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):

@@ -29,7 +29,7 @@ def run(ctx: DriverContext) -> None:
             ctx.system, client, ctx.settings.poll_interval_s) as completion:
         templates = {scenario: template for scenario in SCENARIOS
                      if (template := ctx.system.template(scenario)) is not None}
-        ctx.plan(len(templates), SAMPLES, WARMUP)
+        ctx.plan(templates, SAMPLES, WARMUP)
         for scenario, template in templates.items():
             for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
                 body = ctx.system.task_request(template, {"even_number": 6})

@@ -241,9 +241,9 @@ async def _run_rewinds(ctx: DriverContext, framework: HandlerFramework) -> None:
             with ctx.tasker_client() as client, watch_completion(
                     ctx.system, client, ctx.settings.poll_interval_s) as watch:
                 runnable = templates(ctx.system)
-                ctx.plan(len(runnable), SAMPLES, WARMUP)
+                ctx.plan(runnable, SAMPLES, WARMUP)
                 for scenario, template in runnable.items():
-                    count = ctx.warmup(WARMUP) + ctx.samples(SAMPLES)
+                    count = ctx.warmup(WARMUP) + ctx.samples(SAMPLES, scenario)
                     tasks = prepare_steps(ctx, client, watch, scenario, template, count)
                     steps = await enqueue_privately(conn, tasks, queues.steps)
                     try:
@@ -265,7 +265,7 @@ def run_through_api(ctx: DriverContext) -> None:
     with ctx.tasker_client() as client, watch_completion(
             ctx.system, client, ctx.settings.poll_interval_s) as watch:
         runnable = templates(ctx.system)
-        ctx.plan(len(runnable), SAMPLES, WARMUP)
+        ctx.plan(runnable, SAMPLES, WARMUP)
         for scenario, template in runnable.items():
             for iteration in ctx.iterations(scenario, SAMPLES, WARMUP):
                 with ctx.guard(iteration):

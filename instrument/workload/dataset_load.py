@@ -115,6 +115,13 @@ def delete_namespace_tasks(conn: psycopg.Connection, named_task_uuids: list[UUID
     return deleted
 
 
+def may_skip_fk_checks(database_url: str) -> bool:
+    """Whether the role may load with session_replication_role = replica (a superuser)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute("SELECT current_setting('is_superuser') = 'on'").fetchone()
+    return bool(row and row[0])
+
+
 TEMP_TABLES_SQL = """
 CREATE TEMP TABLE ds_task (ordinal int, task_uuid uuid, shape text, task_state text,
                            created_ms bigint, priority int) ON COMMIT DROP;

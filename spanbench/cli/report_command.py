@@ -13,7 +13,7 @@ import duckdb
 import typer
 from rich.console import Console
 
-from extract.analyse.analysis import load_targets
+from extract.analyse.analysis import Target, load_targets
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.console import console_report
 from extract.reports.files import LATEST, write_reports
@@ -23,6 +23,7 @@ from extract.reports.verdict import EXIT_INPUT, verdict
 from extract.store import history, runstore
 from extract.store.run_json import RunJsonError
 from extract.store.runstore import RunsDirError, RunStore
+from spanbench.cli.common import report_console
 from spanbench.cli.phase_map_option import PhaseMapOption, read_phase_map
 from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
 from spanbench.phase_map import PhaseMap, PhaseMapError
@@ -61,10 +62,10 @@ def baseline_path(name: str) -> Path:
     return path
 
 
-def check_targets_file(targets: Path | None) -> None:
+def check_targets_file(targets: Path | None) -> list[Target]:
     """Load the targets once so a bad file stops a run before any timing."""
     try:
-        load_targets(targets)
+        return load_targets(targets)
     except ValueError as error:
         raise ReportError(str(error)) from None
 
@@ -150,7 +151,7 @@ def report(
     phase_map_file: PhaseMapOption = None,
 ) -> None:
     """Regenerate every report of a run from its Parquet alone (no stack needed)."""
-    console, errors = Console(), Console(stderr=True)
+    console, errors = report_console(), Console(stderr=True)
     try:
         store = resolve_store(runs_dir)
         if run is not None:

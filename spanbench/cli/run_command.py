@@ -31,6 +31,7 @@ from extract.store.runstore import RunsDirError, RunStore, new_run_id
 from instrument.drivers import e2e_latency
 from instrument.workload.load import LoadProfile
 from spanbench import settings
+from spanbench.cli.common import report_console
 from spanbench.cli.phase_map_option import PhaseMapOption, read_phase_map
 from spanbench.cli.report_command import (
     DEFAULT_OUTPUT_DIR,
@@ -44,7 +45,15 @@ from spanbench.cli.report_command import (
     publish,
 )
 from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
-from spanbench.runner import derivation, job, prerequisites, settle, suites, system_choice
+from spanbench.runner import (
+    derivation,
+    job,
+    prerequisites,
+    sample_plan,
+    settle,
+    suites,
+    system_choice,
+)
 from spanbench.runner.deployment import DeploymentError, deploy
 from spanbench.security import check_name
 from spanbench.units import format_ms, format_ns, ms
@@ -185,6 +194,12 @@ def run(
     template: Annotated[list[str] | None, typer.Option(
         help="tasker-core: run SCENARIO on this template, as SCENARIO=namespace/name:version "
              "(e.g. tree_7=rust_e2e_tree/hierarchical_tree:1.0.0). Repeatable.")] = None,
+    client_poll: Annotated[bool, typer.Option(
+        "--client-poll",
+        help="e2e_latency: also poll GET /v1/tasks/{uuid} every 50 ms during each workflow, as "
+             "a plain client would, and record when it first saw the task final "
+             "(e2e.poll_completion_ns). The polls load the API and database while they are "
+             "measured.")] = False,
     write_to_deployment: Annotated[bool, typer.Option(
         "--write-to-deployment",
         help="Run step_enqueueing and worker_execution on a deployment this run did not "
@@ -192,7 +207,7 @@ def run(
              "moved back and restored). Never on a production database.")] = False,
 ) -> None:
     """Run the benchmark suites against a live stack and print per-phase percentiles."""
-    console, errors = Console(), Console(stderr=True)
+    console, errors = report_console(), Console(stderr=True)
     try:
         chosen = suites.resolve(suite or [])
         load = LoadProfile(concurrency, rate, arrival,
@@ -207,7 +222,7 @@ def run(
         errors.print(f"[red]error:[/red] {error}")
         raise typer.Exit(EXIT_PREREQUISITE) from None
     try:  # a bad targets or phase map file or an unknown baseline stops it before any timing
-        check_targets_file(targets)
+        target_list = check_targets_file(targets)
         chosen_phase_map = read_phase_map(phase_map_file)
         if baseline:
             baseline_path(baseline)
@@ -223,7 +238,7 @@ def run(
         errors.print(f"error: --runs-dir: {error}", highlight=False, markup=False)
         raise typer.Exit(EXIT_PREREQUISITE) from None
     options = job.RunOptions(chosen, samples, warmup, quick, timeout, load, measured,
-                             write_to_deployment)
+                             write_to_deployment, target_list, client_poll)
     console.print(measured.describe(), highlight=False, markup=False)
     for problem in measured.function_problems():
         console.print(f"[yellow]{escape(problem)}[/yellow]", highlight=False)
@@ -257,6 +272,7 @@ def run(
             artifacts = store.artifacts_dir(run_id)
             store.write_record(run_id, job.metadata(run_id, deployment, options, started_at,
                                                     checks=checks))
+            _print_sample_plan(console, [s.suite for s in plan if s.runnable], options)
             console.print(f"run {run_id}: {', '.join(chosen)}")
             with progress_bars(console) as bars:
                 outcome = job.run_suites(deployment, run_id, options, RichProgress(bars),
@@ -308,6 +324,22 @@ def run(
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_PREREQUISITE) from None
     raise typer.Exit(exit_code(outcome, code))
+
+
+def _print_sample_plan(console: Console, runnable: list[str], options: job.RunOptions) -> None:
+    """How many samples each suite takes and why; under --samples/--quick, what it cannot
+    check."""
+    if options.samples is None and not options.quick:
+        for line in sample_plan.describe(runnable, options.targets,
+                                         sample_plan.planned(options.targets)):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+        return
+    flag = "--quick" if options.quick else f"--samples {options.samples}"
+    unchecked = sample_plan.unchecked(runnable, options.targets, options.samples, options.quick)
+    if unchecked:
+        console.print(f"[yellow]{flag}: too few samples for these targets, which will show "
+                      f"NO DATA: {escape(', '.join(unchecked))}[/yellow]", highlight=False,
+                      soft_wrap=True)
 
 
 def exit_code(outcome: job.RunOutcome, report_code: int) -> int:
@@ -376,10 +408,6 @@ def _print_run(console: Console, runs_dir: RunStore, outcome: job.RunOutcome,
     comparison = job.worker_comparison(runs_dir, outcome.run_id, stats)
     if comparison and any(row["stack_n"] for row in comparison):
         console.print(worker_table(comparison))
-    e2e = outcome.results.get(e2e_latency.SUITE)
-    tax = e2e.tax() if e2e is not None else None
-    if tax is not None:
-        console.print(f"observer effect: {tax.describe()}")
     failed = {suite: f for suite, f in outcome.failures.items() if f}
     for suite, failures in failed.items():
         console.print(f"[yellow]{suite}: {len(failures)} failed iteration(s); first: "

@@ -20,7 +20,7 @@ import psycopg
 from opentelemetry.sdk.trace import TracerProvider
 
 import queries
-from extract.analyse.analysis import PhaseStats
+from extract.analyse.analysis import PhaseStats, Target
 from extract.analyse.duckdb_runner import open_runs
 from extract.store.run_json import (
     SUITE_FAILED,
@@ -55,6 +55,7 @@ from spanbench.runner import (
     prerequisites,
     readiness,
     runinfo,
+    sample_plan,
     scratch,
     suites,
     system_choice,
@@ -86,6 +87,11 @@ class RunOptions:
     write_to_deployment: bool = False
     """--write-to-deployment: run the suites that write into the deployment's own tables
     (`WRITES_DEPLOYMENT`) on a deployment the run did not start."""
+    targets: Sequence[Target] = ()
+    """The targets checked after the run: a scenario takes the samples their percentiles need
+    (spanbench.runner.sample_plan)."""
+    client_poll: bool = False
+    """--client-poll: e2e_latency also polls each workflow through the API (RunSettings)."""
 
 
 @dataclass
@@ -358,7 +364,8 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
     run_settings = RunSettings(run_id=run_id, samples=options.samples, warmup=options.warmup,
                                quick=options.quick,
                                iteration_timeout_s=options.iteration_timeout_s,
-                               load=options.load)
+                               load=options.load, planned=sample_plan.planned(options.targets),
+                               client_poll=options.client_poll)
     outcome = RunOutcome(run_id)
     emitted = 0
     scratch_suites = [suite for suite in options.suites
@@ -382,6 +389,7 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
             try:
                 if suite in scratch_suites:  # it writes in a copy, never in the deployment
                     ctx.system = _scratch_system(scratch_copy, deployment, options)
+                    ctx.database_is_scratch = True
                 outcome.results[suite] = DRIVERS[suite].run(ctx)
                 outcome.suites[suite] = SuiteRecord(SUITE_RAN, measures=measures)
             except Exception as error:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from extract.analyse.tracing_tax import stratified_tracing_tax
 from instrument.drivers import e2e_latency
 from instrument.drivers.base import DriverContext
 from instrument.drivers.e2e_latency import STACK_TRACED, E2eOutcome, Workflow
@@ -38,7 +39,7 @@ class E2eRun:
 
 @pytest.fixture(scope="module")
 def quick_run(driver_env: DriverEnv) -> E2eRun:
-    ctx = driver_env.context(e2e_latency.SUITE)
+    ctx = driver_env.context(e2e_latency.SUITE, client_poll=True)
     outcome = e2e_latency.run(ctx)
     return E2eRun(ctx, outcome, driver_env.spans_of(ctx, settle_s=1.5))
 
@@ -95,10 +96,16 @@ def test_the_outcome_holds_the_exported_durations_and_a_tax(quick_run: E2eRun) -
     exported = {(r.attributes[Attr.SCENARIO], r.attributes[Attr.ITERATION]): r.duration_ns
                 for r in quick_run.roots() if not r.attributes[Attr.WARMUP]}
     assert measured == exported
-    assert set(outcome.tax_by_scenario()) == set(STEPS)
-    tax = outcome.tax()
-    assert tax is not None and (tax.n_traced, tax.n_untraced) == (5, 10)
+    strata = [(outcome.durations(s, True), outcome.durations(s, False)) for s in STEPS]
+    tax = stratified_tracing_tax(strata)
+    assert (tax.n_traced, tax.n_untraced) == (5, 10)
     assert tax.ci_low <= tax.ratio <= tax.ci_high
+
+
+def test_every_span_of_a_workflow_says_whether_the_stack_traced_it(quick_run: E2eRun) -> None:
+    for spans in quick_run.traces().values():
+        root = next(s for s in spans if s.name == Phase.E2E_WORKFLOW)
+        assert {s.attributes[STACK_TRACED] for s in spans} == {root.attributes[STACK_TRACED]}
 
 
 def test_a_wrong_expected_result_marks_the_workflow_as_an_error(
@@ -113,6 +120,7 @@ def test_a_wrong_expected_result_marks_the_workflow_as_an_error(
     assert root.status_code == "ERROR"
     assert "math check failed" in root.status_message
     assert "linear_step_3 = 1679616, expected 279936" in root.status_message
+    assert e2e_latency.POLL_COMPLETION not in root.attributes  # no client polls by default
 
 
 def test_a_stuck_workflow_costs_one_error_span_and_the_run_goes_on(

@@ -6,8 +6,7 @@ import random
 
 import pytest
 
-from instrument.drivers.e2e_latency import E2eOutcome, WorkflowSample
-from instrument.workload.observer_effect import stratified_tracing_tax, tracing_tax
+from extract.analyse.tracing_tax import GOAL, TracingTax, stratified_tracing_tax, tracing_tax
 
 
 def _noisy(center: float, n: int, seed: int) -> list[float]:
@@ -61,13 +60,21 @@ def test_a_side_without_samples_is_refused() -> None:
         tracing_tax([1, 2], [])
 
 
-def test_the_outcome_taxes_only_scenarios_measured_both_ways() -> None:
-    outcome = E2eOutcome([
-        WorkflowSample("a", 1, False, 100, 120), WorkflowSample("a", 2, True, 103, 130),
-        WorkflowSample("b", 1, False, 50, 60),
-    ])
-    taxes = outcome.tax_by_scenario()
-    assert taxes["b"] is None
-    assert taxes["a"] is not None and taxes["a"].ratio == pytest.approx(0.03)
-    assert outcome.tax() == taxes["a"]
-    assert "+3.0%" in taxes["a"].describe()
+def _tax(ratio: float, low: float, high: float) -> TracingTax:
+    return TracingTax(1.0 + ratio, 1.0, ratio, low, high, 100, 100)
+
+
+@pytest.mark.parametrize(("ratio", "low", "high", "said"), [
+    (0.01, -0.01, 0.025, "below the 3% goal"),
+    (0.06, 0.045, 0.08, "above the 3% goal"),
+    (0.03, 0.01, 0.05, "straddles"),
+    (0.01, -0.03, 0.05, "too few workflows"),   # 4 points above the estimate
+])
+def test_the_verdict_says_what_the_interval_allows(ratio: float, low: float, high: float,
+                                                   said: str) -> None:
+    assert said in _tax(ratio, low, high).verdict()
+
+
+def test_the_half_width_is_the_larger_side() -> None:
+    assert _tax(0.01, -0.005, 0.05).half_width() == pytest.approx(0.04)
+    assert GOAL == 0.03

@@ -86,3 +86,24 @@ def test_a_run_with_a_bad_phase_map_exits_2_before_anything_starts(
     assert result.exit_code == 2
     assert "span rule 1: unknown phase 'grab'" in " ".join(result.output.split())
     assert not (tmp_path / ".spanbench").exists()  # nothing was started
+
+
+@pytest.mark.parametrize(("name", "attributes", "phase"), [
+    ("submit", {"bench.suite": "step_enqueueing", "bench.source": "driver"}, "submit"),
+    ("submit", {"bench.suite": "step_enqueueing", "bench.source": "traced"}, None),
+    ("submit", {"bench.suite": "e2e_latency", "bench.source": "traced"}, "submit"),
+    ("result.process", {"bench.suite": "step_enqueueing", "tasker.ready_steps": "10"},
+     "result.process"),
+    ("result.process", {"bench.suite": "step_enqueueing", "tasker.ready_steps": "0"}, None),
+    ("discovery", {"bench.suite": "step_enqueueing", "tasker.ready_steps": "0"}, None),
+    ("discovery", {"bench.suite": "e2e_latency", "tasker.ready_steps": "0"}, "discovery"),
+    ("discovery", {"bench.suite": "task_initialization",
+                   "tasker.discovery.cause": "task.initialize"}, "discovery"),
+    ("discovery", {"bench.suite": "task_initialization",
+                   "tasker.discovery.cause": "result.process"}, None),
+    ("publish", {"bench.suite": "task_initialization",
+                 "tasker.discovery.cause": "result.process"}, None),
+])
+def test_spans_a_suite_sets_off_are_in_no_phase_of_it(name: str, attributes: dict[str, str],
+                                                      phase: str | None) -> None:
+    assert phase_map.builtin("spanbench").phase_of(name, attributes) == phase

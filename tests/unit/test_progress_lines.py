@@ -61,11 +61,23 @@ def test_a_planned_suite_announces_its_iterations_as_its_lines_count_them() -> N
     progress = RecordingProgress()
     ctx = DriverContext("sql_functions", RunSettings(run_id="r1", quick=True), SYSTEM,
                         PhaseRecorder(None), progress=progress)
-    ctx.plan(3, samples=50, warmup=5)
+    ctx.plan(["a", "b", "c"], samples=50, warmup=5)
     for scenario in ("a", "b", "c"):
         list(ctx.iterations(scenario, samples=50, warmup=5))
     assert progress.planned == {"sql_functions": 12}
     assert progress.iterations_of("sql_functions") == 12
+
+
+def test_the_plan_counts_what_the_targets_ask_of_each_scenario() -> None:
+    progress = RecordingProgress()
+    settings = RunSettings(run_id="r1", planned={("e2e_latency", "b"): 7})
+    ctx = DriverContext("e2e_latency", settings, SYSTEM, PhaseRecorder(None), progress=progress)
+    ctx.plan(["a", "b"], samples=3, warmup=1, repeat=2)
+    for _ in range(2):
+        for scenario in ("a", "b"):
+            list(ctx.iterations(scenario, samples=3, warmup=1))
+    assert progress.planned == {"e2e_latency": 2 * (4 + 8)}
+    assert progress.iterations_of("e2e_latency") == 24
 
 
 def test_the_whole_suite_line_advances_with_every_line_of_the_suite() -> None:

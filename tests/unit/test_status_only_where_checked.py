@@ -170,3 +170,18 @@ def test_github_action_entries_carry_no_status_and_no_mean_from_one_sample() -> 
     assert all(set(entry) <= {"name", "unit", "value", "range", "extra"} for entry in entries)
     created = next(e for e in entries if e["name"] == f"{INIT}/linear_3/api.create_task")
     assert "p95=" in created["extra"] and "p99=" not in created["extra"]
+
+
+def test_a_phase_the_suite_only_sets_off_is_marked_in_the_ci_json_and_github_action() -> None:
+    rows = (_calls(INIT, "linear_3", "api.create_task", 5, 17.0)
+            + _calls(INIT, "linear_3", "claim", 5, 4.0))
+    stats = phase_statistics(spans_db(rows_of(CALL_COLUMNS, rows)), "r")
+    report = ReportInput(meta=RunMeta("r", datetime(2026, 12, 1, tzinfo=UTC), "abc", "test"),
+                         stats=stats)
+    document = suite_document(report, INIT)
+    assert errors(document, SCHEMA) == []
+    marks = {m["name"]: m.get("set_off") for m in document["measurements"]}
+    assert marks == {"linear_3/api.create_task": None, "linear_3/claim": True}
+    names = sorted(entry["name"] for entry in github_action_entries(report))
+    assert names == [f"{INIT}/linear_3/api.create_task",
+                     f"{INIT}/linear_3/claim (set off, not measured)"]

@@ -105,7 +105,7 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
                     raise DuplicateTask(DUPLICATE_MESSAGE) from error
                 raise
             ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
-            await enqueue_ready_steps(conn, recorder, init, ref)
+            await enqueue_ready_steps(conn, recorder, init, ref, Phase.TASK_INITIALIZE)
     return task_uuid
 
 

@@ -76,11 +76,17 @@ async def lock_task(conn: AsyncConnection, task_uuid: UUID, skip_locked: bool = 
     return TaskRef(row["task_uuid"], row["namespace"], row["correlation_id"], row["trace_context"])
 
 
+SWEEP = "sweep"
+"""The cause of a readiness check the orchestration's periodic sweep made."""
+
+
 async def enqueue_ready_steps(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
-                              task: TaskRef) -> list[UUID]:
-    """Discover the task's ready steps and publish each; returns the steps published."""
+                              task: TaskRef, cause: str) -> list[UUID]:
+    """Discover the task's ready steps and publish each; returns the steps published. `cause`
+    (task.initialize, result.process or SWEEP) is stamped on the discovery and publish spans."""
+    caused = {**task.attributes, Attr.DISCOVERY_CAUSE: cause}
     with recorder.phase(Phase.DISCOVERY, parent=parent,
-                        attributes={**task.attributes,
+                        attributes={**caused,
                                     **db_attributes("SELECT", READY_STEPS_SQL)}) as discovery:
         cur = await conn.execute(READY_STEPS_SQL, (task.task_uuid,))
         ready = [row["workflow_step_uuid"] for row in await cur.fetchall()]
@@ -89,7 +95,7 @@ async def enqueue_ready_steps(conn: AsyncConnection, recorder: PhaseRecorder, pa
     published: list[UUID] = []
     for step_uuid in ready:
         with recorder.phase(Phase.PUBLISH, parent=parent, kind=SpanKind.PRODUCER,
-                            attributes={**task.attributes, Attr.STEP_UUID: str(step_uuid),
+                            attributes={**caused, Attr.STEP_UUID: str(step_uuid),
                                         **messaging_attributes("send", queue)}) as publish:
             message = StepMessage(str(task.task_uuid), str(step_uuid), str(task.correlation_id))
             cur = await conn.execute(PUBLISH_SQL, {

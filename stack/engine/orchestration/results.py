@@ -15,7 +15,7 @@ from instrument.propagation import extract_message_headers
 from instrument.recorder import Parent, PhaseRecorder
 from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
 from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, StepResultMessage
-from stack.engine.orchestration.enqueue import TaskRef, enqueue_ready_steps, lock_task
+from stack.engine.orchestration.enqueue import SWEEP, TaskRef, enqueue_ready_steps, lock_task
 from stack.engine.telemetry import messaging_attributes
 
 logger = logging.getLogger(__name__)
@@ -154,7 +154,9 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                 if applied:
                     processing.set_attribute(Attr.TRANSITIONS, 1 if result.status == "success"
                                              else 1 if retry_after is None else 2)
-                    published = await enqueue_ready_steps(conn, recorder, processing, task)
+                    published = await enqueue_ready_steps(conn, recorder, processing, task,
+                                                          Phase.RESULT_PROCESS)
+                    processing.set_attribute(Attr.READY_STEPS, len(published))
                     final = (None if published
                              else await finalize_if_done(conn, recorder, processing, task))
                     outcome = ResultOutcome(True, retry_after, final)
@@ -176,5 +178,5 @@ async def sweep_ready_tasks(conn: AsyncConnection, recorder: PhaseRecorder, limi
             if task is None:
                 continue
             parent = extract_message_headers(task.trace_context)
-            published += len(await enqueue_ready_steps(conn, recorder, parent, task))
+            published += len(await enqueue_ready_steps(conn, recorder, parent, task, SWEEP))
     return published
