@@ -13,7 +13,7 @@ from instrument.propagation import extract_message_headers, inject_message_heade
 from spanbench.vocabulary import Attr, Phase
 from stack.engine.database import make_pool
 from stack.engine.messages import MESSAGE_READY_CHANNEL, StepMessage
-from stack.engine.queue_reads import read_messages
+from stack.engine.queue_reads import make_read_pool, read_messages
 from stack.engine.telemetry import Telemetry, messaging_attributes
 from stack.engine.wakeup import Wakeup
 from stack.engine.worker.fault_stall import stall_if_armed
@@ -35,6 +35,7 @@ class StepWorker:
         self.concurrency = concurrency
         self.pool = make_pool(settings.database_url, max_size=concurrency + 2,
                               name=f"worker-{worker_id}")
+        self.read_pool = make_read_pool(settings.database_url, name=f"worker-{worker_id}")
         self.telemetry = Telemetry("spanbench-worker")
         self.wakeup = Wakeup(settings.database_url, [MESSAGE_READY_CHANNEL])
         self.queues: list[str] = []
@@ -45,6 +46,7 @@ class StepWorker:
 
     async def start(self) -> None:
         await self.pool.open(wait=False)
+        await self.read_pool.open(wait=False)
         self._tasks = [asyncio.create_task(self.wakeup.run(), name="worker-listener"),
                        asyncio.create_task(self._loop(), name="worker-loop")]
 
@@ -52,6 +54,7 @@ class StepWorker:
         for task in [*self._tasks, *self._in_flight]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._in_flight, return_exceptions=True)
+        await self.read_pool.close()
         await self.pool.close()
         self.telemetry.close()
 
@@ -101,9 +104,8 @@ class StepWorker:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
             free = self.concurrency - len(self._in_flight)
-            async with self.pool.connection() as conn:
-                messages = await read_messages(conn, queue, self.settings.visibility_timeout_s,
-                                               free)
+            messages = await read_messages(self.read_pool, queue,
+                                           self.settings.visibility_timeout_s, free)
             for message in messages:
                 task = asyncio.create_task(self._run_step(queue, message))
                 self._in_flight.add(task)
