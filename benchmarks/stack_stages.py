@@ -22,9 +22,11 @@ from datetime import datetime
 
 import psycopg
 
-PARTS = ("pickup", "run", "hand-back", "next")
-_BOUNDARIES = (("enqueued", "in_progress"), ("in_progress", "enqueued_for_orchestration"),
-               ("enqueued_for_orchestration", "complete"))
+_WITHIN_STEP = {"pickup": ("enqueued", "in_progress"),
+                "run": ("in_progress", "enqueued_for_orchestration"),
+                "hand-back": ("enqueued_for_orchestration", "complete")}
+"""The parts between two transitions of one step; `next` reaches into the following step."""
+PARTS = (*_WITHIN_STEP, "next")
 
 STEP_TRANSITIONS_SQL = """
 SELECT ws.task_uuid::text, ns.name, st.to_state, st.created_at
@@ -57,7 +59,7 @@ def stage_parts(database_url: str, task_uuids: list[str], step_names: list[str]
     for task_uuid in task_uuids:
         for index, name in enumerate(step_names):
             step = stamps[(task_uuid, name)]
-            for part, (start, end) in zip(PARTS, _BOUNDARIES, strict=False):
+            for part, (start, end) in _WITHIN_STEP.items():
                 gaps[part].append(_ms(step[start], step[end]))
             following = (stamps[(task_uuid, step_names[index + 1])]["enqueued"]
                          if index + 1 < len(step_names) else finals[task_uuid])
