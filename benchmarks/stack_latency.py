@@ -5,6 +5,11 @@ the same run, with relaxed durability; measures from the client; prints medians 
 End-to-end completion is taken from a LISTEN on the orchestration's task-finalized channel in a
 separate thread, so no polling interval is added to the figure.
 
+Beside each configuration's per-stage cost it prints that cluster's floor (benchmarks.stack_floor:
+LISTEN/NOTIFY round trip, pgmq.send, pgmq.read), measured before, between and after the
+workload (the median of the three p50s), and the stage split into its parts from the stack's
+transition stamps (benchmarks.stack_stages).
+
     python -m benchmarks.stack_latency [--posts 200] [--workflows 40] [--only durable|relaxed]
 """
 
@@ -19,6 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.stack_floor import Floor, describe, measure_floor
+from benchmarks.stack_stages import PARTS, stage_parts
 from instrument.settings import orchestration_auth_headers
 from instrument.workload.completion import FinalizationListener
 from instrument.workload.tasker_client import task_request
@@ -26,6 +33,7 @@ from spanbench.vocabulary import FINALIZED_CHANNEL
 from stack.local import lifecycle, postgres
 
 WARMUP = 10
+LINEAR_4_STEPS = [f"linear_step_{n}" for n in range(1, 5)]
 
 
 def _task_body(name: str, namespace: str) -> dict[str, object]:
@@ -40,6 +48,14 @@ class Measured:
     settings: dict[str, str]
     post_ns: list[int] = field(default_factory=list)
     e2e_ns: list[int] = field(default_factory=list)
+    floors: list[Floor] = field(default_factory=list)
+    stage_parts_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def floor(self) -> Floor:
+        """The median of each part over the floor's repeats."""
+        return Floor(*(statistics.median(getattr(f, part) for f in self.floors)
+                       for part in ("notify_ns", "send_ns", "read_ns")))
 
 
 def _finished(listener: FinalizationListener, task_uuid: str, timeout_s: float = 30.0) -> int:
@@ -62,8 +78,10 @@ def measure(label: str, relaxed: bool, posts: int, workflows: int) -> Measured:
     result = Measured(label, {k: state.server_settings.get(k, "?")
                               for k in ("fsync", "synchronous_commit", "full_page_writes")})
     listener = FinalizationListener(state.database_url, FINALIZED_CHANNEL)
+    e2e_tasks: list[str] = []
     try:
         listener.start()
+        result.floors.append(measure_floor(state.database_url))
         with httpx.Client(base_url=state.orchestration_urls[0], timeout=30,
                           headers=orchestration_auth_headers()) as client:
             for _ in range(WARMUP):
@@ -75,12 +93,16 @@ def measure(label: str, relaxed: bool, posts: int, workflows: int) -> Measured:
                 if i % 20 == 0:
                     print(f"  [{label}] POST {i}/{posts}", flush=True)
                 _finished(listener, task_uuid)  # one task at a time: no queueing behind others
+            result.floors.append(measure_floor(state.database_url))
             for i in range(workflows):
                 started = time.perf_counter_ns()
                 task_uuid = _create(client, "linear_4", "linear_workflow")
                 result.e2e_ns.append(_finished(listener, task_uuid) - started)
+                e2e_tasks.append(task_uuid)
                 if i % 10 == 0:
                     print(f"  [{label}] linear_4 {i}/{workflows}", flush=True)
+        result.floors.append(measure_floor(state.database_url))
+        result.stage_parts_ms = stage_parts(state.database_url, e2e_tasks, LINEAR_4_STEPS)
     finally:
         try:
             listener.stop()
@@ -108,9 +130,14 @@ def report(results: list[Measured]) -> str:
             s = summary(samples)
             lines.append(f"{name + ' [' + result.label + ']':<34}{s['n']:>5}{_ms(s['p50'])} "
                          f"{_ms(s['p95'])} {_ms(s['p99'])} {_ms(s['min'])} {_ms(s['max'])}")
-        per_stage = statistics.median(result.e2e_ns) / 4
+        per_stage = statistics.median(result.e2e_ns) / len(LINEAR_4_STEPS)
+        floor = result.floor
         lines.append(f"  linear_4 median per sequential stage [{result.label}]: "
-                     f"{per_stage / 1e6:.2f} ms (tasker-core publishes ~64 ms)")
+                     f"{per_stage / 1e6:.2f} ms, {per_stage / floor.stage_ns:.1f}x its floor "
+                     f"of {floor.stage_ns / 1e6:.2f} ms (tasker-core publishes ~64 ms)")
+        lines.append("  stage parts p50 ms: " + ", ".join(
+            f"{part} {result.stage_parts_ms[part]:.2f}" for part in PARTS))
+        lines.extend(describe(floor))
         lines.append(f"  server settings [{result.label}]: {result.settings}")
     if len(results) == 2:
         ratio = statistics.median(results[0].post_ns) / statistics.median(results[1].post_ns)

@@ -13,8 +13,14 @@ POOL_TIMEOUT_S = 5.0
 HEALTH_TIMEOUT_S = 2.0
 
 
-def make_pool(database_url: str, max_size: int, name: str) -> AsyncConnectionPool:
-    """An unopened pool of autocommit connections that checks each connection before lending it."""
+def make_pool(database_url: str, max_size: int, name: str,
+              server_options: str | None = None) -> AsyncConnectionPool:
+    """An unopened pool of autocommit connections; `server_options` (libpq's `options`, such as
+    "-c synchronous_commit=off") apply to every statement its connections run."""
+    kwargs: dict[str, object] = {"autocommit": True, "row_factory": dict_row,
+                                 "prepare_threshold": 0}
+    if server_options is not None:
+        kwargs["options"] = server_options
     return AsyncConnectionPool(
         database_url,
         min_size=1,
@@ -22,7 +28,7 @@ def make_pool(database_url: str, max_size: int, name: str) -> AsyncConnectionPoo
         timeout=POOL_TIMEOUT_S,
         name=name,
         open=False,
-        kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 0},
+        kwargs=kwargs,
         reconnect_timeout=0,
     )
 

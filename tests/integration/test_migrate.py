@@ -147,9 +147,12 @@ def test_task_identity_migration_keeps_tasks_that_shared_a_hash(
     idempotency keys): 006 gives those their own hash, then makes the hash unique."""
     before_006 = tmp_path / "sql"
     before_006.mkdir()
+    from_006: list[int] = []
     for migration in migrate.discover(migrate.default_sql_dir()):
         if migration.version < 6:
             (before_006 / migration.filename).write_text(migration.sql)
+        else:
+            from_006.append(migration.version)
     url = make_database()
     migrate.migrate(url, before_006)
     with psycopg.connect(url) as conn:
@@ -159,7 +162,7 @@ def test_task_identity_migration_keeps_tasks_that_shared_a_hash(
         conn.execute("INSERT INTO tasker.tasks (named_task_uuid, identity_hash, correlation_id) "
                      "SELECT named_task_uuid, h, gen_random_uuid() FROM tasker.named_tasks, "
                      "unnest(ARRAY['same', 'same', 'own']) AS h")
-    assert migrate.migrate(url).applied == (6,)
+    assert migrate.migrate(url).applied == tuple(from_006)
     with psycopg.connect(url) as conn:
         hashes = sorted(row[0] for row in conn.execute("SELECT identity_hash FROM tasker.tasks"))
         assert len(hashes) == 3 and len(set(hashes)) == 3 and "own" in hashes

@@ -80,45 +80,52 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
     }
     with recorder.phase(Phase.TASK_INITIALIZE, parent=parent, attributes=attributes) as init:
         trace_context = inject_message_headers(init.context)
-        async with conn.transaction():
-            await _insert_task(conn, {
-                "task_uuid": task_uuid,
-                "named_task_uuid": registered.named_task_uuid,
-                "requested_at": request.requested_at,
-                "initiator": request.initiator,
-                "source_system": request.source_system,
-                "reason": request.reason,
-                "tags": Jsonb(request.tags),
-                "context": Jsonb(request.context),
-                "identity_hash": identity,
-                "priority": request.priority,
-                "correlation_id": request.correlation_id,
-                "parent_correlation_id": request.parent_correlation_id,
-                "trace_context": Jsonb(trace_context),
-            })
-            await conn.execute(INSERT_TASK_TRANSITIONS_SQL, {"t": task_uuid})
-            ordered = list(template.steps)
-            await conn.execute(INSERT_STEPS_SQL, {
-                "task": task_uuid,
-                "steps": [step_uuids[step.name] for step in ordered],
-                "named": [registered.named_step_uuids[step.name] for step in ordered],
-                "retryable": [step.retryable for step in ordered],
-                "max_attempts": [step.max_attempts for step in ordered],
-            })
-            await conn.execute(INSERT_STEP_TRANSITIONS_SQL, (list(step_uuids.values()),))
-            edges = [(step_uuids[parent_name], step_uuids[step.name])
-                     for step in ordered for parent_name in step.depends_on]
-            if edges:
-                await conn.execute(INSERT_EDGES_SQL, ([e[0] for e in edges], [e[1] for e in edges]))
+        # Pipelined: BEGIN and the inserts in one round trip, then discovery, each publish and
+        # the COMMIT.
+        async with conn.pipeline() as pipeline, conn.transaction():
+            try:
+                await _queue_rows(conn, registered, step_uuids, {
+                    "task_uuid": task_uuid,
+                    "named_task_uuid": registered.named_task_uuid,
+                    "requested_at": request.requested_at,
+                    "initiator": request.initiator,
+                    "source_system": request.source_system,
+                    "reason": request.reason,
+                    "tags": Jsonb(request.tags),
+                    "context": Jsonb(request.context),
+                    "identity_hash": identity,
+                    "priority": request.priority,
+                    "correlation_id": request.correlation_id,
+                    "parent_correlation_id": request.parent_correlation_id,
+                    "trace_context": Jsonb(trace_context),
+                })
+                await pipeline.sync()
+            except errors.UniqueViolation as error:
+                if error.diag.constraint_name == IDENTITY_INDEX:
+                    raise DuplicateTask(DUPLICATE_MESSAGE) from error
+                raise
             ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
             await enqueue_ready_steps(conn, recorder, init, ref, Phase.TASK_INITIALIZE)
     return task_uuid
 
 
-async def _insert_task(conn: AsyncConnection, row: dict[str, object]) -> None:
-    try:
-        await conn.execute(INSERT_TASK_SQL, row)
-    except errors.UniqueViolation as error:
-        if error.diag.constraint_name == IDENTITY_INDEX:
-            raise DuplicateTask(DUPLICATE_MESSAGE) from error
-        raise
+async def _queue_rows(conn: AsyncConnection, registered: RegisteredTemplate,
+                      step_uuids: dict[str, UUID], task_row: dict[str, object]) -> None:
+    """Send the task's, its steps', their edges' and their first transitions' inserts; in a
+    pipeline their errors surface at the next sync."""
+    task_uuid = task_row["task_uuid"]
+    ordered = list(registered.template.steps)
+    await conn.execute(INSERT_TASK_SQL, task_row)
+    await conn.execute(INSERT_TASK_TRANSITIONS_SQL, {"t": task_uuid})
+    await conn.execute(INSERT_STEPS_SQL, {
+        "task": task_uuid,
+        "steps": [step_uuids[step.name] for step in ordered],
+        "named": [registered.named_step_uuids[step.name] for step in ordered],
+        "retryable": [step.retryable for step in ordered],
+        "max_attempts": [step.max_attempts for step in ordered],
+    })
+    await conn.execute(INSERT_STEP_TRANSITIONS_SQL, (list(step_uuids.values()),))
+    edges = [(step_uuids[parent_name], step_uuids[step.name])
+             for step in ordered for parent_name in step.depends_on]
+    if edges:
+        await conn.execute(INSERT_EDGES_SQL, ([e[0] for e in edges], [e[1] for e in edges]))

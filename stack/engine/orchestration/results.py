@@ -24,6 +24,20 @@ TRANSITION_STEP_SQL = """
 SELECT tasker.transition_step_state_atomic(%s, %s::text[], %s, %s) AS from_state
 """
 
+# The success path's transition and bookkeeping in one statement; no row when the step was
+# not waiting for orchestration (a duplicate result).
+COMPLETE_STEP_SQL = """
+WITH moved AS (
+    SELECT tasker.transition_step_state_atomic(
+        %(step)s, ARRAY['enqueued_for_orchestration'], 'complete', %(metadata)s) AS from_state
+)
+UPDATE tasker.workflow_steps ws
+SET processed = true, processed_at = now(), in_process = false, updated_at = now()
+FROM moved
+WHERE ws.workflow_step_uuid = %(step)s AND moved.from_state IS NOT NULL
+RETURNING moved.from_state
+"""
+
 RETRY_SQL = """
 SELECT attempts < max_attempts AND retryable AS retry,
        extract(epoch FROM tasker.step_backoff(attempts, backoff_request_seconds))::float
@@ -66,15 +80,9 @@ async def apply_result(conn: AsyncConnection, result: StepResultMessage
     """Record a worker's outcome on its step; (applied, seconds until a retry may run).
     An applied success is one transition, an error one, an error to be retried two."""
     if result.status == "success":
-        moved = await transition_step(conn, result.step_uuid, ["enqueued_for_orchestration"],
-                                      "complete", {"worker_id": result.worker_id})
-        if moved is None:
-            return False, None
-        await conn.execute(
-            "UPDATE tasker.workflow_steps SET processed = true, processed_at = now(), "
-            "in_process = false, updated_at = now() WHERE workflow_step_uuid = %s",
-            (result.step_uuid,))
-        return True, None
+        cur = await conn.execute(COMPLETE_STEP_SQL, {
+            "step": result.step_uuid, "metadata": Jsonb({"worker_id": result.worker_id})})
+        return await cur.fetchone() is not None, None
     moved = await transition_step(conn, result.step_uuid, ["enqueued_for_orchestration"],
                                   "error", {"worker_id": result.worker_id, "error": result.error})
     if moved is None:
@@ -108,17 +116,22 @@ async def finalize_if_done(conn: AsyncConnection, recorder: PhaseRecorder, paren
         span.set_attribute(Attr.TRANSITIONS, 1)
         await conn.execute(FINALIZE_SQL, {"complete": final_state == "complete",
                                           "task": task.task_uuid})
-        await conn.execute("SELECT pg_notify(%s, %s)", (FINALIZED_CHANNEL, json.dumps({
+        notified = await conn.execute("SELECT pg_notify(%s, %s)", (FINALIZED_CHANNEL, json.dumps({
             "task_uuid": str(task.task_uuid),
             "correlation_id": str(task.correlation_id),
             "status": final_state,
         })))
+        await notified.fetchone()  # in a pipeline, the span ends once the writes have run
     return final_state
 
 
 async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                          message: dict[str, Any]) -> ResultOutcome:
-    """Process one message of orchestration_step_results in one transaction, then delete it."""
+    """Process one message of orchestration_step_results and delete it, in one transaction.
+
+    Pipelined: BEGIN and the delete go with the task's lock, the COMMIT alone. The
+    finalization check runs only when nothing was published: a task with a step just
+    enqueued is still processing."""
     result = StepResultMessage.from_json(message["message"])
     incoming = extract_message_headers(message.get("headers"))
     attributes = {
@@ -131,7 +144,8 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
     }
     with recorder.phase(Phase.RESULT_PROCESS, parent=incoming, kind=SpanKind.CONSUMER,
                         attributes=attributes) as processing:
-        async with conn.transaction():
+        async with conn.pipeline(), conn.transaction():
+            await conn.execute(DELETE_SQL, (ORCHESTRATION_RESULTS_QUEUE, message["msg_id"]))
             task = await lock_task(conn, result.task_uuid)
             outcome = ResultOutcome(applied=False)
             if task is not None:
@@ -140,12 +154,12 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                 if applied:
                     processing.set_attribute(Attr.TRANSITIONS, 1 if result.status == "success"
                                              else 1 if retry_after is None else 2)
-                    ready = await enqueue_ready_steps(conn, recorder, processing, task,
-                                                      Phase.RESULT_PROCESS)
-                    processing.set_attribute(Attr.READY_STEPS, len(ready))
-                    final = await finalize_if_done(conn, recorder, processing, task)
+                    published = await enqueue_ready_steps(conn, recorder, processing, task,
+                                                          Phase.RESULT_PROCESS)
+                    processing.set_attribute(Attr.READY_STEPS, len(published))
+                    final = (None if published
+                             else await finalize_if_done(conn, recorder, processing, task))
                     outcome = ResultOutcome(True, retry_after, final)
-            await conn.execute(DELETE_SQL, (ORCHESTRATION_RESULTS_QUEUE, message["msg_id"]))
         processing.set_attribute(Attr.RESULT_APPLIED, outcome.applied)
     return outcome
 

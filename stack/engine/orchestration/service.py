@@ -11,6 +11,7 @@ from stack.engine.catalog import Catalog
 from stack.engine.database import make_pool
 from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, namespace_channel
 from stack.engine.orchestration.results import process_result, sweep_ready_tasks
+from stack.engine.queue_reads import make_read_pool, read_messages
 from stack.engine.telemetry import Telemetry
 from stack.engine.templates import BUILTIN_TEMPLATES
 from stack.engine.wakeup import Wakeup
@@ -20,7 +21,6 @@ logger = logging.getLogger(__name__)
 
 SWEEP_LIMIT = 50
 RETRY_DELAY_S = 0.5
-READ_RESULTS_SQL = "SELECT * FROM pgmq.read(%s, %s, %s)"
 
 
 class Orchestrator:
@@ -29,6 +29,7 @@ class Orchestrator:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.pool = make_pool(settings.database_url, max_size=20, name="orchestration")
+        self.read_pool = make_read_pool(settings.database_url, name="orchestration")
         self.telemetry = Telemetry("spanbench-orchestration")
         self.catalog = Catalog()
         self.results_wakeup = Wakeup(settings.database_url,
@@ -39,6 +40,7 @@ class Orchestrator:
 
     async def start(self) -> None:
         await self.pool.open(wait=False)
+        await self.read_pool.open(wait=False)
         self._tasks = [
             asyncio.create_task(self.results_wakeup.run(), name="results-listener"),
             asyncio.create_task(self._register_templates(), name="register-templates"),
@@ -50,6 +52,7 @@ class Orchestrator:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.read_pool.close()
         await self.pool.close()
         self.telemetry.close()
 
@@ -67,14 +70,12 @@ class Orchestrator:
         vt, batch = self.settings.visibility_timeout_s, self.settings.read_batch
         while True:
             try:
-                async with self.pool.connection() as conn:
-                    cur = await conn.execute(READ_RESULTS_SQL,
-                                             (ORCHESTRATION_RESULTS_QUEUE, vt, batch))
-                    messages = await cur.fetchall()
-                if not messages:
-                    await self.results_wakeup.wait(self.settings.poll_interval_s)
-                    continue
+                messages = await read_messages(self.read_pool, ORCHESTRATION_RESULTS_QUEUE, vt,
+                                               batch)
                 await asyncio.gather(*(self._process(message) for message in messages))
+                if len(messages) < batch:
+                    # The queue was drained: the next result is announced by its NOTIFY.
+                    await self.results_wakeup.wait(self.settings.poll_interval_s)
             except (psycopg.Error, OSError, TimeoutError) as error:
                 logger.warning("reading step results failed (%s); retrying", error)
                 await asyncio.sleep(RETRY_DELAY_S)

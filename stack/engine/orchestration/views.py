@@ -82,13 +82,15 @@ async def step_rows(conn: AsyncConnection, task_uuid: UUID) -> list[dict[str, An
 
 
 async def task_response(conn: AsyncConnection, task_uuid: UUID) -> dict[str, Any] | None:
-    """The TaskResponse of a task, None when there is no such task."""
-    cur = await conn.execute(TASK_SQL, (task_uuid,))
-    row = await cur.fetchone()
+    """The TaskResponse of a task, None when there is no such task (one round trip)."""
+    async with conn.pipeline():
+        task = await conn.execute(TASK_SQL, (task_uuid,))
+        steps = await conn.execute(STEPS_SQL, (task_uuid,))
+    row = await task.fetchone()
     if row is None:
         return None
     body = {key: _json(value) for key, value in row.items()}
-    body["steps"] = [readiness_status(step) for step in await step_rows(conn, task_uuid)]
+    body["steps"] = [readiness_status(step) for step in await steps.fetchall()]
     return body
 
 

@@ -13,6 +13,7 @@ from instrument.propagation import extract_message_headers, inject_message_heade
 from spanbench.vocabulary import Attr, Phase
 from stack.engine.database import make_pool
 from stack.engine.messages import MESSAGE_READY_CHANNEL, StepMessage
+from stack.engine.queue_reads import make_read_pool, read_messages
 from stack.engine.telemetry import Telemetry, messaging_attributes
 from stack.engine.wakeup import Wakeup
 from stack.engine.worker.fault_stall import stall_if_armed
@@ -22,7 +23,6 @@ from stack.settings import ServiceSettings
 logger = logging.getLogger(__name__)
 
 QUEUES_SQL = r"SELECT queue_name FROM pgmq.meta WHERE queue_name LIKE 'worker\_%\_queue'"
-READ_SQL = "SELECT * FROM pgmq.read(%s, %s, %s)"
 RETRY_DELAY_S = 0.5
 
 
@@ -35,6 +35,7 @@ class StepWorker:
         self.concurrency = concurrency
         self.pool = make_pool(settings.database_url, max_size=concurrency + 2,
                               name=f"worker-{worker_id}")
+        self.read_pool = make_read_pool(settings.database_url, name=f"worker-{worker_id}")
         self.telemetry = Telemetry("spanbench-worker")
         self.wakeup = Wakeup(settings.database_url, [MESSAGE_READY_CHANNEL])
         self.queues: list[str] = []
@@ -45,6 +46,7 @@ class StepWorker:
 
     async def start(self) -> None:
         await self.pool.open(wait=False)
+        await self.read_pool.open(wait=False)
         self._tasks = [asyncio.create_task(self.wakeup.run(), name="worker-listener"),
                        asyncio.create_task(self._loop(), name="worker-loop")]
 
@@ -52,6 +54,7 @@ class StepWorker:
         for task in [*self._tasks, *self._in_flight]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._in_flight, return_exceptions=True)
+        await self.read_pool.close()
         await self.pool.close()
         self.telemetry.close()
 
@@ -61,15 +64,17 @@ class StepWorker:
             try:
                 if not self.queues or targets is None:
                     await self._refresh_queues()
-                found = await self._read_round(self.queues if not targets else sorted(targets))
+                full = await self._read_round(self.queues if not targets else sorted(targets))
             except (psycopg.Error, OSError, TimeoutError) as error:
                 logger.warning("reading step queues failed (%s); retrying", error)
                 await asyncio.sleep(RETRY_DELAY_S)
                 targets = None
                 continue
-            if found:
-                targets = set()
+            if full:
+                targets = full
                 continue
+            # Every queue read came back short of its batch, so what arrives next is announced
+            # by a NOTIFY (or found by the poll): reading again now would find nothing.
             targets = await self._wait_for_work()
 
     async def _wait_for_work(self) -> set[str] | None:
@@ -91,23 +96,23 @@ class StepWorker:
             cur = await conn.execute(QUEUES_SQL)
             self.queues = sorted(row["queue_name"] for row in await cur.fetchall())
 
-    async def _read_round(self, queues: list[str]) -> int:
-        found = 0
+    async def _read_round(self, queues: list[str]) -> set[str]:
+        """Read each queue once; the queues that filled their batch and may hold more."""
+        full: set[str] = set()
         for queue in queues:
             while len(self._in_flight) >= self.concurrency:
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
             free = self.concurrency - len(self._in_flight)
-            async with self.pool.connection() as conn:
-                cur = await conn.execute(READ_SQL, (queue, self.settings.visibility_timeout_s,
-                                                    free))
-                messages = await cur.fetchall()
+            messages = await read_messages(self.read_pool, queue,
+                                           self.settings.visibility_timeout_s, free)
             for message in messages:
                 task = asyncio.create_task(self._run_step(queue, message))
                 self._in_flight.add(task)
                 task.add_done_callback(self._finished)
-            found += len(messages)
-        return found
+            if messages and len(messages) == free:
+                full.add(queue)
+        return full
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)

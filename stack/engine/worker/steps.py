@@ -46,8 +46,10 @@ async def claim(conn: AsyncConnection, queue: str, msg_id: int, read_ct: int,
     A message read again after its visibility timeout (read_ct > 1) whose step is still
     in_progress belongs to a worker that died: it is taken over. Any other message whose
     step is not enqueued is a duplicate and is deleted.
+
+    Pipelined: BEGIN goes with the transition, the attempt with the COMMIT.
     """
-    async with conn.transaction():
+    async with conn.pipeline(), conn.transaction():
         metadata = {"worker_id": worker_id, "msg_id": msg_id}
         taken = await _transition(conn, message.step_uuid, ["enqueued"], "in_progress", metadata)
         if not taken and read_ct > 1:
@@ -57,7 +59,7 @@ async def claim(conn: AsyncConnection, queue: str, msg_id: int, read_ct: int,
             await conn.execute(DELETE_SQL, (queue, msg_id))
             return None
         cur = await conn.execute(START_ATTEMPT_SQL, {"step": message.step_uuid})
-        row = await cur.fetchone()
+    row = await cur.fetchone()
     if row is None:
         return None
     step_config = _step_configuration(row["configuration"], row["step_name"])
@@ -96,7 +98,8 @@ async def submit(conn: AsyncConnection, queue: str, msg_id: int, step: ClaimedSt
                  headers: dict[str, Any]) -> bool:
     """Record the outcome and hand it to the orchestration (in_progress →
     enqueued_for_orchestration, result message, delete the step message), all in one
-    transaction. Returns False when another worker's submission won."""
+    transaction, pipelined in two round trips. Returns False when another worker's submission
+    won."""
     message = step.message
     result = StepResultMessage(
         task_uuid=message.task_uuid, step_uuid=message.step_uuid,
@@ -105,7 +108,7 @@ async def submit(conn: AsyncConnection, queue: str, msg_id: int, step: ClaimedSt
         error=None if failure is None else error_details(failure),
     )
     stored = {"result": outcome} if failure is None else {"error": result.error}
-    async with conn.transaction():
+    async with conn.pipeline(), conn.transaction():
         moved = await _transition(conn, message.step_uuid, ["in_progress"],
                                   "enqueued_for_orchestration",
                                   {"worker_id": worker_id, "status": result.status})
