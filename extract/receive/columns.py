@@ -15,7 +15,7 @@ import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate, chain, repeat
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from typing import Any, Final
 
 import pyarrow as pa
@@ -53,7 +53,6 @@ _PROMOTED: Final = (Attr.RUN_ID, Attr.SUITE, Attr.SCENARIO, Attr.PHASE, Attr.ITE
 _PROMOTED_ARRAY: Final = pa.array(_PROMOTED, pa.string())
 _TYPED_PROMOTED: Final = (Attr.RUN_ID, Attr.ITERATION, Attr.WARMUP)  # the type decides these
 _ZERO_SPAN_HEX: Final = bytes(8).hex()
-_Entry = tuple[str, str, str | None]  # an attribute: key, AsString text, type name (None: str)
 _TIMESTAMP: Final = pa.timestamp("ns", tz="UTC")
 _SPAN_FIELDS: Final = ("start_time_unix_nano", "end_time_unix_nano", "trace_state", "name", "kind")
 _SPAN_IDS: Final = ("trace_id", "span_id", "parent_span_id")  # stored as hex
@@ -61,6 +60,8 @@ _LINK_FIELDS: Final = ("trace_id", "span_id", "trace_state")
 _STATUS, _CODE, _MESSAGE = attrgetter("status"), attrgetter("code"), attrgetter("message")
 _ATTRIBUTES, _EVENTS, _LINKS = attrgetter("attributes"), attrgetter("events"), attrgetter("links")
 _EVENT_TIME, _NAME = attrgetter("time_unix_nano"), attrgetter("name")
+_KEY, _VALUE, _STRING_VALUE = attrgetter("key"), attrgetter("value"), attrgetter("string_value")
+_KIND: Final = methodcaller("WhichOneof", "value")
 
 
 def to_tables(
@@ -95,63 +96,91 @@ class _SerializedMaps:
         self.counts.extend(map(len, lists))
         self.raws.extend(chain.from_iterable(lists))
 
-    def arrays(self, decoder: _KeyValueDecoder) -> tuple[pa.MapArray, pa.MapArray]:
+    def arrays(self) -> tuple[pa.MapArray, pa.MapArray]:
         """The map column and its types column; each distinct KeyValue is decoded once."""
         encoded = pa.array(self.raws, pa.binary()).dictionary_encode()
-        entries = decoder.entries(encoded.dictionary.to_pylist())
-        return _attribute_maps(entries, encoded.indices, self.counts)
+        keys, texts, type_names = decode_key_values(encoded.dictionary)
+        return _attribute_maps(keys, texts, type_names, encoded.indices, self.counts)
 
 
 class _MessageMaps:
     """Attribute maps given as KeyValue messages (resources and links: few of them)."""
 
     def __init__(self) -> None:
-        self.entries: list[_Entry] = []
+        self.keys: list[str] = []
+        self.texts: list[str] = []
+        self.type_names: list[str | None] = []
         self.counts: list[int] = []
 
-    def add(self, attributes: Sequence[KeyValue]) -> list[_Entry]:
-        """Append one map; return its entries."""
-        entries = [(kv.key, *_text(kv.value)) for kv in attributes]
-        self.entries.extend(entries)
-        self.counts.append(len(entries))
-        return entries
+    def add(self, attributes: Sequence[KeyValue]) -> None:
+        for kv in attributes:
+            text, type_name = _text(kv.value)
+            self.keys.append(kv.key)
+            self.texts.append(text)
+            self.type_names.append(type_name)
+        self.counts.append(len(attributes))
 
     def arrays(self) -> tuple[pa.MapArray, pa.MapArray]:
-        return _attribute_maps(self.entries, None, self.counts)
+        keys, texts = pa.array(self.keys, pa.string()), pa.array(self.texts, pa.string())
+        type_names = pa.array(self.type_names, pa.string())
+        return _attribute_maps(keys, texts, type_names, None, self.counts)
 
 
-class _KeyValueDecoder:
-    """(key, text, type) of serialized KeyValues, remembered across the maps of one call."""
+def decode_key_values(raws: pa.BinaryArray) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Key, AsString text and type name (null for a string) of each serialized KeyValue.
 
-    def __init__(self) -> None:
-        self.known: dict[bytes, _Entry] = {}
+    All of them are parsed at once, as the `values` of one KeyValueList; an undecodable
+    one is an OtlpDecodeError.
+    """
+    try:
+        values = KeyValueList.FromString(_as_key_value_list(raws)).values
+    except DecodeError as error:
+        message = f"an attribute is not a protobuf KeyValue: {error}"
+        raise OtlpDecodeError(message) from error
+    any_values = list(map(_VALUE, values))
+    texts = list(map(_STRING_VALUE, any_values))
+    type_names: list[str | None] = [None] * len(texts)
+    not_strings = [index for index, text in enumerate(texts) if not text]
+    others = [any_values[index] for index in not_strings]
+    for index, kind, value in zip(not_strings, map(_KIND, others), others, strict=True):
+        if kind == "int_value":  # the commonest, read without text_of's calls
+            texts[index], type_names[index] = str(value.int_value), "int"
+        else:
+            texts[index], type_names[index] = text_of(value)
+    return (
+        pa.array(list(map(_KEY, values)), pa.string()),
+        pa.array(texts, pa.string()),
+        pa.array(type_names, pa.string()),
+    )
 
-    def entries(self, raws: list[bytes]) -> list[_Entry]:
-        known = self.known
-        new = [raw for raw in raws if raw not in known]
-        if new:
-            # One parse for all of them: framed as the `values` of a KeyValueList.
-            framed = b"".join([_length_delimited(raw) for raw in new])
-            try:
-                values = KeyValueList.FromString(framed).values
-            except DecodeError as error:
-                message = f"an attribute is not a protobuf KeyValue: {error}"
-                raise OtlpDecodeError(message) from error
-            known.update(zip(new, [(kv.key, *_text(kv.value)) for kv in values], strict=True))
-        return [known[raw] for raw in raws]
+
+def _as_key_value_list(raws: pa.BinaryArray) -> bytes:
+    """The serialized KeyValueList whose `values` are `raws`: each behind tag and length."""
+    lengths = pc.binary_length(raws)
+    if len(raws) and pc.max(lengths).as_py() >= len(_FIELD_ONE_HEADERS):
+        headers = pa.array([_field_one_header(size) for size in lengths.to_pylist()])
+    else:
+        headers = _FIELD_ONE_HEADERS.take(lengths)
+    if not len(raws):
+        return b""
+    framed = pc.binary_join_element_wise(headers, raws, b"")
+    size = pc.sum(pc.binary_length(framed)).as_py()
+    return framed.buffers()[2][:size].to_pybytes()  # one buffer: the items end to end
 
 
-def _length_delimited(raw: bytes) -> bytes:
-    """`raw` as field 1 of a message: tag, varint length, bytes."""
-    size = len(raw)
-    if size < 0x80:
-        return bytes((0x0A, size)) + raw
+def _field_one_header(size: int) -> bytes:
+    """The tag of field 1 (length-delimited) and the varint `size`."""
     varint = bytearray()
     while size > 0x7F:
         varint.append(size & 0x7F | 0x80)
         size >>= 7
     varint.append(size)
-    return b"\x0a" + bytes(varint) + raw
+    return b"\x0a" + bytes(varint)
+
+
+_FIELD_ONE_HEADERS: Final = pa.array([_field_one_header(size) for size in range(1 << 14)])
+_MAX_BIT_KEYS: Final = 32
+_KEY_BITS: Final = pa.array([1 << key_id for key_id in range(_MAX_BIT_KEYS)], pa.int64())
 
 
 def _text(value: AnyValue) -> tuple[str, str | None]:
@@ -160,19 +189,18 @@ def _text(value: AnyValue) -> tuple[str, str | None]:
 
 
 def _attribute_maps(
-    entries: Sequence[_Entry], codes: pa.Array | None, counts: Sequence[int]
+    keys: pa.Array,
+    texts: pa.Array,
+    type_names: pa.Array,
+    codes: pa.Array | None,
+    counts: Sequence[int],
 ) -> tuple[pa.MapArray, pa.MapArray]:
     """The map<key, text> and map<key, type> columns of maps of `counts` attributes each.
 
-    Attribute i is `entries[codes[i]]` (`entries[i]` without codes). Within a map the
-    first occurrence of a key wins (DuckDB refuses repeated keys); the types map holds
-    only the attributes whose value is not a string.
+    Attribute i is item `codes[i]` of keys, texts and type names (item i without codes).
+    Within a map the first occurrence of a key wins (DuckDB refuses repeated keys); the
+    types map holds only the attributes whose value is not a string.
     """
-    keys, texts, type_names = (
-        pa.array([entry[0] for entry in entries], pa.string()),
-        pa.array([entry[1] for entry in entries], pa.string()),
-        pa.array([entry[2] for entry in entries], pa.string()),
-    )
     key_ids = keys.dictionary_encode().indices
     if codes is not None:
         keys, texts, type_names, key_ids = (
@@ -197,18 +225,33 @@ def _attribute_maps(
 
 def _first_of_each_key(key_ids: pa.Array, offsets: pa.Array) -> pa.Array | None:
     """A mask of the first occurrence of each key within its map; None if no key repeats."""
-    if len(key_ids) < 2:
+    if len(key_ids) < 2 or not _may_repeat_keys(key_ids, offsets):
         return None
     rows = pc.list_parent_indices(pa.ListArray.from_arrays(offsets, key_ids))
     pairs = pc.add(pc.multiply(pc.cast(rows, pa.int64()), len(key_ids)), key_ids.cast(pa.int64()))
-    if pc.count_distinct(pairs).as_py() == len(pairs):
-        return None
     seen: set[int] = set()
     first = []
     for pair in pairs.to_pylist():
         first.append(pair not in seen)
         seen.add(pair)
-    return pa.array(first, pa.bool_())
+    return None if all(first) else pa.array(first, pa.bool_())
+
+
+def _may_repeat_keys(key_ids: pa.Array, offsets: pa.Array) -> bool:
+    """False when no map holds a key twice; True when one may (then check item by item).
+
+    With at most 32 distinct keys, a map's keys are distinct exactly when the sum of
+    2**key_id over them has as many bits set as the map has items (a repeat carries).
+    Maps mostly share their key sets, so only a few distinct (sum, size) need a look.
+    """
+    if pc.max(key_ids).as_py() >= _MAX_BIT_KEYS:
+        return True
+    running = pc.cumulative_sum(_KEY_BITS.take(key_ids))
+    totals = pa.concat_arrays([pa.array([0], pa.int64()), running]).take(offsets)
+    sums = pc.subtract(totals[1:], totals[:-1])
+    sizes = pc.subtract(offsets[1:], offsets[:-1]).cast(pa.int64())
+    shapes = pc.unique(pc.add(pc.multiply(sums, 64), sizes)).to_pylist()
+    return any((shape >> 6).bit_count() != shape & 63 for shape in shapes)
 
 
 def _offsets_of(mask: pa.Array, offsets: pa.Array) -> pa.Array:
@@ -321,9 +364,11 @@ class _Collected:
 
     def add_resource(self, attributes: Sequence[KeyValue]) -> int:
         """Append a resource's attributes once; return its index."""
-        entries = self.resource_attributes.add(attributes)
-        service = next((text for key, text, _ in entries if key == Attr.SERVICE_NAME), "")
-        self.services.append(service)
+        maps = self.resource_attributes
+        start = len(maps.keys)
+        maps.add(attributes)
+        texts = dict(zip(reversed(maps.keys[start:]), reversed(maps.texts[start:]), strict=True))
+        self.services.append(texts.get(Attr.SERVICE_NAME, ""))  # the first one, as in the map
         return len(self.services) - 1
 
     def add_scope(self, scope: InstrumentationScope) -> int:
@@ -365,8 +410,7 @@ class _Collected:
         resource_index = pa.array(self.resource_index, pa.int32())
         scope_index = pa.array(self.scope_index, pa.int32())
         resource_map, resource_types = self.resource_attributes.arrays()
-        decoder = _KeyValueDecoder()
-        span_map, span_types = self.span_attributes.arrays(decoder)
+        span_map, span_types = self.span_attributes.arrays()
         begin = pa.array(fields["start_time_unix_nano"], pa.int64())
         end = pa.array(fields["end_time_unix_nano"], pa.int64())
         parents = pa.array(ids["parent_span_id"], pa.string())
@@ -390,7 +434,7 @@ class _Collected:
             "SpanAttributeTypes": span_types,
             "StatusCode": _names(self.status_codes, STATUS_CODES, "StatusCode"),
             "StatusMessage": pa.array(self.status_messages, pa.string()),
-            "Events": _list(self.event_counts, self._events(decoder)),
+            "Events": _list(self.event_counts, self._events()),
             "Links": _list(self.link_counts, self._links()),
         }
         columns.update(
@@ -398,8 +442,8 @@ class _Collected:
         )
         return pa.Table.from_arrays([columns[name] for name in SCHEMA.names], schema=SCHEMA)
 
-    def _events(self, decoder: _KeyValueDecoder) -> pa.StructArray:
-        attributes, types = self.event_attributes.arrays(decoder)
+    def _events(self) -> pa.StructArray:
+        attributes, types = self.event_attributes.arrays()
         return pa.StructArray.from_arrays(
             [
                 pa.array(self.event_times, _TIMESTAMP),

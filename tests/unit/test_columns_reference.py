@@ -17,7 +17,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from extract.receive import columns
-from extract.receive.columns import SPAN_KINDS, STATUS_CODES, as_key_values, text_of, to_tables
+from extract.receive.columns import (
+    SPAN_KINDS,
+    STATUS_CODES,
+    as_key_values,
+    decode_key_values,
+    text_of,
+    to_tables,
+)
 from extract.receive.otlp_decode import decode_protobuf
 from extract.store.parquet_store import SCHEMA
 
@@ -212,5 +219,10 @@ def test_repeated_keys_keep_their_first_value_in_every_map() -> None:
 def test_key_values_longer_than_a_one_byte_length_decode_alike() -> None:
     long_values = {"k" * 200: "v" * 300, "n": 2**62, "s": "x" * 20_000}
     raws = [kv.SerializeToString() for kv in as_key_values(long_values)]
-    entries = columns._KeyValueDecoder().entries(raws)
+    entries = decoded_key_values(raws)
     assert entries == [(kv.key, *text_of(kv.value)) for kv in as_key_values(long_values)]
+
+
+def decoded_key_values(raws: list[bytes]) -> list[tuple[str, str, str | None]]:
+    keys, texts, type_names = decode_key_values(pa.array(raws, pa.binary()))
+    return list(zip(keys.to_pylist(), texts.to_pylist(), type_names.to_pylist(), strict=True))
