@@ -226,3 +226,21 @@ def test_key_values_longer_than_a_one_byte_length_decode_alike() -> None:
 def decoded_key_values(raws: list[bytes]) -> list[tuple[str, str, str | None]]:
     keys, texts, type_names = decode_key_values(pa.array(raws, pa.binary()))
     return list(zip(keys.to_pylist(), texts.to_pylist(), type_names.to_pylist(), strict=True))
+
+
+def test_more_keys_than_the_bit_check_covers_still_drop_repeats(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    request = ExportTraceServiceRequest()
+    spans = request.resource_spans.add().scope_spans.add().spans
+    for n, repeat in enumerate((None, "k5", None, "k39")):
+        span = spans.add(trace_id=bytes([n + 1]) * 16, span_id=bytes([n + 1]) * 8)
+        span.attributes.extend(as_key_values({f"k{j}": j * n for j in range(40)}))
+        if repeat:
+            span.attributes.append(_key_value(repeat, "repeated"))
+    monkeypatch.setattr(columns, "_split", lambda table: {"all": table})
+    got = to_tables([request.SerializeToString()])["all"]
+    expected = reference_table([request])
+    for name in ("SpanAttributes", "SpanAttributeTypes"):
+        assert got.column(name).equals(expected.column(name)), name
+    assert [len(row) for row in got.column("SpanAttributes").to_pylist()] == [40] * 4
