@@ -58,6 +58,7 @@ _SPAN_FIELDS: Final = ("start_time_unix_nano", "end_time_unix_nano", "trace_stat
 _SPAN_IDS: Final = ("trace_id", "span_id", "parent_span_id")  # stored as hex
 _LINK_FIELDS: Final = ("trace_id", "span_id", "trace_state")
 _STATUS, _CODE, _MESSAGE = attrgetter("status"), attrgetter("code"), attrgetter("message")
+_HAS_STATUS: Final = methodcaller("HasField", "status")
 _ATTRIBUTES, _EVENTS, _LINKS = attrgetter("attributes"), attrgetter("events"), attrgetter("links")
 _EVENT_TIME, _NAME = attrgetter("time_unix_nano"), attrgetter("name")
 _KEY, _VALUE, _STRING_VALUE = attrgetter("key"), attrgetter("value"), attrgetter("string_value")
@@ -383,9 +384,13 @@ class _Collected:
             values.extend(map(attrgetter(name), spans))
         for name, values in self.hex_fields.items():
             values.extend(map(bytes.hex, map(attrgetter(name), spans)))
-        statuses = list(map(_STATUS, spans))
-        self.status_codes.extend(map(_CODE, statuses))
-        self.status_messages.extend(map(_MESSAGE, statuses))
+        if any(map(_HAS_STATUS, spans)):
+            statuses = list(map(_STATUS, spans))
+            self.status_codes.extend(map(_CODE, statuses))
+            self.status_messages.extend(map(_MESSAGE, statuses))
+        else:  # the usual case, and reading each default status costs more than asking
+            self.status_codes.extend(repeat(0, len(spans)))
+            self.status_messages.extend(repeat("", len(spans)))
         self.resource_index.extend(repeat(resource_index, len(spans)))
         self.scope_index.extend(repeat(scope_index, len(spans)))
         self.span_attributes.add(map(_ATTRIBUTES, spans))
