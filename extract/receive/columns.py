@@ -179,7 +179,12 @@ def _field_one_header(size: int) -> bytes:
     return b"\x0a" + bytes(varint)
 
 
-_FIELD_ONE_HEADERS: Final = pa.array([_field_one_header(size) for size in range(1 << 14)])
+# Headers of every size under 2**14 (a varint of one or two bytes), made without a loop
+# through _field_one_header: the table is built at import.
+_FIELD_ONE_HEADERS: Final = pa.array(
+    [bytes((0x0A, size)) for size in range(0x80)]
+    + [bytes((0x0A, size & 0x7F | 0x80, size >> 7)) for size in range(0x80, 1 << 14)]
+)
 _MAX_BIT_KEYS: Final = 32
 _KEY_BITS: Final = pa.array([1 << key_id for key_id in range(_MAX_BIT_KEYS)], pa.int64())
 

@@ -244,3 +244,10 @@ def test_more_keys_than_the_bit_check_covers_still_drop_repeats(
     for name in ("SpanAttributes", "SpanAttributeTypes"):
         assert got.column(name).equals(expected.column(name)), name
     assert [len(row) for row in got.column("SpanAttributes").to_pylist()] == [40] * 4
+
+
+def test_length_headers_table_matches_the_varint_encoder() -> None:
+    sizes = [0, 1, 127, 128, 129, 300, 16_383]
+    table = columns._FIELD_ONE_HEADERS.take(pa.array(sizes)).to_pylist()
+    assert table == [columns._field_one_header(size) for size in sizes]
+    assert columns._field_one_header(300) == b"\x0a\xac\x02"  # protobuf's own example varint
