@@ -7,6 +7,8 @@ spans are fsync'ed in the spool.
 
 - accepted/s:  spans / (last 200 − first send), measured by the client
 - converted/s: spans / (all spans in Parquet − first send), from polling GET /status
+- per CPU s:   spans / the sink's CPU seconds (user + system) from the first send until
+               all spans are in Parquet: receiving and converting, whatever else shares CPU 0
 - peak RSS:    the sink's VmHWM; `base` is its RSS once started, before any request
 
 A last run repeats the load against a small backlog bound to show that RSS follows the
@@ -129,6 +131,7 @@ def client_main(address: str, spans: int, batch: int, connections: int) -> None:
 class Result:
     accepted_per_s: float
     converted_per_s: float
+    per_cpu_s: float
     peak_rss: int
     base_rss: int
     refused: dict[str, int]
@@ -139,6 +142,11 @@ def _rss(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _json_line(stream: object) -> dict[str, object]:
@@ -173,6 +181,7 @@ def run_once(spans: int, batch: int, connections: int, bound: int) -> Result:
             )  # fmt: skip
             _json_line(client.stdout)
             base_rss = _rss(sink.pid, "VmRSS")
+            base_cpu = _cpu_seconds(sink.pid)
             assert client.stdin is not None
             client.stdin.write("go\n")
             client.stdin.flush()
@@ -180,6 +189,7 @@ def run_once(spans: int, batch: int, connections: int, bound: int) -> Result:
                 while status.get("/status").json()["written_spans"] < spans:
                     time.sleep(0.05)
                 written_at = time.monotonic()
+                cpu = _cpu_seconds(sink.pid) - base_cpu
             timing = _json_line(client.stdout)
             client.wait(30)
             peak_rss = _rss(sink.pid, "VmHWM")
@@ -194,6 +204,7 @@ def run_once(spans: int, batch: int, connections: int, bound: int) -> Result:
     return Result(
         accepted_per_s=spans / (last_ack - started),
         converted_per_s=spans / (written_at - started),
+        per_cpu_s=spans / cpu,
         peak_rss=peak_rss,
         base_rss=base_rss,
         refused=dict(timing["refused"]),  # type: ignore[arg-type]
@@ -203,11 +214,13 @@ def run_once(spans: int, batch: int, connections: int, bound: int) -> Result:
 def _report(label: str, results: list[Result], bound: int) -> None:
     accepted = statistics.median(r.accepted_per_s for r in results)
     converted = statistics.median(r.converted_per_s for r in results)
+    per_cpu = statistics.median(r.per_cpu_s for r in results)
     peak = statistics.median(r.peak_rss for r in results)
     base = statistics.median(r.base_rss for r in results)
     refused = sum(r.refused.get("503", 0) for r in results)
     print(
         f"{label:<22} accepted {accepted:>9,.0f} spans/s   converted {converted:>9,.0f} spans/s"
+        f" ({per_cpu:>9,.0f} per sink CPU s)"
         f"   peak RSS {peak / MIB:6.1f} MiB (base {base / MIB:5.1f} + bound {bound / MIB:.0f})"
         f"   503s {refused}"
     )

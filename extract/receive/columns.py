@@ -1,10 +1,10 @@
 """Pure conversion of OTLP trace requests into Arrow tables with `parquet_store.SCHEMA`.
 
-Columnar on purpose: one pass over the protobuf messages appends to flat per-column
-lists (a tuple per span, transposed at the end); maps are flat key/value lists with
-offsets, resource- and scope-level columns are built once and repeated with `take`.
-Span and event attributes are read as serialized KeyValues (`decode_lazy`) and decoded
-once per distinct KeyValue: most of a benchmark's attributes repeat from span to span.
+Columnar on purpose: each field of a scope's spans is read by `attrgetter` mapped over
+them (the loop over spans runs in C) into one flat list per column; resource- and
+scope-level columns are built once and repeated with `take`. Span and event attributes
+stay serialized KeyValues (`decode_lazy`); Arrow finds the distinct ones, each is decoded
+once (most of a benchmark's attributes repeat from span to span) and `take` lays them out.
 Attribute values are stored as the ClickHouse exporter's `AsString` text, with the type
 of every non-string value in the matching *Types map; `decode_value` inverts that.
 """
@@ -14,20 +14,26 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate, chain, repeat
+from operator import attrgetter, methodcaller
 from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import (
+    AnyValue,
+    InstrumentationScope,
+    KeyValue,
+    KeyValueList,
+)
 
 from extract.receive.otlp_decode import (
     RUN_ID_PATTERN,
     UNASSIGNED,
     OtlpDecodeError,
     decode_lazy,
-    decode_protobuf,
 )
 from extract.store.parquet_store import EVENT_TYPE, LINK_TYPE, SCHEMA
 from spanbench.vocabulary import Attr
@@ -46,11 +52,17 @@ STATUS_CODES: Final = {0: "Unset", 1: "Ok", 2: "Error"}
 _PROMOTED: Final = (Attr.RUN_ID, Attr.SUITE, Attr.SCENARIO, Attr.PHASE, Attr.ITERATION, Attr.WARMUP)
 _PROMOTED_ARRAY: Final = pa.array(_PROMOTED, pa.string())
 _TYPED_PROMOTED: Final = (Attr.RUN_ID, Attr.ITERATION, Attr.WARMUP)  # the type decides these
-_ZERO_SPAN_ID: Final = bytes(8)
-_Entry = tuple[str, str, str | None]  # an attribute: key, AsString text, type name (None: str)
-_Maps = tuple[list[str], list[str], list[str], list[str]]  # keys, values, typed keys, types
+_ZERO_SPAN_HEX: Final = bytes(8).hex()
 _TIMESTAMP: Final = pa.timestamp("ns", tz="UTC")
-_BYTES: Final = (bytes, bytearray, memoryview)
+_SPAN_FIELDS: Final = ("start_time_unix_nano", "end_time_unix_nano", "trace_state", "name", "kind")
+_SPAN_IDS: Final = ("trace_id", "span_id", "parent_span_id")  # stored as hex
+_LINK_FIELDS: Final = ("trace_id", "span_id", "trace_state")
+_STATUS, _CODE, _MESSAGE = attrgetter("status"), attrgetter("code"), attrgetter("message")
+_HAS_STATUS: Final = methodcaller("HasField", "status")
+_ATTRIBUTES, _EVENTS, _LINKS = attrgetter("attributes"), attrgetter("events"), attrgetter("links")
+_EVENT_TIME, _NAME = attrgetter("time_unix_nano"), attrgetter("name")
+_KEY, _VALUE, _STRING_VALUE = attrgetter("key"), attrgetter("value"), attrgetter("string_value")
+_KIND: Final = methodcaller("WhichOneof", "value")
 
 
 def to_tables(
@@ -59,206 +71,199 @@ def to_tables(
     """One table per run id (spans without `bench.run_id` under "unassigned").
 
     Items are decoded requests or their protobuf bytes (faster: no decode to do first).
-    Span and event attributes are decoded once per distinct serialized KeyValue, as long
-    as enough of them repeat.
     """
-    c = _Collected()
-    spans_append = c.spans.append
-    events_append = c.events.append
-    links_append = c.links.append
-    span_maps, event_maps, link_maps = c.span_attributes, c.event_attributes, c.link_attributes
-    keys, type_keys = span_maps[0], span_maps[2]
-    event_keys, event_type_keys = event_maps[0], event_maps[2]
-    link_keys, link_type_keys = link_maps[0], link_maps[2]
-    kinds, codes = SPAN_KINDS, STATUS_CODES
-    events, links = c.events, c.links
-    cached = _CachedKeyValues()
+    collected = _Collected()
     for item in requests:
-        if cached.worthwhile(len(keys) + len(event_keys)):
-            request: Any = decode_lazy(item)  # a message is serialized again: still faster
-            append = cached.append
-        else:
-            request = decode_protobuf(item) if isinstance(item, _BYTES) else item
-            append = _append_key_values
+        request: Any = decode_lazy(item)
         for resource_spans in request.resource_spans:
-            resource_index = c.add_resource(resource_spans.resource.attributes)
+            resource_index = collected.add_resource(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
-                scope_index = c.add_scope(scope_spans.scope)
-                for span in scope_spans.spans:
-                    append(span.attributes, span_maps)
-                    for event in span.events:
-                        append(event.attributes, event_maps)
-                        events_append(
-                            (
-                                event.time_unix_nano,
-                                event.name,
-                                len(event_keys),
-                                len(event_type_keys),
-                            )
-                        )
-                    for link in span.links:
-                        _append_key_values(link.attributes, link_maps)
-                        links_append(
-                            (
-                                link.trace_id.hex(),
-                                link.span_id.hex(),
-                                link.trace_state,
-                                len(link_keys),
-                                len(link_type_keys),
-                            )
-                        )
-                    parent = span.parent_span_id
-                    status = span.status
-                    begin = span.start_time_unix_nano
-                    end = span.end_time_unix_nano
-                    kind = span.kind
-                    code = status.code
-                    spans_append(
-                        (
-                            begin,
-                            end,
-                            end - begin,
-                            span.trace_id.hex(),
-                            span.span_id.hex(),
-                            parent.hex() if parent and parent != _ZERO_SPAN_ID else "",
-                            span.trace_state,
-                            span.name,
-                            kinds.get(kind) or f"SpanKind({kind})",
-                            codes.get(code) or f"StatusCode({code})",
-                            status.message,
-                            resource_index,
-                            scope_index,
-                            len(keys),
-                            len(type_keys),
-                            len(events),
-                            len(links),
-                        )
-                    )
-    if not c.spans:
+                scope_index = collected.add_scope(scope_spans.scope)
+                collected.add_spans(scope_spans.spans, resource_index, scope_index)
+    if not collected.span_count:
         return {}
-    return _split(c.table())
+    return _split(collected.table())
 
 
-def _append_key_values(attributes: Sequence[KeyValue], maps: _Maps) -> None:
-    """Append one attribute map of KeyValue messages (the first occurrence of a key wins)."""
-    keys, values, type_keys, type_values = maps
-    for kv in attributes:
-        key = kv.key
-        value = kv.value
-        text = value.string_value
-        if not text:
-            text, type_name = text_of(value)
-            if type_name is not None:
-                type_keys.append(key)
-                type_values.append(type_name)
-        keys.append(key)
-        values.append(text)
-    count = len(attributes)
-    if count > 1 and len(set(keys[-count:])) < count:
-        _reappend_unique([(kv.key, *text_of(kv.value)) for kv in attributes], maps)
-
-
-class _CachedKeyValues:
-    """Attribute maps from serialized KeyValues, each distinct one decoded once.
-
-    A cache miss costs about twice a plain decode, so once misses pass `MAX_MISS_RATE`
-    of the attributes seen (mostly unique values), the caller goes back to messages.
-    """
-
-    MAX_MISS_RATE: Final = 0.3
+class _SerializedMaps:
+    """Attribute maps given as serialized KeyValues (`decode_lazy`), one map per owner."""
 
     def __init__(self) -> None:
-        self.cache: dict[bytes, _Entry] = {}
-        self.useful = True
+        self.raws: list[bytes] = []
+        self.counts: list[int] = []
 
-    def worthwhile(self, attributes_seen: int) -> bool:
-        """Whether to go on decoding through the cache, given the attributes seen so far."""
-        misses = len(self.cache)
-        if self.useful and misses > 64 and misses > self.MAX_MISS_RATE * attributes_seen:
-            self.useful = False
-            self.cache.clear()
-        return self.useful
+    def add(self, attribute_lists: Iterable[Sequence[bytes]]) -> None:
+        lists = list(attribute_lists)
+        self.counts.extend(map(len, lists))
+        self.raws.extend(chain.from_iterable(lists))
 
-    def append(self, attributes: Sequence[bytes], maps: _Maps) -> None:
-        keys, values, type_keys, type_values = maps
-        cached = self.cache.get
-        for raw in attributes:
-            key, text, type_name = cached(raw) or self._decode(raw)
-            keys.append(key)
-            values.append(text)
-            if type_name is not None:
-                type_keys.append(key)
-                type_values.append(type_name)
-        count = len(attributes)
-        if count > 1 and len(set(keys[-count:])) < count:
-            _reappend_unique([self.cache[raw] for raw in attributes], maps)
-
-    def _decode(self, raw: bytes) -> _Entry:
-        entry = _short_key_value(raw)
-        if entry is None:
-            try:
-                kv = KeyValue.FromString(raw)
-            except DecodeError as error:
-                message = f"an attribute is not a protobuf KeyValue: {error}"
-                raise OtlpDecodeError(message) from error
-            entry = (kv.key, *text_of(kv.value))
-        self.cache[raw] = entry
-        return entry
+    def arrays(self) -> tuple[pa.MapArray, pa.MapArray]:
+        """The map column and its types column; each distinct KeyValue is decoded once."""
+        encoded = pa.array(self.raws, pa.binary()).dictionary_encode()
+        keys, texts, type_names = decode_key_values(encoded.dictionary)
+        return _attribute_maps(keys, texts, type_names, encoded.indices, self.counts)
 
 
-def _short_key_value(raw: bytes) -> _Entry | None:
-    """The commonest serialized KeyValues, read straight off the wire; None for any other.
+class _MessageMaps:
+    """Attribute maps given as KeyValue messages (resources and links: few of them)."""
 
-    Handles a key and an AnyValue each under 128 bytes, the AnyValue holding only a
-    string or a non-negative int: `0A n key 12 m (0A m-2 text | 18 varint)`. A miss in
-    the attribute cache costs about half as much this way as through protobuf.
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.texts: list[str] = []
+        self.type_names: list[str | None] = []
+        self.counts: list[int] = []
+
+    def add(self, attributes: Sequence[KeyValue]) -> None:
+        for kv in attributes:
+            text, type_name = _text(kv.value)
+            self.keys.append(kv.key)
+            self.texts.append(text)
+            self.type_names.append(type_name)
+        self.counts.append(len(attributes))
+
+    def arrays(self) -> tuple[pa.MapArray, pa.MapArray]:
+        keys, texts = pa.array(self.keys, pa.string()), pa.array(self.texts, pa.string())
+        type_names = pa.array(self.type_names, pa.string())
+        return _attribute_maps(keys, texts, type_names, None, self.counts)
+
+
+def decode_key_values(raws: pa.BinaryArray) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Key, AsString text and type name (null for a string) of each serialized KeyValue.
+
+    All of them are parsed at once, as the `values` of one KeyValueList; an undecodable
+    one is an OtlpDecodeError.
     """
-    size = len(raw)
-    if size < 6 or raw[0] != 0x0A or raw[1] > 0x7F:
-        return None
-    value_at = raw[1] + 4  # past the key, the value's tag and its length
-    if value_at + 2 > size or raw[value_at - 2] != 0x12 or raw[value_at - 1] != size - value_at:
-        return None
-    tag = raw[value_at]
     try:
-        if tag == 0x0A and raw[value_at + 1] == size - value_at - 2:
-            return raw[2 : value_at - 2].decode(), raw[value_at + 2 :].decode(), None
-        if tag == 0x18 and size - value_at <= 10 and raw[-1] < 0x80:
-            varint = raw[value_at + 1 :]
-            number = 0
-            for shift, byte in enumerate(varint):
-                if byte < 0x80 and shift < len(varint) - 1:
-                    return None
-                number |= (byte & 0x7F) << (7 * shift)
-            return raw[2 : value_at - 2].decode(), str(number), "int"
-    except UnicodeDecodeError:
+        values = KeyValueList.FromString(_as_key_value_list(raws)).values
+    except DecodeError as error:
+        message = f"an attribute is not a protobuf KeyValue: {error}"
+        raise OtlpDecodeError(message) from error
+    any_values = list(map(_VALUE, values))
+    texts = list(map(_STRING_VALUE, any_values))
+    type_names: list[str | None] = [None] * len(texts)
+    not_strings = [index for index, text in enumerate(texts) if not text]
+    others = [any_values[index] for index in not_strings]
+    for index, kind, value in zip(not_strings, map(_KIND, others), others, strict=True):
+        if kind == "int_value":  # the commonest, read without text_of's calls
+            texts[index], type_names[index] = str(value.int_value), "int"
+        else:
+            texts[index], type_names[index] = text_of(value)
+    return (
+        pa.array(list(map(_KEY, values)), pa.string()),
+        pa.array(texts, pa.string()),
+        pa.array(type_names, pa.string()),
+    )
+
+
+def _as_key_value_list(raws: pa.BinaryArray) -> bytes:
+    """The serialized KeyValueList whose `values` are `raws`: each behind tag and length."""
+    lengths = pc.binary_length(raws)
+    if len(raws) and pc.max(lengths).as_py() >= len(_FIELD_ONE_HEADERS):
+        headers = pa.array([_field_one_header(size) for size in lengths.to_pylist()])
+    else:
+        headers = _FIELD_ONE_HEADERS.take(lengths)
+    if not len(raws):
+        return b""
+    framed = pc.binary_join_element_wise(headers, raws, b"")
+    size = pc.sum(pc.binary_length(framed)).as_py()
+    return framed.buffers()[2][:size].to_pybytes()  # one buffer: the items end to end
+
+
+def _field_one_header(size: int) -> bytes:
+    """The tag of field 1 (length-delimited) and the varint `size`."""
+    varint = bytearray()
+    while size > 0x7F:
+        varint.append(size & 0x7F | 0x80)
+        size >>= 7
+    varint.append(size)
+    return b"\x0a" + bytes(varint)
+
+
+# Headers of every size under 2**14 (a varint of one or two bytes), made without a loop
+# through _field_one_header: the table is built at import.
+_FIELD_ONE_HEADERS: Final = pa.array(
+    [bytes((0x0A, size)) for size in range(0x80)]
+    + [bytes((0x0A, size & 0x7F | 0x80, size >> 7)) for size in range(0x80, 1 << 14)]
+)
+_MAX_BIT_KEYS: Final = 32
+_KEY_BITS: Final = pa.array([1 << key_id for key_id in range(_MAX_BIT_KEYS)], pa.int64())
+
+
+def _text(value: AnyValue) -> tuple[str, str | None]:
+    text = value.string_value
+    return (text, None) if text else text_of(value)
+
+
+def _attribute_maps(
+    keys: pa.Array,
+    texts: pa.Array,
+    type_names: pa.Array,
+    codes: pa.Array | None,
+    counts: Sequence[int],
+) -> tuple[pa.MapArray, pa.MapArray]:
+    """The map<key, text> and map<key, type> columns of maps of `counts` attributes each.
+
+    Attribute i is item `codes[i]` of keys, texts and type names (item i without codes).
+    Within a map the first occurrence of a key wins (DuckDB refuses repeated keys); the
+    types map holds only the attributes whose value is not a string.
+    """
+    key_ids = keys.dictionary_encode().indices
+    if codes is not None:
+        keys, texts, type_names, key_ids = (
+            keys.take(codes),
+            texts.take(codes),
+            type_names.take(codes),
+            key_ids.take(codes),
+        )
+    offsets = pa.array(list(accumulate(counts, initial=0)), pa.int32())
+    first = _first_of_each_key(key_ids, offsets)
+    if first is not None:
+        keys, texts, type_names = keys.filter(first), texts.filter(first), type_names.filter(first)
+        offsets = _offsets_of(first, offsets)
+    typed = pc.is_valid(type_names)
+    return (
+        pa.MapArray.from_arrays(offsets, keys, texts),
+        pa.MapArray.from_arrays(
+            _offsets_of(typed, offsets), keys.filter(typed), type_names.filter(typed)
+        ),
+    )
+
+
+def _first_of_each_key(key_ids: pa.Array, offsets: pa.Array) -> pa.Array | None:
+    """A mask of the first occurrence of each key within its map; None if no key repeats."""
+    if len(key_ids) < 2 or not _may_repeat_keys(key_ids, offsets):
         return None
-    return None
+    rows = pc.list_parent_indices(pa.ListArray.from_arrays(offsets, key_ids))
+    pairs = pc.add(pc.multiply(pc.cast(rows, pa.int64()), len(key_ids)), key_ids.cast(pa.int64()))
+    seen: set[int] = set()
+    first = []
+    for pair in pairs.to_pylist():
+        first.append(pair not in seen)
+        seen.add(pair)
+    return None if all(first) else pa.array(first, pa.bool_())
 
 
-def _append_unique(entries: Sequence[_Entry], maps: _Maps) -> None:
-    """Append one attribute map from (key, text, type) entries, the first of a key winning."""
-    keys, values, type_keys, type_values = maps
-    seen: set[str] = set()
-    for key, text, type_name in entries:
-        if key in seen:
-            continue
-        seen.add(key)
-        keys.append(key)
-        values.append(text)
-        if type_name is not None:
-            type_keys.append(key)
-            type_values.append(type_name)
+def _may_repeat_keys(key_ids: pa.Array, offsets: pa.Array) -> bool:
+    """False when no map holds a key twice; True when one may (then check item by item).
+
+    With at most 32 distinct keys, a map's keys are distinct exactly when the sum of
+    2**key_id over them has as many bits set as the map has items (a repeat carries).
+    Maps mostly share their key sets, so only a few distinct (sum, size) need a look.
+    """
+    if pc.max(key_ids).as_py() >= _MAX_BIT_KEYS:
+        return True
+    running = pc.cumulative_sum(_KEY_BITS.take(key_ids))
+    totals = pa.concat_arrays([pa.array([0], pa.int64()), running]).take(offsets)
+    sums = pc.subtract(totals[1:], totals[:-1])
+    sizes = pc.subtract(offsets[1:], offsets[:-1]).cast(pa.int64())
+    shapes = pc.unique(pc.add(pc.multiply(sums, 64), sizes)).to_pylist()
+    return any((shape >> 6).bit_count() != shape & 63 for shape in shapes)
 
 
-def _reappend_unique(entries: Sequence[_Entry], maps: _Maps) -> None:
-    """Redo the map just appended from `entries` without repeated keys (DuckDB refuses them)."""
-    keys, values, type_keys, type_values = maps
-    typed = sum(1 for entry in entries if entry[2] is not None)
-    del keys[-len(entries) :], values[-len(entries) :]
-    if typed:
-        del type_keys[-typed:], type_values[-typed:]
-    _append_unique(entries, maps)
+def _offsets_of(mask: pa.Array, offsets: pa.Array) -> pa.Array:
+    """Map offsets after keeping only the items where `mask` holds."""
+    kept_before = pc.cumulative_sum(pc.cast(mask, pa.int32()))
+    return pa.concat_arrays([pa.array([0], pa.int32()), kept_before]).take(offsets)
 
 
 def text_of(value: AnyValue) -> tuple[str, str | None]:
@@ -334,71 +339,113 @@ def decode_value(text: str, type_name: str | None) -> Any:
 
 
 class _Collected:
-    """The flat lists one `to_tables` pass fills, and their assembly into a table."""
+    """Per-column lists that `to_tables` fills a block of spans at a time, and their table.
+
+    Span fields are read with `attrgetter` mapped over a scope's spans, so the loop over
+    spans runs in C; attribute maps are assembled by Arrow from the distinct KeyValues.
+    """
 
     def __init__(self) -> None:
-        self.spans: list[tuple[Any, ...]] = []
-        self.span_attributes: _Maps = ([], [], [], [])
-        self.resources: list[tuple[str, int, int]] = []  # (service.name, map ends)
-        self.resource_attributes: _Maps = ([], [], [], [])
+        self.span_fields: dict[str, list[Any]] = {name: [] for name in _SPAN_FIELDS}
+        self.hex_fields: dict[str, list[str]] = {name: [] for name in _SPAN_IDS}
+        self.status_codes: list[int] = []
+        self.status_messages: list[str] = []
+        self.resource_index: list[int] = []
+        self.scope_index: list[int] = []
+        self.span_attributes = _SerializedMaps()
+        self.event_counts: list[int] = []
+        self.event_times: list[int] = []
+        self.event_names: list[str] = []
+        self.event_attributes = _SerializedMaps()
+        self.link_counts: list[int] = []
+        self.link_fields: dict[str, list[str]] = {name: [] for name in _LINK_FIELDS}
+        self.link_attributes = _MessageMaps()
+        self.services: list[str] = []
+        self.resource_attributes = _MessageMaps()
         self.scopes: list[tuple[str, str]] = []
-        self.events: list[tuple[Any, ...]] = []
-        self.event_attributes: _Maps = ([], [], [], [])
-        self.links: list[tuple[Any, ...]] = []
-        self.link_attributes: _Maps = ([], [], [], [])
+
+    @property
+    def span_count(self) -> int:
+        return len(self.resource_index)
 
     def add_resource(self, attributes: Sequence[KeyValue]) -> int:
         """Append a resource's attributes once; return its index."""
         maps = self.resource_attributes
-        start = len(maps[0])
-        _append_key_values(attributes, maps)
-        service = ""
-        for key, text in zip(maps[0][start:], maps[1][start:], strict=True):
-            if key == Attr.SERVICE_NAME:
-                service = text
-                break
-        self.resources.append((service, len(maps[0]), len(maps[2])))
-        return len(self.resources) - 1
+        start = len(maps.keys)
+        maps.add(attributes)
+        texts = dict(zip(reversed(maps.keys[start:]), reversed(maps.texts[start:]), strict=True))
+        self.services.append(texts.get(Attr.SERVICE_NAME, ""))  # the first one, as in the map
+        return len(self.services) - 1
 
     def add_scope(self, scope: InstrumentationScope) -> int:
         """Append a scope's name and version once; return its index."""
         self.scopes.append((scope.name, scope.version))
         return len(self.scopes) - 1
 
+    def add_spans(self, spans: Iterable[Any], resource_index: int, scope_index: int) -> None:
+        """Append one scope's spans (lazy messages: attributes still serialized)."""
+        spans = list(spans)
+        for name, values in self.span_fields.items():
+            values.extend(map(attrgetter(name), spans))
+        for name, values in self.hex_fields.items():
+            values.extend(map(bytes.hex, map(attrgetter(name), spans)))
+        if any(map(_HAS_STATUS, spans)):
+            statuses = list(map(_STATUS, spans))
+            self.status_codes.extend(map(_CODE, statuses))
+            self.status_messages.extend(map(_MESSAGE, statuses))
+        else:  # the usual case, and reading each default status costs more than asking
+            self.status_codes.extend(repeat(0, len(spans)))
+            self.status_messages.extend(repeat("", len(spans)))
+        self.resource_index.extend(repeat(resource_index, len(spans)))
+        self.scope_index.extend(repeat(scope_index, len(spans)))
+        self.span_attributes.add(map(_ATTRIBUTES, spans))
+        per_span_events = list(map(_EVENTS, spans))
+        self.event_counts.extend(map(len, per_span_events))
+        events = list(chain.from_iterable(per_span_events))
+        if events:
+            self.event_times.extend(map(_EVENT_TIME, events))
+            self.event_names.extend(map(_NAME, events))
+            self.event_attributes.add(map(_ATTRIBUTES, events))
+        per_span_links = list(map(_LINKS, spans))
+        self.link_counts.extend(map(len, per_span_links))
+        for link in chain.from_iterable(per_span_links):
+            self.link_fields["trace_id"].append(link.trace_id.hex())
+            self.link_fields["span_id"].append(link.span_id.hex())
+            self.link_fields["trace_state"].append(link.trace_state)
+            self.link_attributes.add(link.attributes)
+
     def table(self) -> pa.Table:
         """Assemble the collected lists into one table with SCHEMA."""
-        cols = list(zip(*self.spans, strict=True))
-        resource_index = pa.array(cols[11], pa.int32())
-        scope_index = pa.array(cols[12], pa.int32())
-        services, resource_key_ends, resource_type_ends = zip(*self.resources, strict=True)
-        keys, values, type_keys, type_values = self.resource_attributes
-        resource_map = _map(keys, values, resource_key_ends)
-        resource_types = _map(type_keys, type_values, resource_type_ends)
+        fields, ids = self.span_fields, self.hex_fields
+        resource_index = pa.array(self.resource_index, pa.int32())
+        scope_index = pa.array(self.scope_index, pa.int32())
+        resource_map, resource_types = self.resource_attributes.arrays()
+        span_map, span_types = self.span_attributes.arrays()
+        begin = pa.array(fields["start_time_unix_nano"], pa.int64())
+        end = pa.array(fields["end_time_unix_nano"], pa.int64())
+        parents = pa.array(ids["parent_span_id"], pa.string())
         scope_names, scope_versions = zip(*self.scopes, strict=True)
-        keys, values, type_keys, type_values = self.span_attributes
-        span_map = _map(keys, values, cols[13])
-        span_types = _map(type_keys, type_values, cols[14])
         columns = {
-            "Timestamp": pa.array(cols[0], _TIMESTAMP),
-            "EndTimestamp": pa.array(cols[1], _TIMESTAMP),
-            "Duration": pa.array(cols[2], pa.int64()),
-            "TraceId": pa.array(cols[3], pa.string()),
-            "SpanId": pa.array(cols[4], pa.string()),
-            "ParentSpanId": pa.array(cols[5], pa.string()),
-            "TraceState": pa.array(cols[6], pa.string()),
-            "SpanName": pa.array(cols[7], pa.string()),
-            "SpanKind": pa.array(cols[8], pa.string()),
-            "ServiceName": pa.array(services, pa.string()).take(resource_index),
+            "Timestamp": begin.view(_TIMESTAMP),
+            "EndTimestamp": end.view(_TIMESTAMP),
+            "Duration": pc.subtract(end, begin),
+            "TraceId": pa.array(ids["trace_id"], pa.string()),
+            "SpanId": pa.array(ids["span_id"], pa.string()),
+            "ParentSpanId": pc.if_else(pc.equal(parents, _ZERO_SPAN_HEX), "", parents),
+            "TraceState": pa.array(fields["trace_state"], pa.string()),
+            "SpanName": pa.array(fields["name"], pa.string()),
+            "SpanKind": _names(fields["kind"], SPAN_KINDS, "SpanKind"),
+            "ServiceName": pa.array(self.services, pa.string()).take(resource_index),
             "ResourceAttributes": resource_map.take(resource_index),
             "ResourceAttributeTypes": resource_types.take(resource_index),
             "ScopeName": pa.array(scope_names, pa.string()).take(scope_index),
             "ScopeVersion": pa.array(scope_versions, pa.string()).take(scope_index),
             "SpanAttributes": span_map,
             "SpanAttributeTypes": span_types,
-            "StatusCode": pa.array(cols[9], pa.string()),
-            "StatusMessage": pa.array(cols[10], pa.string()),
-            "Events": _list(cols[15], self._events()),
-            "Links": _list(cols[16], self._links()),
+            "StatusCode": _names(self.status_codes, STATUS_CODES, "StatusCode"),
+            "StatusMessage": pa.array(self.status_messages, pa.string()),
+            "Events": _list(self.event_counts, self._events()),
+            "Links": _list(self.link_counts, self._links()),
         }
         columns.update(
             _promoted(span_map, span_types, resource_map, resource_types, resource_index)
@@ -406,31 +453,33 @@ class _Collected:
         return pa.Table.from_arrays([columns[name] for name in SCHEMA.names], schema=SCHEMA)
 
     def _events(self) -> pa.StructArray:
-        cols = list(zip(*self.events, strict=True)) or [(), (), (), ()]
-        keys, values, type_keys, type_values = self.event_attributes
+        attributes, types = self.event_attributes.arrays()
         return pa.StructArray.from_arrays(
             [
-                pa.array(cols[0], _TIMESTAMP),
-                pa.array(cols[1], pa.string()),
-                _map(keys, values, cols[2]),
-                _map(type_keys, type_values, cols[3]),
+                pa.array(self.event_times, _TIMESTAMP),
+                pa.array(self.event_names, pa.string()),
+                attributes,
+                types,
             ],
             fields=list(EVENT_TYPE),
         )
 
     def _links(self) -> pa.StructArray:
-        cols = list(zip(*self.links, strict=True)) or [(), (), (), (), ()]
-        keys, values, type_keys, type_values = self.link_attributes
+        attributes, types = self.link_attributes.arrays()
         return pa.StructArray.from_arrays(
-            [
-                pa.array(cols[0], pa.string()),
-                pa.array(cols[1], pa.string()),
-                pa.array(cols[2], pa.string()),
-                _map(keys, values, cols[3]),
-                _map(type_keys, type_values, cols[4]),
-            ],
+            [pa.array(self.link_fields[name], pa.string()) for name in _LINK_FIELDS]
+            + [attributes, types],
             fields=list(LINK_TYPE),
         )
+
+
+def _names(numbers: list[int], names: Mapping[int, str], enum: str) -> pa.Array:
+    """Enum numbers as their names (`names` numbers 0..n-1); others as `enum(number)`."""
+    codes = pa.array(numbers, pa.int32())
+    low, high = pc.min_max(codes).values()
+    if len(codes) == 0 or (low.as_py() >= 0 and high.as_py() < len(names)):
+        return pa.array([names[number] for number in range(len(names))]).take(codes)
+    return pa.array([names.get(number) or f"{enum}({number})" for number in numbers])
 
 
 def _promoted(
@@ -513,18 +562,10 @@ class _Lookup:
         )
 
 
-def _offsets(ends: Sequence[int]) -> pa.Array:
-    return pa.array([0, *ends], pa.int32())
-
-
-def _map(keys: list[str], values: list[str], ends: Sequence[int]) -> pa.MapArray:
-    return pa.MapArray.from_arrays(
-        _offsets(ends), pa.array(keys, pa.string()), pa.array(values, pa.string())
+def _list(counts: Sequence[int], items: pa.Array) -> pa.ListArray:
+    return pa.ListArray.from_arrays(
+        pa.array(list(accumulate(counts, initial=0)), pa.int32()), items
     )
-
-
-def _list(ends: Sequence[int], items: pa.Array) -> pa.ListArray:
-    return pa.ListArray.from_arrays(_offsets(ends), items)
 
 
 def _split(table: pa.Table) -> dict[str, pa.Table]:

@@ -23,8 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceState
 
 from extract.analyse.duckdb_runner import open_runs
-from extract.receive import columns
-from extract.receive.columns import decode_value, text_of, to_tables
+from extract.receive.columns import decode_key_values, decode_value, text_of, to_tables
 from extract.receive.otlp_decode import OtlpDecodeError, decode_protobuf, screen
 from extract.store.parquet_store import SCHEMA, write_part
 
@@ -38,7 +37,7 @@ SPAN_ATTRIBUTES: dict[str, Any] = {
     "bench.phase": "discovery",
     "bench.iteration": 7,
     "bench.warmup": False,
-    "text": "héllo, \"world\"",
+    "text": 'héllo, "world"',
     "text.empty": "",
     "int.neg": -42,
     "int.max": 2**63 - 1,
@@ -283,8 +282,25 @@ def test_sdk_spans_survive_the_whole_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        "", "x", 0, -1, 2**63 - 1, -(2**63), 0.0, -0.0, 0.1, 1e300, -math.inf, True, False,
-        b"", b"\x00\x01\xfe", None, [], [1, "a", None, 2.5, False], {"a": {"b": [1.0]}},
+        "",
+        "x",
+        0,
+        -1,
+        2**63 - 1,
+        -(2**63),
+        0.0,
+        -0.0,
+        0.1,
+        1e300,
+        -math.inf,
+        True,
+        False,
+        b"",
+        b"\x00\x01\xfe",
+        None,
+        [],
+        [1, "a", None, 2.5, False],
+        {"a": {"b": [1.0]}},
     ],
 )
 def test_every_value_type_round_trips(value: Any) -> None:
@@ -328,8 +344,11 @@ def _request(*resources: tuple[dict[str, Any], list[dict[str, Any]]]) -> ExportT
         for attributes in spans:
             n += 1
             span = scope_spans.spans.add(
-                trace_id=bytes([n]) * 16, span_id=bytes([n]) * 8, name=f"s{n}",
-                start_time_unix_nano=T0 + n, end_time_unix_nano=T0 + 2 * n,
+                trace_id=bytes([n]) * 16,
+                span_id=bytes([n]) * 8,
+                name=f"s{n}",
+                start_time_unix_nano=T0 + n,
+                end_time_unix_nano=T0 + 2 * n,
             )
             span.attributes.extend(_kv(k, v) for k, v in attributes.items())
     return request
@@ -337,11 +356,14 @@ def _request(*resources: tuple[dict[str, Any], list[dict[str, Any]]]) -> ExportT
 
 def test_routing_by_run_id_span_then_resource_then_unassigned() -> None:
     request = _request(
-        ({"bench.run_id": "res-run", "bench.suite": "sql_functions"}, [
-            {"bench.run_id": "span-run"},
-            {},
-            {"bench.phase": "claim", "bench.iteration": "12", "bench.warmup": "true"},
-        ]),
+        (
+            {"bench.run_id": "res-run", "bench.suite": "sql_functions"},
+            [
+                {"bench.run_id": "span-run"},
+                {},
+                {"bench.phase": "claim", "bench.iteration": "12", "bench.warmup": "true"},
+            ],
+        ),
         ({}, [{}, {"bench.run_id": "span-run", "bench.iteration": True, "bench.warmup": 1}]),
     )
     tables = to_tables([request])
@@ -394,14 +416,13 @@ def test_no_spans_no_tables() -> None:
     assert to_tables([ExportTraceServiceRequest(), _request(({}, []))]) == {}
 
 
-def test_bytes_messages_cached_and_plain_decoding_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bytes_and_messages_agree() -> None:
     body = encoded(sdk_spans())
     from_bytes, from_messages = to_tables([body, body]), to_tables([decode_protobuf(body)] * 2)
-    monkeypatch.setattr(columns._CachedKeyValues, "worthwhile", lambda self, seen: False)
-    plain = to_tables([body, decode_protobuf(body)])
-    assert from_bytes.keys() == from_messages.keys() == plain.keys()
+    mixed = to_tables([body, decode_protobuf(body)])
+    assert from_bytes.keys() == from_messages.keys() == mixed.keys()
     for run_id, table in from_bytes.items():
-        assert table.equals(from_messages[run_id]) and table.equals(plain[run_id])
+        assert table.equals(from_messages[run_id]) and table.equals(mixed[run_id])
 
 
 def test_mostly_unique_attributes_leave_the_cache_and_stay_equal() -> None:
@@ -425,12 +446,10 @@ def test_undecodable_bytes_are_a_decode_error() -> None:
         to_tables([b"\xff\xff\xff\xff"])
 
 
-def test_short_key_values_read_off_the_wire_agree_with_protobuf() -> None:
+def test_serialized_key_values_decode_as_protobuf_reads_them() -> None:
     import random
 
     from google.protobuf.message import DecodeError
-
-    from extract.receive.columns import _short_key_value
 
     samples = []
     for key in ("", "k", "bench.iteration", "ü" * 20, "x" * 123, "x" * 124, "x" * 200):
@@ -440,25 +459,33 @@ def test_short_key_values_read_off_the_wire_agree_with_protobuf() -> None:
             samples.append(KeyValue(key=key, value=AnyValue(string_value=text)))
         for value in (AnyValue(bool_value=True), AnyValue(double_value=1.5), AnyValue()):
             samples.append(KeyValue(key=key, value=value))
-    read = 0
-    for kv in samples:
-        entry = _short_key_value(kv.SerializeToString())
-        if entry is not None:
-            read += 1
-            assert entry == (kv.key, *text_of(kv.value))
-    assert read == 5 * 11  # non-negative ints, strings under 126 bytes; keys 1..127 bytes
+    raws = [kv.SerializeToString() for kv in samples]
+    entries = decoded_key_values(raws)
+    assert entries == [(kv.key, *text_of(kv.value)) for kv in samples]
 
     rng = random.Random(7)
-    bases = [samples[2].SerializeToString(), samples[10].SerializeToString()]
-    for _ in range(20_000):  # mangled bytes: either None or exactly what protobuf reads
+    bases = [raws[2], raws[10]]
+    decoded = 0
+    for _ in range(5_000):  # mangled bytes: a decode error or exactly what protobuf reads
         raw = bytearray(rng.choice(bases))
         raw[rng.randrange(len(raw))] = rng.randrange(256)
         if rng.random() < 0.5:
             del raw[rng.randrange(len(raw))]
-        entry = _short_key_value(bytes(raw))
-        if entry is not None:
-            try:
-                kv = KeyValue.FromString(bytes(raw))
-            except DecodeError:
-                pytest.fail(f"read {bytes(raw)!r}, which protobuf refuses")
-            assert entry == (kv.key, *text_of(kv.value))
+        try:
+            expected = KeyValue.FromString(bytes(raw))
+        except DecodeError:
+            with pytest.raises(OtlpDecodeError):
+                decoded_key_values([bytes(raw)])
+            continue
+        try:
+            entry = (expected.key, *text_of(expected.value))
+        except (ValueError, UnicodeDecodeError):
+            continue  # protobuf reads it, but as a value no spanbench column can hold
+        assert decoded_key_values([bytes(raw)]) == [entry]
+        decoded += 1
+    assert 0 < decoded < 5_000
+
+
+def decoded_key_values(raws: list[bytes]) -> list[tuple[str, str, str | None]]:
+    keys, texts, type_names = decode_key_values(pa.array(raws, pa.binary()))
+    return list(zip(keys.to_pylist(), texts.to_pylist(), type_names.to_pylist(), strict=True))
