@@ -34,8 +34,10 @@ class TracingTax:
     n_untraced: int
 
     def describe(self) -> str:
-        return (f"tracing tax {self.ratio:+.1%} (95% CI {self.ci_low:+.1%} … {self.ci_high:+.1%};"
-                f" n = {self.n_traced} traced, {self.n_untraced} untraced)")
+        """The tax in one sentence, with its interval and verdict (every report's)."""
+        return (f"Tracing tax (stack traced vs untraced workflows, medians): {self.ratio:+.1%}, "
+                f"95% CI {self.ci_low:+.1%} … {self.ci_high:+.1%} (n = {self.n_traced} + "
+                f"{self.n_untraced}): {self.verdict()}")
 
     def half_width(self) -> float:
         """The interval's larger distance from the estimate."""

@@ -76,12 +76,7 @@ class ReportInput:
 
     def tracing_tax_line(self) -> str | None:
         """The tracing tax in one sentence, with its interval and verdict; None without one."""
-        tax = self.tracing_tax
-        if tax is None:
-            return None
-        return (f"Tracing tax (stack traced vs untraced workflows, medians): {tax.ratio:+.1%}, "
-                f"95% CI {tax.ci_low:+.1%} … {tax.ci_high:+.1%} (n = {tax.n_traced} + "
-                f"{tax.n_untraced}): {tax.verdict()}")
+        return None if self.tracing_tax is None else self.tracing_tax.describe()
 
     def suites(self) -> list[str]:
         """Suites with statistics and suites skipped or failed, in the seed's order (unknown

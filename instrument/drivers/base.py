@@ -45,6 +45,14 @@ QUICK_SAMPLES = 3
 QUICK_WARMUP = 1
 
 
+def planned_samples(planned: Mapping[tuple[str, str | None], int], suite: str,
+                    scenario: str | None, default: int) -> int:
+    """A scenario's samples in a default run: `default`, raised to what `planned` (see
+    RunSettings.planned) asks of the whole suite or of that scenario."""
+    return max(default, planned.get((suite, None), 0),
+               planned.get((suite, scenario), 0) if scenario is not None else 0)
+
+
 class Need(StrEnum):
     """A part of the deployment a suite uses; the runner runs it only when the run has it."""
 
@@ -197,9 +205,7 @@ class DriverContext:
             return QUICK_SAMPLES
         if self.settings.samples is not None:
             return self.settings.samples
-        planned = self.settings.planned
-        return max(default, planned.get((self.suite, None), 0),
-                   planned.get((self.suite, scenario), 0) if scenario is not None else 0)
+        return planned_samples(self.settings.planned, self.suite, scenario, default)
 
     def warmup(self, default: int) -> int:
         if self.settings.quick:

@@ -330,8 +330,7 @@ def _print_sample_plan(console: Console, runnable: list[str], options: job.RunOp
     """How many samples each suite takes and why; under --samples/--quick, what it cannot
     check."""
     if options.samples is None and not options.quick:
-        for line in sample_plan.describe(runnable, options.targets,
-                                         sample_plan.planned(options.targets)):
+        for line in sample_plan.describe(runnable, options.targets):
             console.print(line, highlight=False, markup=False, soft_wrap=True)
         return
     flag = "--quick" if options.quick else f"--samples {options.samples}"

@@ -9,16 +9,12 @@ and, in e2e_latency, counting only the workflows the targets see).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from extract.analyse.analysis import MIN_SAMPLES, Target
-from instrument.drivers.base import QUICK_SAMPLES
+from instrument.drivers.base import QUICK_SAMPLES, planned_samples
 from spanbench.runner.suites import DRIVERS
-
-Planned = Mapping[tuple[str, str | None], int]
-"""(suite, scenario) → samples; scenario None: every scenario of the suite."""
-
 
 SPARE = 0.05
 """Samples taken beyond a target's need, so that a failed iteration (no sample) does not leave
@@ -68,9 +64,9 @@ def planned(targets: Iterable[Target]) -> dict[tuple[str, str | None], int]:
     return plan
 
 
-def describe(chosen: Sequence[str], targets: Sequence[Target], plan: Planned) -> list[str]:
+def describe(chosen: Sequence[str], targets: Sequence[Target]) -> list[str]:
     """Per chosen suite, one line per sample count: the scenarios that take it and why."""
-    needs = target_needs(targets)
+    needs, plan = target_needs(targets), planned(targets)
     lines = ["samples per scenario, after warm-up (a target needs "
              + ", ".join(f"{metric} ≥ {n}" for metric, n in MIN_SAMPLES.items() if n > 1)
              + " samples of what it checks):"]
@@ -79,7 +75,7 @@ def describe(chosen: Sequence[str], targets: Sequence[Target], plan: Planned) ->
         driver = DRIVERS[suite]
         counts: dict[int, list[str]] = {}
         for scenario in driver.SCENARIOS:
-            n = max(driver.SAMPLES, plan.get((suite, None), 0), plan.get((suite, scenario), 0))
+            n = planned_samples(plan, suite, scenario, driver.SAMPLES)
             counts.setdefault(n, []).append(scenario)
         for index, (n, scenarios) in enumerate(sorted(counts.items(), reverse=True)):
             name = suite if index == 0 else ""
@@ -91,19 +87,17 @@ def describe(chosen: Sequence[str], targets: Sequence[Target], plan: Planned) ->
 
 def _why(suite: str, n: int, scenarios: Sequence[str], needs: Sequence[TargetNeed]) -> str:
     split = samples_per_checked(suite)
-    deciding = [need.target for need in needs if need.samples == n
-                and need.target.suite == suite
+    on_these = [need for need in needs if need.target.suite == suite
                 and (need.target.scenario is None or need.target.scenario in scenarios)]
+    deciding = [need.target for need in on_these if need.samples == n]
     if not deciding:
-        covered = sorted({need.target.metric for need in needs if need.target.suite == suite
-                          and (need.target.scenario is None
-                               or need.target.scenario in scenarios)})
+        covered = sorted({need.target.metric for need in on_these})
         enough = f", enough for its {'/'.join(covered)} targets" if covered else ""
         return ("the suite's default" + enough if split == 1
                 else f"{n // split} stack-traced + {n - n // split} untraced, for the tracing tax")
     metrics = sorted({target.metric for target in deciding})
     labels = ", ".join(dict.fromkeys(target.label for target in deciding))
-    least = min(need.seen for need in needs if need.target in deciding)
+    least = min(need.seen for need in on_these if need.samples == n)
     why = f"{'/'.join(metrics)} target{'s' if len(deciding) > 1 else ''} ({labels}) "
     why += "need" if len(deciding) > 1 else "needs"
     spare = f", {n // split - least} spare for failed iterations" if n // split > least else ""

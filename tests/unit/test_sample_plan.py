@@ -64,7 +64,7 @@ def test_samples_and_quick_override_the_plan() -> None:
 
 def test_the_console_says_how_many_samples_and_why() -> None:
     targets = load_targets()
-    lines = sample_plan.describe(list(SUITES), targets, sample_plan.planned(targets))
+    lines = sample_plan.describe(list(SUITES), targets)
     text = "\n".join(lines)
     assert "task_initialization  105  every scenario: p99 targets" in text
     assert "need 100, 5 spare for failed iterations" in text
