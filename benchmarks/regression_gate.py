@@ -14,13 +14,25 @@ own, in a fresh SPANBENCH_HOME (so its history starts empty and calibrates as it
              is shared by several scenarios of a suite, the delay is set by the one with the
              smallest median and hits the others by less; only the one it was set by counts.
 
+The delay hook is in the driver's recorder, so only phases the driver times (spans of service
+spanbench-driver) can be slowed; the targets take the suites in turn.
+
 The verdicts are recomputed in this process from each run's Parquet with the functions the
 run's report uses (extract.analyse.baseline_compare, extract.analyse.calibration), so each
-benchmark's status is known, not only the exit code. The A/A runs go first; the injected runs
-enter the history as a real regression would.
+benchmark's status is known, not only the exit code; a run is judged on the history before it.
+The A/A runs go first; the injected runs enter the history as a real regression would.
+
+With `--home DIR` the runs are kept there, with a log of what each run was
+(gate-runs.jsonl), and a later call with the same home adds runs to it (the baseline is made
+once). `--rejudge` makes no run: it judges the runs of the log again with the code as it is
+now, and also shifts each benchmark of each A/A run by `--slowdown` of its baseline value —
+what the delay hook does to every sample, so to every block median — to count, for all
+benchmarks and not only the hook's, which slowdowns the gate would catch.
 
     python -m benchmarks.regression_gate [--suites handler_overhead event_propagation]
-        [--baseline-runs 3] [--pairs 20] [--slowdowns 10] [--slowdown 0.2] [--json FILE]
+        [--baseline-runs 3] [--pairs 20] [--slowdowns 10] [--slowdown 0.2] [--home DIR]
+        [--json FILE]
+    python -m benchmarks.regression_gate --rejudge --home DIR [--slowdown 0.2] [--json FILE]
 """
 
 from __future__ import annotations
@@ -34,20 +46,31 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from statistics import median
 
-from extract.analyse.baseline_compare import Comparison, compare
+from extract.analyse.baseline_compare import (
+    BenchmarkKey,
+    Comparison,
+    compare_repetitions,
+    repetitions,
+    run_samples,
+)
 from extract.analyse.calibration import history_spreads
 from extract.analyse.duckdb_runner import open_runs
-from extract.reports.gather import host_name, run_record
+from extract.reports.gather import run_meta
+from extract.store.baselines import load_samples
 from extract.store.runstore import RunStore, baselines_dir
+from spanbench.runner.job import SERVICE_NAME
 
 BASELINE = "gate"
 DEFAULT_SUITES = ("handler_overhead", "event_propagation")
 CHILD_ENV_DROPPED = ("OTEL_", "TASKER_TEST_", "SPANBENCH_", "DATABASE_URL")
 """A child run starts its own stack: nothing of a deployment or of this shell leaks into it."""
+RUNS_LOG = "gate-runs.jsonl"
+REGRESSED = "Regressed"
 
 
 @dataclass
@@ -61,9 +84,13 @@ class RunResult:
     delay_ns: int | None = None
 
 
-def benchmark_name(row: Comparison) -> str:
-    variant = "" if row.variant is None else f"+{row.variant}"
-    return f"{row.suite}/{row.scenario}{variant}/{row.phase}"
+def benchmark_name(row: Comparison | BenchmarkKey) -> str:
+    suite, scenario, variant, phase = (row if isinstance(row, tuple) else
+                                       (row.suite, row.scenario, row.variant, row.phase))
+    return f"{suite}/{scenario}{'' if variant is None else f'+{variant}'}/{phase}"
+
+
+Repetitions = Mapping[BenchmarkKey, Mapping[str, list[float]]]
 
 
 class Harness:
@@ -75,6 +102,10 @@ class Harness:
         self.store = RunStore.at(home / "runs")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(CHILD_ENV_DROPPED)}
         self.env["SPANBENCH_HOME"] = str(home)
+
+    @property
+    def baseline_dir(self) -> Path:
+        return baselines_dir(self.home) / BASELINE
 
     def spanbench(self, *args: str, extra_env: dict[str, str] | None = None
                   ) -> subprocess.CompletedProcess[str]:
@@ -96,40 +127,114 @@ class Harness:
                                f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         result = RunResult(kind, new[0], done.returncode, wall_s)
         if baseline:
-            result.statuses = {benchmark_name(row): row.status for row in self.judge(new[0])}
+            result.statuses = statuses(self.judge(new[0]))
         return result
 
-    def judge(self, run_id: str) -> list[Comparison]:
-        host = host_name(run_record(self.store, run_id))
+    def sides(self, run_id: str) -> tuple[Repetitions, Repetitions]:
+        """The baseline's repetitions and the run's."""
         con = open_runs(self.store, [run_id])
         try:
-            return compare(con, run_id, baselines_dir(self.home) / BASELINE,
-                           history=history_spreads(self.store, run_id, host))
+            current = run_samples(con, run_id)
         finally:
             con.close()
+        return repetitions(load_samples(self.baseline_dir)), repetitions(current)
+
+    def history(self, run_id: str) -> dict:
+        """The history's spreads as they were when `run_id` started."""
+        meta = run_meta(self.store, run_id)
+        return history_spreads(self.store, run_id, meta.host, meta.started_at)
+
+    def judge(self, run_id: str) -> list[Comparison]:
+        return compare_repetitions(*self.sides(run_id), history=self.history(run_id))
+
+    def driver_phases(self, run_id: str) -> set[tuple[str, str]]:
+        """(suite, phase) of the phases the driver times in `run_id`: those the hook can slow."""
+        con = open_runs(self.store, [run_id])
+        try:
+            rows = con.execute("SELECT DISTINCT Suite, Phase FROM spans WHERE ServiceName = ? "
+                               "AND Suite IS NOT NULL AND Phase IS NOT NULL",
+                               [SERVICE_NAME]).fetchall()
+        finally:
+            con.close()
+        return {(suite, phase) for suite, phase in rows}
 
     def keep_baseline(self, run_ids: Sequence[str]) -> None:
         done = self.spanbench("baseline", "add", BASELINE, *run_ids)
         if done.returncode != 0:
             raise RuntimeError(done.stderr)
 
+    def log(self, result: RunResult) -> None:
+        with (self.home / RUNS_LOG).open("a") as log:
+            log.write(json.dumps(asdict(result)) + "\n")
 
-def injection_targets(rows: Sequence[Comparison]) -> list[tuple[Comparison, str]]:
-    """Each (suite, phase) once, with the benchmark whose median sets its delay, and its name."""
+    def logged(self) -> list[RunResult]:
+        path = self.home / RUNS_LOG
+        if not path.is_file():
+            return []
+        return [RunResult(**json.loads(line)) for line in path.read_text().splitlines() if line]
+
+
+def statuses(rows: Sequence[Comparison]) -> dict[str, str]:
+    return {benchmark_name(row): row.status for row in rows}
+
+
+def injection_targets(rows: Sequence[Comparison], timed: set[tuple[str, str]] | None = None
+                      ) -> list[tuple[Comparison, str]]:
+    """Each (suite, phase) the driver times (`timed`; None: all) once, with the benchmark whose
+    median sets its delay, and its name, the suites taken in turn."""
     smallest: dict[tuple[str, str], Comparison] = {}
     for row in rows:
         key = (row.suite, row.phase)
+        if timed is not None and key not in timed:
+            continue
         if key not in smallest or row.baseline_median_ns < smallest[key].baseline_median_ns:
             smallest[key] = row
-    return [(row, benchmark_name(row)) for row in smallest.values()]
+    by_suite: dict[str, list[Comparison]] = {}
+    for row in smallest.values():
+        by_suite.setdefault(row.suite, []).append(row)
+    in_turn = [row for group in itertools.zip_longest(*by_suite.values()) for row in group
+               if row is not None]
+    return [(row, benchmark_name(row)) for row in in_turn]
 
 
-def report(results: Sequence[RunResult], slowdown: float) -> dict:
+def shifted(runs: Mapping[str, list[float]], by_ns: float) -> dict[str, list[float]]:
+    """A benchmark's repetitions with every sample `by_ns` slower: each block median moves by
+    as much."""
+    return {run_id: [value + by_ns for value in blocks] for run_id, blocks in runs.items()}
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """One benchmark of one A/A run shifted by the slowdown, and what the gate said."""
+
+    run_id: str
+    benchmark: str
+    status: str
+    threshold: float
+    decides: bool
+
+
+def simulate(harness: Harness, run_id: str, slowdown: float) -> Iterator[Simulated]:
+    """Every benchmark of A/A run `run_id`, `slowdown` of its baseline value slower, one at a
+    time, judged as the run was."""
+    base, now = harness.sides(run_id)
+    history = harness.history(run_id)
+    for key, runs in now.items():
+        if key not in base:
+            continue
+        reference = median(median(blocks) for blocks in base[key].values())
+        [row] = compare_repetitions({key: base[key]}, {key: shifted(runs, slowdown * reference)},
+                                    history=history)
+        yield Simulated(run_id, benchmark_name(key), row.status, row.threshold, row.decides)
+
+
+def report(results: Sequence[RunResult], slowdown: float,
+           simulated: Sequence[Simulated] = ()) -> dict:
     pairs = [r for r in results if r.kind == "A/A"]
     injected = [r for r in results if r.kind == "injected"]
-    alarms = [r for r in pairs if "Regressed" in r.statuses.values()]
+    alarms = [r for r in pairs if REGRESSED in r.statuses.values()]
     verdicts = Counter(s for r in pairs for s in r.statuses.values())
-    detected = [r for r in injected if r.statuses.get(r.target or "") == "Regressed"]
+    detected = [r for r in injected if r.statuses.get(r.target or "") == REGRESSED]
     summary = {
         "aa_pairs": len(pairs), "aa_false_alarms": len(alarms),
         "aa_exit_nonzero": sum(r.exit_code != 0 for r in pairs),
@@ -148,9 +253,74 @@ def report(results: Sequence[RunResult], slowdown: float) -> dict:
     print(f"injected +{slowdown:.0%}: {len(detected)}/{len(injected)} detected "
           f"({len(detected) / max(len(injected), 1):.0%}); target verdicts "
           f"{summary['injected_target_verdicts']}")
+    if simulated:
+        summary.update(simulated_summary(simulated, slowdown))
     print(f"wall time: {summary['total_wall_s']:.0f} s for {len(results)} runs "
           f"({summary['mean_run_wall_s']:.1f} s a run)")
     return summary
+
+
+def simulated_summary(simulated: Sequence[Simulated], slowdown: float) -> dict:
+    caught = sum(s.status == REGRESSED for s in simulated)
+    within = [s for s in simulated if s.decides and s.threshold < slowdown]
+    within_caught = sum(s.status == REGRESSED for s in within)
+    bars = sorted(s.threshold for s in simulated if s.decides)
+    summary = {
+        "simulated": len(simulated), "simulated_detected": caught,
+        "simulated_undecided": sum(not s.decides for s in simulated),
+        "simulated_bar_below_slowdown": len(within),
+        "simulated_detected_bar_below_slowdown": within_caught,
+        "simulated_median_bar": median(bars) if bars else None,
+        "simulated_verdicts": dict(Counter(s.status for s in simulated)),
+    }
+    print(f"simulated +{slowdown:.0%} on every benchmark of every A/A run: {caught}/"
+          f"{len(simulated)} Regressed ({caught / max(len(simulated), 1):.0%}); "
+          f"{summary['simulated_undecided']} undecided (too few runs to know the spread); "
+          f"of those whose threshold is below {slowdown:.0%} ({len(within)}): {within_caught} "
+          f"caught; median threshold of the decided "
+          + ("n/a" if not bars else f"{median(bars):.0%}"))
+    return summary
+
+
+def rejudge(harness: Harness, slowdown: float) -> tuple[list[RunResult], list[Simulated]]:
+    """The log's runs judged again with the code as it is now, and the simulated shifts."""
+    results, simulated = [], []
+    for result in harness.logged():
+        if result.kind != "baseline":
+            result = replace(result, statuses=statuses(harness.judge(result.run_id)))
+        if result.kind == "A/A":
+            simulated += simulate(harness, result.run_id, slowdown)
+        results.append(result)
+    return results, simulated
+
+
+def make_runs(harness: Harness, args: argparse.Namespace) -> list[RunResult]:
+    results: list[RunResult] = []
+    if not harness.baseline_dir.is_dir():
+        for _ in range(args.baseline_runs):
+            results.append(harness.run("baseline", baseline=False))
+            harness.log(results[-1])
+        harness.keep_baseline([r.run_id for r in results])
+    for index in range(args.pairs):
+        result = harness.run("A/A", baseline=True)
+        results.append(result)
+        harness.log(result)
+        regressed = sorted(k for k, s in result.statuses.items() if s == REGRESSED)
+        print(f"A/A {index + 1}/{args.pairs}: exit {result.exit_code}, "
+              f"{result.wall_s:.1f} s, regressed {regressed or 'none'}", flush=True)
+    if args.slowdowns:
+        newest = harness.store.run_ids()[-1]
+        targets = injection_targets(harness.judge(newest), harness.driver_phases(newest))
+        for index, (row, name) in zip(range(args.slowdowns), itertools.cycle(targets)):
+            delay = round(args.slowdown * row.baseline_median_ns)
+            result = harness.run("injected", baseline=True, extra_env={
+                "SPANBENCH_FAULT_DELAY": f"{row.suite}/{row.phase}:{delay}"})
+            result.target, result.delay_ns = name, delay
+            results.append(result)
+            harness.log(result)
+            print(f"injected {index + 1}/{args.slowdowns}: {name} +{delay} ns: "
+                  f"{result.statuses.get(name, 'absent')}", flush=True)
+    return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -161,32 +331,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--slowdowns", type=int, default=10)
     parser.add_argument("--slowdown", type=float, default=0.2)
     parser.add_argument("--json", type=Path, help="Also write every run's verdicts here.")
+    parser.add_argument("--home", type=Path,
+                        help="Keep the runs in this SPANBENCH_HOME (created when absent; "
+                             "runs are added to those it holds) to study them afterwards.")
+    parser.add_argument("--rejudge", action="store_true",
+                        help="Make no run: judge the runs kept in --home again, and simulate "
+                             "the slowdown on every benchmark of its A/A runs.")
     args = parser.parse_args(argv)
-    results: list[RunResult] = []
+    if args.rejudge and args.home is None:
+        parser.error("--rejudge needs --home, the folder an earlier call kept its runs in")
+    simulated: list[Simulated] = []
     with tempfile.TemporaryDirectory(prefix="spanbench-gate-") as scratch:
-        harness = Harness(Path(scratch), args.suites)
-        for _ in range(args.baseline_runs):
-            results.append(harness.run("baseline", baseline=False))
-        harness.keep_baseline([r.run_id for r in results])
-        for index in range(args.pairs):
-            result = harness.run("A/A", baseline=True)
-            results.append(result)
-            regressed = sorted(k for k, s in result.statuses.items() if s == "Regressed")
-            print(f"A/A {index + 1}/{args.pairs}: exit {result.exit_code}, "
-                  f"{result.wall_s:.1f} s, regressed {regressed or 'none'}", flush=True)
-        targets = injection_targets(harness.judge(results[-1].run_id))
-        for index, (row, name) in zip(range(args.slowdowns), itertools.cycle(targets)):
-            delay = round(args.slowdown * row.baseline_median_ns)
-            result = harness.run("injected", baseline=True, extra_env={
-                "SPANBENCH_FAULT_DELAY": f"{row.suite}/{row.phase}:{delay}"})
-            result.target, result.delay_ns = name, delay
-            results.append(result)
-            print(f"injected {index + 1}/{args.slowdowns}: {name} +{delay} ns: "
-                  f"{result.statuses.get(name, 'absent')}", flush=True)
-    summary = report(results, args.slowdown)
+        home = Path(scratch) if args.home is None else args.home
+        home.mkdir(parents=True, exist_ok=True)
+        harness = Harness(home, args.suites)
+        if args.rejudge:
+            results, simulated = rejudge(harness, args.slowdown)
+        else:
+            results = make_runs(harness, args)
+    summary = report(results, args.slowdown, simulated)
     if args.json:
         args.json.write_text(json.dumps({"summary": summary,
-                                         "runs": [asdict(r) for r in results]}, indent=2))
+                                         "runs": [asdict(r) for r in results],
+                                         "simulated": [asdict(s) for s in simulated]},
+                                        indent=2))
     return 0
 
 

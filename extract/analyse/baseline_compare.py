@@ -4,7 +4,9 @@ Each side is a set of runs, each run a set of repetitions: its samples of a benc
 up to BLOCKS contiguous blocks in time order (queries/baseline_samples.sql), each block's median
 a repetition (queries/baseline_repetitions.sql). The change is the current side's value against
 the baseline's; it counts only beyond a threshold of SPREAD_MULTIPLE × the benchmark's measured
-spread, floored by the noise threshold (extract.analyse.noise). No p-value is computed: the
+spread (run_level.threshold), floored by the noise threshold (extract.analyse.noise), and only
+once the spread between runs of the same code is known from run_level.MIN_RUNS runs (the
+baseline's, or the history's on the same host). No p-value is computed: the
 samples of one run are not independent draws of what varies between runs. Baselines are kept
 by extract/store/baselines.py and may combine several runs (`add_runs`).
 """
@@ -67,8 +69,11 @@ class Comparison:
     spread: float | None
     """The widest spread known, as a fraction (None: too few repetitions to tell)."""
     note: str
-    """How the threshold was set, e.g. "15.0% = 3 × spread 5.0% over 10 blocks"."""
+    """How the threshold was set, e.g. "48.0% = 4 × spread 12.0% over 9 runs of its history"."""
     baseline_runs: int
+    decides: bool = True
+    """Whether the threshold rests on enough runs of the same code to call a change
+    (run_level.MIN_RUNS); when not, a change beyond the floor is Unstable."""
 
 
 def run_samples(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
@@ -173,21 +178,29 @@ def compare_tables(baseline: pa.Table, current: pa.Table,
     `thresholds` maps a suite to its floor (a fraction; key "*" sets the default), merged over
     NOISE_THRESHOLDS and DEFAULT_NOISE.
     """
+    return compare_repetitions(repetitions(baseline), repetitions(current), thresholds, history)
+
+
+def compare_repetitions(base: Mapping[BenchmarkKey, Mapping[str, list[float]]],
+                        now: Mapping[BenchmarkKey, Mapping[str, list[float]]],
+                        thresholds: Mapping[str, float] | None = None,
+                        history: Mapping[BenchmarkKey, run_level.Spread] | None = None
+                        ) -> list[Comparison]:
+    """compare_tables on repetitions already grouped (`repetitions`' result for each side)."""
     noise, default = noise_thresholds(thresholds)
-    base, now = repetitions(baseline), repetitions(current)
     comparisons = []
     for key, base_runs in base.items():
         current_runs = now.get(key)
         if not current_runs:
             continue
         reference, value = _side_value(base_runs), _side_value(current_runs)
-        between_runs = run_level.relative_spread(
-            [run_level.run_value(blocks) for blocks in base_runs.values()])
-        bar = run_level.threshold(noise.get(key[0], default), [
+        bar = run_level.threshold(
+            noise.get(key[0], default),
             run_level.block_spread([*base_runs.values(), *current_runs.values()]),
-            None if between_runs is None
-            else run_level.Spread(between_runs, len(base_runs), "baseline runs"),
-            (history or {}).get(key)])
+            run_level.best_known([
+                run_level.between_runs([run_level.run_value(blocks)
+                                        for blocks in base_runs.values()], "baseline runs"),
+                (history or {}).get(key)]))
         change = (value - reference) / reference if reference else float("nan")
         comparisons.append(Comparison(
             *key, baseline_median_ns=reference, current_median_ns=value, change=change,
@@ -195,5 +208,5 @@ def compare_tables(baseline: pa.Table, current: pa.Table,
             n_baseline=sum(map(len, base_runs.values())),
             n_current=sum(map(len, current_runs.values())), threshold=bar.value,
             spread=None if bar.spread is None else bar.spread.value, note=bar.note(),
-            baseline_runs=len(base_runs)))
+            baseline_runs=len(base_runs), decides=bar.decides))
     return comparisons

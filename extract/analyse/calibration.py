@@ -1,14 +1,17 @@
 """Thresholds learnt from the history: how far each benchmark's median moved from run to run on
 this host (extract/store/history.py), as a spread for the comparison (run_level.Spread).
 
-The spread is run_level.relative_spread of the medians of the benchmark's HISTORY_RUNS newest
-runs on the same host (queries/calibration.sql), the run being judged left out; fewer than
+The spread is run_level.between_runs of the medians of the benchmark's HISTORY_RUNS newest
+runs on the same host that started before the run being judged (queries/calibration.sql): a run
+is judged on what was known when it ran, even when it is judged again later. Fewer than
 run_level.MIN_VALUES runs give none. Runs whose host is unknown (history written before hosts
 were kept) never count. A real change in the history widens the bar only as far as the median
 absolute deviation lets it: a minority of shifted runs hardly moves it.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import queries
 from extract.analyse import run_level
@@ -21,9 +24,10 @@ HISTORY_RUNS = 20
 BASIS = "runs of its history"
 
 
-def history_spreads(runs_dir: Runs, run_id: str, host: str | None
-                    ) -> dict[BenchmarkKey, run_level.Spread]:
-    """Each benchmark's spread over its history on `host`; empty without a host or a history."""
+def history_spreads(runs_dir: Runs, run_id: str, host: str | None,
+                    before: datetime | None = None) -> dict[BenchmarkKey, run_level.Spread]:
+    """Each benchmark's spread over its history on `host` before `before` (None: all of it
+    but `run_id`); empty without a host or a history."""
     if host is None:
         return {}
     con = open_history(runs_dir)
@@ -31,14 +35,15 @@ def history_spreads(runs_dir: Runs, run_id: str, host: str | None
         return {}
     try:
         rows = con.execute(queries.load()["calibration"].sql,
-                           {"host": host, "run_id": run_id, "window": HISTORY_RUNS}).fetchall()
+                           {"host": host, "run_id": run_id, "before": before,
+                            "window": HISTORY_RUNS}).fetchall()
     finally:
         con.close()
     spreads = {}
     for suite, scenario, phase, medians in rows:
-        spread = run_level.relative_spread(medians)
+        spread = run_level.between_runs(medians, BASIS)
         if spread is not None:
-            spreads[_key(suite, scenario, phase)] = run_level.Spread(spread, len(medians), BASIS)
+            spreads[_key(suite, scenario, phase)] = spread
     return spreads
 
 

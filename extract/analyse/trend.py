@@ -28,6 +28,9 @@ REFERENCE_RUNS = 5
 """Runs before a run whose medians make its reference (the window in queries/trend.sql)."""
 SPREAD_RUNS = 20
 """Runs before a run whose medians give its spread (the window in queries/trend.sql)."""
+SPREAD_MULTIPLE = 3.0
+"""How many spreads a run must be off by. Lower than the gate's (run_level.SPREAD_MULTIPLE): a
+change begins only where two runs in a row are off the same way."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def load_trend(runs_dir: Runs, suite: str | None = None, scenario: str | None = 
         result = con.execute(queries.load()["trend"].sql, {
             "suite": suite, "scenario": scenario, "default_threshold": default,
             "thresholds": {"key": list(noise), "value": list(noise.values())},
-            "spread_multiple": run_level.SPREAD_MULTIPLE, "mad_to_sigma": run_level.MAD_TO_SIGMA,
+            "spread_multiple": SPREAD_MULTIPLE, "mad_to_sigma": run_level.MAD_TO_SIGMA,
             "min_values": run_level.MIN_VALUES})
         columns = [d[0] for d in result.description]
         return [TrendRow(**dict(zip(columns, row, strict=True))) for row in result.fetchall()]

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from extract.analyse.run_level import MIN_RUNS, SPREAD_MULTIPLE
 from extract.reports.model import COMPARISON_MARK, benchmark_name
 from spanbench.units import format_compact_ms
 
@@ -32,5 +33,20 @@ def baseline_markdown(comparisons: Sequence[Any], baseline: str, current: str) -
     lines += ["", f"{len(comparisons)} benchmarks: {counts['Improved']} improved, "
               f"{counts['Regressed']} regressed, {counts['Unstable']} unstable, "
               f"{counts['Stable']} stable (run-level medians of repetitions; a change counts "
-              "beyond 3 × its spread, never below the noise floor)"]
+              f"beyond {SPREAD_MULTIPLE:g} × its spread and the largest move between runs of the "
+              "same code, never below the noise floor)"]
+    undecided = undecided_line(comparisons)
+    if undecided:
+        lines.append(undecided)
     return "\n".join(lines) + "\n"
+
+
+def undecided_line(comparisons: Sequence[Any]) -> str | None:
+    """What to do when some benchmarks cannot be called yet (None when every one can)."""
+    undecided = sum(not row.decides for row in comparisons)
+    if not undecided:
+        return None
+    return (f"{undecided} of {len(comparisons)} benchmarks undecided: a change is called "
+            f"Regressed or Improved once the spread between runs of the same code is known from "
+            f"{MIN_RUNS} runs (the baseline's — add runs with 'spanbench baseline add NAME "
+            "RUN...' — or this host's history, which grows with every run)")

@@ -76,7 +76,8 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
                   if check.target.suite in ran]  # targets of suites not run are not reported
         comparisons: list[Any] = []
         if baseline_dir is not None:
-            history = history_spreads(store, run_id, host_name(run_record(store, run_id)))
+            meta = run_meta(store, run_id)
+            history = history_spreads(store, run_id, meta.host, meta.started_at)
             comparisons = list(baseline_compare.compare(con, run_id, baseline_dir,
                                                         history=history))
         if not prerequisites:

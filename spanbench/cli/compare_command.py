@@ -15,7 +15,7 @@ from extract.analyse.baseline_compare import compare_baselines, save_baseline
 from extract.analyse.calibration import history_spreads
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.baseline_table import baseline_markdown
-from extract.reports.gather import host_name, run_record
+from extract.reports.gather import run_meta
 from extract.reports.verdict import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from extract.store.baselines import load_metadata
 from extract.store.runstore import RunStore
@@ -58,7 +58,8 @@ def comparisons(runs_dir: RunStore, base: str, current: str) -> tuple[list[Any],
                 folders.append(save_baseline(runs_dir, Path(scratch), name, name))
         history = {}
         if _kind(current, runs_dir) == "run":  # its history on its host calibrates the bar
-            history = history_spreads(runs_dir, current, host_name(run_record(runs_dir, current)))
+            meta = run_meta(runs_dir, current)
+            history = history_spreads(runs_dir, current, meta.host, meta.started_at)
         rows = compare_baselines(folders[0], folders[1], history=history)
         return rows, label(folders[0]), label(folders[1])
 

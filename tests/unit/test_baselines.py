@@ -44,50 +44,73 @@ def _steady(centre_ms: float, blocks: int = 5, per_block: int = 2000) -> Blocks:
             for _ in range(blocks)]
 
 
-def _three_noisy_runs() -> dict[str, Blocks]:
-    """Three steady runs of the same code whose values differ by ±8% from run to run."""
-    return {"a": _steady(100), "b": _steady(92), "c": _steady(108)}
+def _five_noisy_runs() -> dict[str, Blocks]:
+    """Five steady runs of the same code whose values differ by up to 8% from run to run."""
+    return {"a": _steady(100), "b": _steady(92), "c": _steady(108), "d": _steady(96),
+            "e": _steady(104)}
+
+
+CALIBRATED = {("s", "x", None, "p"): Spread(0.01, 8, "runs of its history", 0.02)}
+"""A history of eight steady runs: enough runs to decide, a spread below the floor."""
 
 
 def test_a_shift_inside_the_run_to_run_spread_is_not_a_regression() -> None:
     """10 000 samples a run: any test on samples would call +8% certain; between runs of the
     same code the value moves as much, so it is not Regressed (it is above the 5% floor and
     within the measured spread: Unstable)."""
-    [result] = compare_tables(_side(_three_noisy_runs()), _side({"now": _steady(108)}))
+    [result] = compare_tables(_side(_five_noisy_runs()), _side({"now": _steady(108)}))
     assert result.change == pytest.approx(0.08)
-    assert result.spread == pytest.approx(1.4826 * 8 / 100)  # baseline runs' MAD 8 around 100
-    assert result.threshold == pytest.approx(3 * 1.4826 * 0.08)
-    assert result.status == "Unstable"
-    assert result.note == "35.6% = 3 × spread 11.9% over 3 baseline runs"
-    assert (result.n_baseline, result.n_current, result.baseline_runs) == (15, 5, 3)
+    # runs at 100 92 108 96 104: deviations 0 8 8 4 4 around 100, MAD 4
+    assert result.spread == pytest.approx(1.4826 * 4 / 100)
+    assert result.threshold == pytest.approx(4 * 1.4826 * 0.04)
+    assert (result.status, result.decides) == ("Unstable", True)
+    assert result.note == "23.7% = 4 × spread 5.9% over 5 baseline runs"
+    assert (result.n_baseline, result.n_current, result.baseline_runs) == (25, 5, 5)
 
 
 def test_a_shift_well_beyond_the_spread_is_found() -> None:
-    baseline = _side(_three_noisy_runs())
+    baseline = _side(_five_noisy_runs())
     [slower] = compare_tables(baseline, _side({"now": _steady(150)}))
     assert (slower.status, slower.change) == ("Regressed", pytest.approx(0.5))
     [faster] = compare_tables(baseline, _side({"now": _steady(60)}))
     assert faster.status == "Improved"
 
 
+def test_one_run_cannot_show_how_far_runs_move() -> None:
+    """However steady one run's blocks, a baseline of one run without a history decides
+    nothing: +50% is Unstable, and the note says what is missing."""
+    [result] = compare_tables(_side({"b": _steady(100)}), _side({"now": _steady(150)}))
+    assert (result.status, result.decides, result.baseline_runs) == ("Unstable", False, 1)
+    assert result.note.endswith("undecided: needs 5 runs of the same code, has no run-to-run "
+                                "spread")
+    [calibrated] = compare_tables(_side({"b": _steady(100)}), _side({"now": _steady(150)}),
+                                  history=CALIBRATED)
+    assert (calibrated.status, calibrated.decides) == ("Regressed", True)
+
+
 def test_drift_within_a_run_widens_the_bar() -> None:
     drifting = [[v] * 20 for v in (100.0, 104, 108, 112, 116)]
     shifted = [[v * 1.06] * 20 for v in (100.0, 104, 108, 112, 116)]
-    [result] = compare_tables(_side({"base": drifting}), _side({"now": shifted}))
-    # blocks deviate 8, 4, 0, 4, 8 from 108: median 4/108, a sigma of 5.49%, a bar of 16.5%
+    [result] = compare_tables(_side({"base": drifting}), _side({"now": shifted}),
+                              history=CALIBRATED)
+    # blocks deviate 8, 4, 0, 4, 8 from 108: median 4/108, a sigma of 5.49%, a bar of 22%
     assert result.spread == pytest.approx(1.4826 * 4 / 108)
     assert result.status == "Unstable"
     steady = [[100.0] * 20] * 5
-    [flat] = compare_tables(_side({"base": steady}), _side({"now": [[106.0] * 20] * 5}))
-    assert (flat.status, flat.threshold, flat.spread) == ("Regressed", 0.05, 0.0)
+    [flat] = compare_tables(_side({"base": steady}), _side({"now": [[106.0] * 20] * 5}),
+                            history=CALIBRATED)
+    assert (flat.status, flat.threshold, flat.spread) == ("Regressed", 0.05, 0.01)
 
 
 def test_the_floor_is_the_suites_noise_threshold() -> None:
     base, ten = [[100.0] * 20] * 5, [[110.0] * 20] * 5
-    [sql] = compare_tables(_side({"b": base}, "sql_functions"), _side({"n": ten}, "sql_functions"))
+    history = {("sql_functions", *key[1:]): spread for key, spread in CALIBRATED.items()}
+    [sql] = compare_tables(_side({"b": base}, "sql_functions"), _side({"n": ten}, "sql_functions"),
+                           history=history)
     assert (sql.status, sql.threshold) == ("Stable", 0.15)
     [strict] = compare_tables(_side({"b": base}, "sql_functions"),
-                              _side({"n": ten}, "sql_functions"), {"sql_functions": 0.02})
+                              _side({"n": ten}, "sql_functions"), {"sql_functions": 0.02},
+                              history=history)
     assert strict.status == "Regressed"
     [same] = compare_tables(_side({"b": base}), _side({"n": base}))
     assert (same.status, same.change) == ("Stable", 0.0)
@@ -95,10 +118,21 @@ def test_the_floor_is_the_suites_noise_threshold() -> None:
 
 def test_the_history_spread_widens_the_bar() -> None:
     base, now = _side({"b": [[100.0] * 20] * 5}), _side({"n": [[110.0] * 20] * 5})
-    history = {("s", "x", None, "p"): Spread(0.05, 8, "runs of its history")}
+    history = {("s", "x", None, "p"): Spread(0.05, 8, "runs of its history", 0.07)}
     [result] = compare_tables(base, now, history=history)
-    assert (result.status, result.threshold) == ("Unstable", pytest.approx(0.15))
-    assert result.note == "15.0% = 3 × spread 5.0% over 8 runs of its history"
+    assert (result.status, result.threshold) == ("Unstable", pytest.approx(0.2))
+    assert result.note == "20.0% = 4 × spread 5.0% over 8 runs of its history"
+
+
+def test_the_history_counts_when_it_has_more_runs_than_the_baseline() -> None:
+    baseline = _side(_five_noisy_runs())
+    few = {("s", "x", None, "p"): Spread(0.5, 4, "runs of its history", 0.9)}
+    many = {("s", "x", None, "p"): Spread(0.01, 12, "runs of its history", 0.02)}
+    [base_runs] = compare_tables(baseline, _side({"now": _steady(108)}), history=few)
+    assert base_runs.note == "23.7% = 4 × spread 5.9% over 5 baseline runs"
+    [history] = compare_tables(baseline, _side({"now": _steady(108)}), history=many)
+    assert history.note.startswith("5% (floor; spread")
+    assert history.status == "Regressed"
 
 
 def _run(runs_dir: Path, run_id: str, values_ms: list[float]) -> None:
@@ -138,12 +172,12 @@ def test_a_baseline_round_trip_through_parquet(tmp_path: Path) -> None:
     assert (metadata["run_id"], metadata["commit"], metadata["samples"]) == ("r1", "c-r1", 20)
     assert [run["run_id"] for run in metadata["runs"]] == ["r1"]
     [result] = compare(open_runs(runs, ["r2"]), "r2", folder)
-    assert (result.status, result.n_baseline, result.n_current) == ("Regressed", 5, 5)
+    assert (result.status, result.n_baseline, result.n_current) == ("Unstable", 5, 5)
     assert result.baseline_median_ns == pytest.approx(10.95e6)
     [same] = compare(open_runs(runs, ["r1"]), "r1", folder)
     assert same.status == "Stable"
     save_baseline(runs, baselines, "feature", "r2")
-    assert compare_baselines(folder, baselines / "feature")[0].status == "Regressed"
+    assert compare_baselines(folder, baselines / "feature")[0].status == "Unstable"
     with pytest.raises(FileNotFoundError, match="no baseline at"):
         compare(open_runs(runs, ["r2"]), "r2", baselines / "absent")
 
@@ -160,8 +194,9 @@ def test_a_baseline_combines_runs(tmp_path: Path) -> None:
     [result] = compare(open_runs(runs, ["r1"]), "r1", folder)
     assert (result.baseline_runs, result.n_baseline) == (3, 15)
     assert result.baseline_median_ns == pytest.approx(11e6)
-    # runs at 10, 11 and 12: spread 1.4826 × 1/11, a bar of 40%; r1 is 9.1% faster
-    assert (result.status, result.threshold) == ("Unstable", pytest.approx(3 * 1.4826 / 11))
+    # runs at 10, 11 and 12: spread 1.4826 × 1/11, a bar of 54%; r1 is 9.1% faster
+    assert (result.status, result.threshold) == ("Unstable", pytest.approx(4 * 1.4826 / 11))
+    assert not result.decides
 
 
 def test_a_baseline_saved_before_repetitions_reads_as_one_block(tmp_path: Path) -> None:

@@ -53,3 +53,17 @@ def test_too_few_runs_or_hostless_history_calibrate_nothing(tmp_path: Path) -> N
                                  "p50_ns": [1e6 + day]}), path)
     assert history_spreads(old, "r9", "here") == {}
     assert history_spreads(tmp_path / "none", "r9", "here") == {}
+
+
+def test_a_run_is_judged_on_the_history_before_it(tmp_path: Path) -> None:
+    """Judged again later, a run sees what was known when it ran: later runs do not count."""
+    for day, ms in enumerate([1.0, 1.1, 0.9, 1.0, 1.2]):
+        _record(tmp_path, day, ms, "here")
+    judged = _record(tmp_path, 5, 9.0, "here")
+    for day, ms in ((6, 5.0), (7, 5.0), (8, 0.2)):  # after the judged run: left out
+        _record(tmp_path, day, ms, "here")
+    publish = ("event_propagation", "notify_round_trip", None, "publish")
+    before = history_spreads(tmp_path, judged, "here", days(5))[publish]
+    assert (before.value, before.count) == (pytest.approx(0.14826), 5)
+    assert before.largest_move == pytest.approx(0.2)
+    assert history_spreads(tmp_path, judged, "here")[publish].count == 8

@@ -1,5 +1,7 @@
 """Golden tests: the console blocks, the per-suite log, summary.md and the baseline table."""
 
+from dataclasses import replace
+
 from extract.reports.baseline_table import baseline_markdown
 from extract.reports.console import RULE, console_report
 from extract.reports.findings import key_findings
@@ -48,3 +50,15 @@ def test_baseline_table_golden() -> None:
     assert "| task_initialization/linear_3/api.create_task | 18.2ms | 17.7ms | -2.5% | " \
            "✅ Stable | 5% (floor; spread 0.4% over 10 blocks) |" in text
     assert_golden("baseline.md", text)
+
+
+def test_undecided_benchmarks_say_what_would_decide_them() -> None:
+    rows = [replace(row, status="Unstable", decides=False)
+            for row in sample_report().comparisons[:1]] + list(sample_report().comparisons[1:])
+    text = baseline_markdown(rows, "main", "now")
+    assert text.splitlines()[-1] == (
+        "1 of 2 benchmarks undecided: a change is called Regressed or Improved once the spread "
+        "between runs of the same code is known from 5 runs (the baseline's — add runs with "
+        "'spanbench baseline add NAME RUN...' — or this host's history, which grows with every "
+        "run)")
+    assert "undecided" not in baseline_markdown(sample_report().comparisons, "main", "now")

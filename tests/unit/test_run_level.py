@@ -22,20 +22,63 @@ def test_block_spread_pools_deviations_around_each_runs_own_value() -> None:
     assert run_level.block_spread([[1.0, 2.0]]) is None
 
 
-def test_the_threshold_is_three_spreads_floored() -> None:
-    wide = run_level.threshold(0.05, [Spread(0.04, 10, "blocks"), None,
-                                      Spread(0.02, 6, "runs of its history")])
-    assert wide.value == pytest.approx(0.12)
-    assert wide.note() == "12.0% = 3 × spread 4.0% over 10 blocks"
-    narrow = run_level.threshold(0.05, [Spread(0.01, 6, "runs of its history")])
-    assert (narrow.value, narrow.note()) == (0.05, "5% (floor; spread 1.0% over 6 runs of "
-                                                   "its history)")
-    assert run_level.threshold(0.15, [None]).note() == "15% (floor; spread unknown)"
+def test_between_runs_keeps_the_largest_move() -> None:
+    # median 100, deviations 10 0 10 0 30 → spread 14.8%, largest move 30%
+    spread = run_level.between_runs([90.0, 100, 110, 100, 130], "baseline runs")
+    assert spread == Spread(pytest.approx(0.14826), 5, "baseline runs", pytest.approx(0.3))
+    assert run_level.between_runs([1.0, 2.0], "baseline runs") is None
+
+
+def test_the_threshold_is_four_spreads_floored() -> None:
+    runs = Spread(0.02, 6, "runs of its history", 0.03)
+    wide = run_level.threshold(0.05, Spread(0.04, 10, "blocks"), runs)
+    assert wide.value == pytest.approx(0.16)
+    assert wide.note() == "16.0% = 4 × spread 4.0% over 10 blocks"
+    narrow = run_level.threshold(0.05, None, runs)
+    assert (narrow.value, narrow.note()) == (0.08, "8.0% = 4 × spread 2.0% over 6 runs of "
+                                                   "its history")
+    floored = run_level.threshold(0.15, None, runs)
+    assert floored.note() == "15% (floor; spread 2.0% over 6 runs of its history)"
+    assert run_level.threshold(0.15, None, None).note() == (
+        "15% (floor; spread unknown); undecided: needs 5 runs of the same code, has no "
+        "run-to-run spread")
+
+
+def test_the_largest_move_between_runs_is_a_bar_too() -> None:
+    """A benchmark that sometimes jumps (two modes) has a small median deviation: the jump it
+    has shown among runs of the same code is not a regression."""
+    bimodal = run_level.between_runs([10.0, 10, 10.1, 10, 9.9, 10, 14], "runs of its history")
+    assert bimodal is not None and bimodal.value == 0.0  # most runs sit on one value
+    bar = run_level.threshold(0.05, None, bimodal)
+    assert bar.value == pytest.approx(0.4)
+    assert bar.note() == ("40.0% = the largest move over 7 runs of its history "
+                          "(spread 0.0% over 7 runs of its history)")
+    assert run_level.verdict(0.39, bar) == "Unstable"
+    assert run_level.verdict(0.41, bar) == "Regressed"
+
+
+def test_fewer_than_five_runs_of_the_same_code_never_decide() -> None:
+    few = run_level.threshold(0.05, Spread(0.01, 20, "blocks"),
+                              Spread(0.01, 4, "baseline runs", 0.01))
+    assert not few.decides
+    assert few.note().endswith("undecided: needs 5 runs of the same code, has 4 baseline runs")
+    assert run_level.verdict(3.0, few) == "Unstable"  # however far: the spread is not known
+    assert run_level.verdict(0.04, few) == "Stable"
+    enough = run_level.threshold(0.05, None, Spread(0.01, 5, "baseline runs", 0.01))
+    assert enough.decides and run_level.verdict(3.0, enough) == "Regressed"
+
+
+def test_the_wider_run_spread_is_the_one_from_more_runs() -> None:
+    baseline = Spread(0.01, 3, "baseline runs", 0.01)
+    history = Spread(0.05, 12, "runs of its history", 0.1)
+    assert run_level.best_known([baseline, history, None]) == history
+    assert run_level.best_known([None]) is None
 
 
 @pytest.mark.parametrize(("change", "status"), [
     (0.13, "Regressed"), (-0.13, "Improved"), (0.08, "Unstable"), (-0.08, "Unstable"),
     (0.04, "Stable"), (float("nan"), "Stable")])
 def test_the_verdict(change: float, status: str) -> None:
-    bar = Threshold(0.12, 0.05, Spread(0.04, 10, "blocks"))
+    bar = Threshold(0.12, 0.05, Spread(0.03, 8, "runs of its history"),
+                    Spread(0.03, 8, "runs of its history", 0.05))
     assert run_level.verdict(change, bar) == status
