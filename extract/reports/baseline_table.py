@@ -29,16 +29,21 @@ def baseline_markdown(comparisons: Sequence[Any], baseline: str, current: str) -
     lines = ["# Performance Baseline Comparison", f"Baseline: {baseline}", f"Current: {current}",
              ""]
     lines += comparison_rows(comparisons)
-    counts = Counter(row.status for row in comparisons)
-    lines += ["", f"{len(comparisons)} benchmarks: {counts['Improved']} improved, "
-              f"{counts['Regressed']} regressed, {counts['Unstable']} unstable, "
-              f"{counts['Stable']} stable (run-level medians of repetitions; a change counts "
-              f"beyond {SPREAD_MULTIPLE:g} × its spread and the largest move between runs of the "
-              "same code, never below the noise floor)"]
+    lines += ["", counts_line(comparisons)]
     undecided = undecided_line(comparisons)
     if undecided:
         lines.append(undecided)
     return "\n".join(lines) + "\n"
+
+
+def counts_line(comparisons: Sequence[Any]) -> str:
+    """How many benchmarks came out which way, and the rule that judged them."""
+    counts = Counter(row.status for row in comparisons)
+    return (f"{len(comparisons)} benchmarks: {counts['Improved']} improved, "
+            f"{counts['Regressed']} regressed, {counts['Unstable']} unstable, "
+            f"{counts['Stable']} stable (run-level medians of repetitions; a change counts "
+            f"beyond {SPREAD_MULTIPLE:g} × its spread and the largest move between runs of the "
+            "same code, never below the noise floor)")
 
 
 def undecided_line(comparisons: Sequence[Any]) -> str | None:
