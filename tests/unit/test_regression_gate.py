@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.regression_gate import RunResult, injection_targets, report
+from benchmarks.regression_gate import (
+    RunResult,
+    Simulated,
+    injection_targets,
+    report,
+    shifted,
+    simulated_summary,
+)
 from extract.analyse.baseline_compare import Comparison
 
 
-def _row(scenario: str, phase: str, median_ns: float) -> Comparison:
-    return Comparison("event_propagation", scenario, None, phase, median_ns, median_ns, 0.0,
+def _row(scenario: str, phase: str, median_ns: float, suite: str = "event_propagation"
+         ) -> Comparison:
+    return Comparison(suite, scenario, None, phase, median_ns, median_ns, 0.0,
                       "Stable", 5, 5, 0.05, 0.01, "5% (floor)", 1)
 
 
@@ -38,3 +46,30 @@ def test_false_alarms_and_detections_are_counted_per_run(capsys: pytest.CaptureF
     assert summary["total_wall_s"] == 60.0
     assert "A/A: 1/3 runs with a benchmark Regressed (false-alarm rate 33%)" in \
         capsys.readouterr().out
+
+
+def test_only_phases_the_driver_times_are_targets_and_suites_take_turns() -> None:
+    rows = [_row("a", "p1", 1.0, "s1"), _row("a", "p2", 1.0, "s1"), _row("a", "p3", 1.0, "s1"),
+            _row("b", "q1", 1.0, "s2"), _row("b", "stack_phase", 1.0, "s2")]
+    timed = {("s1", "p1"), ("s1", "p2"), ("s1", "p3"), ("s2", "q1")}
+    assert [name for _, name in injection_targets(rows, timed)] == [
+        "s1/a/p1", "s2/b/q1", "s1/a/p2", "s1/a/p3"]
+
+
+def test_a_shift_moves_every_block_median_by_the_delay() -> None:
+    assert shifted({"r1": [10.0, 12.0], "r2": [11.0]}, 2.5) == {"r1": [12.5, 14.5],
+                                                                 "r2": [13.5]}
+
+
+def test_simulated_detections_are_counted_with_their_thresholds(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    simulated = [Simulated("a1", "x", "Regressed", 0.12, True),
+                 Simulated("a1", "y", "Unstable", 0.40, True),
+                 Simulated("a1", "z", "Unstable", 0.10, False),
+                 Simulated("a2", "x", "Unstable", 0.18, True)]
+    summary = simulated_summary(simulated, 0.2)
+    assert (summary["simulated_detected"], summary["simulated_undecided"]) == (1, 1)
+    assert (summary["simulated_bar_below_slowdown"],
+            summary["simulated_detected_bar_below_slowdown"]) == (2, 1)
+    assert summary["simulated_median_bar"] == pytest.approx(0.18)
+    assert "1/4 Regressed (25%)" in capsys.readouterr().out
