@@ -30,10 +30,20 @@ def baseline_markdown(comparisons: Sequence[Any], baseline: str, current: str) -
              ""]
     lines += comparison_rows(comparisons)
     lines += ["", counts_line(comparisons)]
-    undecided = undecided_line(comparisons)
-    if undecided:
-        lines.append(undecided)
+    lines += [line for line in (power_line(comparisons), undecided_line(comparisons)) if line]
     return "\n".join(lines) + "\n"
+
+
+def power_line(comparisons: Sequence[Any]) -> str | None:
+    """How large a change the decided benchmarks can call on this machine (None: none can)."""
+    bars = sorted(row.threshold for row in comparisons if row.decides)
+    if not bars:
+        return None
+    middle = len(bars) // 2
+    typical = bars[middle] if len(bars) % 2 else (bars[middle - 1] + bars[middle]) / 2
+    return (f"thresholds of the {len(bars)} decided benchmarks (the smallest change each can "
+            f"call here): median {typical:.0%}; 10% or less: {sum(bar <= 0.1 for bar in bars)}, "
+            f"20% or less: {sum(bar <= 0.2 for bar in bars)}")
 
 
 def counts_line(comparisons: Sequence[Any]) -> str:
