@@ -219,12 +219,13 @@ def simulate(harness: Harness, run_id: str, slowdown: float) -> Iterator[Simulat
     time, judged as the run was."""
     base, now = harness.sides(run_id)
     history = harness.history(run_id)
+    family = sum(1 for key in now if key in base)
     for key, runs in now.items():
         if key not in base:
             continue
         reference = median(median(blocks) for blocks in base[key].values())
         [row] = compare_repetitions({key: base[key]}, {key: shifted(runs, slowdown * reference)},
-                                    history=history)
+                                    history=history, family=family)
         yield Simulated(run_id, benchmark_name(key), row.status, row.threshold, row.decides)
 
 

@@ -3,10 +3,10 @@
 Each side is a set of runs, each run a set of repetitions: its samples of a benchmark cut into
 up to BLOCKS contiguous blocks in time order (queries/baseline_samples.sql), each block's median
 a repetition (queries/baseline_repetitions.sql). The change is the current side's value against
-the baseline's; it counts only beyond a threshold of SPREAD_MULTIPLE × the benchmark's measured
-spread (run_level.threshold), floored by the noise threshold (extract.analyse.noise), and only
-once the spread between runs of the same code is known from run_level.MIN_RUNS runs (the
-baseline's, or the history's on the same host). No p-value is computed: the
+the baseline's; it counts only beyond a prediction bound set by the benchmark's measured
+spread between runs of the same code (the baseline's, or the history's on the same host) and
+how many runs it rests on (run_level.threshold), floored by the noise threshold
+(extract.analyse.noise); without such a spread nothing is called. No p-value is computed: the
 samples of one run are not independent draws of what varies between runs. Baselines are kept
 by extract/store/baselines.py and may combine several runs (`add_runs`).
 """
@@ -73,7 +73,7 @@ class Comparison:
     baseline_runs: int
     decides: bool = True
     """Whether the threshold rests on enough runs of the same code to call a change
-    (run_level.MIN_RUNS); when not, a change beyond the floor is Unstable."""
+    (run_level.MIN_VALUES); when not, a change beyond the floor is Unstable."""
 
 
 def run_samples(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
@@ -184,10 +184,12 @@ def compare_tables(baseline: pa.Table, current: pa.Table,
 def compare_repetitions(base: Mapping[BenchmarkKey, Mapping[str, list[float]]],
                         now: Mapping[BenchmarkKey, Mapping[str, list[float]]],
                         thresholds: Mapping[str, float] | None = None,
-                        history: Mapping[BenchmarkKey, run_level.Spread] | None = None
-                        ) -> list[Comparison]:
-    """compare_tables on repetitions already grouped (`repetitions`' result for each side)."""
+                        history: Mapping[BenchmarkKey, run_level.Spread] | None = None,
+                        family: int | None = None) -> list[Comparison]:
+    """compare_tables on repetitions already grouped (`repetitions`' result for each side);
+    `family`: how many benchmarks the false-alarm rate is shared by (default: those compared)."""
     noise, default = noise_thresholds(thresholds)
+    compared = family or sum(1 for key in base if now.get(key))
     comparisons = []
     for key, base_runs in base.items():
         current_runs = now.get(key)
@@ -200,7 +202,8 @@ def compare_repetitions(base: Mapping[BenchmarkKey, Mapping[str, list[float]]],
             run_level.best_known([
                 run_level.between_runs([run_level.run_value(blocks)
                                         for blocks in base_runs.values()], "baseline runs"),
-                (history or {}).get(key)]))
+                (history or {}).get(key)]),
+            compared)
         change = (value - reference) / reference if reference else float("nan")
         comparisons.append(Comparison(
             *key, baseline_median_ns=reference, current_median_ns=value, change=change,

@@ -7,29 +7,27 @@ run's samples as independent draws. A run's value is the median of its block med
 standard deviation (1.4826 × median absolute deviation / median): of the blocks around their own
 run's value (drift within a run), and between runs of the same code — the baseline's runs, or
 the same benchmark's past runs on the same host where the history has more of them
-(extract/analyse/calibration.py). The threshold is SPREAD_MULTIPLE × the wider of the two, never
-below the largest move seen between those runs, nor below the floor (the seed's noise threshold:
-5%, sql_functions 15%). Only a threshold backed by MIN_RUNS runs calls a change Regressed or
-Improved.
+(extract/analyse/calibration.py). The threshold is a prediction bound: spread_multiple × the
+wider of the two spreads — Student's t for the runs known, at a family-wise false-alarm rate of
+FAMILY_FALSE_ALARM over the benchmarks compared, so it is wide when few runs are known and
+narrows as they accumulate — never below the largest move seen between those runs (heavy
+tails, two modes), nor below the floor (the seed's noise threshold: 5%, sql_functions 15%).
+Without a spread between runs (fewer than MIN_VALUES runs) no change is called.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from math import sqrt
 from statistics import median
 
-SPREAD_MULTIPLE = 4.0
-"""How many spreads a change must exceed to count. A run compares about 150 benchmarks: with a
-normal run-to-run spread known exactly, 4 spreads make a false alarm anywhere in a run about 0.5%
-likely; the margin covers the spread's own estimation error."""
+FAMILY_FALSE_ALARM = 0.05
+"""The chance, for a comparison of unchanged code, that any of its benchmarks is called
+Regressed or Improved: each benchmark's bar is the one-sided prediction bound at
+FAMILY_FALSE_ALARM / (benchmarks compared) (Bonferroni)."""
 MAD_TO_SIGMA = 1.4826
 """The median absolute deviation of normal data times this estimates its standard deviation."""
-MIN_RUNS = 5
-"""Fewest runs of the same code whose spread lets a change be called Regressed or Improved; with
-fewer, a change beyond the floor is Unstable (the blocks of one run do not show how far a run
-moves: on a shared 2-core machine runs of the same code differ 3-4 times more than one run's
-blocks suggest)."""
 
 IMPROVED, STABLE, REGRESSED, UNSTABLE = "Improved", "Stable", "Regressed", "Unstable"
 
@@ -56,13 +54,15 @@ class Threshold:
     spread: Spread | None
     """The widest spread known (None: fewer than MIN_VALUES values on every basis)."""
     runs: Spread | None = None
-    """The spread between runs of the same code, when known; it decides whether a change beyond
-    the bar is called (from MIN_RUNS runs)."""
+    """The spread between runs of the same code, when known (from MIN_VALUES runs); without
+    it no change is called."""
+    multiple: float = 0.0
+    """How many spreads the bar is (spread_multiple)."""
 
     @property
     def decides(self) -> bool:
         """Whether a change beyond the bar may be Regressed or Improved."""
-        return self.runs is not None and self.runs.count >= MIN_RUNS
+        return self.runs is not None
 
     def note(self) -> str:
         """How the threshold was set, e.g. "48.0% = 4 × spread 12.0% over 9 runs of its
@@ -72,18 +72,16 @@ class Threshold:
         else:
             spread = f"spread {self.spread.value:.1%} over {self.spread.count} {self.spread.basis}"
             if self.runs is not None and self.value == self.runs.largest_move > max(
-                    self.floor, SPREAD_MULTIPLE * self.spread.value):
+                    self.floor, self.multiple * self.spread.value):
                 text = (f"{self.value:.1%} = the largest move over {self.runs.count} "
                         f"{self.runs.basis} ({spread})")
-            elif self.value > self.floor:
-                text = f"{self.value:.1%} = {SPREAD_MULTIPLE:g} × {spread}"
+            elif self.value > self.floor and self.multiple:
+                text = f"{self.value:.1%} = {self.multiple:.3g} × {spread}"
             else:
                 text = f"{self.value:.0%} (floor; {spread})"
         if self.decides:
             return text
-        known = "no run-to-run spread" if self.runs is None else \
-            f"{self.runs.count} {self.runs.basis}"
-        return f"{text}; undecided: needs {MIN_RUNS} runs of the same code, has {known}"
+        return f"{text}; undecided: needs {MIN_VALUES} runs of the same code"
 
 
 MIN_VALUES = 3
@@ -143,14 +141,28 @@ def best_known(spreads: Iterable[Spread | None]) -> Spread | None:
     return max(known, key=lambda s: s.count) if known else None
 
 
-def threshold(floor: float, block: Spread | None, runs: Spread | None) -> Threshold:
-    """SPREAD_MULTIPLE × the wider of the block and run-to-run spreads, never below the largest
-    move between runs of the same code, nor below `floor`."""
+def spread_multiple(runs: int, benchmarks: int) -> float:
+    """How many spreads a change must exceed when the spread comes from `runs` runs and
+    `benchmarks` are compared: Student's t at 1 - FAMILY_FALSE_ALARM / benchmarks with runs - 1
+    degrees of freedom, times sqrt(1 + 1/runs) (a new run against the runs' centre), e.g. 10.5
+    for 5 runs and 150 benchmarks, 4.2 for 20."""
+    from scipy.special import stdtrit  # imported here: only a comparison needs it
+
+    return float(stdtrit(runs - 1, 1 - FAMILY_FALSE_ALARM / max(benchmarks, 1))
+                 * sqrt(1 + 1 / runs))
+
+
+def threshold(floor: float, block: Spread | None, runs: Spread | None, benchmarks: int = 1
+              ) -> Threshold:
+    """With a spread between runs of the same code: spread_multiple × the wider of it and the
+    blocks' spread, never below the largest move between those runs, nor below `floor`.
+    Without one: `floor`, deciding nothing."""
     spread = widest([block, runs])
-    bar = floor if spread is None else max(floor, SPREAD_MULTIPLE * spread.value)
-    if runs is not None:
-        bar = max(bar, runs.largest_move)
-    return Threshold(bar, floor, spread, runs)
+    if runs is None:
+        return Threshold(floor, floor, spread)
+    multiple = spread_multiple(runs.count, benchmarks)
+    bar = max(floor, multiple * spread.value, runs.largest_move)
+    return Threshold(bar, floor, spread, runs, multiple)
 
 
 def verdict(change: float, bar: Threshold) -> str:

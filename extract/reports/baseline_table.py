@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from extract.analyse.run_level import MIN_RUNS, SPREAD_MULTIPLE
+from extract.analyse.run_level import FAMILY_FALSE_ALARM, MIN_VALUES
 from extract.reports.model import COMPARISON_MARK, benchmark_name
 from spanbench.units import format_compact_ms
 
@@ -41,7 +41,7 @@ def power_line(comparisons: Sequence[Any]) -> str | None:
         return None
     middle = len(bars) // 2
     typical = bars[middle] if len(bars) % 2 else (bars[middle - 1] + bars[middle]) / 2
-    return (f"thresholds of the {len(bars)} decided benchmarks (the smallest change each can "
+    return (f"thresholds of the decided benchmarks ({len(bars)}; the smallest change each can "
             f"call here): median {typical:.0%}; 10% or less: {sum(bar <= 0.1 for bar in bars)}, "
             f"20% or less: {sum(bar <= 0.2 for bar in bars)}")
 
@@ -52,8 +52,9 @@ def counts_line(comparisons: Sequence[Any]) -> str:
     return (f"{len(comparisons)} benchmarks: {counts['Improved']} improved, "
             f"{counts['Regressed']} regressed, {counts['Unstable']} unstable, "
             f"{counts['Stable']} stable (run-level medians of repetitions; a change counts "
-            f"beyond {SPREAD_MULTIPLE:g} × its spread and the largest move between runs of the "
-            "same code, never below the noise floor)")
+            "beyond a bound from its spread between runs of the same code that unchanged code "
+            f"crosses in {FAMILY_FALSE_ALARM:.0%} of comparisons, and beyond the largest move "
+            "between those runs, never below the noise floor)")
 
 
 def undecided_line(comparisons: Sequence[Any]) -> str | None:
@@ -63,5 +64,5 @@ def undecided_line(comparisons: Sequence[Any]) -> str | None:
         return None
     return (f"{undecided} of {len(comparisons)} benchmarks undecided: a change is called "
             f"Regressed or Improved once the spread between runs of the same code is known from "
-            f"{MIN_RUNS} runs (the baseline's — add runs with 'spanbench baseline add NAME "
+            f"{MIN_VALUES} runs (the baseline's — add runs with 'spanbench baseline add NAME "
             "RUN...' — or this host's history, which grows with every run)")

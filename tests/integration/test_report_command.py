@@ -81,8 +81,8 @@ def test_compare_two_runs_prints_the_table(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("# Performance Baseline Comparison\nBaseline: ")
     assert "| task_initialization/diamond_4/api.create_task | 12.2ms | 15.3ms | +25.0% | " \
-           "⚠️ Unstable | 5% (floor; spread 0.7% over 10 blocks); undecided: needs 5 runs of " \
-           "the same code, has no run-to-run spread |" in result.stdout
+           "⚠️ Unstable | 5% (floor; spread 0.7% over 10 blocks); undecided: needs 3 runs of " \
+           "the same code |" in result.stdout
     assert "✅ Stable" in result.stdout
     assert "2 of 2 benchmarks undecided" in result.stdout
     assert result.stderr == ""
@@ -106,11 +106,13 @@ def _baseline_of_five_runs(tmp_path: Path) -> None:
 def test_a_baseline_of_several_runs_widens_the_bar(tmp_path: Path) -> None:
     _baseline_of_five_runs(tmp_path)
     write_calls_run(tmp_path / ".spanbench" / "runs", "20261129T230000Z-ffffff",
-                    {"linear_3": 13.0})
+                    {"linear_3": 12.5})
     result = spanbench("compare", "main", "20261129T230000Z-ffffff", cwd=tmp_path)
-    # runs at 10 11 12 10.5 11.5: MAD 0.5 around 11, a spread of 6.7%; +18% is within 4 × it
+    # runs at 10 11 12 10.5 11.5: MAD 0.5 around 11, a spread of 6.7%; one benchmark, five
+    # runs: the bound is Student's t (0.95, 4 degrees of freedom) × √1.2 = 2.34 spreads, and
+    # +13.6% is within it
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "⚠️ Unstable | 27.0% = 4 × spread 6.7% over 5 baseline runs |" in result.stdout
+    assert "⚠️ Unstable | 15.7% = 2.34 × spread 6.7% over 5 baseline runs |" in result.stdout
     absent = spanbench("baseline", "add", "main", "20261129T000000Z-eeeeee", cwd=tmp_path)
     assert absent.returncode == 2 and "error:" in absent.stderr
 
@@ -121,7 +123,7 @@ def test_a_change_beyond_the_spread_of_five_runs_fails(tmp_path: Path) -> None:
                     {"linear_3": 16.0})
     result = spanbench("compare", "main", "20261129T230000Z-ffffff", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "❌ Regressed | 27.0% = 4 × spread 6.7% over 5 baseline runs |" in result.stdout
+    assert "❌ Regressed | 15.7% = 2.34 × spread 6.7% over 5 baseline runs |" in result.stdout
     assert "undecided" not in result.stdout
     assert "REGRESSED task_initialization/linear_3" in result.stderr
 

@@ -69,8 +69,8 @@ def sample_report() -> ReportInput:
                    18_200_000, 17_748_000, -0.0248, "Stable", 5, 5, 0.05, 0.004,
                    "5% (floor; spread 0.4% over 10 blocks)", 1),
         Comparison("e2e_latency", "diamond_4", None, "e2e.workflow",
-                   500_000_000, 612_300_000, 0.2246, "Regressed", 3, 3, 0.16, 0.04,
-                   "16.0% = 4 × spread 4.0% over 8 runs of its history", 1),
+                   500_000_000, 612_300_000, 0.2246, "Regressed", 3, 3, 0.1664, 0.04,
+                   "16.6% = 4.16 × spread 4.0% over 20 runs of its history", 1),
     ]
     return ReportInput(
         meta=RunMeta("20261129T222039Z-3fa9c2", datetime(2026, 11, 29, 22, 20, 39, tzinfo=UTC),

@@ -62,9 +62,10 @@ def test_a_shift_inside_the_run_to_run_spread_is_not_a_regression() -> None:
     assert result.change == pytest.approx(0.08)
     # runs at 100 92 108 96 104: deviations 0 8 8 4 4 around 100, MAD 4
     assert result.spread == pytest.approx(1.4826 * 4 / 100)
-    assert result.threshold == pytest.approx(4 * 1.4826 * 0.04)
+    # one benchmark, five runs: Student's t at 0.95, 4 degrees of freedom, × √(1 + 1/5)
+    assert result.threshold == pytest.approx(2.3353 * 1.4826 * 0.04, rel=1e-4)
     assert (result.status, result.decides) == ("Unstable", True)
-    assert result.note == "23.7% = 4 × spread 5.9% over 5 baseline runs"
+    assert result.note == "13.8% = 2.34 × spread 5.9% over 5 baseline runs"
     assert (result.n_baseline, result.n_current, result.baseline_runs) == (25, 5, 5)
 
 
@@ -81,8 +82,7 @@ def test_one_run_cannot_show_how_far_runs_move() -> None:
     nothing: +50% is Unstable, and the note says what is missing."""
     [result] = compare_tables(_side({"b": _steady(100)}), _side({"now": _steady(150)}))
     assert (result.status, result.decides, result.baseline_runs) == ("Unstable", False, 1)
-    assert result.note.endswith("undecided: needs 5 runs of the same code, has no run-to-run "
-                                "spread")
+    assert result.note.endswith("undecided: needs 3 runs of the same code")
     [calibrated] = compare_tables(_side({"b": _steady(100)}), _side({"now": _steady(150)}),
                                   history=CALIBRATED)
     assert (calibrated.status, calibrated.decides) == ("Regressed", True)
@@ -93,7 +93,7 @@ def test_drift_within_a_run_widens_the_bar() -> None:
     shifted = [[v * 1.06] * 20 for v in (100.0, 104, 108, 112, 116)]
     [result] = compare_tables(_side({"base": drifting}), _side({"now": shifted}),
                               history=CALIBRATED)
-    # blocks deviate 8, 4, 0, 4, 8 from 108: median 4/108, a sigma of 5.49%, a bar of 22%
+    # blocks deviate 8, 4, 0, 4, 8 from 108: median 4/108, a sigma of 5.49%, a bar of 11%
     assert result.spread == pytest.approx(1.4826 * 4 / 108)
     assert result.status == "Unstable"
     steady = [[100.0] * 20] * 5
@@ -118,10 +118,11 @@ def test_the_floor_is_the_suites_noise_threshold() -> None:
 
 def test_the_history_spread_widens_the_bar() -> None:
     base, now = _side({"b": [[100.0] * 20] * 5}), _side({"n": [[110.0] * 20] * 5})
-    history = {("s", "x", None, "p"): Spread(0.05, 8, "runs of its history", 0.07)}
+    history = {("s", "x", None, "p"): Spread(0.06, 8, "runs of its history", 0.07)}
     [result] = compare_tables(base, now, history=history)
-    assert (result.status, result.threshold) == ("Unstable", pytest.approx(0.2))
-    assert result.note == "20.0% = 4 × spread 5.0% over 8 runs of its history"
+    assert (result.status, result.threshold) == ("Unstable", pytest.approx(0.06 * 2.0095,
+                                                                           rel=1e-4))
+    assert result.note == "12.1% = 2.01 × spread 6.0% over 8 runs of its history"
 
 
 def test_the_history_counts_when_it_has_more_runs_than_the_baseline() -> None:
@@ -129,7 +130,7 @@ def test_the_history_counts_when_it_has_more_runs_than_the_baseline() -> None:
     few = {("s", "x", None, "p"): Spread(0.5, 4, "runs of its history", 0.9)}
     many = {("s", "x", None, "p"): Spread(0.01, 12, "runs of its history", 0.02)}
     [base_runs] = compare_tables(baseline, _side({"now": _steady(108)}), history=few)
-    assert base_runs.note == "23.7% = 4 × spread 5.9% over 5 baseline runs"
+    assert base_runs.note == "13.8% = 2.34 × spread 5.9% over 5 baseline runs"
     [history] = compare_tables(baseline, _side({"now": _steady(108)}), history=many)
     assert history.note.startswith("5% (floor; spread")
     assert history.status == "Regressed"
@@ -194,9 +195,11 @@ def test_a_baseline_combines_runs(tmp_path: Path) -> None:
     [result] = compare(open_runs(runs, ["r1"]), "r1", folder)
     assert (result.baseline_runs, result.n_baseline) == (3, 15)
     assert result.baseline_median_ns == pytest.approx(11e6)
-    # runs at 10, 11 and 12: spread 1.4826 × 1/11, a bar of 54%; r1 is 9.1% faster
-    assert (result.status, result.threshold) == ("Unstable", pytest.approx(4 * 1.4826 / 11))
-    assert not result.decides
+    # runs at 10, 11 and 12: spread 1.4826 × 1/11, Student's t (2 degrees of freedom) × √(4/3):
+    # a bar of 45%; r1 is 9.1% faster
+    assert (result.status, result.threshold) == ("Unstable",
+                                                 pytest.approx(3.3717 * 1.4826 / 11, rel=1e-4))
+    assert result.decides
 
 
 def test_a_baseline_saved_before_repetitions_reads_as_one_block(tmp_path: Path) -> None:

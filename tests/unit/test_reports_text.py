@@ -58,7 +58,7 @@ def test_undecided_benchmarks_say_what_would_decide_them() -> None:
     text = baseline_markdown(rows, "main", "now")
     assert text.splitlines()[-1] == (
         "1 of 2 benchmarks undecided: a change is called Regressed or Improved once the spread "
-        "between runs of the same code is known from 5 runs (the baseline's — add runs with "
+        "between runs of the same code is known from 3 runs (the baseline's — add runs with "
         "'spanbench baseline add NAME RUN...' — or this host's history, which grows with every "
         "run)")
     assert "undecided" not in baseline_markdown(sample_report().comparisons, "main", "now")

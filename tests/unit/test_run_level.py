@@ -29,19 +29,26 @@ def test_between_runs_keeps_the_largest_move() -> None:
     assert run_level.between_runs([1.0, 2.0], "baseline runs") is None
 
 
-def test_the_threshold_is_four_spreads_floored() -> None:
-    runs = Spread(0.02, 6, "runs of its history", 0.03)
+def test_the_multiple_is_students_t_for_the_runs_known_and_the_benchmarks_compared() -> None:
+    # one benchmark, 5 runs: t at 0.95 with 4 degrees of freedom (2.132 in any table) × √1.2
+    assert run_level.spread_multiple(5, 1) == pytest.approx(2.132 * 1.2 ** 0.5, rel=1e-3)
+    # 150 benchmarks share the 5%: the bound moves out, and narrows as runs accumulate
+    assert run_level.spread_multiple(5, 150) == pytest.approx(10.48, rel=1e-3)
+    assert run_level.spread_multiple(20, 150) == pytest.approx(4.16, rel=1e-3)
+    assert run_level.spread_multiple(3, 150) > run_level.spread_multiple(5, 150) > \
+        run_level.spread_multiple(20, 150) > run_level.spread_multiple(20, 1)
+
+
+def test_the_threshold_is_a_prediction_bound_floored() -> None:
+    runs = Spread(0.02, 5, "runs of its history", 0.03)
     wide = run_level.threshold(0.05, Spread(0.04, 10, "blocks"), runs)
-    assert wide.value == pytest.approx(0.16)
-    assert wide.note() == "16.0% = 4 × spread 4.0% over 10 blocks"
+    assert wide.value == pytest.approx(0.04 * 2.3353, rel=1e-4)
+    assert wide.note() == "9.3% = 2.34 × spread 4.0% over 10 blocks"
     narrow = run_level.threshold(0.05, None, runs)
-    assert (narrow.value, narrow.note()) == (0.08, "8.0% = 4 × spread 2.0% over 6 runs of "
-                                                   "its history")
-    floored = run_level.threshold(0.15, None, runs)
-    assert floored.note() == "15% (floor; spread 2.0% over 6 runs of its history)"
+    assert (narrow.value, narrow.note()) == (0.05, "5% (floor; spread 2.0% over 5 runs of "
+                                                   "its history)")
     assert run_level.threshold(0.15, None, None).note() == (
-        "15% (floor; spread unknown); undecided: needs 5 runs of the same code, has no "
-        "run-to-run spread")
+        "15% (floor; spread unknown); undecided: needs 3 runs of the same code")
 
 
 def test_the_largest_move_between_runs_is_a_bar_too() -> None:
@@ -57,15 +64,15 @@ def test_the_largest_move_between_runs_is_a_bar_too() -> None:
     assert run_level.verdict(0.41, bar) == "Regressed"
 
 
-def test_fewer_than_five_runs_of_the_same_code_never_decide() -> None:
-    few = run_level.threshold(0.05, Spread(0.01, 20, "blocks"),
-                              Spread(0.01, 4, "baseline runs", 0.01))
-    assert not few.decides
-    assert few.note().endswith("undecided: needs 5 runs of the same code, has 4 baseline runs")
-    assert run_level.verdict(3.0, few) == "Unstable"  # however far: the spread is not known
-    assert run_level.verdict(0.04, few) == "Stable"
-    enough = run_level.threshold(0.05, None, Spread(0.01, 5, "baseline runs", 0.01))
-    assert enough.decides and run_level.verdict(3.0, enough) == "Regressed"
+def test_few_runs_give_a_wide_bar_and_none_decide_nothing() -> None:
+    three = run_level.threshold(0.05, None, Spread(0.01, 3, "baseline runs", 0.01), 150)
+    assert three.decides and three.value == pytest.approx(0.447, rel=1e-3)
+    assert run_level.verdict(0.4, three) == "Unstable"
+    assert run_level.verdict(0.5, three) == "Regressed"
+    unknown = run_level.threshold(0.05, Spread(0.01, 20, "blocks"), None)
+    assert not unknown.decides
+    assert run_level.verdict(3.0, unknown) == "Unstable"  # however far: the spread is unknown
+    assert run_level.verdict(0.04, unknown) == "Stable"
 
 
 def test_the_wider_run_spread_is_the_one_from_more_runs() -> None:
@@ -80,5 +87,5 @@ def test_the_wider_run_spread_is_the_one_from_more_runs() -> None:
     (0.04, "Stable"), (float("nan"), "Stable")])
 def test_the_verdict(change: float, status: str) -> None:
     bar = Threshold(0.12, 0.05, Spread(0.03, 8, "runs of its history"),
-                    Spread(0.03, 8, "runs of its history", 0.05))
+                    Spread(0.03, 8, "runs of its history", 0.05), 4.0)
     assert run_level.verdict(change, bar) == status
