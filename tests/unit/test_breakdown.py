@@ -166,3 +166,17 @@ def test_the_deepest_of_55_open_levels_wins() -> None:
     assert by_phase["hop54"] == 10 * UNIT
     assert by_phase == {phase: units * UNIT
                         for phase, units in _reference_attribution(flow).items()}
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_workflows_attributed_together_each_match_the_brute_force_rule(seed: int) -> None:
+    """Many workflows in one run, overlapping in time or one after another: one workflow's
+    open spans and boundaries never reach its neighbours'."""
+    rng = random.Random(seed)
+    flows = [Workflow(f"t{i}", "diamond_4", _random_trace(rng), end=100 + rng.randint(-5, 5),
+                      offset=rng.choice([0, 50, 1000 * i]))
+             for i in range(6)]
+    rows = workflow_breakdowns(spans_view(flows), "r")
+    for flow in flows:
+        assert {phase: ns for trace, _, phase, ns in rows if trace == flow.trace_id} == {
+            phase: units * UNIT for phase, units in _reference_attribution(flow).items()}
