@@ -252,7 +252,7 @@ def duckdb_analysis(runs_dir: Path) -> dict[str, int]:
                                               worker_phases).fetchall())
     e2e = e2e_analysis(con, RUN, with_workflows=True)
     counts["e2e_breakdown"] = len(e2e.breakdown)
-    counts["e2e_workflow_breakdown"] = len(e2e.workflows or ())
+    counts["e2e_workflow_breakdown"] = 0 if e2e.workflows is None else e2e.workflows.num_rows
     counts["e2e_completeness"] = sum(row.complete for row in e2e.completeness)
     counts["e2e_lifecycle"] = len(e2e.lifecycle)
     return counts

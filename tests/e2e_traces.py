@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -116,6 +117,11 @@ def measured_root_durations(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return dict(con.execute(
         "SELECT TraceId, Duration FROM spans WHERE SpanName = $name AND NOT Warmup",
         {"name": Phase.E2E_WORKFLOW}).fetchall())
+
+
+def table_rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    """An Arrow table's rows as tuples, in its order."""
+    return list(zip(*table.to_pydict().values(), strict=True))
 
 
 def attributed_per_workflow(workflows: Iterable[tuple[str, str, str, int]]) -> dict[str, int]:
