@@ -1,13 +1,17 @@
 """Full analysis of 1M and 10M spans in DuckDB, against the same statistics in pandas.
 
-Needs numpy and pandas, which the project does not depend on: run it from a throwaway venv
-that also sees the project's packages, from the repository root:
+Needs numpy and pandas (and polars for the second peer), which the project does not depend
+on: run it from a throwaway venv that also sees the project's packages, from the repository
+root:
 
     python3 -m venv /tmp/pandas-venv
     echo "$PWD/.venv/lib/python3.11/site-packages" \
         > /tmp/pandas-venv/lib/python3.11/site-packages/spanbench.pth
-    /tmp/pandas-venv/bin/pip install pandas
+    /tmp/pandas-venv/bin/pip install pandas polars
     /tmp/pandas-venv/bin/python -m benchmarks.analysis_scale [--spans 1000000 10000000]
+
+Without polars the polars column is left out. Each repeat runs DuckDB, pandas and polars in
+turn on the same files; the figures are medians of the repeats' wall times.
 
 The data: e2e_latency workflow traces of the five templates (root, api.create_task, POST
 /v1/tasks, task.initialize → discovery, publish; per step claim, execute, submit under its
@@ -18,11 +22,13 @@ DuckDB: phase_summary, phase_stats, worker_phases, e2e_breakdown, e2e_workflow_b
 e2e_completeness and e2e_lifecycle through open_runs. pandas: per-phase count, mean, p50, p95,
 p99; per-handler worker phases; and the same breakdown (depth by repeated merges, elementary
 intervals, deepest-open winner) with completeness — map lookups done by pyarrow first.
+polars (benchmarks/analysis_polars.py): the same statistics as pandas, lazy and multi-threaded.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -252,7 +258,7 @@ def duckdb_analysis(runs_dir: Path) -> dict[str, int]:
                                               worker_phases).fetchall())
     e2e = e2e_analysis(con, RUN, with_workflows=True)
     counts["e2e_breakdown"] = len(e2e.breakdown)
-    counts["e2e_workflow_breakdown"] = len(e2e.workflows or ())
+    counts["e2e_workflow_breakdown"] = 0 if e2e.workflows is None else len(e2e.workflows)
     counts["e2e_completeness"] = sum(row.complete for row in e2e.completeness)
     counts["e2e_lifecycle"] = len(e2e.lifecycle)
     return counts
@@ -347,13 +353,32 @@ def _pandas_breakdown(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return by_phase, int(ok.sum())
 
 
-def _best(run: Callable[[Path], Any], runs: Path, repeats: int) -> tuple[float, Any]:
-    times, result = [], None
+def polars_peer() -> Callable[[Path], dict[str, int]] | None:
+    """The polars peer, or None when polars is not installed."""
+    try:
+        from benchmarks.analysis_polars import polars_analysis
+    except ImportError:
+        return None
+    steps = {name: sum(levels) for name, levels in LEVELS.items()}
+    return lambda runs: polars_analysis(runs, RUN, steps, tuple(FIXED), tuple(PER_STEP))
+
+
+def _interleaved(peers: dict[str, Callable[[Path], Any]], runs: Path, repeats: int
+                 ) -> dict[str, tuple[float, float, Any]]:
+    """Each peer's median wall time and median CPU time (all of the process's threads) over
+    `repeats` rounds, each round running every peer in turn, and its last result. On a shared
+    machine the CPU time is the steadier figure: other work stretches the wall time."""
+    walls: dict[str, list[float]] = {name: [] for name in peers}
+    cpus: dict[str, list[float]] = {name: [] for name in peers}
+    results: dict[str, Any] = {}
     for _ in range(repeats):
-        began = time.perf_counter()
-        result = run(runs)
-        times.append(time.perf_counter() - began)
-    return min(times), result
+        for name, run in peers.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            results[name] = run(runs)
+            cpus[name].append(time.process_time() - cpu)
+            walls[name].append(time.perf_counter() - wall)
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name]), results[name])
+            for name in peers}
 
 
 def main() -> None:
@@ -363,8 +388,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     rng = np.random.default_rng(5)
+    peers: dict[str, Callable[[Path], Any]] = {"DuckDB": duckdb_analysis,
+                                               "pandas": pandas_analysis}
+    polars = polars_peer()
+    if polars is not None:
+        import polars as pl
+        peers["polars"] = polars
     print(f"duckdb {duckdb.__version__}, pandas {pd.__version__}, numpy {np.__version__}, "
-          f"pyarrow {pa.__version__}")
+          f"pyarrow {pa.__version__}"
+          + (f", polars {pl.__version__}" if polars is not None else ", no polars"))
     for n in args.spans:
         with tempfile.TemporaryDirectory(dir=args.dir) as scratch:
             runs = Path(scratch)
@@ -372,11 +404,13 @@ def main() -> None:
             written = synthesize(n, runs, rng)
             made = time.perf_counter() - began
             repeats = args.repeats if n <= 2_000_000 else 1
-            duck_s, duck = _best(duckdb_analysis, runs, repeats)
-            pandas_s, pand = _best(pandas_analysis, runs, repeats)
-            print(f"{written:>11,} spans (synthesized in {made:.1f} s): DuckDB {duck_s:.2f} s, "
-                  f"pandas {pandas_s:.2f} s, {pandas_s / duck_s:.1f}x  "
-                  f"(best of {repeats}; rows {duck} / {pand})")
+            measured = _interleaved(peers, runs, repeats)
+            duck_wall, duck_cpu, _ = measured["DuckDB"]
+            print(f"{written:>11,} spans (synthesized in {made:.1f} s), median of {repeats}, "
+                  "interleaved; wall s, CPU s, each peer's as a multiple of DuckDB's:")
+            for name, (wall, cpu, rows) in measured.items():
+                print(f"    {name:<7} wall {wall:6.2f} ({wall / duck_wall:4.1f}x)  "
+                      f"CPU {cpu:6.2f} ({cpu / duck_cpu:4.1f}x)  rows {rows}")
 
 
 if __name__ == "__main__":

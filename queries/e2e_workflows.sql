@@ -101,7 +101,8 @@ FROM e2e_roots(run) r JOIN shortfalls s USING (w) LEFT JOIN too_deep d USING (w)
 --    of its depth ordered before it: [max(start, their latest end), end) — one piece, and the
 --    pieces of a depth never overlap (`pieces`).
 -- 2. At any instant at most one piece per depth is open, so the set of open depths is a bit
---    mask, the running sum of +2^depth at each piece's start and -2^depth at its end; between
+--    mask, the running sum of +2^depth at each piece's start and -2^depth at its end (one
+--    running sum over all workflows in (w, boundary) order: each workflow's adds to 0); between
 --    consecutive boundaries the winner's depth is the mask's highest bit, 'wait' when it is 0.
 -- 3. The winner is the piece of that depth that started last at or before the boundary
 --    (an ASOF join).
@@ -128,10 +129,15 @@ boundaries AS (
     UNION ALL SELECT w, root_start, 0 FROM roots
     UNION ALL SELECT w, root_end, 0 FROM roots
 ),
-masks AS (  -- rows sharing a boundary share its mask; all but the last of them get 0 ns
-    SELECT w, b, lead(b) OVER win - b AS ns, sum(delta) OVER win AS mask
+masks AS (
+    -- One sort of every boundary, no partitions: a workflow's deltas sum to 0, so the running
+    -- sum over all of them is each workflow's own mask. Of the rows sharing a boundary the last
+    -- holds the mask after all of them, and the others get 0 ns; a workflow's last row gets
+    -- none.
+    SELECT w, b, CASE WHEN lead(w) OVER win = w THEN lead(b) OVER win - b END AS ns,
+           sum(delta) OVER win AS mask
     FROM boundaries
-    WINDOW win AS (PARTITION BY w ORDER BY b)
+    WINDOW win AS (ORDER BY w, b ROWS UNBOUNDED PRECEDING)
 ),
 cells AS (
     SELECT w, b, ns,

@@ -6,7 +6,10 @@ attributes, defined on a connection with `define`:
   (`bench.source`) are spanbench's own and always keep theirs.
 - `bench_phase_known(name, attributes)`: whether a rule of the map matches the span.
 
-The rules become one CASE, first match first, as the map reads them.
+The rules become one CASE, first match first, as the map reads them. Its conditions are bare
+(a NULL condition is no match): DuckDB then evaluates each one only on the rows the branches
+before it left, and a rule's attribute lookups only on the rows whose name matched. A span
+whose name no rule names keeps its phase before the attribute map is read at all.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _condition(rule: Rule) -> str:
+def _match(rule: Rule) -> str:
+    """The rule's condition; NULL where an attribute it reads is absent."""
     parts = [] if rule.name == ANY_NAME else [f"name = {_text(rule.name)}"]
     for key, pattern in rule.when.items():
         value = f"attributes[{_text(key)}]"
@@ -29,14 +33,22 @@ def _condition(rule: Rule) -> str:
             parts.append(f"starts_with({value}, {_text(pattern[:-len(PREFIX_MARK)])})")
         else:
             parts.append(f"{value} = {_text(pattern)}")
-    return "coalesce(" + " AND ".join(parts) + ", false)" if parts else "true"
+    return " AND ".join(parts) if parts else "true"
+
+
+def _condition(rule: Rule) -> str:
+    """The rule's condition, false where an attribute it reads is absent."""
+    return f"coalesce({_match(rule)}, false)"
 
 
 def mapped_phase_sql(phase_map: PhaseMap) -> str:
-    own = (f"coalesce(attributes[{_text(Attr.SOURCE)}] IN "
-           f"({_text(Source.DRIVER)}, {_text(Source.DERIVED)}), false)")
-    branches = [f"WHEN {own} THEN phase"]
-    branches += [f"WHEN {_condition(rule)} THEN "
+    own = f"attributes[{_text(Attr.SOURCE)}] IN ({_text(Source.DRIVER)}, {_text(Source.DERIVED)})"
+    names = sorted({rule.name for rule in phase_map.rules})
+    branches = []
+    if names and ANY_NAME not in names:
+        branches.append(f"WHEN name NOT IN ({', '.join(map(_text, names))}) THEN phase")
+    branches.append(f"WHEN {own} THEN phase")
+    branches += [f"WHEN {_match(rule)} THEN "
                  f"{'NULL' if rule.phase is None else _text(rule.phase)}"
                  for rule in phase_map.rules]
     return "CASE " + " ".join(branches) + " ELSE phase END"

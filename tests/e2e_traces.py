@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -74,6 +75,8 @@ class Workflow:
     run_id: str = "r"
     stack_traced: bool = True
     warmup: bool = False
+    offset: int = 0
+    """Units by which the whole trace, root included, is shifted in time."""
 
 
 def spans_view(workflows: Iterable[Workflow],
@@ -85,10 +88,11 @@ def spans_view(workflows: Iterable[Workflow],
         base = {"TraceId": flow.trace_id, "RunId": flow.run_id, "Suite": "e2e_latency",
                 "Scenario": flow.scenario, "Warmup": flow.warmup}
         rows.append({**base, "SpanId": "root", "ParentSpanId": "", "SpanName": "e2e.workflow",
-                     "start": 0, "end": flow.end,
+                     "start": flow.offset, "end": flow.offset + flow.end,
                      "SpanAttributes": {"bench.stack_traced": str(flow.stack_traced).lower()}})
         rows += [{**base, "SpanId": s.span_id, "ParentSpanId": s.parent, "SpanName": s.name,
-                  "start": s.start, "end": s.end, "SpanAttributes": dict(s.attributes)}
+                  "start": flow.offset + s.start, "end": flow.offset + s.end,
+                  "SpanAttributes": dict(s.attributes)}
                  for s in flow.spans]
     table = pa.table({
         "Timestamp": pa.array([T0 + r["start"] * UNIT for r in rows],  # type: ignore[operator]
@@ -113,6 +117,11 @@ def measured_root_durations(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return dict(con.execute(
         "SELECT TraceId, Duration FROM spans WHERE SpanName = $name AND NOT Warmup",
         {"name": Phase.E2E_WORKFLOW}).fetchall())
+
+
+def table_rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    """An Arrow table's rows as tuples, in its order."""
+    return list(zip(*table.to_pydict().values(), strict=True))
 
 
 def attributed_per_workflow(workflows: Iterable[tuple[str, str, str, int]]) -> dict[str, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 
 import queries
 
@@ -62,8 +63,8 @@ class E2eAnalysis:
     breakdown: list[BreakdownRow]
     completeness: list[Completeness]
     lifecycle: list[LifecycleRow]
-    workflows: list[tuple[str, str, str, int]] | None = None
-    """Per-workflow attribution rows, only when asked for (a row per workflow and phase)."""
+    workflows: pa.Table | None = None
+    """Per-workflow attribution, only when asked for: `workflow_breakdown_table`'s rows."""
 
 
 def _run(con: duckdb.DuckDBPyConnection, name: str, run_id: str, *, macros: bool = True
@@ -87,6 +88,18 @@ def workflow_breakdowns(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: 
     exactly to its e2e.workflow span's Duration."""
     return [(trace, scenario, phase, int(ns)) for trace, scenario, phase, ns
             in _run(con, "e2e_workflow_breakdown", run_id, macros=macros)]
+
+
+def workflow_breakdown_table(con: duckdb.DuckDBPyConnection, run_id: str, *,
+                             macros: bool = True) -> pa.Table:
+    """`workflow_breakdowns` as an Arrow table (trace_id, scenario, phase, attributed_ns int64,
+    in the query's order), without a Python object per value: a run has a row per workflow and
+    phase, hundreds of thousands at a million spans."""
+    loaded = queries.load()
+    if macros:
+        con.execute(loaded[MACROS].sql)
+    return con.sql(loaded["e2e_workflow_breakdown"].sql,
+                   params={"run_id": run_id}).to_arrow_table()
 
 
 def trace_completeness(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: bool = True
@@ -130,7 +143,7 @@ def e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str, *,
             e2e_breakdown(con, run_id, macros=False),
             trace_completeness(con, run_id, macros=False),
             lifecycle_counts(con, run_id, macros=False),
-            workflow_breakdowns(con, run_id, macros=False) if with_workflows else None)
+            workflow_breakdown_table(con, run_id, macros=False) if with_workflows else None)
     finally:
         con.execute(macros)
         for _, table in _CACHED:

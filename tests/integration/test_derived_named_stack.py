@@ -17,7 +17,7 @@ from extract.analyse.breakdown import derived_e2e_analysis, e2e_analysis
 from extract.analyse.duckdb_runner import open_runs
 from extract.store.runstore import RunStore
 from spanbench.vocabulary import Phase
-from tests.e2e_traces import attributed_per_workflow, measured_root_durations
+from tests.e2e_traces import attributed_per_workflow, measured_root_durations, table_rows
 from tests.stack_harness import RunningStack, running_stack
 
 SCENARIOS = ("linear_3", "linear_4", "diamond_4", "tree_7", "complex_dag_7")
@@ -63,5 +63,5 @@ def test_a_stack_the_run_did_not_start_gets_its_breakdown_from_derived_spans(
     phases = {row.phase for row in analysis.breakdown}
     assert {Phase.CLAIM, Phase.EXECUTE, Phase.SUBMIT, Phase.TASK_FINALIZE} <= phases, phases
     assert analysis.workflows is not None
-    sums = attributed_per_workflow(analysis.workflows)
+    sums = attributed_per_workflow(table_rows(analysis.workflows))
     assert sums == roots and len(roots) == len(SCENARIOS) * 3

@@ -22,7 +22,7 @@ from extract.store.runstore import RunStore
 from instrument.drivers.e2e_latency import STACK_TRACED
 from spanbench.runner.derivation import RECORD_FILE
 from spanbench.vocabulary import Attr, Phase, Source
-from tests.e2e_traces import attributed_per_workflow, measured_root_durations
+from tests.e2e_traces import attributed_per_workflow, measured_root_durations, table_rows
 
 STEPS = {"linear_3": 3, "linear_4": 4, "diamond_4": 4, "tree_7": 7, "complex_dag_7": 7}
 ITERATIONS = 4  # quick mode: 1 warm-up + 3 samples
@@ -138,9 +138,10 @@ def test_derived_and_traced_phases_agree_and_the_derived_breakdown_adds_up(
     assert all(c.incomplete == 0 for c in traced.completeness)
     assert all(c.incomplete == 0 for c in derived.completeness)
     assert derived.workflows is not None and traced.workflows is not None
-    sums = attributed_per_workflow(derived.workflows)
+    sums = attributed_per_workflow(table_rows(derived.workflows))
     assert sums == roots  # every measured workflow, traced or not, to the nanosecond
-    assert {phase for _, _, phase, _ in traced.workflows}.isdisjoint({Phase.ENQUEUE_TOTAL})
+    traced_phases = {phase for _, _, phase, _ in table_rows(traced.workflows)}
+    assert traced_phases.isdisjoint({Phase.ENQUEUE_TOTAL})
     summary = (reports / "latest" / "summary.md").read_text()
     assert "E2E Breakdown from Derived Spans" in summary
     assert "Derived vs Traced Phases" in summary

@@ -15,7 +15,7 @@ from extract.analyse.breakdown import (
     trace_completeness,
     workflow_breakdowns,
 )
-from tests.e2e_traces import DIAMOND, UNIT, Drawn, Workflow, spans_view
+from tests.e2e_traces import DIAMOND, UNIT, Drawn, Workflow, spans_view, table_rows
 
 # Worked by hand from DIAMOND's drawing, in units (see tests/e2e_traces.py).
 DIAMOND_UNITS = {
@@ -101,7 +101,8 @@ def test_one_pass_analysis_agrees_with_the_single_queries() -> None:
                      + [Workflow("bad", "diamond_4", no_claim)])
     together = e2e_analysis(con, "r", with_workflows=True)
     assert together.breakdown == e2e_breakdown(con, "r")
-    assert sorted(together.workflows) == sorted(workflow_breakdowns(con, "r"))
+    assert together.workflows is not None
+    assert table_rows(together.workflows) == workflow_breakdowns(con, "r")
     assert together.completeness == trace_completeness(con, "r")
     assert together.lifecycle == lifecycle_counts(con, "r")
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
@@ -166,3 +167,17 @@ def test_the_deepest_of_55_open_levels_wins() -> None:
     assert by_phase["hop54"] == 10 * UNIT
     assert by_phase == {phase: units * UNIT
                         for phase, units in _reference_attribution(flow).items()}
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_workflows_attributed_together_each_match_the_brute_force_rule(seed: int) -> None:
+    """Many workflows in one run, overlapping in time or one after another: one workflow's
+    open spans and boundaries never reach its neighbours'."""
+    rng = random.Random(seed)
+    flows = [Workflow(f"t{i}", "diamond_4", _random_trace(rng), end=100 + rng.randint(-5, 5),
+                      offset=rng.choice([0, 50, 1000 * i]))
+             for i in range(6)]
+    rows = workflow_breakdowns(spans_view(flows), "r")
+    for flow in flows:
+        assert {phase: ns for trace, _, phase, ns in rows if trace == flow.trace_id} == {
+            phase: units * UNIT for phase, units in _reference_attribution(flow).items()}

@@ -14,6 +14,7 @@ from extract.derive.record import parse
 from extract.derive.run import derive
 from extract.store.runstore import RunStore
 from spanbench.vocabulary import Attr, Phase, Source
+from tests.e2e_traces import table_rows
 from tests.fake_runs import write_request
 
 MS = 1_000_000
@@ -193,8 +194,9 @@ def test_derived_spans_join_the_workflow_s_trace_and_their_breakdown_sums_to_it(
 
     derived = derived_e2e_analysis(con, RUN, with_workflows=True)
     assert derived.workflows is not None
-    assert sum(ns for *_, ns in derived.workflows) == 42 * MS  # the root's Duration, exactly
-    by_phase = {phase: ns for _, _, phase, ns in derived.workflows}
+    workflows = table_rows(derived.workflows)
+    assert sum(ns for *_, ns in workflows) == 42 * MS  # the root's Duration, exactly
+    by_phase = {phase: ns for _, _, phase, ns in workflows}
     assert by_phase[Phase.EXECUTE] == 4 * MS + 5 * MS + 5 * MS
     assert by_phase[Phase.SUBMIT] == 3 * MS + 2 * MS + 8 * MS
     # the traced walk never sees derived spans: this workflow has no traced stack spans

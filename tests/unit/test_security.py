@@ -104,7 +104,8 @@ def test_queries_take_run_ids_and_names_as_data() -> None:
     for run_id in ("x'; DROP TABLE sentinel; --", "' OR '1'='1", "r' --"):
         assert phase_statistics(con, run_id) == []
         analysis = e2e_analysis(con, run_id, with_workflows=True)
-        assert analysis.breakdown == [] and analysis.workflows == []
+        assert analysis.breakdown == [] and analysis.workflows is not None
+        assert analysis.workflows.num_rows == 0
         assert baseline_compare.run_samples(con, run_id).num_rows == 0
     [row] = phase_statistics(con, "r")
     assert row.scenario == "x'); DROP TABLE sentinel; --"
