@@ -212,6 +212,8 @@ class Simulated:
     status: str
     threshold: float
     decides: bool
+    runs: int = 0
+    """How many runs of the same code its threshold rested on."""
 
 
 def simulate(harness: Harness, run_id: str, slowdown: float) -> Iterator[Simulated]:
@@ -226,7 +228,8 @@ def simulate(harness: Harness, run_id: str, slowdown: float) -> Iterator[Simulat
         reference = median(median(blocks) for blocks in base[key].values())
         [row] = compare_repetitions({key: base[key]}, {key: shifted(runs, slowdown * reference)},
                                     history=history, family=family)
-        yield Simulated(run_id, benchmark_name(key), row.status, row.threshold, row.decides)
+        yield Simulated(run_id, benchmark_name(key), row.status, row.threshold, row.decides,
+                        row.spread_runs)
 
 
 def report(results: Sequence[RunResult], slowdown: float,
@@ -266,8 +269,16 @@ def simulated_summary(simulated: Sequence[Simulated], slowdown: float) -> dict:
     within = [s for s in simulated if s.decides and s.threshold < slowdown]
     within_caught = sum(s.status == REGRESSED for s in within)
     bars = sorted(s.threshold for s in simulated if s.decides)
+    by_runs = {}
+    for least in (3, 10, 15):
+        known = [s for s in simulated if s.runs >= least]
+        if known:
+            by_runs[least] = (sum(s.status == REGRESSED for s in known), len(known),
+                              median(s.threshold for s in known))
     summary = {
         "simulated": len(simulated), "simulated_detected": caught,
+        "simulated_by_runs_known": {f"{least}+": {"detected": d, "of": n, "median_bar": bar}
+                                    for least, (d, n, bar) in by_runs.items()},
         "simulated_undecided": sum(not s.decides for s in simulated),
         "simulated_bar_below_slowdown": len(within),
         "simulated_detected_bar_below_slowdown": within_caught,
@@ -280,6 +291,9 @@ def simulated_summary(simulated: Sequence[Simulated], slowdown: float) -> dict:
           f"of those whose threshold is below {slowdown:.0%} ({len(within)}): {within_caught} "
           f"caught; median threshold of the decided "
           + ("n/a" if not bars else f"{median(bars):.0%}"))
+    for least, (detected, known, bar) in by_runs.items():
+        print(f"  with {least} or more runs of the same code known: {detected}/{known} "
+              f"({detected / known:.0%}) caught, median threshold {bar:.0%}")
     return summary
 
 

@@ -74,6 +74,8 @@ class Comparison:
     decides: bool = True
     """Whether the threshold rests on enough runs of the same code to call a change
     (run_level.MIN_VALUES); when not, a change beyond the floor is Unstable."""
+    spread_runs: int = 0
+    """How many runs of the same code the run-to-run spread came from (0: none known)."""
 
 
 def run_samples(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
@@ -211,5 +213,6 @@ def compare_repetitions(base: Mapping[BenchmarkKey, Mapping[str, list[float]]],
             n_baseline=sum(map(len, base_runs.values())),
             n_current=sum(map(len, current_runs.values())), threshold=bar.value,
             spread=None if bar.spread is None else bar.spread.value, note=bar.note(),
-            baseline_runs=len(base_runs), decides=bar.decides))
+            baseline_runs=len(base_runs), decides=bar.decides,
+            spread_runs=0 if bar.runs is None else bar.runs.count))
     return comparisons
