@@ -93,7 +93,8 @@ FIVE_RUNS = (("20261129T180000Z-aaaaaa", 10.0), ("20261129T190000Z-bbbbbb", 11.0
              ("20261129T220000Z-eeeeee", 11.5))
 
 
-def _baseline_of_five_runs(tmp_path: Path) -> None:
+def _against_five_runs(tmp_path: Path, current_ms: float) -> subprocess.CompletedProcess[str]:
+    """`spanbench compare` of a run at `current_ms` with a baseline of FIVE_RUNS."""
     runs = tmp_path / ".spanbench" / "runs"
     for run_id, ms in FIVE_RUNS:
         write_calls_run(runs, run_id, {"linear_3": ms})
@@ -101,13 +102,12 @@ def _baseline_of_five_runs(tmp_path: Path) -> None:
                       cwd=tmp_path)
     assert added.returncode == 0, added.stdout + added.stderr
     assert "baseline 'main' holds 5 runs" in added.stdout
+    write_calls_run(runs, "20261129T230000Z-ffffff", {"linear_3": current_ms})
+    return spanbench("compare", "main", "20261129T230000Z-ffffff", cwd=tmp_path)
 
 
 def test_a_baseline_of_several_runs_widens_the_bar(tmp_path: Path) -> None:
-    _baseline_of_five_runs(tmp_path)
-    write_calls_run(tmp_path / ".spanbench" / "runs", "20261129T230000Z-ffffff",
-                    {"linear_3": 12.5})
-    result = spanbench("compare", "main", "20261129T230000Z-ffffff", cwd=tmp_path)
+    result = _against_five_runs(tmp_path, 12.5)
     # runs at 10 11 12 10.5 11.5: MAD 0.5 around 11, a spread of 6.7%; one benchmark, five
     # runs: the bound is Student's t (0.95, 4 degrees of freedom) × √1.2 = 2.34 spreads, and
     # +13.6% is within it
@@ -118,10 +118,7 @@ def test_a_baseline_of_several_runs_widens_the_bar(tmp_path: Path) -> None:
 
 
 def test_a_change_beyond_the_spread_of_five_runs_fails(tmp_path: Path) -> None:
-    _baseline_of_five_runs(tmp_path)
-    write_calls_run(tmp_path / ".spanbench" / "runs", "20261129T230000Z-ffffff",
-                    {"linear_3": 16.0})
-    result = spanbench("compare", "main", "20261129T230000Z-ffffff", cwd=tmp_path)
+    result = _against_five_runs(tmp_path, 16.0)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "❌ Regressed | 15.7% = 2.34 × spread 6.7% over 5 baseline runs |" in result.stdout
     assert "undecided" not in result.stdout
