@@ -69,7 +69,8 @@ class Comparison:
     spread: float | None
     """The widest spread known, as a fraction (None: too few repetitions to tell)."""
     note: str
-    """How the threshold was set, e.g. "48.0% = 4 × spread 12.0% over 9 runs of its history"."""
+    """How the threshold was set, e.g. "50.0% = 4.16 × spread 12.0% over 20 runs of its
+    history"."""
     baseline_runs: int
     decides: bool = True
     """Whether the threshold rests on enough runs of the same code to call a change

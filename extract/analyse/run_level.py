@@ -24,8 +24,8 @@ from statistics import median
 
 FAMILY_FALSE_ALARM = 0.05
 """The chance, for a comparison of unchanged code, that any of its benchmarks is called
-Regressed or Improved: each benchmark's bar is the one-sided prediction bound at
-FAMILY_FALSE_ALARM / (benchmarks compared) (Bonferroni)."""
+Regressed, which fails the run (Improved is as likely): each benchmark's bar is the one-sided
+prediction bound at FAMILY_FALSE_ALARM / (benchmarks compared) (Bonferroni)."""
 MAD_TO_SIGMA = 1.4826
 """The median absolute deviation of normal data times this estimates its standard deviation."""
 
@@ -65,7 +65,7 @@ class Threshold:
         return self.runs is not None
 
     def note(self) -> str:
-        """How the threshold was set, e.g. "48.0% = 4 × spread 12.0% over 9 runs of its
+        """How the threshold was set, e.g. "50.0% = 4.16 × spread 12.0% over 20 runs of its
         history"; an undecided one says what it lacks."""
         if self.spread is None:
             text = f"{self.value:.0%} (floor; spread unknown)"
