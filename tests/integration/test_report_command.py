@@ -146,4 +146,5 @@ def test_a_quick_run_writes_every_report_and_saves_a_baseline(tmp_path: Path) ->
     assert again.returncode == 0, again.stdout + again.stderr
     summary = (tmp_path / "again" / "latest" / "summary.md").read_text()
     assert "## Baseline Comparison (against smoke)" in summary
-    assert "Regressed" not in summary
+    assert "❌ Regressed" not in summary
+    assert "benchmarks undecided: a change is called Regressed or Improved once" in summary
