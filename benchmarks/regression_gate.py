@@ -61,6 +61,7 @@ from extract.analyse.baseline_compare import (
 from extract.analyse.calibration import history_spreads
 from extract.analyse.duckdb_runner import open_runs
 from extract.reports.gather import run_meta
+from extract.reports.model import scenario_name
 from extract.store.baselines import load_samples
 from extract.store.runstore import RunStore, baselines_dir
 from spanbench.runner.job import SERVICE_NAME
@@ -87,7 +88,7 @@ class RunResult:
 def benchmark_name(row: Comparison | BenchmarkKey) -> str:
     suite, scenario, variant, phase = (row if isinstance(row, tuple) else
                                        (row.suite, row.scenario, row.variant, row.phase))
-    return f"{suite}/{scenario}{'' if variant is None else f'+{variant}'}/{phase}"
+    return f"{suite}/{scenario_name(scenario, variant)}/{phase}"
 
 
 Repetitions = Mapping[BenchmarkKey, Mapping[str, list[float]]]

@@ -131,14 +131,12 @@ def run_value(blocks: Sequence[float]) -> float:
 
 def widest(spreads: Iterable[Spread | None]) -> Spread | None:
     """The largest of the spreads known."""
-    known = [s for s in spreads if s is not None]
-    return max(known, key=lambda s: s.value) if known else None
+    return max(filter(None, spreads), key=lambda s: s.value, default=None)
 
 
 def best_known(spreads: Iterable[Spread | None]) -> Spread | None:
     """Of the between-run spreads known, the one estimated from the most runs."""
-    known = [s for s in spreads if s is not None]
-    return max(known, key=lambda s: s.count) if known else None
+    return max(filter(None, spreads), key=lambda s: s.count, default=None)
 
 
 def spread_multiple(runs: int, benchmarks: int) -> float:

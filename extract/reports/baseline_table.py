@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from statistics import median
 from typing import Any
 
 from extract.analyse.run_level import FAMILY_FALSE_ALARM, MIN_VALUES
@@ -36,13 +37,12 @@ def baseline_markdown(comparisons: Sequence[Any], baseline: str, current: str) -
 
 def power_line(comparisons: Sequence[Any]) -> str | None:
     """How large a change the decided benchmarks can call on this machine (None: none can)."""
-    bars = sorted(row.threshold for row in comparisons if row.decides)
+    bars = [row.threshold for row in comparisons if row.decides]
     if not bars:
         return None
-    middle = len(bars) // 2
-    typical = bars[middle] if len(bars) % 2 else (bars[middle - 1] + bars[middle]) / 2
     return (f"thresholds of the decided benchmarks ({len(bars)}; the smallest change each can "
-            f"call here): median {typical:.0%}; 10% or less: {sum(bar <= 0.1 for bar in bars)}, "
+            f"call here): median {median(bars):.0%}; "
+            f"10% or less: {sum(bar <= 0.1 for bar in bars)}, "
             f"20% or less: {sum(bar <= 0.2 for bar in bars)}")
 
 
