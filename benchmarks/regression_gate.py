@@ -58,9 +58,8 @@ from extract.analyse.baseline_compare import (
     repetitions,
     run_samples,
 )
-from extract.analyse.calibration import history_spreads
 from extract.analyse.duckdb_runner import open_runs
-from extract.reports.gather import run_meta
+from extract.reports.gather import run_history_spreads
 from extract.reports.model import scenario_name
 from extract.store.baselines import load_samples
 from extract.store.runstore import RunStore, baselines_dir
@@ -142,8 +141,7 @@ class Harness:
 
     def history(self, run_id: str) -> dict:
         """The history's spreads as they were when `run_id` started."""
-        meta = run_meta(self.store, run_id)
-        return history_spreads(self.store, run_id, meta.host, meta.started_at)
+        return run_history_spreads(self.store, run_id)
 
     def judge(self, run_id: str) -> list[Comparison]:
         return compare_repetitions(*self.sides(run_id), history=self.history(run_id))

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from extract.analyse import analysis, baseline_compare, breakdown
+from extract.analyse.baseline_compare import BenchmarkKey
 from extract.analyse.calibration import history_spreads
 from extract.analyse.derived_check import derived_check
 from extract.analyse.derived_worker import derived_worker
 from extract.analyse.duckdb_runner import Runs, open_runs
+from extract.analyse.run_level import Spread
 from extract.analyse.tracing_tax import run_tracing_tax
 from extract.analyse.unmapped import unmapped_names
 from extract.reports.completion import completion_lines, completion_rows
@@ -40,6 +42,13 @@ def run_meta(runs_dir: Runs, run_id: str) -> RunMeta:
     record = run_record(store, run_id)
     return RunMeta(run_id, store.started_at(run_id, record), record.commit or "unknown",
                    record.environment, host_name(record))
+
+
+def run_history_spreads(runs_dir: Runs, run_id: str) -> dict[BenchmarkKey, Spread]:
+    """The spreads that calibrate run `run_id`'s comparison: its benchmarks' history on its
+    host before it started (extract.analyse.calibration)."""
+    meta = run_meta(runs_dir, run_id)
+    return history_spreads(runs_dir, run_id, meta.host, meta.started_at)
 
 
 def host_name(record: RunRecord) -> str | None:
@@ -76,8 +85,7 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
                   if check.target.suite in ran]  # targets of suites not run are not reported
         comparisons: list[Any] = []
         if baseline_dir is not None:
-            meta = run_meta(store, run_id)
-            history = history_spreads(store, run_id, meta.host, meta.started_at)
+            history = run_history_spreads(store, run_id)
             comparisons = list(baseline_compare.compare(con, run_id, baseline_dir,
                                                         history=history))
         if not prerequisites:

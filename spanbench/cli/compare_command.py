@@ -12,10 +12,9 @@ import typer
 from rich.console import Console
 
 from extract.analyse.baseline_compare import compare_baselines, save_baseline
-from extract.analyse.calibration import history_spreads
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.baseline_table import baseline_markdown
-from extract.reports.gather import run_meta
+from extract.reports.gather import run_history_spreads
 from extract.reports.verdict import EXIT_FAILED, EXIT_INPUT, EXIT_OK
 from extract.store.baselines import load_metadata
 from extract.store.runstore import RunStore
@@ -58,8 +57,7 @@ def comparisons(runs_dir: RunStore, base: str, current: str) -> tuple[list[Any],
                 folders.append(save_baseline(runs_dir, Path(scratch), name, name))
         history = {}
         if _kind(current, runs_dir) == "run":  # its history on its host calibrates the bar
-            meta = run_meta(runs_dir, current)
-            history = history_spreads(runs_dir, current, meta.host, meta.started_at)
+            history = run_history_spreads(runs_dir, current)
         rows = compare_baselines(folders[0], folders[1], history=history)
         return rows, label(folders[0]), label(folders[1])
 
