@@ -130,3 +130,22 @@ def test_quick_run_times_and_explains_every_function(
                             "USING (task_namespace_uuid) WHERE tn.name = %s",
                             (datasets.NAMESPACE,)).fetchone()
     assert left == (0,)
+
+
+def test_ready_tasks_keep_their_order_once_the_plan_is_generic(fresh_db: str) -> None:
+    """get_next_ready_tasks is PL/pgSQL with a generic plan (migration 008): from the first
+    prepared call to the tenth, at every limit, it returns the unfinished tasks with ready
+    steps in priority then age order, each limit's rows the start of a larger limit's."""
+    datasets.seed_dataset(fresh_db, 300)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        expected = conn.execute(
+            "SELECT t.task_uuid FROM tasker.tasks t JOIN tasker.task_transitions tt "
+            "ON tt.task_uuid = t.task_uuid AND tt.most_recent WHERE NOT t.complete "
+            "AND EXISTS (SELECT 1 FROM tasker.get_step_readiness_status(t.task_uuid) r "
+            "WHERE r.ready_for_execution) ORDER BY t.priority DESC, t.created_at").fetchall()
+        assert len(expected) > 50
+        for _ in range(10):
+            for limit in (1, 5, 50):
+                rows = conn.execute("SELECT task_uuid FROM tasker.get_next_ready_tasks(%s)",
+                                    (limit,), prepare=True).fetchall()
+                assert rows == expected[:limit]
