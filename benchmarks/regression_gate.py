@@ -58,6 +58,7 @@ from extract.analyse.baseline_compare import (
     repetitions,
     run_samples,
 )
+from extract.analyse.disturbance import disturbed_suites, set_aside
 from extract.analyse.duckdb_runner import open_runs
 from extract.reports.gather import run_history_spreads
 from extract.reports.model import scenario_name
@@ -144,7 +145,8 @@ class Harness:
         return run_history_spreads(self.store, run_id)
 
     def judge(self, run_id: str) -> list[Comparison]:
-        return compare_repetitions(*self.sides(run_id), history=self.history(run_id))
+        return set_aside(compare_repetitions(*self.sides(run_id), history=self.history(run_id)),
+                         disturbed_suites(self.store.record(run_id).suites or {}))
 
     def driver_phases(self, run_id: str) -> set[tuple[str, str]]:
         """(suite, phase) of the phases the driver times in `run_id`: those the hook can slow."""

@@ -77,6 +77,9 @@ class Comparison:
     (run_level.MIN_VALUES); when not, a change beyond the floor is Unstable."""
     spread_runs: int = 0
     """How many runs of the same code the run-to-run spread came from (0: none known)."""
+    disturbed: str = ""
+    """Why no change is called, when the current run's machine was busy elsewhere during the
+    suite (extract.analyse.disturbance); empty otherwise."""
 
 
 def run_samples(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:

@@ -31,8 +31,14 @@ def baseline_markdown(comparisons: Sequence[Any], baseline: str, current: str) -
              ""]
     lines += comparison_rows(comparisons)
     lines += ["", counts_line(comparisons)]
-    lines += [line for line in (power_line(comparisons), undecided_line(comparisons)) if line]
+    lines += status_lines(comparisons)
     return "\n".join(lines) + "\n"
+
+
+def status_lines(comparisons: Sequence[Any]) -> list[str]:
+    """What the comparison could call: the power, the undecided and the disturbed lines."""
+    return [line for line in (power_line(comparisons), undecided_line(comparisons),
+                              disturbed_line(comparisons)) if line]
 
 
 def power_line(comparisons: Sequence[Any]) -> str | None:
@@ -55,6 +61,16 @@ def counts_line(comparisons: Sequence[Any]) -> str:
             "beyond a bound from its spread between runs of the same code that unchanged code "
             f"crosses in {FAMILY_FALSE_ALARM:.0%} of comparisons, and beyond the largest move "
             "between those runs, never below the noise floor)")
+
+
+def disturbed_line(comparisons: Sequence[Any]) -> str | None:
+    """Which suites' calls were set aside because the machine was busy elsewhere (None: none)."""
+    reasons = {row.suite: row.disturbed for row in comparisons if row.disturbed}
+    if not reasons:
+        return None
+    suites = "; ".join(f"{suite}: {reason}" for suite, reason in reasons.items())
+    return (f"no change called in {len(reasons)} suite(s), whose machine was busy elsewhere "
+            f"({suites}): run again when it is quiet")
 
 
 def undecided_line(comparisons: Sequence[Any]) -> str | None:

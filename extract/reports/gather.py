@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from extract.analyse import analysis, baseline_compare, breakdown
+from extract.analyse import analysis, baseline_compare, breakdown, disturbance
 from extract.analyse.baseline_compare import BenchmarkKey
 from extract.analyse.calibration import history_spreads
 from extract.analyse.derived_check import derived_check
@@ -83,15 +83,16 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
         checks = [check for check in
                   analysis.check_targets(stats, analysis.load_targets(targets_path))
                   if check.target.suite in ran]  # targets of suites not run are not reported
+        record = run_record(store, run_id)
         comparisons: list[Any] = []
         if baseline_dir is not None:
             history = run_history_spreads(store, run_id)
-            comparisons = list(baseline_compare.compare(con, run_id, baseline_dir,
-                                                        history=history))
+            comparisons = disturbance.set_aside(
+                baseline_compare.compare(con, run_id, baseline_dir, history=history),
+                disturbance.disturbed_suites(record.suites or {}))
         if not prerequisites:
-            prerequisites = _prerequisites(run_record(store, run_id))
+            prerequisites = _prerequisites(record)
         e2e = breakdown.e2e_analysis(con, run_id)  # one walk of the traces for all three
-        record = run_record(store, run_id)
         completion = completion_lines(completion_rows(con, run_id),
                                       record.config.completion if record.config else None)
         derived = breakdown.has_derived(con, run_id)

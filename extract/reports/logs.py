@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from extract.analyse.analysis import MEAN_MIN_N, P95_MIN_N, P99_MIN_N
-from extract.reports.baseline_table import comparison_rows, power_line, undecided_line
+from extract.reports.baseline_table import comparison_rows, status_lines
 from extract.reports.breakdown_table import breakdown_table
 from extract.reports.derived import derived_sections
 from extract.reports.findings import key_findings
@@ -224,8 +224,7 @@ def summary_markdown(report: ReportInput) -> str:
     if report.comparisons:
         lines += [f"## Baseline Comparison (against {report.baseline_name})", ""]
         lines += [*comparison_rows(report.comparisons), ""]
-        for line in (power_line(report.comparisons), undecided_line(report.comparisons)):
-            if line:
-                lines += [line, ""]
+        for line in status_lines(report.comparisons):
+            lines += [line, ""]
     lines += ["## Summary", *summary_lines(list(report.checks))]
     return "\n".join(lines) + "\n"

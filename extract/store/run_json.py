@@ -24,7 +24,8 @@ RUN_JSON: Final = "run.json"
 #   0  no `schema_version` key: the keys of version 1, written before the schema was declared.
 #   1  `schema_version` added; the keys and types of FIELDS.
 #   2  `suites`: what became of each suite asked for (SUITE_FIELDS).
-SCHEMA_VERSION: Final = 2
+#   3  `suites.*.machine`: the share of the machine's CPU that went elsewhere during the suite.
+SCHEMA_VERSION: Final = 3
 VERSION_KEY: Final = "schema_version"
 OMIT_WHEN_NONE: Final = "omit_when_none"
 """Field metadata: a key added after version 1 that is left out, not written null, when unset."""
@@ -71,6 +72,7 @@ PREREQUISITE_FIELDS: Final[Mapping[str, JsonType]] = {
 SUITE_FIELDS: Final[Mapping[str, JsonType]] = {
     "status": str, "reason": str,
     "measures": dict,  # scenario -> what it measures, when not the deployment (optional)
+    "machine": dict,  # cpu_steal, cpu_niced: shares of the CPU gone elsewhere (optional)
 }
 SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED = "ran", "skipped", "failed"
 SUITE_STATUSES: Final = (SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED)
@@ -135,6 +137,10 @@ class SuiteRecord:
     measures: dict[str, str] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
     """Scenario → what it measures when that is not the deployment (its driver's SUBJECT);
     absent for a suite that measures the deployment, and before it was recorded."""
+    machine: dict[str, float] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
+    """Shares of the machine's CPU capacity that went elsewhere while the suite ran:
+    cpu_steal (the hypervisor), cpu_niced (lower-priority processes; absent when spanbench ran
+    niced) (spanbench.runner.machine_load); absent where unknown and before version 3."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,10 @@ def _suite(suite: str, document: Mapping[str, Any]) -> SuiteRecord:
                            f"expected one of {', '.join(SUITE_STATUSES)}")
     if not all(isinstance(text, str) for text in values.get("measures", {}).values()):
         raise RunJsonError(f"run.json.suites.{suite}.measures has a value that is not text")
+    machine = values.get("machine", {})
+    if not all(isinstance(share, (int, float)) and not isinstance(share, bool)
+               for share in machine.values()):
+        raise RunJsonError(f"run.json.suites.{suite}.machine has a value that is not a number")
     return SuiteRecord(**values)
 
 

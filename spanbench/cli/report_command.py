@@ -15,7 +15,7 @@ from rich.console import Console
 
 from extract.analyse.analysis import Target, load_targets
 from extract.analyse.duckdb_runner import NoSpansError
-from extract.reports.baseline_table import counts_line, power_line, undecided_line
+from extract.reports.baseline_table import counts_line, status_lines
 from extract.reports.console import console_report
 from extract.reports.files import LATEST, write_reports
 from extract.reports.gather import ReportInputError, gather
@@ -116,9 +116,8 @@ def publish(console: Console, errors: Console, report: ReportInput, *,
                   "history: not recorded (a --quick run)", highlight=False)
     if report.baseline_name is not None:
         for line in (f"baseline {report.baseline_name}: {counts_line(report.comparisons)}",
-                     power_line(report.comparisons), undecided_line(report.comparisons)):
-            if line:
-                console.print(line, highlight=False, markup=False, soft_wrap=True)
+                     *status_lines(report.comparisons)):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
     outcome = verdict(report)
     for line in outcome.lines:
         errors.print(line if gate else f"{line} (quick run: reported, not gating)",

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from extract.store.runstore import RunStore
+from spanbench.runner import machine_load
 from stack.local import postgres
 from tests.fake_runs import write_calls_run
 
@@ -141,6 +143,12 @@ def test_a_quick_run_writes_every_report_and_saves_a_baseline(tmp_path: Path) ->
     assert {"summary.md", "results.json", "github-action-benchmark.json", "junit.xml",
             "task_initialization.log"} <= {p.name for p in latest.iterdir()}
     assert "- [x] Database reachable" in (latest / "task_initialization.log").read_text()
+    [run_id] = RunStore.at(tmp_path / ".spanbench" / "runs").run_ids()
+    machine = RunStore.at(tmp_path / ".spanbench" / "runs").record(run_id).suites[
+        "task_initialization"].machine
+    assert machine is not None and 0 <= machine["cpu_steal"] < 1
+    assert ("cpu_niced" in machine) is not machine_load.runs_niced()  # niced CPU may be ours
+    assert 0 <= machine.get("cpu_niced", 0) < 1
 
     again = spanbench("report", "--baseline", "smoke", "--output-dir", "again", cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr

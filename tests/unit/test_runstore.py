@@ -160,11 +160,23 @@ def test_the_test_fixtures_run_json_read(tmp_path: Path) -> None:
     ({"config": {"samples": True}}, r"run.json.config.samples is True"),
     ({"prerequisites": [{"ok": True}]}, "lacks its name or ok"),
     ({"schema_version": SCHEMA_VERSION + 1}, "upgrade spanbench"),
+    ({"suites": {"a": {"status": "ran", "machine": {"cpu_steal": "2%"}}}},
+     r"suites.a.machine has a value that is not a number"),
 ])
 def test_a_run_json_off_the_schema_is_refused_naming_the_key(document: dict[str, object],
                                                             message: str) -> None:
     with pytest.raises(RunJsonError, match=message):
         parse(document)
+
+
+def test_a_suite_keeps_its_machine_shares() -> None:
+    document = {"schema_version": SCHEMA_VERSION, "suites": {
+        "a": {"status": "ran", "reason": "", "machine": {"cpu_steal": 0.02, "cpu_niced": 0}},
+        "b": {"status": "skipped", "reason": "no stack"}}}
+    record = parse(document)
+    assert record.suites["a"].machine == {"cpu_steal": 0.02, "cpu_niced": 0}
+    assert record.suites["b"].machine is None
+    assert record.to_json() == document
 
 
 def test_reading_run_json(tmp_path: Path) -> None:

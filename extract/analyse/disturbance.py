@@ -1,0 +1,46 @@
+"""Which suites ran while the machine was busy elsewhere, and setting their calls aside.
+
+A suite whose machine gave DISTURBED_AT or more of its CPU to others (run.json's
+suites.*.machine, spanbench.runner.machine_load) measured the machine as much as the code: its
+benchmarks' changes are Unstable, never Regressed or Improved, with the reason on the row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from extract.analyse.run_level import IMPROVED, REGRESSED, UNSTABLE
+
+DISTURBED_AT = 0.01
+"""Share of the machine's CPU gone elsewhere over a suite from which its calls are set aside.
+Runs of all seven suites on a quiet 2-core VM gave 0-0.3% (steal and niced together); the runs
+in which unchanged code came out Regressed gave 2-12%."""
+SHARE_NAMES = {"cpu_steal": "steal", "cpu_niced": "niced processes"}
+
+
+def disturbed_suites(suites: Mapping[str, Any]) -> dict[str, str]:
+    """Suite → why its calls are set aside, for each suite record (run_json.SuiteRecord) whose
+    machine shares add up to DISTURBED_AT or more."""
+    reasons = {}
+    for suite, record in suites.items():
+        shares = getattr(record, "machine", None) or {}
+        if sum(shares.values()) >= DISTURBED_AT:
+            parts = ", ".join(f"{SHARE_NAMES.get(name, name)} {share:.1%}"
+                              for name, share in shares.items())
+            reasons[suite] = f"the machine's CPU went elsewhere during the suite ({parts})"
+    return reasons
+
+
+def set_aside(comparisons: Sequence[Any], disturbed: Mapping[str, str]) -> list[Any]:
+    """The comparisons with every Regressed or Improved row of a disturbed suite Unstable, and
+    every row of one carrying the reason (its `disturbed`)."""
+    rows = []
+    for row in comparisons:
+        reason = disturbed.get(row.suite)
+        if reason:
+            status = UNSTABLE if row.status in (REGRESSED, IMPROVED) else row.status
+            row = dataclasses.replace(row, status=status, disturbed=reason)
+        rows.append(row)
+    return rows

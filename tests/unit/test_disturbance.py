@@ -1,0 +1,37 @@
+"""A suite run while the machine was busy elsewhere calls no change, and says why."""
+
+from __future__ import annotations
+
+from extract.analyse.baseline_compare import Comparison
+from extract.analyse.disturbance import DISTURBED_AT, disturbed_suites, set_aside
+from extract.reports.baseline_table import baseline_markdown, disturbed_line
+from extract.store.run_json import SUITE_RAN, SuiteRecord
+
+
+def _row(suite: str, status: str, change: float = 0.6) -> Comparison:
+    return Comparison(suite, "s", None, "phase", 1.0e6, 1.0e6 * (1 + change), change, status,
+                      50, 50, 0.4, 0.1, "40.0% = 4 × spread 10.0% over 20 runs", 1)
+
+
+def test_a_suite_is_disturbed_from_its_shares_added_up() -> None:
+    below = DISTURBED_AT * 0.9
+    suites = {"quiet": SuiteRecord(SUITE_RAN, machine={"cpu_steal": below / 2,
+                                                       "cpu_niced": below / 2}),
+              "busy": SuiteRecord(SUITE_RAN, machine={"cpu_steal": DISTURBED_AT / 2,
+                                                      "cpu_niced": DISTURBED_AT / 2}),
+              "unknown": SuiteRecord(SUITE_RAN)}
+    reasons = disturbed_suites(suites)
+    assert list(reasons) == ["busy"]
+    assert "steal 0.5%" in reasons["busy"] and "niced processes 0.5%" in reasons["busy"]
+
+
+def test_set_aside_turns_calls_of_a_disturbed_suite_unstable() -> None:
+    rows = [_row("busy", "Regressed"), _row("busy", "Improved", -0.6),
+            _row("busy", "Stable", 0.01), _row("quiet", "Regressed")]
+    marked = set_aside(rows, {"busy": "the machine's CPU went elsewhere (steal 3.0%)"})
+    assert [row.status for row in marked] == ["Unstable", "Unstable", "Stable", "Regressed"]
+    assert [bool(row.disturbed) for row in marked] == [True, True, True, False]
+    line = disturbed_line(marked)
+    assert line is not None and "busy: the machine's CPU went elsewhere (steal 3.0%)" in line
+    assert line in baseline_markdown(marked, "main", "now")
+    assert disturbed_line(rows) is None

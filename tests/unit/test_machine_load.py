@@ -1,0 +1,48 @@
+"""The machine's CPU gone elsewhere during a suite: /proc/stat read, shares between readings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spanbench.runner.machine_load import CpuTimes, machine_share, read_cpu_times
+
+
+def _stat(tmp_path: Path, first_line: str) -> Path:
+    path = tmp_path / "stat"
+    path.write_text(first_line + "\ncpu0 1 2 3 4 5 6 7 8 0 0\nintr 1\n")
+    return path
+
+
+def test_the_aggregate_line_gives_steal_niced_and_the_total(tmp_path: Path) -> None:
+    times = read_cpu_times(_stat(tmp_path, "cpu  100 20 30 800 10 0 5 35 7 0"))
+    # guest (7) is already counted in user: the total is the first eight fields
+    assert times == CpuTimes(steal=35, niced=20, total=1000)
+
+
+@pytest.mark.parametrize("text", ["", "intr 1 2 3", "cpu 1 2 3"])
+def test_no_aggregate_line_is_unknown(tmp_path: Path, text: str) -> None:
+    assert read_cpu_times(_stat(tmp_path, text)) is None
+    assert read_cpu_times(tmp_path / "absent") is None
+
+
+def test_shares_are_of_the_ticks_between_the_readings() -> None:
+    before, after = CpuTimes(100, 50, 10_000), CpuTimes(130, 110, 12_000)
+    assert machine_share(before, after, own_niced=False) == {"cpu_steal": 0.015,
+                                                             "cpu_niced": 0.03}
+    assert machine_share(before, after, own_niced=True) == {"cpu_steal": 0.015}
+
+
+def test_an_unknown_or_empty_interval_has_no_share() -> None:
+    reading = CpuTimes(1, 2, 300)
+    assert machine_share(None, reading, own_niced=False) is None
+    assert machine_share(reading, None, own_niced=False) is None
+    assert machine_share(reading, reading, own_niced=False) is None
+
+
+def test_this_machine_reads_when_it_is_linux() -> None:
+    if not Path("/proc/stat").is_file():
+        pytest.skip("no /proc/stat here")
+    times = read_cpu_times()
+    assert times is not None and 0 <= times.steal <= times.total and times.total > 0
