@@ -27,12 +27,16 @@ With `--home DIR` the runs are kept there, with a log of what each run was
 once). `--rejudge` makes no run: it judges the runs of the log again with the code as it is
 now, and also shifts each benchmark of each A/A run by `--slowdown` of its baseline value —
 what the delay hook does to every sample, so to every block median — to count, for all
-benchmarks and not only the hook's, which slowdowns the gate would catch.
+benchmarks and not only the hook's, which slowdowns the gate would catch. `--current-runs K`
+judges the A/A runs in consecutive groups of K by their median, as `spanbench compare` judges a
+candidate saved from K runs; a suite disturbed in any run of a group is set aside
+(extract.analyse.disturbance).
 
     python -m benchmarks.regression_gate [--suites handler_overhead event_propagation]
         [--baseline-runs 3] [--pairs 20] [--slowdowns 10] [--slowdown 0.2] [--home DIR]
         [--json FILE]
-    python -m benchmarks.regression_gate --rejudge --home DIR [--slowdown 0.2] [--json FILE]
+    python -m benchmarks.regression_gate --rejudge --home DIR [--slowdown 0.2]
+        [--current-runs 3] [--json FILE]
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from statistics import median
+
+import pyarrow as pa
 
 from extract.analyse.baseline_compare import (
     BenchmarkKey,
@@ -128,14 +134,14 @@ class Harness:
                                f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
         result = RunResult(kind, new[0], done.returncode, wall_s)
         if baseline:
-            result.statuses = statuses(self.judge(new[0]))
+            result.statuses = statuses(self.judge([new[0]]))
         return result
 
-    def sides(self, run_id: str) -> tuple[Repetitions, Repetitions]:
-        """The baseline's repetitions and the run's."""
-        con = open_runs(self.store, [run_id])
+    def sides(self, run_ids: Sequence[str]) -> tuple[Repetitions, Repetitions]:
+        """The baseline's repetitions and the runs'."""
+        con = open_runs(self.store, list(run_ids))
         try:
-            current = run_samples(con, run_id)
+            current = pa.concat_tables([run_samples(con, run_id) for run_id in run_ids])
         finally:
             con.close()
         return repetitions(load_samples(self.baseline_dir)), repetitions(current)
@@ -144,9 +150,14 @@ class Harness:
         """The history's spreads as they were when `run_id` started."""
         return run_history_spreads(self.store, run_id)
 
-    def judge(self, run_id: str) -> list[Comparison]:
-        return set_aside(compare_repetitions(*self.sides(run_id), history=self.history(run_id)),
-                         disturbed_suites(self.store.record(run_id).suites or {}))
+    def judge(self, run_ids: Sequence[str]) -> list[Comparison]:
+        """The runs (their median, when several) against the baseline, on the history before
+        the first; a suite disturbed in any of them is set aside."""
+        disturbed: dict[str, str] = {}
+        for run_id in run_ids:
+            disturbed.update(disturbed_suites(self.store.record(run_id).suites or {}))
+        return set_aside(compare_repetitions(*self.sides(run_ids),
+                                             history=self.history(run_ids[0])), disturbed)
 
     def driver_phases(self, run_id: str) -> set[tuple[str, str]]:
         """(suite, phase) of the phases the driver times in `run_id`: those the hook can slow."""
@@ -217,11 +228,12 @@ class Simulated:
     """How many runs of the same code its threshold rested on."""
 
 
-def simulate(harness: Harness, run_id: str, slowdown: float) -> Iterator[Simulated]:
-    """Every benchmark of A/A run `run_id`, `slowdown` of its baseline value slower, one at a
-    time, judged as the run was."""
-    base, now = harness.sides(run_id)
-    history = harness.history(run_id)
+def simulate(harness: Harness, run_ids: Sequence[str], slowdown: float
+             ) -> Iterator[Simulated]:
+    """Every benchmark of A/A runs `run_ids` (one, or several judged by their median),
+    `slowdown` of its baseline value slower, one at a time, judged as the runs were."""
+    base, now = harness.sides(run_ids)
+    history = harness.history(run_ids[0])
     family = sum(1 for key in now if key in base)
     for key, runs in now.items():
         if key not in base:
@@ -229,7 +241,7 @@ def simulate(harness: Harness, run_id: str, slowdown: float) -> Iterator[Simulat
         reference = median(median(blocks) for blocks in base[key].values())
         [row] = compare_repetitions({key: base[key]}, {key: shifted(runs, slowdown * reference)},
                                     history=history, family=family)
-        yield Simulated(run_id, benchmark_name(key), row.status, row.threshold, row.decides,
+        yield Simulated(run_ids[0], benchmark_name(key), row.status, row.threshold, row.decides,
                         row.spread_runs)
 
 
@@ -260,8 +272,8 @@ def report(results: Sequence[RunResult], slowdown: float,
           f"{summary['injected_target_verdicts']}")
     if simulated:
         summary.update(simulated_summary(simulated, slowdown))
-    print(f"wall time: {summary['total_wall_s']:.0f} s for {len(results)} runs "
-          f"({summary['mean_run_wall_s']:.1f} s a run)")
+    print(f"wall time: {summary['total_wall_s']:.0f} s for {len(results)} results (baseline "
+          f"runs, comparisons) ({summary['mean_run_wall_s']:.1f} s a result)")
     return summary
 
 
@@ -298,15 +310,26 @@ def simulated_summary(simulated: Sequence[Simulated], slowdown: float) -> dict:
     return summary
 
 
-def rejudge(harness: Harness, slowdown: float) -> tuple[list[RunResult], list[Simulated]]:
-    """The log's runs judged again with the code as it is now, and the simulated shifts."""
+def rejudge(harness: Harness, slowdown: float, current_runs: int = 1
+            ) -> tuple[list[RunResult], list[Simulated]]:
+    """The log's runs judged again with the code as it is now, and the simulated shifts; with
+    `current_runs` above 1, the A/A runs in consecutive groups of that many, each group judged
+    by its median (as `spanbench compare` judges a baseline of several runs)."""
     results, simulated = [], []
-    for result in harness.logged():
-        if result.kind != "baseline":
-            result = replace(result, statuses=statuses(harness.judge(result.run_id)))
-        if result.kind == "A/A":
-            simulated += simulate(harness, result.run_id, slowdown)
-        results.append(result)
+    logged = harness.logged()
+    aa = [result for result in logged if result.kind == "A/A"]
+    groups = [aa[i:i + current_runs] for i in range(0, len(aa) - current_runs + 1, current_runs)]
+    for result in logged:
+        if result.kind == "baseline":
+            results.append(result)
+        elif result.kind != "A/A":
+            results.append(replace(result, statuses=statuses(harness.judge([result.run_id]))))
+    for group in groups:
+        ids = [result.run_id for result in group]
+        results.append(replace(group[0], exit_code=max(r.exit_code for r in group),
+                               wall_s=sum(r.wall_s for r in group),
+                               statuses=statuses(harness.judge(ids))))
+        simulated += simulate(harness, ids, slowdown)
     return results, simulated
 
 
@@ -350,6 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--home", type=Path,
                         help="Keep the runs in this SPANBENCH_HOME (created when absent; "
                              "runs are added to those it holds) to study them afterwards.")
+    parser.add_argument("--current-runs", type=int, default=1,
+                        help="With --rejudge: judge the A/A runs in groups of this many, "
+                             "each by its median (default 1: each run alone).")
     parser.add_argument("--rejudge", action="store_true",
                         help="Make no run: judge the runs kept in --home again, and simulate "
                              "the slowdown on every benchmark of its A/A runs.")
@@ -362,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         home.mkdir(parents=True, exist_ok=True)
         harness = Harness(home, args.suites)
         if args.rejudge:
-            results, simulated = rejudge(harness, args.slowdown)
+            results, simulated = rejudge(harness, args.slowdown, args.current_runs)
         else:
             results = make_runs(harness, args)
     summary = report(results, args.slowdown, simulated)

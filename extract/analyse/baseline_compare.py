@@ -209,7 +209,7 @@ def compare_repetitions(base: Mapping[BenchmarkKey, Mapping[str, list[float]]],
                 run_level.between_runs([run_level.run_value(blocks)
                                         for blocks in base_runs.values()], "baseline runs"),
                 (history or {}).get(key)]),
-            compared)
+            compared, len(current_runs))
         change = (value - reference) / reference if reference else float("nan")
         comparisons.append(Comparison(
             *key, baseline_median_ns=reference, current_median_ns=value, change=change,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from math import sqrt
+from math import pi, sqrt
 from statistics import median
 
 FAMILY_FALSE_ALARM = 0.05
@@ -58,6 +58,8 @@ class Threshold:
     it no change is called."""
     multiple: float = 0.0
     """How many spreads the bar is (spread_multiple)."""
+    current_runs: int = 1
+    """How many runs the current side's median is of."""
 
     @property
     def decides(self) -> bool:
@@ -79,6 +81,8 @@ class Threshold:
                 text = f"{self.value:.1%} = {self.multiple:.3g} × {spread}"
             else:
                 text = f"{self.value:.0%} (floor; {spread})"
+        if self.current_runs > 1:
+            text += f" (current: median of {self.current_runs} runs)"
         if self.decides:
             return text
         return f"{text}; undecided: needs {MIN_VALUES} runs of the same code"
@@ -139,28 +143,41 @@ def best_known(spreads: Iterable[Spread | None]) -> Spread | None:
     return max(filter(None, spreads), key=lambda s: s.count, default=None)
 
 
-def spread_multiple(runs: int, benchmarks: int) -> float:
-    """How many spreads a change must exceed when the spread comes from `runs` runs and
-    `benchmarks` are compared: Student's t at 1 - FAMILY_FALSE_ALARM / benchmarks with runs - 1
-    degrees of freedom, times sqrt(1 + 1/runs) (a new run against the runs' centre), e.g. 10.5
-    for 5 runs and 150 benchmarks, 4.2 for 20."""
+def median_variance(runs: int) -> float:
+    """The variance of the median of `runs` normal values, in units of one value's variance: 1
+    for one, 1/2 for two (their mean), 1 - sqrt(3)/pi = 0.449 for three, and from four on
+    pi / (2 runs), the large-sample value, which is above the exact one."""
+    if runs <= 2:
+        return 1 / max(runs, 1)
+    if runs == 3:
+        return 1 - sqrt(3) / pi
+    return pi / (2 * runs)
+
+
+def spread_multiple(runs: int, benchmarks: int, current_runs: int = 1) -> float:
+    """How many spreads a change must exceed when the spread comes from `runs` runs,
+    `benchmarks` are compared and the current side is the median of `current_runs` runs:
+    Student's t at 1 - FAMILY_FALSE_ALARM / benchmarks with runs - 1 degrees of freedom, times
+    sqrt(median_variance(current_runs) + 1/runs) (the current side against the runs' centre),
+    e.g. 10.5 for 5 runs and 150 benchmarks, 4.2 for 20, 3.0 for 20 against the median of 3."""
     from scipy.special import stdtrit  # imported here: only a comparison needs it
 
     return float(stdtrit(runs - 1, 1 - FAMILY_FALSE_ALARM / max(benchmarks, 1))
-                 * sqrt(1 + 1 / runs))
+                 * sqrt(median_variance(current_runs) + 1 / runs))
 
 
-def threshold(floor: float, block: Spread | None, runs: Spread | None, benchmarks: int = 1
-              ) -> Threshold:
+def threshold(floor: float, block: Spread | None, runs: Spread | None, benchmarks: int = 1,
+              current_runs: int = 1) -> Threshold:
     """With a spread between runs of the same code: spread_multiple × the wider of it and the
     blocks' spread, never below the largest move between those runs, nor below `floor`.
-    Without one: `floor`, deciding nothing."""
+    Without one: `floor`, deciding nothing. `current_runs`: how many runs the current side's
+    median is of."""
     spread = widest([block, runs])
     if runs is None:
-        return Threshold(floor, floor, spread)
-    multiple = spread_multiple(runs.count, benchmarks)
+        return Threshold(floor, floor, spread, current_runs=current_runs)
+    multiple = spread_multiple(runs.count, benchmarks, current_runs)
     bar = max(floor, multiple * spread.value, runs.largest_move)
-    return Threshold(bar, floor, spread, runs, multiple)
+    return Threshold(bar, floor, spread, runs, multiple, current_runs)
 
 
 def verdict(change: float, bar: Threshold) -> str:

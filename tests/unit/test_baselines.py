@@ -136,6 +136,24 @@ def test_the_history_counts_when_it_has_more_runs_than_the_baseline() -> None:
     assert history.status == "Regressed"
 
 
+def test_the_median_of_three_current_runs_calls_what_one_run_cannot() -> None:
+    """The history's runs move 20%: +30% in one run is within its bar (1.77 spreads, 35.4%),
+    in the median of three runs beyond theirs (1.22 spreads, 24.4%); one wild run of three
+    moves nothing."""
+    baseline = _side({"b": _steady(100)})
+    history = {("s", "x", None, "p"): Spread(0.2, 20, "runs of its history", 0.2)}
+    [one] = compare_tables(baseline, _side({"n1": _steady(130)}), history=history)
+    assert (one.status, one.threshold) == ("Unstable", pytest.approx(0.3544, rel=1e-3))
+    three = {"n1": _steady(130), "n2": _steady(131), "n3": _steady(129)}
+    [median_of_3] = compare_tables(baseline, _side(three), history=history)
+    assert median_of_3.threshold == pytest.approx(0.2442, rel=1e-3)
+    assert median_of_3.status == "Regressed"
+    assert median_of_3.note.endswith("(current: median of 3 runs)")
+    wild = {"n1": _steady(101), "n2": _steady(300), "n3": _steady(99)}
+    [unmoved] = compare_tables(baseline, _side(wild), history=history)
+    assert unmoved.status == "Stable"
+
+
 def _run(runs_dir: Path, run_id: str, values_ms: list[float]) -> None:
     calls = [(int(v * MS), "Unset", False) for v in values_ms]
     calls += [(999 * MS, "Error", False), (999 * MS, "Unset", True)]  # failed, warm-up

@@ -39,6 +39,23 @@ def test_the_multiple_is_students_t_for_the_runs_known_and_the_benchmarks_compar
         run_level.spread_multiple(20, 150) > run_level.spread_multiple(20, 1)
 
 
+def test_the_median_of_several_current_runs_narrows_the_bound() -> None:
+    # the median's variance: one value 1, the mean of two 1/2, three 1 - sqrt(3)/pi (0.4487)
+    assert [run_level.median_variance(k) for k in (1, 2, 3)] == pytest.approx(
+        [1, 0.5, 0.4487], abs=1e-4)
+    assert run_level.median_variance(9) == pytest.approx(3.14159 / 18, rel=1e-4)
+    # 20 runs known, 150 benchmarks: t = 3.96 (4.16 / sqrt(1.05)); × sqrt(0.4487 + 0.05)
+    assert run_level.spread_multiple(20, 150, 3) == pytest.approx(4.161 / 1.05 ** 0.5
+                                                                  * 0.4987 ** 0.5, rel=1e-3)
+    bar = run_level.threshold(0.05, None, Spread(0.1, 20, "runs of its history", 0.2), 150, 3)
+    assert bar.value == pytest.approx(0.2868, rel=1e-3)
+    assert bar.note() == ("28.7% = 2.87 × spread 10.0% over 20 runs of its history "
+                          "(current: median of 3 runs)")
+    # one run: the same spread gives a bar of 4.16 spreads
+    assert run_level.threshold(0.05, None, Spread(0.1, 20, "runs of its history", 0.2),
+                               150).value == pytest.approx(0.4161, rel=1e-3)
+
+
 def test_the_threshold_is_a_prediction_bound_floored() -> None:
     runs = Spread(0.02, 5, "runs of its history", 0.03)
     wide = run_level.threshold(0.05, Spread(0.04, 10, "blocks"), runs)
