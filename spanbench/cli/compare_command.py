@@ -16,7 +16,7 @@ from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.baseline_table import baseline_markdown
 from extract.reports.gather import run_history_spreads
 from extract.reports.verdict import EXIT_FAILED, EXIT_INPUT, EXIT_OK
-from extract.store.baselines import load_metadata
+from extract.store.baselines import baseline_runs, load_metadata
 from extract.store.runstore import RunStore
 from spanbench.cli.report_command import ReportError, baselines_dir
 from spanbench.cli.runs_dir import RunsDirOutOption, open_store
@@ -34,6 +34,16 @@ def _kind(name: str, runs_dir: RunStore) -> str:
         return "run"
     raise ReportError(f"{name!r} is neither a baseline under {baselines_dir()} nor a run with "
                       f"spans under {runs_dir}")
+
+
+def _first_run(runs_dir: RunStore, current: str, folder: Path) -> str | None:
+    """The run whose history on its host calibrates the bar: CURRENT when it is a run, else
+    the oldest of the baseline's runs still in the runs directory (None: none is)."""
+    if _kind(current, runs_dir) == "run":
+        return current
+    present = set(runs_dir.run_ids())
+    runs = [entry for entry in baseline_runs(folder) if entry.get("run_id") in present]
+    return min(runs, key=lambda entry: entry.get("date") or "")["run_id"] if runs else None
 
 
 def label(folder: Path) -> str:
@@ -55,9 +65,8 @@ def comparisons(runs_dir: RunStore, base: str, current: str) -> tuple[list[Any],
                 folders.append(baselines_dir() / name)
             else:
                 folders.append(save_baseline(runs_dir, Path(scratch), name, name))
-        history = {}
-        if _kind(current, runs_dir) == "run":  # its history on its host calibrates the bar
-            history = run_history_spreads(runs_dir, current)
+        first = _first_run(runs_dir, current, folders[1])
+        history = {} if first is None else run_history_spreads(runs_dir, first)
         rows = compare_baselines(folders[0], folders[1], history=history)
         return rows, label(folders[0]), label(folders[1])
 

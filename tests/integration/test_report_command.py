@@ -156,3 +156,19 @@ def test_a_quick_run_writes_every_report_and_saves_a_baseline(tmp_path: Path) ->
     assert "## Baseline Comparison (against smoke)" in summary
     assert "❌ Regressed" not in summary
     assert "benchmarks undecided: a change is called Regressed or Improved once" in summary
+
+
+def test_a_candidate_of_three_runs_is_judged_by_its_median(tmp_path: Path) -> None:
+    """+13.6% in one run is within five runs' bar (2.34 spreads); in each of three runs saved
+    as a candidate, their median is judged against 1.72 spreads (t × √(0.449 + 1/5)), 11.6%."""
+    runs = tmp_path / ".spanbench" / "runs"
+    assert _against_five_runs(tmp_path, 12.5).returncode == 0
+    candidate = ["20261129T231000Z-aaaaa1", "20261129T232000Z-aaaaa2", "20261129T233000Z-aaaaa3"]
+    for run_id, ms in zip(candidate, (12.5, 12.4, 12.6), strict=True):
+        write_calls_run(runs, run_id, {"linear_3": ms})
+    saved = spanbench("baseline", "add", "candidate", *candidate, cwd=tmp_path)
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    result = spanbench("compare", "main", "candidate", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ("❌ Regressed | 11.6% = 1.72 × spread 6.7% over 5 baseline runs (current: median of "
+            "3 runs) |") in result.stdout
