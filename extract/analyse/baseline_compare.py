@@ -136,14 +136,15 @@ def add_runs(runs_dir: Runs, baselines_dir: Path, name: str, run_ids: Sequence[s
     return write_baseline(baselines_dir, name, added, _metadata(name, entries, added.num_rows))
 
 
-def compare(con: duckdb.DuckDBPyConnection, run_id: str, baseline_dir: Path,
+def compare(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str], baseline_dir: Path,
             thresholds: Mapping[str, float] | None = None,
             history: Mapping[BenchmarkKey, run_level.Spread] | None = None) -> list[Comparison]:
-    """Run `run_id` (over the connection's `spans` view) against the baseline in `baseline_dir`;
-    `history` gives a benchmark's spread over its past runs (extract.analyse.calibration)."""
+    """Runs `run_ids` (over the connection's `spans` view; several: judged by their median)
+    against the baseline in `baseline_dir`; `history` gives a benchmark's spread over its past
+    runs (extract.analyse.calibration)."""
     load_metadata(baseline_dir)
-    return compare_tables(load_samples(baseline_dir), run_samples(con, run_id), thresholds,
-                          history)
+    current = pa.concat_tables([run_samples(con, run_id) for run_id in run_ids])
+    return compare_tables(load_samples(baseline_dir), current, thresholds, history)
 
 
 def compare_baselines(base_dir: Path, current_dir: Path,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from extract.analyse import analysis, baseline_compare, breakdown, disturbance
 from extract.analyse.baseline_compare import BenchmarkKey
@@ -61,11 +64,33 @@ def _prerequisites(record: RunRecord) -> tuple[Prerequisite, ...]:
     return tuple(Prerequisite(p.name, p.ok, p.detail) for p in record.prerequisites or ())
 
 
+def _comparisons(store: RunStore, judged: Sequence[str], baseline_dir: Path,
+                 con: duckdb.DuckDBPyConnection | None, phase_map: PhaseMap | None
+                 ) -> list[Any]:
+    """`judged` (their median when several) against the baseline, on the history before the
+    first, a suite disturbed in any of them set aside; `con`: one opened on them already."""
+    own = con is None
+    con = open_runs(store, list(judged), phase_map=phase_map) if con is None else con
+    try:
+        disturbed: dict[str, str] = {}
+        for run_id in judged:
+            disturbed.update(disturbance.disturbed_suites(run_record(store, run_id).suites or {}))
+        return disturbance.set_aside(
+            baseline_compare.compare(con, judged, baseline_dir,
+                                     history=run_history_spreads(store, judged[0])), disturbed)
+    finally:
+        if own:
+            con.close()
+
+
 def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
            baseline_dir: Path | None = None, baseline_name: str | None = None,
            prerequisites: tuple[Prerequisite, ...] = (),
-           phase_map: PhaseMap | None = None) -> ReportInput:
-    """Statistics, target checks, breakdowns and (with a baseline) the comparison of one run.
+           phase_map: PhaseMap | None = None,
+           earlier_runs: Sequence[str] = ()) -> ReportInput:
+    """Statistics, target checks, breakdowns and (with a baseline) the comparison of one run;
+    with `earlier_runs` (repeats of it), the comparison judges the median of them and it, on
+    the history before the first, setting aside a suite disturbed in any.
 
     Prerequisites not given are those run.json recorded. The trend reads the history the store
     keeps (beside the runs; a bucket's on this machine), and so does the comparison: each
@@ -86,10 +111,8 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
         record = run_record(store, run_id)
         comparisons: list[Any] = []
         if baseline_dir is not None:
-            history = run_history_spreads(store, run_id)
-            comparisons = disturbance.set_aside(
-                baseline_compare.compare(con, run_id, baseline_dir, history=history),
-                disturbance.disturbed_suites(record.suites or {}))
+            comparisons = _comparisons(store, [*earlier_runs, run_id], baseline_dir,
+                                       con if not earlier_runs else None, phase_map)
         if not prerequisites:
             prerequisites = _prerequisites(record)
         e2e = breakdown.e2e_analysis(con, run_id)  # one walk of the traces for all three

@@ -74,12 +74,13 @@ def check_targets_file(targets: Path | None) -> list[Target]:
 def collect(store: RunStore, run_id: str, *, targets: Path | None = None,
             baseline: str | None = None,
             prerequisites: Sequence[Prerequisite] = (),
-            phase_map: PhaseMap | None = None) -> ReportInput:
-    """Everything the reports say about a run, from its Parquet; ReportError on bad input."""
+            phase_map: PhaseMap | None = None, earlier_runs: Sequence[str] = ()) -> ReportInput:
+    """Everything the reports say about a run, from its Parquet; ReportError on bad input.
+    `earlier_runs`: repeats of it, judged with it against the baseline (gather)."""
     try:
         return gather(store, run_id, targets,
                       baseline_path(baseline) if baseline else None, baseline,
-                      tuple(prerequisites), phase_map)
+                      tuple(prerequisites), phase_map, earlier_runs)
     except (ReportInputError, NoSpansError, ValueError, OSError, duckdb.Error) as error:
         raise ReportError(str(error)) from None
 

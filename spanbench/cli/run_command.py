@@ -7,6 +7,7 @@ import math
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -23,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from extract.analyse.analysis import MEAN_MIN_N, P95_MIN_N, P99_MIN_N, PhaseStats
+from extract.analyse.baseline_compare import add_runs
 from extract.analyse.baseline_compare import save_baseline as keep_baseline
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.model import SET_OFF_HEADING, Prerequisite, scenario_name
@@ -45,6 +47,7 @@ from spanbench.cli.report_command import (
     publish,
 )
 from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
+from spanbench.phase_map import PhaseMap
 from spanbench.runner import (
     derivation,
     job,
@@ -170,7 +173,12 @@ def run(
     baseline: Annotated[str | None, typer.Option(
         help="Compare with this saved baseline; a regression exits 1.")] = None,
     save_baseline: Annotated[str | None, typer.Option(
-        help="Keep this run's samples as baseline NAME.")] = None,
+        help="Keep this run's samples (every repeat's) as baseline NAME.")] = None,
+    repeat: Annotated[int, typer.Option(
+        min=1, help="Run the suites N times, each run with a stack and run id of its own: "
+                    "--baseline judges the median of the N runs against a narrower bound "
+                    "(about 0.7 of one run's for 3) and --save-baseline keeps all N; every "
+                    "run's targets are checked.")] = 1,
     output_dir: OutputDirOption = DEFAULT_OUTPUT_DIR,
     phase_map_file: PhaseMapOption = None,
     tee_otlp: Annotated[list[str] | None, typer.Option(
@@ -246,13 +254,49 @@ def run(
         console.print(f"[yellow]{suite}: no {measured.name} template for {', '.join(scenarios)}: "
                       "skipped (--template SCENARIO=namespace/name:version runs one)[/yellow]",
                       highlight=False)
+    run_ids: list[str] = []
+    codes: list[int] = []
+    for index in range(repeat):
+        if repeat > 1:
+            console.print(f"repeat {index + 1} of {repeat}", highlight=False)
+        code, run_id = _measure(
+            console, errors, store=store, home=home, options=options, workers=workers,
+            tee_otlp=tuple(tee_otlp or ()), targets=targets,
+            baseline=baseline if index == repeat - 1 else None,
+            chosen_phase_map=chosen_phase_map, output_dir=output_dir,
+            earlier_runs=tuple(run_ids))
+        run_ids.append(run_id)
+        codes.append(code)
+    if save_baseline:
+        try:
+            saved = keep_baseline(store, baselines_dir(), save_baseline, run_ids[0])
+            if len(run_ids) > 1:
+                saved = add_runs(store, baselines_dir(), save_baseline, run_ids[1:])
+        except (ReportError, NoSpansError, ValueError, OSError) as error:
+            errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
+            raise typer.Exit(EXIT_PREREQUISITE) from None
+        console.print(f"baseline {save_baseline!r} saved: {saved}"
+                      + (f" ({len(run_ids)} runs)" if len(run_ids) > 1 else ""),
+                      highlight=False)
+    raise typer.Exit(max(codes))
+
+
+def _measure(console: Console, errors: Console, *, store: RunStore, home: Path,
+             options: job.RunOptions, workers: int, tee_otlp: tuple[str, ...],
+             targets: Path | None, baseline: str | None, chosen_phase_map: PhaseMap | None,
+             output_dir: Path, earlier_runs: Sequence[str]) -> tuple[int, str]:
+    """One run: deploy, measure, keep, report; its exit code and run id. `earlier_runs`: the
+    repeats before it, judged with it against `baseline`."""
+    measured, load, chosen, quick = options.system, options.load, options.suites, options.quick
+    write_to_deployment = options.write_to_deployment
+
     run_id = new_run_id()
     started_at = datetime.now(UTC)
     outcome: job.RunOutcome | None = None
     checks: list[prerequisites.Check] = []
     kept = False
     try:
-        with deploy(home, store, workers=workers, tee=tuple(tee_otlp or ())) as deployment:
+        with deploy(home, store, workers=workers, tee=tee_otlp) as deployment:
             checks = job.check(deployment, job.needs_of(chosen))
             missing = job.run_level_failures(checks)
             plan = [] if missing else job.plan(deployment, chosen, checks, measured,
@@ -303,7 +347,8 @@ def run(
     prerequisite_rows = [Prerequisite(c.name, c.ok, c.detail) for c in checks]
     try:
         report = collect(store, outcome.run_id, targets=targets, baseline=baseline,
-                         prerequisites=prerequisite_rows, phase_map=chosen_phase_map)
+                         prerequisites=prerequisite_rows, phase_map=chosen_phase_map,
+                         earlier_runs=earlier_runs)
     except ReportError as error:
         _print_outcomes(console, outcome)
         console.print(f"no spans to summarise: {error}")
@@ -317,13 +362,10 @@ def run(
     try:
         code = publish(console, errors, report, store=store, output_dir=output_dir,
                        gate=not quick)
-        if save_baseline:
-            saved = keep_baseline(store, baselines_dir(), save_baseline, outcome.run_id)
-            console.print(f"baseline {save_baseline!r} saved: {saved}", highlight=False)
     except (ReportError, NoSpansError, ValueError, OSError) as error:
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_PREREQUISITE) from None
-    raise typer.Exit(exit_code(outcome, code))
+    return exit_code(outcome, code), outcome.run_id
 
 
 def _print_sample_plan(console: Console, runnable: list[str], options: job.RunOptions) -> None:

@@ -172,3 +172,34 @@ def test_a_candidate_of_three_runs_is_judged_by_its_median(tmp_path: Path) -> No
     assert result.returncode == 1, result.stdout + result.stderr
     assert ("❌ Regressed | 11.6% = 1.72 × spread 6.7% over 5 baseline runs (current: median of "
             "3 runs) |") in result.stdout
+
+
+@pytest.mark.full_run
+def test_repeats_are_runs_of_their_own_judged_by_their_median(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OTEL_", "TASKER_TEST_", "SPANBENCH_")) and k != "DATABASE_URL"}
+    env.update(SPANBENCH_HOME=str(tmp_path / ".spanbench"), COLUMNS="200")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "spanbench", "run", "task_initialization",
+                               "--quick", "--repeat", "2", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+        postgres.remove(tmp_path / ".spanbench" / "run-stack")
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    saved = run("--save-baseline", "pair")
+    assert "repeat 1 of 2" in saved.stdout and "repeat 2 of 2" in saved.stdout
+    first = RunStore.at(tmp_path / ".spanbench" / "runs").run_ids()
+    assert len(first) == 2
+    assert "baseline 'pair' saved" in saved.stdout and "(2 runs)" in saved.stdout
+    meta = json.loads(next((tmp_path / ".spanbench" / "baselines" / "pair").glob("*.json"))
+                      .read_text())
+    assert sorted(entry["run_id"] for entry in meta["runs"]) == sorted(first)
+
+    judged = run("--baseline", "pair")
+    assert len(RunStore.at(tmp_path / ".spanbench" / "runs").run_ids()) == 4
+    summary = (tmp_path / "tmp" / "benchmarks" / "latest" / "summary.md").read_text()
+    assert "## Baseline Comparison (against pair)" in summary
+    assert "(current: median of 2 runs)" in summary
+    assert "baseline pair:" in judged.stdout

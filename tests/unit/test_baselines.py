@@ -190,15 +190,15 @@ def test_a_baseline_round_trip_through_parquet(tmp_path: Path) -> None:
     metadata = json.loads((folder / "baseline.json").read_text())
     assert (metadata["run_id"], metadata["commit"], metadata["samples"]) == ("r1", "c-r1", 20)
     assert [run["run_id"] for run in metadata["runs"]] == ["r1"]
-    [result] = compare(open_runs(runs, ["r2"]), "r2", folder)
+    [result] = compare(open_runs(runs, ["r2"]), ["r2"], folder)
     assert (result.status, result.n_baseline, result.n_current) == ("Unstable", 5, 5)
     assert result.baseline_median_ns == pytest.approx(10.95e6)
-    [same] = compare(open_runs(runs, ["r1"]), "r1", folder)
+    [same] = compare(open_runs(runs, ["r1"]), ["r1"], folder)
     assert same.status == "Stable"
     save_baseline(runs, baselines, "feature", "r2")
     assert compare_baselines(folder, baselines / "feature")[0].status == "Unstable"
     with pytest.raises(FileNotFoundError, match="no baseline at"):
-        compare(open_runs(runs, ["r2"]), "r2", baselines / "absent")
+        compare(open_runs(runs, ["r2"]), ["r2"], baselines / "absent")
 
 
 def test_a_baseline_combines_runs(tmp_path: Path) -> None:
@@ -210,7 +210,7 @@ def test_a_baseline_combines_runs(tmp_path: Path) -> None:
     metadata = json.loads((folder / "baseline.json").read_text())
     assert [run["run_id"] for run in metadata["runs"]] == ["r1", "r3", "r2"]
     assert (metadata["run_id"], metadata["samples"]) == ("r2", 60)
-    [result] = compare(open_runs(runs, ["r1"]), "r1", folder)
+    [result] = compare(open_runs(runs, ["r1"]), ["r1"], folder)
     assert (result.baseline_runs, result.n_baseline) == (3, 15)
     assert result.baseline_median_ns == pytest.approx(11e6)
     # runs at 10, 11 and 12: spread 1.4826 × 1/11, Student's t (2 degrees of freedom) × √(4/3):
@@ -229,5 +229,5 @@ def test_a_baseline_saved_before_repetitions_reads_as_one_block(tmp_path: Path) 
     (folder / "baseline.json").write_text(json.dumps({"name": "old", "run_id": "r0",
                                                       "commit": "c", "samples": 3}))
     _run(runs, "r1", [10.0] * 20)
-    [result] = compare(open_runs(runs, ["r1"]), "r1", folder)
+    [result] = compare(open_runs(runs, ["r1"]), ["r1"], folder)
     assert (result.status, result.n_baseline, result.baseline_runs) == ("Stable", 1, 1)
