@@ -89,6 +89,8 @@ class RunResult:
     statuses: dict[str, str] = field(default_factory=dict)
     target: str | None = None
     delay_ns: int | None = None
+    set_aside: list[str] = field(default_factory=list)
+    """Suites whose calls were set aside: the machine was busy elsewhere during them."""
 
 
 def benchmark_name(row: Comparison | BenchmarkKey) -> str:
@@ -135,6 +137,7 @@ class Harness:
         result = RunResult(kind, new[0], done.returncode, wall_s)
         if baseline:
             result.statuses = statuses(self.judge([new[0]]))
+            result.set_aside = sorted(self.disturbed([new[0]]))
         return result
 
     def sides(self, run_ids: Sequence[str]) -> tuple[Repetitions, Repetitions]:
@@ -150,14 +153,19 @@ class Harness:
         """The history's spreads as they were when `run_id` started."""
         return run_history_spreads(self.store, run_id)
 
-    def judge(self, run_ids: Sequence[str]) -> list[Comparison]:
-        """The runs (their median, when several) against the baseline, on the history before
-        the first; a suite disturbed in any of them is set aside."""
+    def disturbed(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """Suite → why its calls are set aside, over the runs."""
         disturbed: dict[str, str] = {}
         for run_id in run_ids:
             disturbed.update(disturbed_suites(self.store.record(run_id).suites or {}))
+        return disturbed
+
+    def judge(self, run_ids: Sequence[str]) -> list[Comparison]:
+        """The runs (their median, when several) against the baseline, on the history before
+        the first; a suite disturbed in any of them is set aside."""
         return set_aside(compare_repetitions(*self.sides(run_ids),
-                                             history=self.history(run_ids[0])), disturbed)
+                                             history=self.history(run_ids[0])),
+                         self.disturbed(run_ids))
 
     def driver_phases(self, run_id: str) -> set[tuple[str, str]]:
         """(suite, phase) of the phases the driver times in `run_id`: those the hook can slow."""
@@ -263,6 +271,11 @@ def report(results: Sequence[RunResult], slowdown: float,
         "mean_run_wall_s": sum(r.wall_s for r in results) / max(len(results), 1),
         "total_wall_s": sum(r.wall_s for r in results),
     }
+    disturbed = [r for r in pairs if r.set_aside]
+    summary["aa_set_aside"] = len(disturbed)
+    summary["aa_set_aside_suites"] = dict(Counter(s for r in disturbed for s in r.set_aside))
+    print(f"A/A: {len(disturbed)}/{len(pairs)} had suites set aside as disturbed "
+          f"{summary['aa_set_aside_suites']}")
     print(f"A/A: {len(alarms)}/{len(pairs)} runs with a benchmark Regressed "
           f"(false-alarm rate {len(alarms) / max(len(pairs), 1):.0%}); "
           f"{summary['aa_exit_nonzero']} exited non-zero (a target or the baseline); "
@@ -323,12 +336,14 @@ def rejudge(harness: Harness, slowdown: float, current_runs: int = 1
         if result.kind == "baseline":
             results.append(result)
         elif result.kind != "A/A":
-            results.append(replace(result, statuses=statuses(harness.judge([result.run_id]))))
+            results.append(replace(result, statuses=statuses(harness.judge([result.run_id])),
+                                   set_aside=sorted(harness.disturbed([result.run_id]))))
     for group in groups:
         ids = [result.run_id for result in group]
         results.append(replace(group[0], exit_code=max(r.exit_code for r in group),
                                wall_s=sum(r.wall_s for r in group),
-                               statuses=statuses(harness.judge(ids))))
+                               statuses=statuses(harness.judge(ids)),
+                               set_aside=sorted(harness.disturbed(ids))))
         simulated += simulate(harness, ids, slowdown)
     return results, simulated
 
