@@ -8,11 +8,14 @@ from benchmarks.regression_gate import (
     RunResult,
     Simulated,
     injection_targets,
+    rejudge,
     report,
     shifted,
     simulated_summary,
 )
-from extract.analyse.baseline_compare import Comparison
+from extract.analyse.baseline_compare import Comparison, compare_repetitions
+from extract.analyse.disturbance import set_aside
+from extract.analyse.run_level import Spread
 
 
 def _row(scenario: str, phase: str, median_ns: float, suite: str = "event_propagation"
@@ -73,3 +76,48 @@ def test_simulated_detections_are_counted_with_their_thresholds(
             summary["simulated_detected_bar_below_slowdown"]) == (2, 1)
     assert summary["simulated_median_bar"] == pytest.approx(0.18)
     assert "1/4 Regressed (25%)" in capsys.readouterr().out
+
+
+class _KeptRuns:
+    """A harness over kept runs whose one benchmark moved by the given fractions: A/A runs,
+    baseline 100 ns, history spread 10% over 20 runs."""
+
+    def __init__(self, moves: dict[str, float], disturbed: set[str] = frozenset()) -> None:
+        self.moves, self.disturbed_runs = moves, disturbed
+
+    def logged(self) -> list[RunResult]:
+        return [RunResult("baseline", "b", 0, 1.0),
+                *(RunResult("A/A", run_id, 0, 1.0) for run_id in self.moves)]
+
+    def sides(self, run_ids: list[str]) -> tuple[dict, dict]:
+        key = ("s", "x", None, "p")
+        return ({key: {"b": [100.0] * 5}},
+                {key: {r: [100.0 * (1 + self.moves[r])] * 5 for r in run_ids}})
+
+    def history(self, run_id: str) -> dict:
+        return {("s", "x", None, "p"): Spread(0.1, 20, "runs of its history", 0.1)}
+
+    def disturbed(self, run_ids: list[str]) -> dict[str, str]:
+        return {"s": "busy"} if set(run_ids) & self.disturbed_runs else {}
+
+    def judge(self, run_ids: list[str]) -> list[Comparison]:
+        return set_aside(compare_repetitions(*self.sides(run_ids),
+                                             history=self.history(run_ids[0])),
+                         self.disturbed(run_ids))
+
+
+def test_rejudging_in_groups_judges_each_group_by_its_median() -> None:
+    # one benchmark, 20 runs: one run's bar is 1.77 spreads (17.7%), the median of three's
+    # 1.22 (12.2%); a group's wild run does not move its median
+    kept = _KeptRuns({"a1": 0.15, "a2": 0.14, "a3": 0.16, "a4": 0.0, "a5": 0.9, "a6": 0.01,
+                      "a7": 0.0})
+    alone, _ = rejudge(kept, 0.2)
+    assert [r.statuses["s/x/p"] for r in alone if r.kind == "A/A"] == [
+        "Unstable", "Unstable", "Unstable", "Stable", "Regressed", "Stable", "Stable"]
+    grouped, simulated = rejudge(kept, 0.2, current_runs=3)
+    assert [(r.run_id, r.statuses["s/x/p"]) for r in grouped if r.kind == "A/A"] == [
+        ("a1", "Regressed"), ("a4", "Stable")]  # a7, a group short, is left out
+    assert [s.status for s in simulated] == ["Regressed", "Regressed"]
+    set_apart, _ = rejudge(_KeptRuns(kept.moves, disturbed={"a2"}), 0.2, current_runs=3)
+    assert [(r.statuses["s/x/p"], r.set_aside) for r in set_apart if r.kind == "A/A"] == [
+        ("Unstable", ["s"]), ("Stable", [])]
