@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection, errors
@@ -15,6 +17,7 @@ from stack.engine.ids import uuid7
 from stack.engine.orchestration.enqueue import TaskRef, enqueue_ready_steps
 from stack.engine.orchestration.identity import DUPLICATE_MESSAGE, IDENTITY_INDEX, identity_hash
 from stack.engine.orchestration.requests import TaskRequest
+from stack.engine.orchestration.views import request_task_response
 
 INSERT_TASK_SQL = """
 INSERT INTO tasker.tasks
@@ -58,9 +61,18 @@ class DuplicateTask(Exception):
     """A task with the request's identity exists (tasker-core answers 409 Conflict)."""
 
 
+@dataclass(frozen=True)
+class CreatedTask:
+    task_uuid: UUID
+    response: dict[str, Any] | None
+    """Its TaskResponse, read in the creating transaction."""
+
+
 async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
-                      request: TaskRequest, recorder: PhaseRecorder, parent: Parent) -> UUID:
-    """Write the task and publish its initially ready steps; returns the task's uuid.
+                      request: TaskRequest, recorder: PhaseRecorder, parent: Parent
+                      ) -> CreatedTask:
+    """Write the task, publish its initially ready steps and read its TaskResponse back, in
+    one transaction.
 
     Raises MissingIdempotencyKey (a caller_provided template without a key) before writing,
     and DuplicateTask when a task with the same identity exists (nothing is written)."""
@@ -80,9 +92,11 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
     }
     with recorder.phase(Phase.TASK_INITIALIZE, parent=parent, attributes=attributes) as init:
         trace_context = inject_message_headers(init.context)
-        # Pipelined: BEGIN and the inserts in one round trip, then discovery, each publish and
+        # Pipelined: BEGIN, the inserts and discovery in one round trip (a duplicate's
+        # UniqueViolation surfaces there), each publish, then the TaskResponse's queries with
         # the COMMIT.
-        async with conn.pipeline() as pipeline, conn.transaction():
+        async with conn.pipeline(), conn.transaction():
+            ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
             try:
                 await _queue_rows(conn, registered, step_uuids, {
                     "task_uuid": task_uuid,
@@ -99,14 +113,13 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
                     "parent_correlation_id": request.parent_correlation_id,
                     "trace_context": Jsonb(trace_context),
                 })
-                await pipeline.sync()
+                await enqueue_ready_steps(conn, recorder, init, ref, Phase.TASK_INITIALIZE)
             except errors.UniqueViolation as error:
                 if error.diag.constraint_name == IDENTITY_INDEX:
                     raise DuplicateTask(DUPLICATE_MESSAGE) from error
                 raise
-            ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
-            await enqueue_ready_steps(conn, recorder, init, ref, Phase.TASK_INITIALIZE)
-    return task_uuid
+            pending = await request_task_response(conn, task_uuid)
+    return CreatedTask(task_uuid, await pending.body())
 
 
 async def _queue_rows(conn: AsyncConnection, registered: RegisteredTemplate,

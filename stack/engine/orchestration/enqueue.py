@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from opentelemetry.trace import SpanKind
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 
 from instrument.propagation import inject_message_headers
@@ -68,9 +68,20 @@ async def lock_task(conn: AsyncConnection, task_uuid: UUID, skip_locked: bool = 
                     ) -> TaskRef | None:
     """Lock a task row for the rest of the transaction; None when it does not exist (or is
     locked by someone else, with skip_locked)."""
+    return await locked_task(await send_lock_task(conn, task_uuid, skip_locked))
+
+
+async def send_lock_task(conn: AsyncConnection, task_uuid: UUID | str,
+                         skip_locked: bool = False) -> AsyncCursor[Any]:
+    """Send the task's lock; in a pipeline, statements sent after it run under the lock and
+    go in the same round trip as it. `locked_task` reads the answer."""
     query = LOCK_TASK_SQL + (" SKIP LOCKED" if skip_locked else "")
-    cur = await conn.execute(query, (task_uuid,))
-    row = await cur.fetchone()
+    return await conn.execute(query, (task_uuid,))
+
+
+async def locked_task(cursor: AsyncCursor[Any]) -> TaskRef | None:
+    """The task `send_lock_task` locked, None when there was none to lock."""
+    row = await cursor.fetchone()
     if row is None:
         return None
     return TaskRef(row["task_uuid"], row["namespace"], row["correlation_id"], row["trace_context"])

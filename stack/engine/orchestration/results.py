@@ -8,14 +8,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.trace import SpanKind
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 
 from instrument.propagation import extract_message_headers
 from instrument.recorder import Parent, PhaseRecorder
 from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
 from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, StepResultMessage
-from stack.engine.orchestration.enqueue import SWEEP, TaskRef, enqueue_ready_steps, lock_task
+from stack.engine.orchestration.enqueue import (
+    SWEEP,
+    TaskRef,
+    enqueue_ready_steps,
+    lock_task,
+    locked_task,
+    send_lock_task,
+)
 from stack.engine.telemetry import messaging_attributes
 
 logger = logging.getLogger(__name__)
@@ -75,14 +82,27 @@ async def transition_step(conn: AsyncConnection, step_uuid: Any, from_states: li
     return None if row is None else row["from_state"]
 
 
-async def apply_result(conn: AsyncConnection, result: StepResultMessage
+async def send_completion(conn: AsyncConnection, result: StepResultMessage
+                          ) -> AsyncCursor[Any] | None:
+    """Send a success's transition and bookkeeping (one statement); None for an error, whose
+    handling `apply_result` does once the task is locked."""
+    if result.status != "success":
+        return None
+    return await conn.execute(COMPLETE_STEP_SQL, {
+        "step": result.step_uuid, "metadata": Jsonb({"worker_id": result.worker_id})})
+
+
+async def apply_result(conn: AsyncConnection, result: StepResultMessage,
+                       completion: AsyncCursor[Any] | None = None
                        ) -> tuple[bool, float | None]:
     """Record a worker's outcome on its step; (applied, seconds until a retry may run).
-    An applied success is one transition, an error one, an error to be retried two."""
+    An applied success is one transition (sent before, as `completion`, or now), an error
+    one, an error to be retried two."""
     if result.status == "success":
-        cur = await conn.execute(COMPLETE_STEP_SQL, {
-            "step": result.step_uuid, "metadata": Jsonb({"worker_id": result.worker_id})})
-        return await cur.fetchone() is not None, None
+        if completion is None:
+            completion = await send_completion(conn, result)
+            assert completion is not None
+        return await completion.fetchone() is not None, None
     moved = await transition_step(conn, result.step_uuid, ["enqueued_for_orchestration"],
                                   "error", {"worker_id": result.worker_id, "error": result.error})
     if moved is None:
@@ -129,9 +149,10 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                          message: dict[str, Any]) -> ResultOutcome:
     """Process one message of orchestration_step_results and delete it, in one transaction.
 
-    Pipelined: BEGIN and the delete go with the task's lock, the COMMIT alone. The
-    finalization check runs only when nothing was published: a task with a step just
-    enqueued is still processing."""
+    Pipelined: BEGIN, the delete and a success's transition go with the task's lock in one
+    round trip (the transition runs under the lock: the server takes them in order), the
+    COMMIT alone. The finalization check runs only when nothing was published: a task with
+    a step just enqueued is still processing."""
     result = StepResultMessage.from_json(message["message"])
     incoming = extract_message_headers(message.get("headers"))
     attributes = {
@@ -146,11 +167,13 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                         attributes=attributes) as processing:
         async with conn.pipeline(), conn.transaction():
             await conn.execute(DELETE_SQL, (ORCHESTRATION_RESULTS_QUEUE, message["msg_id"]))
-            task = await lock_task(conn, result.task_uuid)
+            lock = await send_lock_task(conn, result.task_uuid)
+            completion = await send_completion(conn, result)
+            task = await locked_task(lock)
             outcome = ResultOutcome(applied=False)
             if task is not None:
                 processing.set_attribute(Attr.NAMESPACE, task.namespace)
-                applied, retry_after = await apply_result(conn, result)
+                applied, retry_after = await apply_result(conn, result, completion)
                 if applied:
                     processing.set_attribute(Attr.TRANSITIONS, 1 if result.status == "success"
                                              else 1 if retry_after is None else 2)
