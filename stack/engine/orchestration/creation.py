@@ -93,8 +93,8 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
     with recorder.phase(Phase.TASK_INITIALIZE, parent=parent, attributes=attributes) as init:
         trace_context = inject_message_headers(init.context)
         # Pipelined: BEGIN, the inserts and discovery in one round trip (a duplicate's
-        # UniqueViolation surfaces there), each publish, then the TaskResponse's queries with
-        # the COMMIT.
+        # UniqueViolation surfaces there), then the publishes and the TaskResponse's queries
+        # with the COMMIT.
         async with conn.pipeline(), conn.transaction():
             ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
             try:
@@ -113,12 +113,14 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
                     "parent_correlation_id": request.parent_correlation_id,
                     "trace_context": Jsonb(trace_context),
                 })
-                await enqueue_ready_steps(conn, recorder, init, ref, Phase.TASK_INITIALIZE)
+                publishing = await enqueue_ready_steps(conn, recorder, init, ref,
+                                                       Phase.TASK_INITIALIZE)
             except errors.UniqueViolation as error:
                 if error.diag.constraint_name == IDENTITY_INDEX:
                     raise DuplicateTask(DUPLICATE_MESSAGE) from error
                 raise
             pending = await request_task_response(conn, task_uuid)
+        await publishing.settle()
     return CreatedTask(task_uuid, await pending.body())
 
 
