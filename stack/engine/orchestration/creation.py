@@ -13,6 +13,7 @@ from instrument.propagation import inject_message_headers
 from instrument.recorder import Parent, PhaseRecorder
 from spanbench.vocabulary import Attr, Phase
 from stack.engine.catalog import RegisteredTemplate
+from stack.engine.database import pipelined_transaction
 from stack.engine.ids import uuid7
 from stack.engine.orchestration.enqueue import TaskRef, enqueue_ready_steps
 from stack.engine.orchestration.identity import DUPLICATE_MESSAGE, IDENTITY_INDEX, identity_hash
@@ -95,7 +96,7 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
         # Pipelined: BEGIN, the inserts and discovery in one round trip (a duplicate's
         # UniqueViolation surfaces there), then the publishes and the TaskResponse's queries
         # with the COMMIT.
-        async with conn.pipeline(), conn.transaction():
+        async with pipelined_transaction(conn):
             ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
             try:
                 await _queue_rows(conn, registered, step_uuids, {

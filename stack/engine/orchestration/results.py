@@ -14,6 +14,7 @@ from psycopg.types.json import Jsonb
 from instrument.propagation import extract_message_headers
 from instrument.recorder import Parent, PhaseRecorder
 from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
+from stack.engine.database import pipelined_transaction
 from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, StepResultMessage
 from stack.engine.orchestration.enqueue import (
     SWEEP,
@@ -174,7 +175,7 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
     with recorder.phase(Phase.RESULT_PROCESS, parent=incoming, kind=SpanKind.CONSUMER,
                         attributes=attributes) as processing:
         publishing: Publishing | None = None
-        async with conn.pipeline(), conn.transaction():
+        async with pipelined_transaction(conn):
             await conn.execute(DELETE_SQL, (ORCHESTRATION_RESULTS_QUEUE, message["msg_id"]))
             lock = await send_lock_task(conn, result.task_uuid)
             completion = await send_completion(conn, result)
