@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -51,18 +51,24 @@ async def probe(pool: AsyncConnectionPool) -> tuple[bool, float, str | None]:
 
 
 @asynccontextmanager
-async def pipelined_transaction(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
+async def pipelined_transaction(conn: AsyncConnection[Any],
+                                after_commit: Callable[[], Awaitable[object]] | None = None
+                                ) -> AsyncIterator[None]:
     """One transaction in pipeline mode on an autocommit connection whose COMMIT goes with the
     pipeline's closing sync: the block's last round trip carries it.
 
     (`conn.pipeline()` around `conn.transaction()` syncs at the COMMIT and again when the
     pipeline closes: a round trip more.) Statements' answers are read as usual; those not read
-    in the block are read after it. On any exception the transaction is rolled back."""
+    in the block are read after it. `after_commit` sends statements that run once the COMMIT
+    has (outside the transaction), in the same round trip. On any exception the transaction
+    is rolled back."""
     try:
         async with conn.pipeline():
             await conn.execute("BEGIN", prepare=False)
             yield
             await conn.execute("COMMIT", prepare=False)
+            if after_commit is not None:
+                await after_commit()
     except BaseException:
         if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
             await conn.rollback()

@@ -18,7 +18,7 @@ from stack.engine.ids import uuid7
 from stack.engine.orchestration.enqueue import TaskRef, enqueue_ready_steps
 from stack.engine.orchestration.identity import DUPLICATE_MESSAGE, IDENTITY_INDEX, identity_hash
 from stack.engine.orchestration.requests import TaskRequest
-from stack.engine.orchestration.views import request_task_response
+from stack.engine.orchestration.views import PendingTaskResponse, request_task_response
 
 INSERT_TASK_SQL = """
 INSERT INTO tasker.tasks
@@ -66,14 +66,14 @@ class DuplicateTask(Exception):
 class CreatedTask:
     task_uuid: UUID
     response: dict[str, Any] | None
-    """Its TaskResponse, read in the creating transaction."""
+    """Its TaskResponse, read right after the commit, in the commit's round trip."""
 
 
 async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
                       request: TaskRequest, recorder: PhaseRecorder, parent: Parent
                       ) -> CreatedTask:
-    """Write the task, publish its initially ready steps and read its TaskResponse back, in
-    one transaction.
+    """Write the task and publish its initially ready steps in one transaction, and read its
+    TaskResponse back in the COMMIT's round trip.
 
     Raises MissingIdempotencyKey (a caller_provided template without a key) before writing,
     and DuplicateTask when a task with the same identity exists (nothing is written)."""
@@ -94,9 +94,14 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
     with recorder.phase(Phase.TASK_INITIALIZE, parent=parent, attributes=attributes) as init:
         trace_context = inject_message_headers(init.context)
         # Pipelined: BEGIN, the inserts and discovery in one round trip (a duplicate's
-        # UniqueViolation surfaces there), then the publishes and the TaskResponse's queries
-        # with the COMMIT.
-        async with pipelined_transaction(conn):
+        # UniqueViolation surfaces there), then the publishes, the COMMIT and the
+        # TaskResponse's queries: they run once the steps' messages are visible.
+        responses: list[PendingTaskResponse] = []
+
+        async def read_back() -> None:
+            responses.append(await request_task_response(conn, task_uuid))
+
+        async with pipelined_transaction(conn, after_commit=read_back):
             ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
             try:
                 await _queue_rows(conn, registered, step_uuids, {
@@ -120,9 +125,8 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
                 if error.diag.constraint_name == IDENTITY_INDEX:
                     raise DuplicateTask(DUPLICATE_MESSAGE) from error
                 raise
-            pending = await request_task_response(conn, task_uuid)
         await publishing.settle()
-    return CreatedTask(task_uuid, await pending.body())
+    return CreatedTask(task_uuid, await responses[0].body())
 
 
 async def _queue_rows(conn: AsyncConnection, registered: RegisteredTemplate,
