@@ -1,11 +1,16 @@
-"""Connection pools and the health probe the services share."""
+"""Connection pools, the health probe and the pipelined transaction the services share."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
+from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -43,3 +48,28 @@ async def probe(pool: AsyncConnectionPool) -> tuple[bool, float, str | None]:
     except (psycopg.Error, TimeoutError, OSError) as error:
         return False, (time.perf_counter() - started) * 1000, str(error) or type(error).__name__
     return True, (time.perf_counter() - started) * 1000, None
+
+
+@asynccontextmanager
+async def pipelined_transaction(conn: AsyncConnection[Any],
+                                after_commit: Callable[[], Awaitable[object]] | None = None
+                                ) -> AsyncIterator[None]:
+    """One transaction in pipeline mode on an autocommit connection whose COMMIT goes with the
+    pipeline's closing sync: the block's last round trip carries it.
+
+    (`conn.pipeline()` around `conn.transaction()` syncs at the COMMIT and again when the
+    pipeline closes: a round trip more.) Statements' answers are read as usual; those not read
+    in the block are read after it. `after_commit` sends statements that run once the COMMIT
+    has (outside the transaction), in the same round trip. On any exception the transaction
+    is rolled back."""
+    try:
+        async with conn.pipeline():
+            await conn.execute("BEGIN", prepare=False)
+            yield
+            await conn.execute("COMMIT", prepare=False)
+            if after_commit is not None:
+                await after_commit()
+    except BaseException:
+        if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+            await conn.rollback()
+        raise

@@ -100,9 +100,8 @@ async def _create(request: Request, orchestrator: Orchestrator, server: Any) -> 
     try:
         async with orchestrator.pool.connection() as conn:
             registered = await orchestrator.catalog.ensure(conn, template)
-            task_uuid = await create_task(conn, registered, task_request,
-                                          orchestrator.telemetry.recorder, server)
-            body = await task_response(conn, task_uuid)
+            created = await create_task(conn, registered, task_request,
+                                        orchestrator.telemetry.recorder, server)
     except (psycopg.OperationalError, TimeoutError) as error:
         return _unavailable(error)
     except MissingIdempotencyKey as error:
@@ -111,7 +110,7 @@ async def _create(request: Request, orchestrator: Orchestrator, server: Any) -> 
         return _error(409, "Conflict", str(error))
     except psycopg.DataError as error:  # a value the checks in requests.py did not foresee
         return _error(400, "BadRequest", f"body: the database refused a value ({error})")
-    return JSONResponse(body, status_code=201)
+    return JSONResponse(created.response, status_code=201)
 
 
 async def get_task(request: Request) -> Response:

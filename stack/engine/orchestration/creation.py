@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from psycopg import AsyncConnection, errors
@@ -11,10 +13,12 @@ from instrument.propagation import inject_message_headers
 from instrument.recorder import Parent, PhaseRecorder
 from spanbench.vocabulary import Attr, Phase
 from stack.engine.catalog import RegisteredTemplate
+from stack.engine.database import pipelined_transaction
 from stack.engine.ids import uuid7
 from stack.engine.orchestration.enqueue import TaskRef, enqueue_ready_steps
 from stack.engine.orchestration.identity import DUPLICATE_MESSAGE, IDENTITY_INDEX, identity_hash
 from stack.engine.orchestration.requests import TaskRequest
+from stack.engine.orchestration.views import PendingTaskResponse, request_task_response
 
 INSERT_TASK_SQL = """
 INSERT INTO tasker.tasks
@@ -58,9 +62,18 @@ class DuplicateTask(Exception):
     """A task with the request's identity exists (tasker-core answers 409 Conflict)."""
 
 
+@dataclass(frozen=True)
+class CreatedTask:
+    task_uuid: UUID
+    response: dict[str, Any] | None
+    """Its TaskResponse, read right after the commit, in the commit's round trip."""
+
+
 async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
-                      request: TaskRequest, recorder: PhaseRecorder, parent: Parent) -> UUID:
-    """Write the task and publish its initially ready steps; returns the task's uuid.
+                      request: TaskRequest, recorder: PhaseRecorder, parent: Parent
+                      ) -> CreatedTask:
+    """Write the task and publish its initially ready steps in one transaction, and read its
+    TaskResponse back in the COMMIT's round trip.
 
     Raises MissingIdempotencyKey (a caller_provided template without a key) before writing,
     and DuplicateTask when a task with the same identity exists (nothing is written)."""
@@ -80,9 +93,16 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
     }
     with recorder.phase(Phase.TASK_INITIALIZE, parent=parent, attributes=attributes) as init:
         trace_context = inject_message_headers(init.context)
-        # Pipelined: BEGIN and the inserts in one round trip, then discovery, each publish and
-        # the COMMIT.
-        async with conn.pipeline() as pipeline, conn.transaction():
+        # Pipelined: BEGIN, the inserts and discovery in one round trip (a duplicate's
+        # UniqueViolation surfaces there), then the publishes, the COMMIT and the
+        # TaskResponse's queries: they run once the steps' messages are visible.
+        responses: list[PendingTaskResponse] = []
+
+        async def read_back() -> None:
+            responses.append(await request_task_response(conn, task_uuid))
+
+        async with pipelined_transaction(conn, after_commit=read_back):
+            ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
             try:
                 await _queue_rows(conn, registered, step_uuids, {
                     "task_uuid": task_uuid,
@@ -99,14 +119,14 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
                     "parent_correlation_id": request.parent_correlation_id,
                     "trace_context": Jsonb(trace_context),
                 })
-                await pipeline.sync()
+                publishing = await enqueue_ready_steps(conn, recorder, init, ref,
+                                                       Phase.TASK_INITIALIZE)
             except errors.UniqueViolation as error:
                 if error.diag.constraint_name == IDENTITY_INDEX:
                     raise DuplicateTask(DUPLICATE_MESSAGE) from error
                 raise
-            ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
-            await enqueue_ready_steps(conn, recorder, init, ref, Phase.TASK_INITIALIZE)
-    return task_uuid
+        await publishing.settle()
+    return CreatedTask(task_uuid, await responses[0].body())
 
 
 async def _queue_rows(conn: AsyncConnection, registered: RegisteredTemplate,

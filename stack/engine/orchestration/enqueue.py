@@ -11,11 +11,11 @@ from typing import Any
 from uuid import UUID
 
 from opentelemetry.trace import SpanKind
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 
 from instrument.propagation import inject_message_headers
-from instrument.recorder import Parent, PhaseRecorder
+from instrument.recorder import Parent, PhaseRecord, PhaseRecorder
 from spanbench.vocabulary import Attr, Phase
 from stack.engine.messages import StepMessage, worker_queue
 from stack.engine.telemetry import db_attributes, messaging_attributes
@@ -68,9 +68,20 @@ async def lock_task(conn: AsyncConnection, task_uuid: UUID, skip_locked: bool = 
                     ) -> TaskRef | None:
     """Lock a task row for the rest of the transaction; None when it does not exist (or is
     locked by someone else, with skip_locked)."""
+    return await locked_task(await send_lock_task(conn, task_uuid, skip_locked))
+
+
+async def send_lock_task(conn: AsyncConnection, task_uuid: UUID | str,
+                         skip_locked: bool = False) -> AsyncCursor[Any]:
+    """Send the task's lock; in a pipeline, statements sent after it run under the lock and
+    go in the same round trip as it. `locked_task` reads the answer."""
     query = LOCK_TASK_SQL + (" SKIP LOCKED" if skip_locked else "")
-    cur = await conn.execute(query, (task_uuid,))
-    row = await cur.fetchone()
+    return await conn.execute(query, (task_uuid,))
+
+
+async def locked_task(cursor: AsyncCursor[Any]) -> TaskRef | None:
+    """The task `send_lock_task` locked, None when there was none to lock."""
+    row = await cursor.fetchone()
     if row is None:
         return None
     return TaskRef(row["task_uuid"], row["namespace"], row["correlation_id"], row["trace_context"])
@@ -80,9 +91,33 @@ SWEEP = "sweep"
 """The cause of a readiness check the orchestration's periodic sweep made."""
 
 
+@dataclass(frozen=True)
+class Publishing:
+    """The ready steps a transaction found and the publishes it sent for them; `settle` reads
+    the publishes' answers once the transaction has committed, so the last publish goes in the
+    COMMIT's round trip. Each publish span ends when its answer is read: it covers the send,
+    the transaction's end, and the commit that makes the message visible."""
+
+    ready: list[UUID]
+    sent: list[tuple[UUID, PhaseRecord, AsyncCursor[Any]]]
+
+    async def settle(self) -> list[UUID]:
+        """The steps published; each publish span gets its message id and ends."""
+        published: list[UUID] = []
+        for step_uuid, publish, cursor in self.sent:
+            row = await cursor.fetchone()
+            if row is not None and row["msg_id"] is not None:
+                publish.set_attribute(Attr.MESSAGING_MESSAGE_ID, str(row["msg_id"]))
+                publish.set_attribute(Attr.TRANSITIONS, 1)
+                published.append(step_uuid)
+            publish.__exit__(None, None, None)
+        return published
+
+
 async def enqueue_ready_steps(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
-                              task: TaskRef, cause: str) -> list[UUID]:
-    """Discover the task's ready steps and publish each; returns the steps published. `cause`
+                              task: TaskRef, cause: str) -> Publishing:
+    """Discover the task's ready steps (one round trip) and send a publish for each (in a
+    pipeline, without waiting: `Publishing.settle` reads them after the commit). `cause`
     (task.initialize, result.process or SWEEP) is stamped on the discovery and publish spans."""
     caused = {**task.attributes, Attr.DISCOVERY_CAUSE: cause}
     with recorder.phase(Phase.DISCOVERY, parent=parent,
@@ -92,21 +127,18 @@ async def enqueue_ready_steps(conn: AsyncConnection, recorder: PhaseRecorder, pa
         ready = [row["workflow_step_uuid"] for row in await cur.fetchall()]
         discovery.set_attribute(Attr.READY_STEPS, len(ready))
     queue = worker_queue(task.namespace)
-    published: list[UUID] = []
+    sent: list[tuple[UUID, PhaseRecord, AsyncCursor[Any]]] = []
     for step_uuid in ready:
-        with recorder.phase(Phase.PUBLISH, parent=parent, kind=SpanKind.PRODUCER,
-                            attributes={**caused, Attr.STEP_UUID: str(step_uuid),
-                                        **messaging_attributes("send", queue)}) as publish:
-            message = StepMessage(str(task.task_uuid), str(step_uuid), str(task.correlation_id))
-            cur = await conn.execute(PUBLISH_SQL, {
-                "step": step_uuid,
-                "queue": queue,
-                "message": Jsonb(message.to_json()),
-                "headers": Jsonb(inject_message_headers(publish.context)),
-            })
-            row = await cur.fetchone()
-            if row is not None and row["msg_id"] is not None:
-                publish.set_attribute(Attr.MESSAGING_MESSAGE_ID, str(row["msg_id"]))
-                publish.set_attribute(Attr.TRANSITIONS, 1)
-                published.append(step_uuid)
-    return published
+        publish = recorder.phase(Phase.PUBLISH, parent=parent, kind=SpanKind.PRODUCER,
+                                 attributes={**caused, Attr.STEP_UUID: str(step_uuid),
+                                             **messaging_attributes("send", queue)})
+        publish.__enter__()
+        message = StepMessage(str(task.task_uuid), str(step_uuid), str(task.correlation_id))
+        cur = await conn.execute(PUBLISH_SQL, {
+            "step": step_uuid,
+            "queue": queue,
+            "message": Jsonb(message.to_json()),
+            "headers": Jsonb(inject_message_headers(publish.context)),
+        })
+        sent.append((step_uuid, publish, cur))
+    return Publishing(ready, sent)

@@ -8,14 +8,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.trace import SpanKind
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 
 from instrument.propagation import extract_message_headers
 from instrument.recorder import Parent, PhaseRecorder
 from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
+from stack.engine.database import pipelined_transaction
 from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, StepResultMessage
-from stack.engine.orchestration.enqueue import SWEEP, TaskRef, enqueue_ready_steps, lock_task
+from stack.engine.orchestration.enqueue import (
+    SWEEP,
+    Publishing,
+    TaskRef,
+    enqueue_ready_steps,
+    lock_task,
+    locked_task,
+    send_lock_task,
+)
 from stack.engine.telemetry import messaging_attributes
 
 logger = logging.getLogger(__name__)
@@ -47,9 +56,21 @@ FROM tasker.workflow_steps WHERE workflow_step_uuid = %s
 
 EXECUTION_STATUS_SQL = "SELECT execution_status FROM tasker.get_task_execution_context(%s)"
 
+# The task's final transition, its completion and the finalized NOTIFY in one statement; the
+# NOTIFY only when the transition happened (a CASE evaluates a volatile call only when due).
 FINALIZE_SQL = """
-UPDATE tasker.tasks SET complete = %(complete)s, completed_at = now(), updated_at = now()
-WHERE task_uuid = %(task)s
+WITH moved AS (
+    SELECT tasker.transition_task_state_atomic(%(task)s, 'steps_in_process', %(state)s) AS moved
+), finalized AS (
+    UPDATE tasker.tasks SET complete = %(complete)s, completed_at = now(), updated_at = now()
+    FROM moved
+    WHERE task_uuid = %(task)s AND moved.moved
+    RETURNING task_uuid
+)
+SELECT moved.moved,
+       CASE WHEN EXISTS (SELECT 1 FROM finalized)
+            THEN pg_notify(%(channel)s, %(payload)s)::text END AS notified
+FROM moved
 """
 
 DELETE_SQL = "SELECT pgmq.delete(%s, %s::bigint)"
@@ -75,14 +96,27 @@ async def transition_step(conn: AsyncConnection, step_uuid: Any, from_states: li
     return None if row is None else row["from_state"]
 
 
-async def apply_result(conn: AsyncConnection, result: StepResultMessage
+async def send_completion(conn: AsyncConnection, result: StepResultMessage
+                          ) -> AsyncCursor[Any] | None:
+    """Send a success's transition and bookkeeping (one statement); None for an error, whose
+    handling `apply_result` does once the task is locked."""
+    if result.status != "success":
+        return None
+    return await conn.execute(COMPLETE_STEP_SQL, {
+        "step": result.step_uuid, "metadata": Jsonb({"worker_id": result.worker_id})})
+
+
+async def apply_result(conn: AsyncConnection, result: StepResultMessage,
+                       completion: AsyncCursor[Any] | None = None
                        ) -> tuple[bool, float | None]:
     """Record a worker's outcome on its step; (applied, seconds until a retry may run).
-    An applied success is one transition, an error one, an error to be retried two."""
+    An applied success is one transition (sent before, as `completion`, or now), an error
+    one, an error to be retried two."""
     if result.status == "success":
-        cur = await conn.execute(COMPLETE_STEP_SQL, {
-            "step": result.step_uuid, "metadata": Jsonb({"worker_id": result.worker_id})})
-        return await cur.fetchone() is not None, None
+        if completion is None:
+            completion = await send_completion(conn, result)
+            assert completion is not None
+        return await completion.fetchone() is not None, None
     moved = await transition_step(conn, result.step_uuid, ["enqueued_for_orchestration"],
                                   "error", {"worker_id": result.worker_id, "error": result.error})
     if moved is None:
@@ -107,21 +141,16 @@ async def finalize_if_done(conn: AsyncConnection, recorder: PhaseRecorder, paren
         return None
     with recorder.phase(Phase.TASK_FINALIZE, parent=parent,
                         attributes={**task.attributes, Attr.FINAL_STATE: final_state}) as span:
-        cur = await conn.execute(
-            "SELECT tasker.transition_task_state_atomic(%s, 'steps_in_process', %s) AS moved",
-            (task.task_uuid, final_state))
+        cur = await conn.execute(FINALIZE_SQL, {
+            "task": task.task_uuid, "state": final_state,
+            "complete": final_state == "complete", "channel": FINALIZED_CHANNEL,
+            "payload": json.dumps({"task_uuid": str(task.task_uuid),
+                                   "correlation_id": str(task.correlation_id),
+                                   "status": final_state})})
         moved = await cur.fetchone()
         if moved is None or not moved["moved"]:
             return None
         span.set_attribute(Attr.TRANSITIONS, 1)
-        await conn.execute(FINALIZE_SQL, {"complete": final_state == "complete",
-                                          "task": task.task_uuid})
-        notified = await conn.execute("SELECT pg_notify(%s, %s)", (FINALIZED_CHANNEL, json.dumps({
-            "task_uuid": str(task.task_uuid),
-            "correlation_id": str(task.correlation_id),
-            "status": final_state,
-        })))
-        await notified.fetchone()  # in a pipeline, the span ends once the writes have run
     return final_state
 
 
@@ -129,9 +158,10 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                          message: dict[str, Any]) -> ResultOutcome:
     """Process one message of orchestration_step_results and delete it, in one transaction.
 
-    Pipelined: BEGIN and the delete go with the task's lock, the COMMIT alone. The
-    finalization check runs only when nothing was published: a task with a step just
-    enqueued is still processing."""
+    Pipelined: BEGIN, the delete and a success's transition go with the task's lock in one
+    round trip (the transition runs under the lock: the server takes them in order), then
+    discovery, then the publishes with the COMMIT. The finalization check runs only when no
+    step was ready: a task with a step about to be enqueued is still processing."""
     result = StepResultMessage.from_json(message["message"])
     incoming = extract_message_headers(message.get("headers"))
     attributes = {
@@ -144,22 +174,26 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
     }
     with recorder.phase(Phase.RESULT_PROCESS, parent=incoming, kind=SpanKind.CONSUMER,
                         attributes=attributes) as processing:
-        async with conn.pipeline(), conn.transaction():
+        publishing: Publishing | None = None
+        async with pipelined_transaction(conn):
             await conn.execute(DELETE_SQL, (ORCHESTRATION_RESULTS_QUEUE, message["msg_id"]))
-            task = await lock_task(conn, result.task_uuid)
+            lock = await send_lock_task(conn, result.task_uuid)
+            completion = await send_completion(conn, result)
+            task = await locked_task(lock)
             outcome = ResultOutcome(applied=False)
             if task is not None:
                 processing.set_attribute(Attr.NAMESPACE, task.namespace)
-                applied, retry_after = await apply_result(conn, result)
+                applied, retry_after = await apply_result(conn, result, completion)
                 if applied:
                     processing.set_attribute(Attr.TRANSITIONS, 1 if result.status == "success"
                                              else 1 if retry_after is None else 2)
-                    published = await enqueue_ready_steps(conn, recorder, processing, task,
-                                                          Phase.RESULT_PROCESS)
-                    processing.set_attribute(Attr.READY_STEPS, len(published))
-                    final = (None if published
+                    publishing = await enqueue_ready_steps(conn, recorder, processing, task,
+                                                           Phase.RESULT_PROCESS)
+                    final = (None if publishing.ready
                              else await finalize_if_done(conn, recorder, processing, task))
                     outcome = ResultOutcome(True, retry_after, final)
+        if publishing is not None:
+            processing.set_attribute(Attr.READY_STEPS, len(await publishing.settle()))
         processing.set_attribute(Attr.RESULT_APPLIED, outcome.applied)
     return outcome
 
@@ -178,5 +212,6 @@ async def sweep_ready_tasks(conn: AsyncConnection, recorder: PhaseRecorder, limi
             if task is None:
                 continue
             parent = extract_message_headers(task.trace_context)
-            published += len(await enqueue_ready_steps(conn, recorder, parent, task, SWEEP))
+            publishing = await enqueue_ready_steps(conn, recorder, parent, task, SWEEP)
+        published += len(await publishing.settle())
     return published

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 
 from stack.engine.templates import TaskTemplate
 
@@ -81,17 +82,36 @@ async def step_rows(conn: AsyncConnection, task_uuid: UUID) -> list[dict[str, An
     return list(await cur.fetchall())
 
 
+@dataclass(frozen=True)
+class PendingTaskResponse:
+    """A TaskResponse's two queries, sent; their rows are read by `body`."""
+
+    task: AsyncCursor[Any]
+    steps: AsyncCursor[Any]
+
+    async def body(self) -> dict[str, Any] | None:
+        """The TaskResponse, None when there is no such task. In a pipeline, call it once the
+        pipeline has synced (its block ended, or the transaction committed)."""
+        row = await self.task.fetchone()
+        if row is None:
+            return None
+        body = {key: _json(value) for key, value in row.items()}
+        body["steps"] = [readiness_status(step) for step in await self.steps.fetchall()]
+        return body
+
+
+async def request_task_response(conn: AsyncConnection, task_uuid: UUID) -> PendingTaskResponse:
+    """Send the queries of a task's TaskResponse (in a pipeline: queue them)."""
+    task = await conn.execute(TASK_SQL, (task_uuid,))
+    steps = await conn.execute(STEPS_SQL, (task_uuid,))
+    return PendingTaskResponse(task, steps)
+
+
 async def task_response(conn: AsyncConnection, task_uuid: UUID) -> dict[str, Any] | None:
     """The TaskResponse of a task, None when there is no such task (one round trip)."""
     async with conn.pipeline():
-        task = await conn.execute(TASK_SQL, (task_uuid,))
-        steps = await conn.execute(STEPS_SQL, (task_uuid,))
-    row = await task.fetchone()
-    if row is None:
-        return None
-    body = {key: _json(value) for key, value in row.items()}
-    body["steps"] = [readiness_status(step) for step in await steps.fetchall()]
-    return body
+        pending = await request_task_response(conn, task_uuid)
+    return await pending.body()
 
 
 def template_list(templates: Iterable[TaskTemplate], namespace: str | None) -> dict[str, Any]:

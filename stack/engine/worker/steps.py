@@ -11,12 +11,19 @@ from psycopg.types.json import Jsonb
 from stack.engine.handlers import StepContext, resolve, run_handler
 from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, StepMessage, StepResultMessage
 
-TRANSITION_SQL = "SELECT tasker.transition_step_state_atomic(%s, %s::text[], %s, %s) AS moved"
+# Take the step and count the attempt, or delete a duplicate's message, in one statement
+# (stack/engine/sql/009_claim_and_submit.sql); its rows are start_step_attempt's (005, 007).
+CLAIM_SQL = """
+SELECT * FROM tasker.claim_step(%(step)s, %(queue)s, %(msg_id)s::bigint, %(read_ct)s,
+                                %(metadata)s)
+"""
 
-# Count the attempt and load what the handler needs (stack/engine/sql/005_start_step_attempt.sql).
-START_ATTEMPT_SQL = "SELECT * FROM tasker.start_step_attempt(%(step)s)"
-
-DELETE_SQL = "SELECT pgmq.delete(%s, %s::bigint)"
+# The hand-back to the orchestration in one statement (009_claim_and_submit.sql).
+SUBMIT_SQL = """
+SELECT tasker.submit_step_result(%(step)s, %(queue)s, %(msg_id)s::bigint, %(metadata)s,
+                                 %(results)s, %(results_queue)s, %(message)s, %(headers)s)
+    AS moved
+"""
 
 
 @dataclass(frozen=True)
@@ -32,13 +39,6 @@ class ClaimedStep:
     dependency_results: dict[str, Any]
 
 
-async def _transition(conn: AsyncConnection, step: str, from_states: list[str], to_state: str,
-                      metadata: dict[str, Any]) -> bool:
-    cur = await conn.execute(TRANSITION_SQL, (step, from_states, to_state, Jsonb(metadata)))
-    row = await cur.fetchone()
-    return row is not None and row["moved"] is not None
-
-
 async def claim(conn: AsyncConnection, queue: str, msg_id: int, read_ct: int,
                 message: StepMessage, worker_id: str) -> ClaimedStep | None:
     """Take the step (enqueued → in_progress) in one transaction, or drop the message.
@@ -47,18 +47,11 @@ async def claim(conn: AsyncConnection, queue: str, msg_id: int, read_ct: int,
     in_progress belongs to a worker that died: it is taken over. Any other message whose
     step is not enqueued is a duplicate and is deleted.
 
-    Pipelined: BEGIN goes with the transition, the attempt with the COMMIT.
+    One statement on an autocommit connection: one round trip, commit included.
     """
-    async with conn.pipeline(), conn.transaction():
-        metadata = {"worker_id": worker_id, "msg_id": msg_id}
-        taken = await _transition(conn, message.step_uuid, ["enqueued"], "in_progress", metadata)
-        if not taken and read_ct > 1:
-            taken = await _transition(conn, message.step_uuid, ["in_progress"], "in_progress",
-                                      {**metadata, "taken_over": True})
-        if not taken:
-            await conn.execute(DELETE_SQL, (queue, msg_id))
-            return None
-        cur = await conn.execute(START_ATTEMPT_SQL, {"step": message.step_uuid})
+    cur = await conn.execute(CLAIM_SQL, {
+        "step": message.step_uuid, "queue": queue, "msg_id": msg_id, "read_ct": read_ct,
+        "metadata": Jsonb({"worker_id": worker_id, "msg_id": msg_id})})
     row = await cur.fetchone()
     if row is None:
         return None
@@ -98,8 +91,8 @@ async def submit(conn: AsyncConnection, queue: str, msg_id: int, step: ClaimedSt
                  headers: dict[str, Any]) -> bool:
     """Record the outcome and hand it to the orchestration (in_progress →
     enqueued_for_orchestration, result message, delete the step message), all in one
-    transaction, pipelined in two round trips. Returns False when another worker's submission
-    won."""
+    statement and its transaction: one round trip. Returns False when another worker's
+    submission won."""
     message = step.message
     result = StepResultMessage(
         task_uuid=message.task_uuid, step_uuid=message.step_uuid,
@@ -108,16 +101,10 @@ async def submit(conn: AsyncConnection, queue: str, msg_id: int, step: ClaimedSt
         error=None if failure is None else error_details(failure),
     )
     stored = {"result": outcome} if failure is None else {"error": result.error}
-    async with conn.pipeline(), conn.transaction():
-        moved = await _transition(conn, message.step_uuid, ["in_progress"],
-                                  "enqueued_for_orchestration",
-                                  {"worker_id": worker_id, "status": result.status})
-        if moved:
-            await conn.execute(
-                "UPDATE tasker.workflow_steps SET results = %s, updated_at = now() "
-                "WHERE workflow_step_uuid = %s", (Jsonb(stored), message.step_uuid))
-            await conn.execute(
-                "SELECT tasker.pgmq_send_with_notify(%s, %s, 0, %s)",
-                (ORCHESTRATION_RESULTS_QUEUE, Jsonb(result.to_json()), Jsonb(headers)))
-        await conn.execute(DELETE_SQL, (queue, msg_id))
-    return moved
+    cur = await conn.execute(SUBMIT_SQL, {
+        "step": message.step_uuid, "queue": queue, "msg_id": msg_id,
+        "metadata": Jsonb({"worker_id": worker_id, "status": result.status}),
+        "results": Jsonb(stored), "results_queue": ORCHESTRATION_RESULTS_QUEUE,
+        "message": Jsonb(result.to_json()), "headers": Jsonb(headers)})
+    row = await cur.fetchone()
+    return row is not None and bool(row["moved"])
