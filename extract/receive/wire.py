@@ -206,19 +206,17 @@ def binary_array(
     """
     if buffer.size >= 1 << 31:
         raise Unsupported("a buffer of 2 GiB or more")
-    views = np.empty((sizes.size, 16), dtype=np.uint8)
-    # length, then up to 12 bytes inline (zero after the end) or a 4-byte prefix
-    np.bitwise_and(
-        sliding_window_view(buffer, 12)[starts], _INLINE_MASKS[np.minimum(sizes, 12)],
-        out=views[:, 4:],
-    )  # fmt: skip
-    words = views.view("<i4")
+    words = np.empty((sizes.size, 4), dtype=np.int32)  # one 16-byte view per slice
+    views = words.view(np.uint8)
+    views[:, 4:] = sliding_window_view(buffer, 12)[starts]  # inline data, or the prefix
+    short = np.flatnonzero(sizes < 12)
+    views[short, 4:] &= _INLINE_MASKS[sizes[short]]  # inline data is zero padded
     words[:, 0] = sizes
-    outside = sizes > 12
+    outside = np.flatnonzero(sizes > 12)
     words[outside, 2] = 0  # buffer index
     words[outside, 3] = starts[outside]
     array = pa.Array.from_buffers(
-        pa.binary_view(), sizes.size, [None, pa.py_buffer(views), pa.py_buffer(buffer)]
+        pa.binary_view(), sizes.size, [None, pa.py_buffer(words), pa.py_buffer(buffer)]
     ).cast(pa.binary())
     return _checked(array.view(type_)) if type_ == pa.string() else array
 
