@@ -21,8 +21,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 VARINT, FIXED64, LEN, FIXED32 = 0, 1, 2, 5
 PADDING: Final = 16
 """Zero bytes a buffer needs after its data: a varint or fixed64 is read as a whole window."""
-_TEN: Final = np.arange(10, dtype=np.int64)
-_SHIFTS: Final = np.arange(0, 70, 7, dtype=np.uint64)
 _EIGHT: Final = np.arange(8, dtype=np.int64)
 _FOUR: Final = np.arange(4, dtype=np.int64)
 _INLINE_MASKS: Final = np.where(np.arange(12)[None, :] < np.arange(13)[:, None], 0xFF, 0).astype(
@@ -159,18 +157,22 @@ def _values(
 
 
 def _varints(buffer: npt.NDArray[np.uint8], at: Ints) -> tuple[npt.NDArray[np.uint64], Ints]:
-    """The varints starting at `at`, and where each ends."""
-    first = buffer[at]
-    if first.size == 0 or first.max() < 0x80:
-        return first.astype(np.uint64), at + 1
-    window = buffer[at[:, None] + _TEN]
-    stops = (window & 0x80) == 0
-    if not stops.any(axis=1).all():
-        raise Unsupported("a varint longer than 10 bytes")
-    length = stops.argmax(axis=1) + 1
-    parts = (window & 0x7F).astype(np.uint64) << _SHIFTS
-    parts[_TEN[None, :] >= length[:, None]] = 0
-    return np.bitwise_or.reduce(parts, axis=1), at + length
+    """The varints starting at `at`, and where each ends (byte by byte, the longer ones on)."""
+    byte = buffer[at]
+    going = np.flatnonzero(byte >= 0x80)
+    value = byte.astype(np.uint64)
+    if not going.size:
+        return value, at + 1
+    value[going] &= np.uint64(0x7F)
+    length = np.ones(at.size, dtype=np.int64)
+    for shift in range(7, 70, 7):
+        byte = buffer[at[going] + length[going]]
+        value[going] |= (byte & 0x7F).astype(np.uint64) << np.uint64(shift)
+        length[going] += 1
+        going = going[byte >= 0x80]
+        if not going.size:
+            return value, at + length
+    raise Unsupported("a varint longer than 10 bytes")
 
 
 def fixed(buffer: npt.NDArray[np.uint8], at: Ints, width: int) -> npt.NDArray[np.uint64]:
