@@ -11,6 +11,7 @@ caller decodes those bytes with protobuf itself instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Final
 
 import numpy as np
@@ -62,19 +63,35 @@ class Fields:
     start: Ints
     size: Ints
 
-    def where(self, number: int, wire_type: int) -> npt.NDArray[np.bool_]:
-        """Mask of the occurrences of field `number`; any with another wire type: Unsupported."""
-        mask = self.number == number
-        if (self.wire_type[mask] != wire_type).any():
-            raise Unsupported(f"field {number} with an unexpected wire type")
-        return mask
+    @cached_property
+    def _by_number(self) -> tuple[Ints, Ints]:
+        """(field numbers present, where each one's fields begin and end in `_order`)."""
+        numbers, counts = np.unique(self.number, return_counts=True)
+        return numbers, np.concatenate(([0], np.cumsum(counts)))
 
-    def in_order(self, mask: Bools) -> Ints:
-        """Indices of the fields under `mask`, by message, then as they appear in it."""
-        chosen = np.flatnonzero(mask)
+    @cached_property
+    def _order(self) -> Ints:
+        """Field indices grouped by field number, in step order within a number."""
+        small = self.number.astype(np.uint16) if self.number.max(initial=0) < 1 << 16 else None
+        return np.argsort(self.number if small is None else small, kind="stable")
+
+    def where(self, number: int, wire_type: int) -> Ints:
+        """Indices of the occurrences of field `number` (in step order); any with another
+        wire type: Unsupported."""
+        numbers, bounds = self._by_number
+        slot = int(np.searchsorted(numbers, number))
+        if slot == numbers.size or numbers[slot] != number:
+            return np.zeros(0, dtype=np.int64)
+        chosen = self._order[bounds[slot] : bounds[slot + 1]]
+        if (self.wire_type[chosen] != wire_type).any():
+            raise Unsupported(f"field {number} with an unexpected wire type")
+        return chosen
+
+    def in_order(self, chosen: Ints) -> Ints:
+        """The fields `chosen` by message, then as they appear in it."""
         return chosen[np.argsort(self.message[chosen], kind="stable")]
 
-    def singular(self, number: int, wire_type: int) -> Bools:
+    def singular(self, number: int, wire_type: int) -> Ints:
         """`where`, and Unsupported when a message holds the field twice (protobuf merges)."""
         mask = self.where(number, wire_type)
         owners = self.message[mask]
