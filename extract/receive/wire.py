@@ -225,15 +225,17 @@ def binary_array(
     """
     if buffer.size >= 1 << 31:
         raise Unsupported("a buffer of 2 GiB or more")
-    words = np.empty((sizes.size, 4), dtype=np.int32)  # one 16-byte view per slice
-    views = words.view(np.uint8)
-    views[:, 4:] = sliding_window_view(buffer, 12)[starts]  # inline data, or the prefix
-    short = np.flatnonzero(sizes < 12)
-    views[short, 4:] &= _INLINE_MASKS[sizes[short]]  # inline data is zero padded
+    # One 16-byte view per slice: its size, then a 4-byte prefix, buffer 0 and its offset,
+    # except that a slice of up to 12 bytes has them inline instead (zero padded).
+    words = np.empty((sizes.size, 4), dtype=np.int32)
     words[:, 0] = sizes
-    outside = np.flatnonzero(sizes > 12)
-    words[outside, 2] = 0  # buffer index
-    words[outside, 3] = starts[outside]
+    words[:, 1] = sliding_window_view(buffer, 4)[starts].view("<i4")[:, 0]
+    words[:, 2] = 0
+    words[:, 3] = starts
+    short = np.flatnonzero(sizes <= 12)
+    if short.size:
+        inline = sliding_window_view(buffer, 12)[starts[short]] & _INLINE_MASKS[sizes[short]]
+        words[short, 1:] = inline.view("<i4")
     array = pa.Array.from_buffers(
         pa.binary_view(), sizes.size, [None, pa.py_buffer(words), pa.py_buffer(buffer)]
     ).cast(pa.binary())
@@ -243,7 +245,7 @@ def binary_array(
 def hex_array(buffer: npt.NDArray[np.uint8], starts: Ints, sizes: Ints) -> pa.Array:
     """The slices as lower-case hex strings (as `bytes.hex`)."""
     if sizes.size and (sizes == sizes[0]).all():  # ids: all of one size, read as a block
-        data = buffer[starts[:, None] + np.arange(sizes[0], dtype=np.int64)].ravel()
+        data = sliding_window_view(buffer, int(sizes[0]))[starts].ravel()
         offsets = np.arange(sizes.size + 1, dtype=np.int64) * int(sizes[0])
     else:
         data, offsets = gather(buffer, starts, sizes)
