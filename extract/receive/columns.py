@@ -1,14 +1,16 @@
 """Pure conversion of OTLP trace requests into Arrow tables with `parquet_store.SCHEMA`.
 
-Columnar on purpose: each field of a scope's spans is read by `attrgetter` mapped over
-them (the loop over spans runs in C) into one flat list per column; resource- and
-scope-level columns are built once and repeated with `take`. Span and event attributes
-stay serialized KeyValues (`decode_lazy`); Arrow finds the distinct ones, each is decoded
-once (most of a benchmark's attributes repeat from span to span) and `take` lays them out.
+Columnar on purpose. From ~128 KiB of requests on, the spans stay serialized
+(`decode_span_bytes`) and `wire_spans.read_spans` reads each field of all of them at once
+from the protobuf wire format with numpy; smaller requests, and any whose bytes that reader
+leaves to protobuf, go field by field through `attrgetter` mapped over each scope's spans
+(`decode_lazy`). Either way resource- and scope-level columns are built once and repeated
+with `take`, and span and event attributes stay serialized KeyValues: Arrow finds the
+distinct ones, each is decoded once (most of a benchmark's attributes repeat from span to
+span; many at once from the wire format too) and `take` lays them out.
 Attribute values are stored as the ClickHouse exporter's `AsString` text, with the type
 of every non-string value in the matching *Types map; `decode_value` inverts that.
 """
-
 from __future__ import annotations
 
 import base64
