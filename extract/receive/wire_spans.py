@@ -63,7 +63,7 @@ def read_spans(spans: list[bytes]) -> SpanArrays:
     count = len(spans)
     sizes = np.fromiter(map(len, spans), dtype=np.int64, count=count)
     ends = np.cumsum(sizes)
-    buffer = wire.padded(b"".join(spans))
+    buffer = np.frombuffer(b"".join([*spans, bytes(wire.PADDING)]), dtype=np.uint8)
     fields = wire.walk(buffer, ends - sizes, ends)
     events = _owned(fields, count, _EVENTS)
     event_fields = wire.walk(buffer, events.start, events.start + events.size)
