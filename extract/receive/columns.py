@@ -1,19 +1,21 @@
 """Pure conversion of OTLP trace requests into Arrow tables with `parquet_store.SCHEMA`.
 
-Columnar on purpose: each field of a scope's spans is read by `attrgetter` mapped over
-them (the loop over spans runs in C) into one flat list per column; resource- and
-scope-level columns are built once and repeated with `take`. Span and event attributes
-stay serialized KeyValues (`decode_lazy`); Arrow finds the distinct ones, each is decoded
-once (most of a benchmark's attributes repeat from span to span) and `take` lays them out.
+Columnar on purpose. From ~128 KiB of requests on, the spans stay serialized
+(`decode_span_bytes`) and `wire_spans.read_spans` reads each field of all of them at once
+from the protobuf wire format with numpy; smaller requests, and any whose bytes that reader
+leaves to protobuf, go field by field through `attrgetter` mapped over each scope's spans
+(`decode_lazy`). Either way resource- and scope-level columns are built once and repeated
+with `take`, and span and event attributes stay serialized KeyValues: Arrow finds the
+distinct ones, each is decoded once (most of a benchmark's attributes repeat from span to
+span; many at once from the wire format too) and `take` lays them out.
 Attribute values are stored as the ClickHouse exporter's `AsString` text, with the type
 of every non-string value in the matching *Types map; `decode_value` inverts that.
 """
-
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import accumulate, chain, repeat
 from operator import attrgetter, methodcaller
 from typing import Any, Final
@@ -28,13 +30,17 @@ from opentelemetry.proto.common.v1.common_pb2 import (
     KeyValue,
     KeyValueList,
 )
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from extract.receive.otlp_decode import (
     RUN_ID_PATTERN,
     UNASSIGNED,
     OtlpDecodeError,
     decode_lazy,
+    decode_span_bytes,
 )
+from extract.receive.wire import Unsupported
+from extract.receive.wire_spans import read_key_values, read_spans
 from extract.store.parquet_store import EVENT_TYPE, LINK_TYPE, SCHEMA
 from spanbench.vocabulary import Attr
 
@@ -72,17 +78,41 @@ def to_tables(
 
     Items are decoded requests or their protobuf bytes (faster: no decode to do first).
     """
-    collected = _Collected()
-    for item in requests:
-        request: Any = decode_lazy(item)
+    items = list(requests)
+    table = None
+    if sum(map(_size, items)) >= WIRE_READ_MIN_BYTES:
+        try:
+            table = _collect(_WireCollected(), decode_span_bytes, items)
+        except Unsupported:  # bytes that only protobuf itself decodes exactly (or rejects)
+            table = None
+        else:
+            return {} if table is None else _split(table)
+    table = _collect(_Collected(), decode_lazy, items)
+    return {} if table is None else _split(table)
+
+
+WIRE_READ_MIN_BYTES: Final = 128 * 1024
+"""Requests of fewer bytes are converted span by span through protobuf: reading the wire
+format costs a few milliseconds per call whatever the size, and pays from ~250 spans on."""
+
+
+def _size(item: ExportTraceServiceRequest | bytes | bytearray | memoryview) -> int:
+    return item.ByteSize() if isinstance(item, ExportTraceServiceRequest) else len(item)
+
+
+def _collect(
+    collected: _Collected,
+    decode: Callable[[Any], Any],
+    items: Iterable[ExportTraceServiceRequest | bytes | bytearray | memoryview],
+) -> pa.Table | None:
+    for item in items:
+        request = decode(item)
         for resource_spans in request.resource_spans:
             resource_index = collected.add_resource(resource_spans.resource.attributes)
             for scope_spans in resource_spans.scope_spans:
                 scope_index = collected.add_scope(scope_spans.scope)
                 collected.add_spans(scope_spans.spans, resource_index, scope_index)
-    if not collected.span_count:
-        return {}
-    return _split(collected.table())
+    return collected.table() if collected.span_count else None
 
 
 class _SerializedMaps:
@@ -99,9 +129,14 @@ class _SerializedMaps:
 
     def arrays(self) -> tuple[pa.MapArray, pa.MapArray]:
         """The map column and its types column; each distinct KeyValue is decoded once."""
-        encoded = pa.array(self.raws, pa.binary()).dictionary_encode()
-        keys, texts, type_names = decode_key_values(encoded.dictionary)
-        return _attribute_maps(keys, texts, type_names, encoded.indices, self.counts)
+        return serialized_maps(pa.array(self.raws, pa.binary()), _offsets(self.counts))
+
+
+def serialized_maps(raws: pa.BinaryArray, offsets: pa.Array) -> tuple[pa.MapArray, pa.MapArray]:
+    """The map and types columns of serialized KeyValues `raws`, maps split at `offsets`."""
+    encoded = raws.dictionary_encode()
+    keys, texts, type_names = decode_key_values(encoded.dictionary)
+    return _attribute_maps(keys, texts, type_names, encoded.indices, offsets)
 
 
 class _MessageMaps:
@@ -124,15 +159,36 @@ class _MessageMaps:
     def arrays(self) -> tuple[pa.MapArray, pa.MapArray]:
         keys, texts = pa.array(self.keys, pa.string()), pa.array(self.texts, pa.string())
         type_names = pa.array(self.type_names, pa.string())
-        return _attribute_maps(keys, texts, type_names, None, self.counts)
+        return _attribute_maps(keys, texts, type_names, None, _offsets(self.counts))
 
 
 def decode_key_values(raws: pa.BinaryArray) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Key, AsString text and type name (null for a string) of each serialized KeyValue.
 
-    All of them are parsed at once, as the `values` of one KeyValueList; an undecodable
-    one is an OtlpDecodeError.
+    Those holding a string, bool or int are read all at once from the wire format; the
+    others are parsed by protobuf. An undecodable one is an OtlpDecodeError.
     """
+    if len(raws) < _WIRE_READ_MIN_KEY_VALUES:
+        return _parsed_key_values(raws)
+    try:
+        keys, texts, type_names, done = read_key_values(raws)
+    except Unsupported:
+        return _parsed_key_values(raws)
+    if done.all():
+        return keys, texts, type_names
+    left = pa.array(~done)
+    parsed = _parsed_key_values(raws.filter(left))
+    return tuple(  # type: ignore[return-value]
+        pc.replace_with_mask(array, left, replacements)
+        for array, replacements in zip((keys, texts, type_names), parsed, strict=True)
+    )
+
+
+_WIRE_READ_MIN_KEY_VALUES: Final = 1024  # fewer: protobuf parses them sooner
+
+
+def _parsed_key_values(raws: pa.BinaryArray) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """`decode_key_values` by protobuf: all of them parsed as one KeyValueList's `values`."""
     try:
         values = KeyValueList.FromString(_as_key_value_list(raws)).values
     except DecodeError as error:
@@ -199,9 +255,9 @@ def _attribute_maps(
     texts: pa.Array,
     type_names: pa.Array,
     codes: pa.Array | None,
-    counts: Sequence[int],
+    offsets: pa.Array,
 ) -> tuple[pa.MapArray, pa.MapArray]:
-    """The map<key, text> and map<key, type> columns of maps of `counts` attributes each.
+    """The map<key, text> and map<key, type> columns of maps split at int32 `offsets`.
 
     Attribute i is item `codes[i]` of keys, texts and type names (item i without codes).
     Within a map the first occurrence of a key wins (DuckDB refuses repeated keys); the
@@ -215,7 +271,6 @@ def _attribute_maps(
             type_names.take(codes),
             key_ids.take(codes),
         )
-    offsets = pa.array(list(accumulate(counts, initial=0)), pa.int32())
     first = _first_of_each_key(key_ids, offsets)
     if first is not None:
         keys, texts, type_names = keys.filter(first), texts.filter(first), type_names.filter(first)
@@ -416,41 +471,49 @@ class _Collected:
 
     def table(self) -> pa.Table:
         """Assemble the collected lists into one table with SCHEMA."""
-        fields, ids = self.span_fields, self.hex_fields
         resource_index = pa.array(self.resource_index, pa.int32())
         scope_index = pa.array(self.scope_index, pa.int32())
         resource_map, resource_types = self.resource_attributes.arrays()
-        span_map, span_types = self.span_attributes.arrays()
-        begin = pa.array(fields["start_time_unix_nano"], pa.int64())
-        end = pa.array(fields["end_time_unix_nano"], pa.int64())
-        parents = pa.array(ids["parent_span_id"], pa.string())
         scope_names, scope_versions = zip(*self.scopes, strict=True)
-        columns = {
-            "Timestamp": begin.view(_TIMESTAMP),
-            "EndTimestamp": end.view(_TIMESTAMP),
-            "Duration": pc.subtract(end, begin),
-            "TraceId": pa.array(ids["trace_id"], pa.string()),
-            "SpanId": pa.array(ids["span_id"], pa.string()),
-            "ParentSpanId": pc.if_else(pc.equal(parents, _ZERO_SPAN_HEX), "", parents),
-            "TraceState": pa.array(fields["trace_state"], pa.string()),
-            "SpanName": pa.array(fields["name"], pa.string()),
-            "SpanKind": _names(fields["kind"], SPAN_KINDS, "SpanKind"),
+        columns = self.span_columns()
+        columns |= {
             "ServiceName": pa.array(self.services, pa.string()).take(resource_index),
             "ResourceAttributes": resource_map.take(resource_index),
             "ResourceAttributeTypes": resource_types.take(resource_index),
             "ScopeName": pa.array(scope_names, pa.string()).take(scope_index),
             "ScopeVersion": pa.array(scope_versions, pa.string()).take(scope_index),
+        }
+        columns |= _promoted(
+            columns["SpanAttributes"], columns["SpanAttributeTypes"], resource_map,
+            resource_types, resource_index,
+        )  # fmt: skip
+        return pa.Table.from_arrays([columns[name] for name in SCHEMA.names], schema=SCHEMA)
+
+    def span_columns(self) -> dict[str, pa.Array]:
+        """The columns read from the spans themselves (not their resources or scopes)."""
+        fields, ids = self.span_fields, self.hex_fields
+        span_map, span_types = self.span_attributes.arrays()
+        begin = pa.array(fields["start_time_unix_nano"], pa.int64())
+        end = pa.array(fields["end_time_unix_nano"], pa.int64())
+        return {
+            "Timestamp": begin.view(_TIMESTAMP),
+            "EndTimestamp": end.view(_TIMESTAMP),
+            "Duration": pc.subtract(end, begin),
+            "TraceId": pa.array(ids["trace_id"], pa.string()),
+            "SpanId": pa.array(ids["span_id"], pa.string()),
+            "ParentSpanId": parent_ids(pa.array(ids["parent_span_id"], pa.string())),
+            "TraceState": pa.array(fields["trace_state"], pa.string()),
+            "SpanName": pa.array(fields["name"], pa.string()),
+            "SpanKind": enum_names(pa.array(fields["kind"], pa.int32()), SPAN_KINDS, "SpanKind"),
             "SpanAttributes": span_map,
             "SpanAttributeTypes": span_types,
-            "StatusCode": _names(self.status_codes, STATUS_CODES, "StatusCode"),
+            "StatusCode": enum_names(
+                pa.array(self.status_codes, pa.int32()), STATUS_CODES, "StatusCode"
+            ),
             "StatusMessage": pa.array(self.status_messages, pa.string()),
-            "Events": _list(self.event_counts, self._events()),
-            "Links": _list(self.link_counts, self._links()),
+            "Events": pa.ListArray.from_arrays(_offsets(self.event_counts), self._events()),
+            "Links": pa.ListArray.from_arrays(_offsets(self.link_counts), self._links()),
         }
-        columns.update(
-            _promoted(span_map, span_types, resource_map, resource_types, resource_index)
-        )
-        return pa.Table.from_arrays([columns[name] for name in SCHEMA.names], schema=SCHEMA)
 
     def _events(self) -> pa.StructArray:
         attributes, types = self.event_attributes.arrays()
@@ -473,13 +536,71 @@ class _Collected:
         )
 
 
-def _names(numbers: list[int], names: Mapping[int, str], enum: str) -> pa.Array:
+class _WireCollected(_Collected):
+    """`_Collected` fed serialized Spans (`decode_span_bytes`), read all at once by
+    `wire_spans.read_spans` when the table is built."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.span_bytes: list[bytes] = []
+
+    def add_spans(self, spans: Iterable[Any], resource_index: int, scope_index: int) -> None:
+        """Append one scope's spans (each a serialized Span)."""
+        start = len(self.span_bytes)
+        self.span_bytes.extend(spans)
+        added = len(self.span_bytes) - start
+        self.resource_index.extend(repeat(resource_index, added))
+        self.scope_index.extend(repeat(scope_index, added))
+
+    def span_columns(self) -> dict[str, pa.Array]:
+        spans = read_spans(self.span_bytes)
+        span_map, span_types = serialized_maps(spans.attributes.items, spans.attributes.offsets)
+        event_map, event_types = serialized_maps(
+            spans.event_attributes.items, spans.event_attributes.offsets
+        )
+        events = pa.StructArray.from_arrays(
+            [spans.event_time.view(_TIMESTAMP), spans.event_name, event_map, event_types],
+            fields=list(EVENT_TYPE),
+        )
+        for raw in spans.links.items.to_pylist():
+            try:
+                link = Span.Link.FromString(raw)
+            except DecodeError as error:
+                raise Unsupported("a link protobuf rejects") from error
+            self.link_fields["trace_id"].append(link.trace_id.hex())
+            self.link_fields["span_id"].append(link.span_id.hex())
+            self.link_fields["trace_state"].append(link.trace_state)
+            self.link_attributes.add(link.attributes)
+        return {
+            "Timestamp": spans.start.view(_TIMESTAMP),
+            "EndTimestamp": spans.end.view(_TIMESTAMP),
+            "Duration": pc.subtract(spans.end, spans.start),
+            "TraceId": spans.trace_id,
+            "SpanId": spans.span_id,
+            "ParentSpanId": parent_ids(spans.parent_span_id),
+            "TraceState": spans.trace_state,
+            "SpanName": spans.name,
+            "SpanKind": enum_names(spans.kind, SPAN_KINDS, "SpanKind"),
+            "SpanAttributes": span_map,
+            "SpanAttributeTypes": span_types,
+            "StatusCode": enum_names(spans.status_code, STATUS_CODES, "StatusCode"),
+            "StatusMessage": spans.status_message,
+            "Events": pa.ListArray.from_arrays(spans.event_offsets, events),
+            "Links": pa.ListArray.from_arrays(spans.links.offsets, self._links()),
+        }
+
+
+def parent_ids(hex_ids: pa.Array) -> pa.Array:
+    """Parent span ids as stored: an all-zero one (no parent) becomes ''."""
+    return pc.if_else(pc.equal(hex_ids, _ZERO_SPAN_HEX), "", hex_ids)
+
+
+def enum_names(codes: pa.Array, names: Mapping[int, str], enum: str) -> pa.Array:
     """Enum numbers as their names (`names` numbers 0..n-1); others as `enum(number)`."""
-    codes = pa.array(numbers, pa.int32())
     low, high = pc.min_max(codes).values()
     if len(codes) == 0 or (low.as_py() >= 0 and high.as_py() < len(names)):
         return pa.array([names[number] for number in range(len(names))]).take(codes)
-    return pa.array([names.get(number) or f"{enum}({number})" for number in numbers])
+    return pa.array([names.get(number) or f"{enum}({number})" for number in codes.to_pylist()])
 
 
 def _promoted(
@@ -562,10 +683,8 @@ class _Lookup:
         )
 
 
-def _list(counts: Sequence[int], items: pa.Array) -> pa.ListArray:
-    return pa.ListArray.from_arrays(
-        pa.array(list(accumulate(counts, initial=0)), pa.int32()), items
-    )
+def _offsets(counts: Sequence[int]) -> pa.Array:
+    return pa.array(list(accumulate(counts, initial=0)), pa.int32())
 
 
 def _split(table: pa.Table) -> dict[str, pa.Table]:

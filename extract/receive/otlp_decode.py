@@ -32,7 +32,6 @@ _INT64_MAX: Final = 2**63 - 1
 _ZERO_TRACE_ID: Final = bytes(16)
 _ZERO_SPAN_ID: Final = bytes(8)
 _HEX: Final = re.compile(r"[0-9A-Fa-f]*")
-_LAZY_PACKAGE: Final = "spanbench.lazy.v1"
 # OTLP/JSON carries these ids as hex; protobuf's JSON mapping wants base64 for bytes.
 _ID_FIELDS: Final = ("traceId", "trace_id", "spanId", "span_id", "parentSpanId", "parent_span_id")
 
@@ -104,29 +103,28 @@ def _rewrite_ids(message: dict[str, Any], what: str) -> None:
         message[name] = base64.b64encode(bytes.fromhex(text)).decode("ascii")
 
 
-def _lazy_request_class() -> type[Message]:
-    """ExportTraceServiceRequest's wire format with span and event attributes kept as bytes.
+def _lazy_request_class(package: str, as_bytes: tuple[tuple[str, str], ...]) -> type[Message]:
+    """ExportTraceServiceRequest's wire format with the (message, field) pairs of `as_bytes`
+    kept as bytes, in its own proto package.
 
-    The same bytes parse into it; each `attributes` element is then the serialized
-    KeyValue, which a converter can look up in a cache instead of walking it field by
-    field (most attributes of a benchmark repeat from span to span).
+    The same bytes parse into it; each such field's element is then its serialized message.
     """
     pool = descriptor_pool.Default()
-    name = "spanbench/lazy_trace.proto"
+    name = f"spanbench/{package}.proto"
     try:
         pool.FindFileByName(name)
     except KeyError:
         proto = descriptor_pb2.FileDescriptorProto()
         trace_pb2.DESCRIPTOR.CopyToProto(proto)
-        proto.name, proto.package = name, _LAZY_PACKAGE
+        proto.name, proto.package = name, package
         original = f".{trace_pb2.DESCRIPTOR.package}."
         messages = list(proto.message_type)
         messages += [nested for message in proto.message_type for nested in message.nested_type]
         for message in messages:
             for field in message.field:
                 if field.type_name.startswith(original):
-                    field.type_name = field.type_name.replace(original, f".{_LAZY_PACKAGE}.")
-                if field.name == "attributes" and message.name in ("Span", "Event"):
+                    field.type_name = field.type_name.replace(original, f".{package}.")
+                if (message.name, field.name) in as_bytes:
                     field.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
                     field.ClearField("type_name")
         request = proto.message_type.add(name="ExportTraceServiceRequest")
@@ -135,14 +133,22 @@ def _lazy_request_class() -> type[Message]:
             number=1,
             label=descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED,
             type=descriptor_pb2.FieldDescriptorProto.TYPE_MESSAGE,
-            type_name=f".{_LAZY_PACKAGE}.ResourceSpans",
+            type_name=f".{package}.ResourceSpans",
         )
         pool.Add(proto)
-    descriptor = pool.FindMessageTypeByName(f"{_LAZY_PACKAGE}.ExportTraceServiceRequest")
+    descriptor = pool.FindMessageTypeByName(f"{package}.ExportTraceServiceRequest")
     return message_factory.GetMessageClass(descriptor)
 
 
-_LazyRequest: Final = _lazy_request_class()
+# Span and event attributes as serialized KeyValues: a converter looks most of them up in
+# a cache instead of walking them field by field (most attributes repeat across spans).
+_LazyRequest: Final = _lazy_request_class(
+    "spanbench.lazy.v1", (("Span", "attributes"), ("Event", "attributes"))
+)
+# Whole spans as serialized Spans, for a reader of many spans at once (extract.receive.wire).
+_SpanBytesRequest: Final = _lazy_request_class(
+    "spanbench.span_bytes.v1", (("ScopeSpans", "spans"),)
+)
 
 
 def decode_lazy(body: bytes | bytearray | memoryview | ExportTraceServiceRequest) -> Message:
@@ -154,6 +160,18 @@ def decode_lazy(body: bytes | bytearray | memoryview | ExportTraceServiceRequest
         body = body.SerializeToString()
     try:
         return _LazyRequest.FromString(body)
+    except DecodeError as error:
+        raise OtlpDecodeError(
+            f"body is not a protobuf ExportTraceServiceRequest ({len(body)} bytes): {error}"
+        ) from error
+
+
+def decode_span_bytes(body: bytes | bytearray | memoryview | ExportTraceServiceRequest) -> Message:
+    """The request with each scope's spans left as serialized Spans (resources, scopes read)."""
+    if isinstance(body, ExportTraceServiceRequest):
+        body = body.SerializeToString()
+    try:
+        return _SpanBytesRequest.FromString(body)
     except DecodeError as error:
         raise OtlpDecodeError(
             f"body is not a protobuf ExportTraceServiceRequest ({len(body)} bytes): {error}"

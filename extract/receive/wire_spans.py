@@ -1,0 +1,216 @@
+"""Serialized OTLP Spans → one Arrow array per span field, read for all spans at once.
+
+The spans' bytes are laid end to end and walked with `wire.walk`; events and statuses are
+walked the same way inside them. Attributes stay serialized KeyValues (their decoding is
+the caller's, once per distinct one) and links stay serialized Links (few of them).
+Whatever `wire` leaves to protobuf raises `wire.Unsupported`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from extract.receive import wire
+from extract.receive.wire import FIXED64, LEN, VARINT
+
+_INT64_MAX: Final = np.uint64(2**63 - 1)
+
+# Field numbers of opentelemetry/proto/trace/v1/trace.proto.
+_TRACE_ID, _SPAN_ID, _TRACE_STATE, _PARENT_SPAN_ID, _NAME, _KIND = 1, 2, 3, 4, 5, 6
+_START, _END, _ATTRIBUTES, _EVENTS, _LINKS, _STATUS = 7, 8, 9, 11, 13, 15
+_EVENT_TIME, _EVENT_NAME, _EVENT_ATTRIBUTES = 1, 2, 3
+_STATUS_MESSAGE, _STATUS_CODE = 2, 3
+
+
+@dataclass(frozen=True)
+class SerializedLists:
+    """Items of many owners end to end (`items`), owner i's at offsets[i]:offsets[i + 1]."""
+
+    items: pa.BinaryArray
+    offsets: pa.Int32Array
+
+
+@dataclass(frozen=True)
+class SpanArrays:
+    """The spans' fields, one item per span (events: one per event)."""
+
+    start: pa.Int64Array
+    end: pa.Int64Array
+    trace_id: pa.StringArray  # hex, as bytes.hex
+    span_id: pa.StringArray
+    parent_span_id: pa.StringArray
+    trace_state: pa.StringArray
+    name: pa.StringArray
+    kind: pa.Int32Array
+    status_code: pa.Int32Array
+    status_message: pa.StringArray
+    attributes: SerializedLists
+    event_offsets: pa.Int32Array
+    event_time: pa.Int64Array
+    event_name: pa.StringArray
+    event_attributes: SerializedLists
+    links: SerializedLists
+
+
+def read_spans(spans: list[bytes]) -> SpanArrays:
+    """The fields of serialized Spans `spans` (Unsupported: decode them with protobuf)."""
+    count = len(spans)
+    sizes = np.fromiter(map(len, spans), dtype=np.int64, count=count)
+    ends = np.cumsum(sizes)
+    buffer = np.frombuffer(b"".join([*spans, bytes(wire.PADDING)]), dtype=np.uint8)
+    fields = wire.walk(buffer, ends - sizes, ends)
+    events = _owned(fields, count, _EVENTS)
+    event_fields = wire.walk(buffer, events.start, events.start + events.size)
+    statuses = _owned(fields, count, _STATUS, singular=True)
+    status_fields = wire.walk(buffer, statuses.start, statuses.start + statuses.size)
+    status_count = statuses.owner.size
+    status_code = np.zeros(count, dtype=np.int64)
+    status_code[statuses.owner] = wire.int32s(
+        status_fields.numbers(status_count, _STATUS_CODE, VARINT)
+    )
+    message_start, message_size = status_fields.slices(status_count, _STATUS_MESSAGE)
+    status_start, status_size = np.zeros(count, np.int64), np.zeros(count, np.int64)
+    status_start[statuses.owner], status_size[statuses.owner] = message_start, message_size
+    return SpanArrays(
+        start=_nanoseconds(fields.numbers(count, _START, FIXED64)),
+        end=_nanoseconds(fields.numbers(count, _END, FIXED64)),
+        trace_id=wire.hex_array(buffer, *fields.slices(count, _TRACE_ID)),
+        span_id=wire.hex_array(buffer, *fields.slices(count, _SPAN_ID)),
+        parent_span_id=wire.hex_array(buffer, *fields.slices(count, _PARENT_SPAN_ID)),
+        trace_state=wire.binary_array(buffer, *fields.slices(count, _TRACE_STATE), pa.string()),
+        name=wire.binary_array(buffer, *fields.slices(count, _NAME), pa.string()),
+        kind=pa.array(wire.int32s(fields.numbers(count, _KIND, VARINT)), pa.int32()),
+        status_code=pa.array(status_code, pa.int32()),
+        status_message=wire.binary_array(buffer, status_start, status_size, pa.string()),
+        attributes=_serialized_lists(buffer, fields, count, _ATTRIBUTES),
+        event_offsets=events.offsets,
+        event_time=_nanoseconds(event_fields.numbers(events.owner.size, _EVENT_TIME, FIXED64)),
+        event_name=wire.binary_array(
+            buffer, *event_fields.slices(events.owner.size, _EVENT_NAME), pa.string()
+        ),
+        event_attributes=_serialized_lists(
+            buffer, event_fields, events.owner.size, _EVENT_ATTRIBUTES
+        ),
+        links=_serialized_lists(buffer, fields, count, _LINKS),
+    )
+
+
+@dataclass(frozen=True)
+class _Owned:
+    """Occurrences of a message field: their owners, bytes, and per-owner offsets (the
+    owners ascending, unless the field is singular)."""
+
+    owner: wire.Ints
+    start: wire.Ints
+    size: wire.Ints
+    offsets: pa.Int32Array
+
+
+def _owned(fields: wire.Fields, count: int, number: int, singular: bool = False) -> _Owned:
+    if singular:
+        chosen = fields.singular(number, LEN)  # one per message: their order does not matter
+    else:
+        chosen = fields.in_order(fields.where(number, LEN))
+    owner = fields.message[chosen]
+    return _Owned(owner, fields.start[chosen], fields.size[chosen], _offsets(owner, count))
+
+
+def _serialized_lists(
+    buffer: npt.NDArray[np.uint8], fields: wire.Fields, count: int, number: int
+) -> SerializedLists:
+    owned = _owned(fields, count, number)
+    return SerializedLists(
+        wire.binary_array(buffer, owned.start, owned.size, pa.binary()), owned.offsets
+    )
+
+
+def _offsets(owner: wire.Ints, count: int) -> pa.Int32Array:
+    offsets = np.zeros(count + 1, dtype=np.int32)
+    np.cumsum(np.bincount(owner, minlength=count), out=offsets[1:])
+    return pa.array(offsets, pa.int32())
+
+
+def _nanoseconds(values: npt.NDArray[np.uint64]) -> pa.Int64Array:
+    if (values > _INT64_MAX).any():  # protobuf's reading then fails to fit int64, as it should
+        raise wire.Unsupported("a time beyond int64 nanoseconds")
+    return pa.array(values.astype(np.int64), pa.int64())
+
+
+# Field numbers of KeyValue and AnyValue (opentelemetry/proto/common/v1/common.proto).
+_KEY, _VALUE = 1, 2
+_STRING_VALUE, _BOOL_VALUE, _INT_VALUE = 1, 2, 3
+
+
+def read_key_values(raws: pa.BinaryArray) -> tuple[pa.Array, pa.Array, pa.Array, wire.Bools]:
+    """Key, AsString text and type name (null for a string) of serialized KeyValues.
+
+    Only those holding exactly a key and a string, bool or int value are read (`done`
+    marks them); the others' items are placeholders, for protobuf to decode.
+    """
+    count = len(raws)
+    offsets = np.frombuffer(raws.buffers()[1], dtype=np.int32)[raws.offset :][: count + 1]
+    offsets = offsets.astype(np.int64)
+    buffer = wire.padded(memoryview(raws.buffers()[2] or b"")[: offsets[-1]])
+    fields = wire.walk(buffer, offsets[:-1], offsets[1:])
+    key = (fields.number == _KEY) & (fields.wire_type == LEN)
+    value = (fields.number == _VALUE) & (fields.wire_type == LEN)
+    plain = (
+        (np.bincount(fields.message, minlength=count) == 2)
+        & (np.bincount(fields.message[key], minlength=count) == 1)
+        & (np.bincount(fields.message[value], minlength=count) == 1)
+    )
+    candidates = np.flatnonzero(plain)
+    value_start = np.zeros(count, dtype=np.int64)
+    value_size = np.zeros(count, dtype=np.int64)
+    value_start[fields.message[value]] = fields.start[value]
+    value_size[fields.message[value]] = fields.size[value]
+    starts = value_start[candidates]
+    any_values = wire.walk(buffer, starts, starts + value_size[candidates])
+    single = np.bincount(any_values.message, minlength=candidates.size) == 1
+    kind = np.zeros(candidates.size, dtype=np.int64)  # 0: left to protobuf
+    numbers, types = any_values.number, any_values.wire_type
+    kind[any_values.message] = np.select(
+        [
+            (numbers == _STRING_VALUE) & (types == LEN),
+            (numbers == _BOOL_VALUE) & (types == VARINT),
+            (numbers == _INT_VALUE) & (types == VARINT),
+        ],
+        [_STRING_VALUE, _BOOL_VALUE, _INT_VALUE],
+        0,
+    )
+    kind[~single] = 0
+    done = np.zeros(count, dtype=np.bool_)
+    done[candidates[kind > 0]] = True
+    per_kind = np.zeros(count, dtype=np.int64)
+    per_kind[candidates] = kind
+    per_kind[~done] = 0
+    # Each read value's one AnyValue field, laid out per KeyValue.
+    number_value = np.zeros(count, dtype=np.uint64)
+    text_start = np.zeros(count, dtype=np.int64)
+    text_size = np.zeros(count, dtype=np.int64)
+    owners = candidates[any_values.message]
+    number_value[owners] = any_values.value
+    text_start[owners] = any_values.start
+    text_size[owners] = any_values.size
+    text_size[per_kind != _STRING_VALUE] = 0
+    key_start = np.zeros(count, dtype=np.int64)
+    key_size = np.zeros(count, dtype=np.int64)
+    key_start[fields.message[key]] = fields.start[key]
+    key_size[fields.message[key]] = fields.size[key]
+    key_size[~done] = 0
+    is_int = pa.array(per_kind == _INT_VALUE)
+    is_bool = pa.array(per_kind == _BOOL_VALUE)
+    int_texts = pa.array(number_value.view(np.int64)).cast(pa.string())
+    bool_texts = pc.if_else(pa.array(number_value != 0), "true", "false")
+    strings = wire.binary_array(buffer, text_start, text_size, pa.string())
+    texts = pc.if_else(is_int, int_texts, pc.if_else(is_bool, bool_texts, strings))
+    no_type = pa.scalar(None, pa.string())
+    type_names = pc.if_else(is_int, "int", pc.if_else(is_bool, "bool", no_type))
+    keys = wire.binary_array(buffer, key_start, key_size, pa.string())
+    return keys, texts, type_names, done
