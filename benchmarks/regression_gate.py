@@ -364,7 +364,7 @@ def make_runs(harness: Harness, args: argparse.Namespace) -> list[RunResult]:
               f"{result.wall_s:.1f} s, regressed {regressed or 'none'}", flush=True)
     if args.slowdowns:
         newest = harness.store.run_ids()[-1]
-        targets = injection_targets(harness.judge(newest), harness.driver_phases(newest))
+        targets = injection_targets(harness.judge([newest]), harness.driver_phases(newest))
         for index, (row, name) in zip(range(args.slowdowns), itertools.cycle(targets)):
             delay = round(args.slowdown * row.baseline_median_ns)
             result = harness.run("injected", baseline=True, extra_env={
