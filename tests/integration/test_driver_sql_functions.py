@@ -132,10 +132,11 @@ def test_quick_run_times_and_explains_every_function(
     assert left == (0,)
 
 
-def test_ready_tasks_keep_their_order_once_the_plan_is_generic(fresh_db: str) -> None:
-    """get_next_ready_tasks is PL/pgSQL with a generic plan (migration 008): from the first
-    prepared call to the tenth, at every limit, it returns the unfinished tasks with ready
-    steps in priority then age order, each limit's rows the start of a larger limit's."""
+def test_ready_tasks_keep_their_order_at_every_limit_and_call(fresh_db: str) -> None:
+    """get_next_ready_tasks plans each limit bucket once (migration 010): from the first
+    prepared call to the tenth, at limits on, between and beyond the buckets, it returns the
+    unfinished tasks with ready steps in priority then age order, each limit's rows the start
+    of a larger limit's."""
     datasets.seed_dataset(fresh_db, 300)
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         expected = conn.execute(
@@ -143,9 +144,9 @@ def test_ready_tasks_keep_their_order_once_the_plan_is_generic(fresh_db: str) ->
             "ON tt.task_uuid = t.task_uuid AND tt.most_recent WHERE NOT t.complete "
             "AND EXISTS (SELECT 1 FROM tasker.get_step_readiness_status(t.task_uuid) r "
             "WHERE r.ready_for_execution) ORDER BY t.priority DESC, t.created_at").fetchall()
-        assert len(expected) > 50
+        assert len(expected) > 60
         for _ in range(10):
-            for limit in (1, 5, 50):
+            for limit in (1, 3, 5, 7, 25, 50, 60):
                 rows = conn.execute("SELECT task_uuid FROM tasker.get_next_ready_tasks(%s)",
                                     (limit,), prepare=True).fetchall()
                 assert rows == expected[:limit]
