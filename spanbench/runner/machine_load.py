@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROC_STAT = Path("/proc/stat")
+MIN_TICKS = 100
+"""Fewest clock ticks (all CPUs together; 100 a second per CPU on Linux) a share is taken
+over: over fewer, one tick of steal would read as a large share."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,9 @@ def runs_niced() -> bool:
 
 def machine_share(before: CpuTimes | None, after: CpuTimes | None, own_niced: bool
                   ) -> dict[str, float] | None:
-    """The shares between two readings (see the module); None when either is unknown or no
-    time passed."""
-    if before is None or after is None or after.total <= before.total:
+    """The shares between two readings (see the module); None when either is unknown or fewer
+    than MIN_TICKS passed."""
+    if before is None or after is None or after.total - before.total < MIN_TICKS:
         return None
     elapsed = after.total - before.total
     share = {"cpu_steal": (after.steal - before.steal) / elapsed}

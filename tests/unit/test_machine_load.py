@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from spanbench.runner.machine_load import CpuTimes, machine_share, read_cpu_times
+from spanbench.runner.machine_load import MIN_TICKS, CpuTimes, machine_share, read_cpu_times
 
 
 def _stat(tmp_path: Path, first_line: str) -> Path:
@@ -34,11 +34,15 @@ def test_shares_are_of_the_ticks_between_the_readings() -> None:
     assert machine_share(before, after, own_niced=True) == {"cpu_steal": 0.015}
 
 
-def test_an_unknown_or_empty_interval_has_no_share() -> None:
+def test_an_unknown_or_short_interval_has_no_share() -> None:
     reading = CpuTimes(1, 2, 300)
     assert machine_share(None, reading, own_niced=False) is None
     assert machine_share(reading, None, own_niced=False) is None
     assert machine_share(reading, reading, own_niced=False) is None
+    # one tick of steal in a window of 99 would read as 1%: too coarse to judge
+    assert machine_share(reading, CpuTimes(2, 2, 300 + MIN_TICKS - 1), own_niced=False) is None
+    assert machine_share(reading, CpuTimes(2, 2, 300 + MIN_TICKS), own_niced=False) == {
+        "cpu_steal": 0.01, "cpu_niced": 0.0}
 
 
 def test_this_machine_reads_when_it_is_linux() -> None:
