@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROC_STAT = Path("/proc/stat")
-MIN_TICKS = 100
+MIN_TICKS = 50
 """Fewest clock ticks (all CPUs together; 100 a second per CPU on Linux) a share is taken
-over: over fewer, one tick of steal would read as a large share."""
+over: over fewer, one tick of steal would read as a share above 2%."""
 
 
 @dataclass(frozen=True)

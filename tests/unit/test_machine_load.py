@@ -39,10 +39,10 @@ def test_an_unknown_or_short_interval_has_no_share() -> None:
     assert machine_share(None, reading, own_niced=False) is None
     assert machine_share(reading, None, own_niced=False) is None
     assert machine_share(reading, reading, own_niced=False) is None
-    # one tick of steal in a window of 99 would read as 1%: too coarse to judge
+    # one tick of steal in a window of 49 would read as 2%: too coarse to judge
     assert machine_share(reading, CpuTimes(2, 2, 300 + MIN_TICKS - 1), own_niced=False) is None
     assert machine_share(reading, CpuTimes(2, 2, 300 + MIN_TICKS), own_niced=False) == {
-        "cpu_steal": 0.01, "cpu_niced": 0.0}
+        "cpu_steal": 0.02, "cpu_niced": 0.0}
 
 
 def test_this_machine_reads_when_it_is_linux() -> None:
