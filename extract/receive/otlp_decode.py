@@ -156,22 +156,22 @@ def decode_lazy(body: bytes | bytearray | memoryview | ExportTraceServiceRequest
 
     Everything else (resources, scopes, links, status, ...) reads as in the real message.
     """
-    if isinstance(body, ExportTraceServiceRequest):
-        body = body.SerializeToString()
-    try:
-        return _LazyRequest.FromString(body)
-    except DecodeError as error:
-        raise OtlpDecodeError(
-            f"body is not a protobuf ExportTraceServiceRequest ({len(body)} bytes): {error}"
-        ) from error
+    return _parse_as(_LazyRequest, body)
 
 
 def decode_span_bytes(body: bytes | bytearray | memoryview | ExportTraceServiceRequest) -> Message:
     """The request with each scope's spans left as serialized Spans (resources, scopes read)."""
+    return _parse_as(_SpanBytesRequest, body)
+
+
+def _parse_as(message_class: Any,
+              body: bytes | bytearray | memoryview | ExportTraceServiceRequest) -> Message:
+    """`body` (or the request, serialized) parsed as `message_class`; OtlpDecodeError if not
+    a request."""
     if isinstance(body, ExportTraceServiceRequest):
         body = body.SerializeToString()
     try:
-        return _SpanBytesRequest.FromString(body)
+        return message_class.FromString(body)
     except DecodeError as error:
         raise OtlpDecodeError(
             f"body is not a protobuf ExportTraceServiceRequest ({len(body)} bytes): {error}"
