@@ -64,7 +64,7 @@ from extract.analyse.baseline_compare import (
     repetitions,
     run_samples,
 )
-from extract.analyse.disturbance import disturbed_suites, set_aside
+from extract.analyse.disturbance import disturbed_in, set_aside
 from extract.analyse.duckdb_runner import open_runs
 from extract.reports.gather import run_history_spreads
 from extract.reports.model import scenario_name
@@ -155,10 +155,7 @@ class Harness:
 
     def disturbed(self, run_ids: Sequence[str]) -> dict[str, str]:
         """Suite → why its calls are set aside, over the runs."""
-        disturbed: dict[str, str] = {}
-        for run_id in run_ids:
-            disturbed.update(disturbed_suites(self.store.record(run_id).suites or {}))
-        return disturbed
+        return disturbed_in(self.store.record(run_id).suites or {} for run_id in run_ids)
 
     def judge(self, run_ids: Sequence[str]) -> list[Comparison]:
         """The runs (their median, when several) against the baseline, on the history before

@@ -8,7 +8,7 @@ benchmarks' changes are Unstable, never Regressed or Improved, with the reason o
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from extract.analyse.run_level import IMPROVED, REGRESSED, UNSTABLE
@@ -30,6 +30,14 @@ def disturbed_suites(suites: Mapping[str, Any]) -> dict[str, str]:
             parts = ", ".join(f"{SHARE_NAMES.get(name, name)} {share:.1%}"
                               for name, share in shares.items())
             reasons[suite] = f"the machine's CPU went elsewhere during the suite ({parts})"
+    return reasons
+
+
+def disturbed_in(runs: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """`disturbed_suites` over several runs' suite records: a suite disturbed in any of them."""
+    reasons: dict[str, str] = {}
+    for suites in runs:
+        reasons.update(disturbed_suites(suites))
     return reasons
 
 

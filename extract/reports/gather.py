@@ -72,9 +72,8 @@ def _comparisons(store: RunStore, judged: Sequence[str], baseline_dir: Path,
     own = con is None
     con = open_runs(store, list(judged), phase_map=phase_map) if con is None else con
     try:
-        disturbed: dict[str, str] = {}
-        for run_id in judged:
-            disturbed.update(disturbance.disturbed_suites(run_record(store, run_id).suites or {}))
+        disturbed = disturbance.disturbed_in(run_record(store, run_id).suites or {}
+                                             for run_id in judged)
         return disturbance.set_aside(
             baseline_compare.compare(con, judged, baseline_dir,
                                      history=run_history_spreads(store, judged[0])), disturbed)
