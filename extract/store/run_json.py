@@ -72,7 +72,7 @@ PREREQUISITE_FIELDS: Final[Mapping[str, JsonType]] = {
 SUITE_FIELDS: Final[Mapping[str, JsonType]] = {
     "status": str, "reason": str,
     "measures": dict,  # scenario -> what it measures, when not the deployment (optional)
-    "machine": dict,  # cpu_steal, cpu_niced: shares of the CPU gone elsewhere (optional)
+    "machine": dict,  # cpu_steal, cpu_foreign | cpu_niced: shares of the CPU gone elsewhere
 }
 SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED = "ran", "skipped", "failed"
 SUITE_STATUSES: Final = (SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED)
@@ -139,8 +139,9 @@ class SuiteRecord:
     absent for a suite that measures the deployment, and before it was recorded."""
     machine: dict[str, float] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
     """Shares of the machine's CPU capacity that went elsewhere while the suite ran:
-    cpu_steal (the hypervisor), cpu_niced (lower-priority processes; absent when spanbench ran
-    niced) (spanbench.runner.machine_load); absent where unknown and before version 3."""
+    cpu_steal (the hypervisor), and cpu_foreign (every other process, when the run started the
+    stack) or cpu_niced (lower-priority processes; absent when spanbench ran niced)
+    (spanbench.runner.machine_load); absent where unknown and before version 3."""
 
 
 @dataclass(frozen=True)

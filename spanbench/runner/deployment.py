@@ -74,6 +74,9 @@ class Deployment:
     """The sink is the run's own (it takes spans only from what the run started)."""
     started_stack: bool = False
     """The deployment is spanbench's stack, started by this run to export to its sink."""
+    system_processes: tuple[int, ...] | None = None
+    """The roots of the process trees of the system under test when all are known (the stack
+    this run started); None otherwise (spanbench.runner.machine_load)."""
     sink_grpc_endpoint: str | None = None
     """The run's own sink's OTLP/gRPC endpoint (`http://host:port`); None for an external sink."""
 
@@ -279,6 +282,7 @@ def deploy(home: Path, runs_dir: RunStore, workers: int = 2,
             deployment.server_settings = dict(state.server_settings)
             deployment.started.append(f"stack ({len(state.worker_urls)} workers)")
             deployment.started_stack = True
+            deployment.system_processes = state.process_roots()
         yield deployment
     finally:
         try:

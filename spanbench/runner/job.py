@@ -389,15 +389,14 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                                 else None)
             outcome.suites[suite] = SuiteRecord(SUITE_FAILED, "interrupted")
             measures = suites.subject(DRIVERS[suite], system)
-            cpu_before = machine_load.read_cpu_times()
+            watch = machine_load.start_watch(deployment.system_processes)
             try:
                 if suite in scratch_suites:  # it writes in a copy, never in the deployment
                     ctx.system = _scratch_system(scratch_copy, deployment, options)
                     ctx.database_is_scratch = True
                 outcome.results[suite] = DRIVERS[suite].run(ctx)
                 outcome.suites[suite] = SuiteRecord(
-                    SUITE_RAN, measures=measures, machine=machine_load.machine_share(
-                        cpu_before, machine_load.read_cpu_times(), machine_load.runs_niced()))
+                    SUITE_RAN, measures=measures, machine=machine_load.shares_since(watch))
             except Exception as error:
                 outcome.suites[suite] = SuiteRecord(SUITE_FAILED, first_line(error),
                                                     measures=measures)

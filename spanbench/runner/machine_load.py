@@ -1,17 +1,26 @@
 """How much of the machine went elsewhere while a suite ran, from /proc/stat (Linux only).
 
-Two shares of the machine's CPU capacity over the suite's wall time: `cpu_steal`, taken by the
+Shares of the machine's CPU capacity over the suite's wall time: `cpu_steal`, taken by the
 hypervisor for other guests, and `cpu_niced`, used by processes at a lower priority (nice > 0),
 which are not the run's own unless spanbench itself runs niced (then it is not recorded). Both
 were found beside the gate's false alarms on a shared 2-core machine: a suite whose machine was
 busy elsewhere measured +50% to +290% with unchanged code (benchmarks/regression_gate.py).
+Where every process of the system under test is known (the reference stack the run started),
+`cpu_foreign` replaces `cpu_niced`: the CPU of all other processes, at any priority, which is
+what the processes spent less what the run's and its system's process trees spent
+(spanbench.runner.process_cpu). It sees a neighbour at normal priority, such as a build or a
+test suite, which the niced share cannot. A deployment's own processes would count as foreign,
+so for one spanbench did not start it is not taken.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from spanbench.runner import process_cpu
 
 PROC_STAT = Path("/proc/stat")
 MIN_TICKS = 50
@@ -25,6 +34,9 @@ class CpuTimes:
 
     steal: int
     niced: int
+    """User time at nice > 0 (their system time is in `processes` only)."""
+    processes: int
+    """User time at any priority and system time: what processes spent (interrupts left out)."""
     total: int
 
 
@@ -39,7 +51,8 @@ def read_cpu_times(path: Path = PROC_STAT) -> CpuTimes | None:
         return None
     # user nice system idle iowait irq softirq steal (guest time is already in user and nice)
     user, nice, system, idle, iowait, irq, softirq, steal = map(int, fields[1:9])
-    return CpuTimes(steal, nice, user + nice + system + idle + iowait + irq + softirq + steal)
+    return CpuTimes(steal, nice, user + nice + system,
+                    user + nice + system + idle + iowait + irq + softirq + steal)
 
 
 def runs_niced() -> bool:
@@ -47,14 +60,45 @@ def runs_niced() -> bool:
     return os.getpriority(os.PRIO_PROCESS, 0) > 0
 
 
-def machine_share(before: CpuTimes | None, after: CpuTimes | None, own_niced: bool
-                  ) -> dict[str, float] | None:
+def machine_share(before: CpuTimes | None, after: CpuTimes | None, own_niced: bool,
+                  own_ticks: int | None = None) -> dict[str, float] | None:
     """The shares between two readings (see the module); None when either is unknown or fewer
-    than MIN_TICKS passed."""
+    than MIN_TICKS passed. `own_ticks`: the CPU of the run's and its system's processes over
+    the same span, where all are known: then every other process's CPU is `cpu_foreign`,
+    which holds the niced processes' too, and `cpu_niced` is left out."""
     if before is None or after is None or after.total - before.total < MIN_TICKS:
         return None
     elapsed = after.total - before.total
     share = {"cpu_steal": (after.steal - before.steal) / elapsed}
-    if not own_niced:
+    if own_ticks is not None:
+        spent = after.processes - before.processes
+        share["cpu_foreign"] = max(spent - own_ticks, 0) / elapsed
+    elif not own_niced:
         share["cpu_niced"] = (after.niced - before.niced) / elapsed
     return share
+
+
+@dataclass(frozen=True)
+class Watch:
+    """The readings taken as a suite starts."""
+
+    cpu: CpuTimes | None
+    processes: process_cpu.Snapshot | None
+    own_roots: tuple[int, ...] | None
+
+
+def start_watch(system_processes: Sequence[int] | None) -> Watch:
+    """Read the machine as a suite starts. `system_processes`: the roots of the system under
+    test's process trees, when all are known (None: no foreign share is taken)."""
+    cpu = read_cpu_times()
+    if system_processes is None or cpu is None:
+        return Watch(cpu, None, None)
+    return Watch(cpu, process_cpu.snapshot(), (os.getpid(), *system_processes))
+
+
+def shares_since(watch: Watch) -> dict[str, float] | None:
+    """The machine's shares since `watch` was started (machine_share)."""
+    own = None
+    if watch.processes is not None and watch.own_roots is not None:
+        own = process_cpu.own_ticks(watch.processes, process_cpu.snapshot(), watch.own_roots)
+    return machine_share(watch.cpu, read_cpu_times(), runs_niced(), own)

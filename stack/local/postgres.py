@@ -187,7 +187,8 @@ def is_running(home: Path) -> bool:
     return cluster is not None and _status(cluster)
 
 
-def _postmaster_pid(cluster: Cluster) -> int | None:
+def postmaster_pid(cluster: Cluster) -> int | None:
+    """The pid in the cluster's postmaster.pid; None when there is none."""
     try:
         first_line = (cluster.data_dir / "postmaster.pid").read_text().split("\n", 1)[0]
         return int(first_line)
@@ -197,13 +198,13 @@ def _postmaster_pid(cluster: Cluster) -> int | None:
 
 def _status(cluster: Cluster) -> bool:
     """Whether the postmaster named in postmaster.pid is alive (a zombie counts as dead)."""
-    pid = _postmaster_pid(cluster)
+    pid = postmaster_pid(cluster)
     return pid is not None and processes.alive(pid)
 
 
 def _clear_stale_pid_file(cluster: Cluster) -> None:
     """Remove postmaster.pid of a dead postmaster: a zombie would make postgres refuse to start."""
-    pid = _postmaster_pid(cluster)
+    pid = postmaster_pid(cluster)
     if pid is not None and not processes.alive(pid):
         (cluster.data_dir / "postmaster.pid").unlink(missing_ok=True)
 

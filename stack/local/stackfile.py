@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack.local import postgres
 from stack.local.supervisor import Service
 
 FILE_NAME = "stack.json"
@@ -41,6 +42,17 @@ class StackState:
     @property
     def pids(self) -> dict[str, int]:
         return {name: service.pid for name, service in self.services.items()}
+
+    def process_roots(self) -> tuple[int, ...] | None:
+        """Every process the stack runs is one of these or a descendant (the postmaster's
+        backends): its services and its cluster's postmaster. None when the database is not
+        the stack's own cluster, so some of the system's processes are unknown."""
+        if self.cluster is None:
+            return None
+        postmaster = postgres.postmaster_pid(postgres.Cluster.from_json(self.cluster))
+        if postmaster is None:
+            return None
+        return (*self.pids.values(), postmaster)
 
     def to_json(self) -> dict[str, object]:
         return {

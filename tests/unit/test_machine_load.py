@@ -15,10 +15,11 @@ def _stat(tmp_path: Path, first_line: str) -> Path:
     return path
 
 
-def test_the_aggregate_line_gives_steal_niced_and_the_total(tmp_path: Path) -> None:
-    times = read_cpu_times(_stat(tmp_path, "cpu  100 20 30 800 10 0 5 35 7 0"))
-    # guest (7) is already counted in user: the total is the first eight fields
-    assert times == CpuTimes(steal=35, niced=20, total=1000)
+def test_the_aggregate_line_gives_steal_niced_processes_and_the_total(tmp_path: Path) -> None:
+    times = read_cpu_times(_stat(tmp_path, "cpu  100 20 30 800 10 4 5 35 7 0"))
+    # guest (7) is already counted in user: the total is the first eight fields; processes
+    # are user, nice and system, without interrupts (irq 4, softirq 5)
+    assert times == CpuTimes(steal=35, niced=20, processes=150, total=1004)
 
 
 @pytest.mark.parametrize("text", ["", "intr 1 2 3", "cpu 1 2 3"])
@@ -28,20 +29,31 @@ def test_no_aggregate_line_is_unknown(tmp_path: Path, text: str) -> None:
 
 
 def test_shares_are_of_the_ticks_between_the_readings() -> None:
-    before, after = CpuTimes(100, 50, 10_000), CpuTimes(130, 110, 12_000)
+    before, after = CpuTimes(100, 50, 900, 10_000), CpuTimes(130, 110, 1900, 12_000)
     assert machine_share(before, after, own_niced=False) == {"cpu_steal": 0.015,
                                                              "cpu_niced": 0.03}
     assert machine_share(before, after, own_niced=True) == {"cpu_steal": 0.015}
 
 
+def test_with_the_runs_own_cpu_known_the_rest_is_foreign() -> None:
+    before, after = CpuTimes(100, 50, 900, 10_000), CpuTimes(130, 110, 1900, 12_000)
+    # 1000 ticks went to processes, 940 of them to the run's: 60 of 2000 elsewhere
+    assert machine_share(before, after, own_niced=False, own_ticks=940) == {
+        "cpu_steal": 0.015, "cpu_foreign": 0.03}
+    # per-process ticks are rounded apart from /proc/stat's: never a negative share
+    assert machine_share(before, after, own_niced=True, own_ticks=1010) == {
+        "cpu_steal": 0.015, "cpu_foreign": 0.0}
+
+
 def test_an_unknown_or_short_interval_has_no_share() -> None:
-    reading = CpuTimes(1, 2, 300)
+    reading = CpuTimes(1, 2, 3, 300)
     assert machine_share(None, reading, own_niced=False) is None
     assert machine_share(reading, None, own_niced=False) is None
     assert machine_share(reading, reading, own_niced=False) is None
     # one tick of steal in a window of 49 would read as 2%: too coarse to judge
-    assert machine_share(reading, CpuTimes(2, 2, 300 + MIN_TICKS - 1), own_niced=False) is None
-    assert machine_share(reading, CpuTimes(2, 2, 300 + MIN_TICKS), own_niced=False) == {
+    assert machine_share(reading, CpuTimes(2, 2, 3, 300 + MIN_TICKS - 1),
+                         own_niced=False) is None
+    assert machine_share(reading, CpuTimes(2, 2, 3, 300 + MIN_TICKS), own_niced=False) == {
         "cpu_steal": 0.02, "cpu_niced": 0.0}
 
 
