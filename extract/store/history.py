@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -116,8 +116,9 @@ def _number(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def history_table(report: RunReport) -> pa.Table:
-    """The run's history rows (HISTORY_SCHEMA) from its PhaseStats; phases with n = 0 left out."""
+def history_table(report: RunReport, left_out: Collection[str] = ()) -> pa.Table:
+    """The run's history rows (HISTORY_SCHEMA) from its PhaseStats; phases with n = 0, and
+    those of the suites `left_out`, left out."""
     meta = report.meta
     commit = None if meta.commit in ("", "unknown") else meta.commit
     rows = [
@@ -129,15 +130,16 @@ def history_table(report: RunReport) -> pa.Table:
          "phase": row.phase, "n": row.n, "mean_ns": _number(row.mean_ns),
          "p50_ns": _number(row.p50_ns), "p95_ns": _number(row.p95_ns),
          "p99_ns": _number(row.p99_ns)}
-        for row in report.stats if row.n > 0
+        for row in report.stats if row.n > 0 and row.suite not in left_out
     ]
     return pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)
 
 
-def record_run(runs_dir: Runs, report: RunReport) -> Path:
-    """Write (or replace) the run's history file atomically; returns its path."""
+def record_run(runs_dir: Runs, report: RunReport, left_out: Collection[str] = ()) -> Path:
+    """Write (or replace) the run's history file atomically, without the suites `left_out`;
+    returns its path."""
     final = history_path(runs_dir, report.meta.run_id)
-    table = history_table(report)
+    table = history_table(report, left_out)
     final.parent.mkdir(parents=True, exist_ok=True)
     temp = final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:

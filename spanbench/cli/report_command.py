@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from extract.analyse.analysis import Target, load_targets
+from extract.analyse.disturbance import disturbed_suites
 from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.baseline_table import counts_line, status_lines
 from extract.reports.console import console_report
@@ -86,11 +87,14 @@ def collect(store: RunStore, run_id: str, *, targets: Path | None = None,
 
 
 def record_history(store: RunStore, report: ReportInput) -> Path | None:
-    """Keep the run's statistics for `spanbench trend`; a --quick smoke run is not kept."""
+    """Keep the run's statistics for `spanbench trend` and the gate's calibration; a --quick
+    smoke run is not kept, nor a suite during which the machine was busy elsewhere
+    (extract.analyse.disturbance): it measured the machine as much as the code."""
     try:
-        if store.record(report.meta.run_id).quick:
+        record = store.record(report.meta.run_id)
+        if record.quick:
             return None
-        return history.record_run(store, report)
+        return history.record_run(store, report, left_out=disturbed_suites(record.suites))
     except (RunJsonError, OSError, ValueError) as error:
         raise ReportError(f"cannot record the run in {store.history_dir}: "
                           f"{error}") from None

@@ -14,7 +14,9 @@ from extract.analyse.trend import load_trend
 from extract.reports.model import ReportInput, RunMeta
 from extract.store import history
 from extract.store.history import history_glob, history_path, record_run
-from tests.fake_runs import days
+from extract.store.runstore import RunStore
+from spanbench.cli.report_command import record_history
+from tests.fake_runs import days, reported_run_record, write_run_json
 from tests.unit.reports_fixture import MS, stats
 
 EXPECTED_SCHEMA = [
@@ -192,3 +194,20 @@ def test_runs_are_judged_against_runs_of_the_same_host(tmp_path: Path) -> None:
     assert not any(row.change_began for row in rows)
     assert [row.reference_ns and row.reference_ns / MS for row in rows] == [
         None, 100, 100.5, None, 130, 130.5, 100]
+
+
+def test_a_suite_run_while_the_machine_was_busy_is_not_kept(tmp_path: Path) -> None:
+    """Its medians measured the machine as much as the code: kept, they would widen the bars
+    the gate learns from the history and could mark a change in the trend."""
+    run_id = "20261101T120000Z-bbbbbb"
+    record = reported_run_record(run_id, days(0))
+    record["suites"] = {
+        "e2e_latency": {"status": "ran", "reason": "", "machine": {"cpu_steal": 0.002}},
+        "task_initialization": {"status": "ran", "reason": "",
+                                "machine": {"cpu_steal": 0.001, "cpu_foreign": 0.03}}}
+    write_run_json(tmp_path, run_id, record)
+    report = _report(run_id, 0, [stats("e2e_latency", "linear_3", "e2e.workflow", 17.0),
+                                 stats("task_initialization", "linear_3", "discovery", 1.2)])
+    path = record_history(RunStore.at(tmp_path), report)
+    assert path is not None
+    assert [row["suite"] for row in _rows(path)] == ["e2e_latency"]
