@@ -11,9 +11,11 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -202,3 +204,21 @@ def test_odd_key_values_decode_as_protobuf_decodes_them(monkeypatch: pytest.Monk
         assert got_array.equals(expected_array), (got_array, expected_array)
     *_, done = wire_spans.read_key_values(raws)
     assert done.tolist() == ([False] * 10 + [True, True]) * 3  # the rest went to protobuf
+
+
+@given(st.binary(min_size=0, max_size=80), st.data())
+def test_binary_arrays_hold_exactly_the_slices_at_every_alignment(
+    data: bytes, draw: st.DataObject
+) -> None:
+    slices = draw.draw(
+        st.lists(
+            st.integers(0, len(data)).flatmap(
+                lambda start: st.tuples(st.just(start), st.integers(0, len(data) - start))
+            ),
+            max_size=40,
+        )
+    )
+    starts = np.array([start for start, _ in slices], dtype=np.int64)
+    sizes = np.array([size for _, size in slices], dtype=np.int64)
+    got = wire.binary_array(wire.padded(data), starts, sizes, pa.binary())
+    assert got.to_pylist() == [data[start : start + size] for start, size in slices]
