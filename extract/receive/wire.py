@@ -65,7 +65,12 @@ class Fields:
     @cached_property
     def _by_number(self) -> tuple[Ints, Ints]:
         """(field numbers present, where each one's fields begin and end in `_order`)."""
-        numbers, counts = np.unique(self.number, return_counts=True)
+        if self.number.max(initial=0) < 1 << 16:  # the usual: counted, not sorted
+            counts = np.bincount(self.number)
+            numbers = np.flatnonzero(counts)
+            counts = counts[numbers]
+        else:
+            numbers, counts = np.unique(self.number, return_counts=True)
         return numbers, np.concatenate(([0], np.cumsum(counts)))
 
     @cached_property
