@@ -126,7 +126,7 @@ def walk(buffer: npt.NDArray[np.uint8], starts: Ints, ends: Ints) -> Fields:
     live = np.flatnonzero(position < ends)
     steps: list[tuple[Any, ...]] = []
     while live.size:
-        tag, at = _varints(buffer, position[live])
+        tag, at = varints(buffer, position[live])
         number = (tag >> np.uint64(3)).astype(np.int64)
         wire_type = (tag & np.uint64(7)).astype(np.int64)
         if number.min() < 1 or number.max() >= 1 << 29:
@@ -159,13 +159,13 @@ def _values(
     """(value, start, size, end) of fields of one wire type whose values begin at `at`."""
     size = np.zeros(at.size, dtype=np.int64)
     if wire_type == VARINT:
-        value, after = _varints(buffer, at)
+        value, after = varints(buffer, at)
     elif wire_type == FIXED64:
         value, after = fixed(buffer, at, 8), at + 8
     elif wire_type == FIXED32:
         value, after = fixed(buffer, at, 4), at + 4
     elif wire_type == LEN:
-        length, at = _varints(buffer, at)
+        length, at = varints(buffer, at)
         if (length > (ends - at).clip(0).astype(np.uint64)).any():
             raise Unsupported("a length-delimited field runs past its message")
         value, size = np.zeros(at.size, dtype=np.uint64), length.astype(np.int64)
@@ -177,7 +177,7 @@ def _values(
     return value, at, size, after
 
 
-def _varints(buffer: npt.NDArray[np.uint8], at: Ints) -> tuple[npt.NDArray[np.uint64], Ints]:
+def varints(buffer: npt.NDArray[np.uint8], at: Ints) -> tuple[npt.NDArray[np.uint64], Ints]:
     """The varints starting at `at`, and where each ends (byte by byte, the longer ones on)."""
     byte = buffer[at]
     going = np.flatnonzero(byte >= 0x80)

@@ -222,3 +222,44 @@ def test_binary_arrays_hold_exactly_the_slices_at_every_alignment(
     sizes = np.array([size for _, size in slices], dtype=np.int64)
     got = wire.binary_array(wire.padded(data), starts, sizes, pa.binary())
     assert got.to_pylist() == [data[start : start + size] for start, size in slices]
+
+
+_ANY_VALUES = st.one_of(
+    st.text(max_size=200),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False),
+    st.binary(max_size=8),
+    st.none(),
+    st.lists(st.integers(-5, 5), max_size=2),
+)
+
+
+@st.composite
+def key_value_bytes(draw: st.DrawFn) -> bytes:
+    """A serialized KeyValue: as an SDK writes it, or in a layout protobuf reads as well
+    (value first, a second value merged into the first, an unknown field after)."""
+    key, value = draw(st.text(max_size=140)), draw(_ANY_VALUES)
+    canonical = as_key_values({key: value})[0].SerializeToString()
+    layouts = ["canonical", "value first", "second value", "unknown field"]
+    layout = draw(st.sampled_from(layouts))
+    if layout == "value first":
+        only_value = as_key_values({"": value})[0].SerializeToString()
+        only_key = as_key_values({key: None})[0].SerializeToString()[: -len(b"\x12\x00")]
+        return only_value + only_key
+    if layout == "second value":
+        return canonical + as_key_values({"": draw(_ANY_VALUES)})[0].SerializeToString()
+    if layout == "unknown field":
+        return canonical + b"\x18\x01"  # field 3, a varint
+    return canonical
+
+
+@HEAVY
+@given(st.lists(key_value_bytes(), max_size=30))
+def test_key_values_read_from_the_wire_match_protobuf(raws: list[bytes]) -> None:
+    array = pa.array(raws, pa.binary())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(columns, "_WIRE_READ_MIN_KEY_VALUES", 0)
+        got = columns.decode_key_values(array)
+    for got_array, expected_array in zip(got, columns._parsed_key_values(array), strict=True):
+        assert got_array.equals(expected_array), (got_array, expected_array)
