@@ -22,8 +22,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 VARINT, FIXED64, LEN, FIXED32 = 0, 1, 2, 5
 PADDING: Final = 16
 """Zero bytes a buffer needs after its data: a varint or fixed64 is read as a whole window."""
-_EIGHT: Final = np.arange(8, dtype=np.int64)
-_FOUR: Final = np.arange(4, dtype=np.int64)
 _WORD_STARTS: Final = np.array([0, 4, 8], dtype=np.int64)  # of a view's 3 inline words
 _KEPT_BYTES: Final = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF], dtype=np.uint32)
 _INT32_RANGE: Final = 1 << 31
@@ -197,10 +195,15 @@ def varints(buffer: npt.NDArray[np.uint8], at: Ints) -> tuple[npt.NDArray[np.uin
 
 
 def fixed(buffer: npt.NDArray[np.uint8], at: Ints, width: int) -> npt.NDArray[np.uint64]:
-    """Little-endian fixed64 (`width` 8) or fixed32 (4) numbers starting at `at`."""
-    offsets = _EIGHT if width == 8 else _FOUR
-    window = np.ascontiguousarray(buffer[at[:, None] + offsets])
-    return window.view("<u8" if width == 8 else "<u4").ravel().astype(np.uint64)
+    """Little-endian fixed64 (`width` 8) or fixed32 (4) numbers starting at `at`.
+
+    A number running past the buffer's data (a truncated message, refused by the caller)
+    reads as anything.
+    """
+    words = _words_at(buffer, np.minimum(at, buffer.size - PADDING), width // 4)
+    if width == 4:
+        return words[:, 0].astype(np.uint64)
+    return words[:, 1].astype(np.uint64) << np.uint64(32) | words[:, 0]
 
 
 def int32s(values: npt.NDArray[np.uint64]) -> Ints:
