@@ -2,7 +2,7 @@
 
 The spans' bytes are laid end to end and walked with `wire.walk`; events and statuses are
 walked the same way inside them. Attributes stay serialized KeyValues (their decoding is
-the caller's, once per distinct one) and links stay serialized Links (few of them).
+the caller's, once per distinct one); links are walked as events are.
 Whatever `wire` leaves to protobuf raises `wire.Unsupported`.
 """
 
@@ -26,6 +26,7 @@ _TRACE_ID, _SPAN_ID, _TRACE_STATE, _PARENT_SPAN_ID, _NAME, _KIND = 1, 2, 3, 4, 5
 _START, _END, _ATTRIBUTES, _EVENTS, _LINKS, _STATUS = 7, 8, 9, 11, 13, 15
 _EVENT_TIME, _EVENT_NAME, _EVENT_ATTRIBUTES = 1, 2, 3
 _STATUS_MESSAGE, _STATUS_CODE = 2, 3
+_LINK_TRACE_ID, _LINK_SPAN_ID, _LINK_TRACE_STATE, _LINK_ATTRIBUTES = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,11 @@ class SpanArrays:
     event_time: pa.Int64Array
     event_name: pa.StringArray
     event_attributes: SerializedLists
-    links: SerializedLists
+    link_offsets: pa.Int32Array
+    link_trace_id: pa.StringArray
+    link_span_id: pa.StringArray
+    link_trace_state: pa.StringArray
+    link_attributes: SerializedLists
 
 
 def read_spans(spans: list[bytes]) -> SpanArrays:
@@ -67,6 +72,9 @@ def read_spans(spans: list[bytes]) -> SpanArrays:
     fields = wire.walk(buffer, ends - sizes, ends)
     events = _owned(fields, count, _EVENTS)
     event_fields = wire.walk(buffer, events.start, events.start + events.size)
+    links = _owned(fields, count, _LINKS)
+    link_fields = wire.walk(buffer, links.start, links.start + links.size)
+    link_count = links.owner.size
     statuses = _owned(fields, count, _STATUS, singular=True)
     status_fields = wire.walk(buffer, statuses.start, statuses.start + statuses.size)
     status_count = statuses.owner.size
@@ -97,7 +105,13 @@ def read_spans(spans: list[bytes]) -> SpanArrays:
         event_attributes=_serialized_lists(
             buffer, event_fields, events.owner.size, _EVENT_ATTRIBUTES
         ),
-        links=_serialized_lists(buffer, fields, count, _LINKS),
+        link_offsets=links.offsets,
+        link_trace_id=wire.hex_array(buffer, *link_fields.slices(link_count, _LINK_TRACE_ID)),
+        link_span_id=wire.hex_array(buffer, *link_fields.slices(link_count, _LINK_SPAN_ID)),
+        link_trace_state=wire.binary_array(
+            buffer, *link_fields.slices(link_count, _LINK_TRACE_STATE), pa.string()
+        ),
+        link_attributes=_serialized_lists(buffer, link_fields, link_count, _LINK_ATTRIBUTES),
     )
 
 

@@ -136,6 +136,11 @@ ODD_SPANS = {
     "start twice": b"\x39" + (5).to_bytes(8, "little") + _span().SerializeToString(),
     "a group": b"\x0b\x0c" + _span().SerializeToString(),
     "kind as a fixed64": _span().SerializeToString() + b"\x31" + bytes(8),
+    # links (field 13): a trace id given twice (the last kept), flags (a fixed32) and an
+    # unknown field, which the table leaves out
+    "link's trace id twice": _span().SerializeToString() + b"\x6a\x06\x0a\x01\x01\x0a\x01\x02",
+    "link's flags": _span().SerializeToString() + b"\x6a\x09\x0a\x02\xab\xcd\x35" + bytes(4),
+    "link's unknown field": _span().SerializeToString() + b"\x6a\x05\x12\x01\x07\x60\x01",
 }
 
 
