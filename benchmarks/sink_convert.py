@@ -10,7 +10,8 @@ requests or the bytes themselves, with and without `write_part` (the converter),
 the spans' wire format with numpy (extract.receive.wire_spans); the same `to_tables` kept on
 its protobuf path (span fields read message by message, each distinct attribute parsed by
 protobuf: the converter before the wire read); and a naive converter that decodes, builds
-one dict per span and lets pyarrow make the same table.
+one dict per span and lets pyarrow make the same table. The process keeps freed memory
+mapped (`heap.keep_freed_memory`), as the sink does.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from extract.receive import columns
 from extract.receive.columns import SPAN_KINDS, STATUS_CODES, text_of, to_tables
+from extract.receive.heap import keep_freed_memory
 from extract.receive.otlp_decode import UNASSIGNED, decode_protobuf, screen
 from extract.store.parquet_store import SCHEMA, write_part
 from spanbench.vocabulary import Attr, Suite
@@ -224,6 +226,7 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    keep_freed_memory()
 
     spans = sdk_spans(args.spans)
     bodies = request_bodies(spans)

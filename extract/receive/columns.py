@@ -30,7 +30,6 @@ from opentelemetry.proto.common.v1.common_pb2 import (
     KeyValue,
     KeyValueList,
 )
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from extract.receive.otlp_decode import (
     RUN_ID_PATTERN,
@@ -562,15 +561,14 @@ class _WireCollected(_Collected):
             [spans.event_time.view(_TIMESTAMP), spans.event_name, event_map, event_types],
             fields=list(EVENT_TYPE),
         )
-        for raw in spans.links.items.to_pylist():
-            try:
-                link = Span.Link.FromString(raw)
-            except DecodeError as error:
-                raise Unsupported("a link protobuf rejects") from error
-            self.link_fields["trace_id"].append(link.trace_id.hex())
-            self.link_fields["span_id"].append(link.span_id.hex())
-            self.link_fields["trace_state"].append(link.trace_state)
-            self.link_attributes.add(link.attributes)
+        link_map, link_types = serialized_maps(
+            spans.link_attributes.items, spans.link_attributes.offsets
+        )
+        links = pa.StructArray.from_arrays(
+            [spans.link_trace_id, spans.link_span_id, spans.link_trace_state, link_map,
+             link_types],
+            fields=list(LINK_TYPE),
+        )  # fmt: skip
         return {
             "Timestamp": spans.start.view(_TIMESTAMP),
             "EndTimestamp": spans.end.view(_TIMESTAMP),
@@ -586,7 +584,7 @@ class _WireCollected(_Collected):
             "StatusCode": enum_names(spans.status_code, STATUS_CODES, "StatusCode"),
             "StatusMessage": spans.status_message,
             "Events": pa.ListArray.from_arrays(spans.event_offsets, events),
-            "Links": pa.ListArray.from_arrays(spans.links.offsets, self._links()),
+            "Links": pa.ListArray.from_arrays(spans.link_offsets, links),
         }
 
 

@@ -24,6 +24,7 @@ import uvicorn
 from extract.receive.backlog import Backlog
 from extract.receive.converter import Converter, chunk_bytes_for
 from extract.receive.forwarder import Forwarder
+from extract.receive.heap import keep_freed_memory
 from extract.receive.ingest import Ingestor, SinkCounters
 from extract.receive.receiver_grpc import BindError, GrpcReceiver, start_grpc
 from extract.receive.receiver_http import HttpReceiver
@@ -260,6 +261,7 @@ class Sink:
 
 def run(settings: SinkSettings, on_ready: Callable[[Bound], None] | None = None) -> int:
     """Run a sink in this process until SIGTERM/SIGINT; return its exit code."""
+    keep_freed_memory()  # the converter's arrays reuse pages instead of faulting in new ones
 
     async def main() -> int:
         sink = Sink(settings)

@@ -2,7 +2,7 @@
 
 The spans' bytes are laid end to end and walked with `wire.walk`; events and statuses are
 walked the same way inside them. Attributes stay serialized KeyValues (their decoding is
-the caller's, once per distinct one) and links stay serialized Links (few of them).
+the caller's, once per distinct one); links are walked as events are.
 Whatever `wire` leaves to protobuf raises `wire.Unsupported`.
 """
 
@@ -26,6 +26,7 @@ _TRACE_ID, _SPAN_ID, _TRACE_STATE, _PARENT_SPAN_ID, _NAME, _KIND = 1, 2, 3, 4, 5
 _START, _END, _ATTRIBUTES, _EVENTS, _LINKS, _STATUS = 7, 8, 9, 11, 13, 15
 _EVENT_TIME, _EVENT_NAME, _EVENT_ATTRIBUTES = 1, 2, 3
 _STATUS_MESSAGE, _STATUS_CODE = 2, 3
+_LINK_TRACE_ID, _LINK_SPAN_ID, _LINK_TRACE_STATE, _LINK_ATTRIBUTES = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,11 @@ class SpanArrays:
     event_time: pa.Int64Array
     event_name: pa.StringArray
     event_attributes: SerializedLists
-    links: SerializedLists
+    link_offsets: pa.Int32Array
+    link_trace_id: pa.StringArray
+    link_span_id: pa.StringArray
+    link_trace_state: pa.StringArray
+    link_attributes: SerializedLists
 
 
 def read_spans(spans: list[bytes]) -> SpanArrays:
@@ -67,6 +72,9 @@ def read_spans(spans: list[bytes]) -> SpanArrays:
     fields = wire.walk(buffer, ends - sizes, ends)
     events = _owned(fields, count, _EVENTS)
     event_fields = wire.walk(buffer, events.start, events.start + events.size)
+    links = _owned(fields, count, _LINKS)
+    link_fields = wire.walk(buffer, links.start, links.start + links.size)
+    link_count = links.owner.size
     statuses = _owned(fields, count, _STATUS, singular=True)
     status_fields = wire.walk(buffer, statuses.start, statuses.start + statuses.size)
     status_count = statuses.owner.size
@@ -97,7 +105,13 @@ def read_spans(spans: list[bytes]) -> SpanArrays:
         event_attributes=_serialized_lists(
             buffer, event_fields, events.owner.size, _EVENT_ATTRIBUTES
         ),
-        links=_serialized_lists(buffer, fields, count, _LINKS),
+        link_offsets=links.offsets,
+        link_trace_id=wire.hex_array(buffer, *link_fields.slices(link_count, _LINK_TRACE_ID)),
+        link_span_id=wire.hex_array(buffer, *link_fields.slices(link_count, _LINK_SPAN_ID)),
+        link_trace_state=wire.binary_array(
+            buffer, *link_fields.slices(link_count, _LINK_TRACE_STATE), pa.string()
+        ),
+        link_attributes=_serialized_lists(buffer, link_fields, link_count, _LINK_ATTRIBUTES),
     )
 
 
@@ -145,65 +159,52 @@ def _nanoseconds(values: npt.NDArray[np.uint64]) -> pa.Int64Array:
 # Field numbers of KeyValue and AnyValue (opentelemetry/proto/common/v1/common.proto).
 _KEY, _VALUE = 1, 2
 _STRING_VALUE, _BOOL_VALUE, _INT_VALUE = 1, 2, 3
+_KEY_TAG, _VALUE_TAG = _KEY << 3 | LEN, _VALUE << 3 | LEN
+_STRING_TAG, _BOOL_TAG, _INT_TAG = _STRING_VALUE << 3 | LEN, _BOOL_VALUE << 3, _INT_VALUE << 3
+_READ_TAGS: Final = np.array([_STRING_TAG, _BOOL_TAG, _INT_TAG], dtype=np.uint8)
 
 
 def read_key_values(raws: pa.BinaryArray) -> tuple[pa.Array, pa.Array, pa.Array, wire.Bools]:
     """Key, AsString text and type name (null for a string) of serialized KeyValues.
 
-    Only those holding exactly a key and a string, bool or int value are read (`done`
-    marks them); the others' items are placeholders, for protobuf to decode.
+    Only those laid out as every SDK writes them, the key and then a value holding one
+    string, bool or int, are read (`done` marks them); the others' items are placeholders,
+    for protobuf to decode. Their layout is checked at fixed steps instead of walked.
     """
     count = len(raws)
     offsets = np.frombuffer(raws.buffers()[1], dtype=np.int32)[raws.offset :][: count + 1]
     offsets = offsets.astype(np.int64)
     buffer = wire.padded(memoryview(raws.buffers()[2] or b"")[: offsets[-1]])
-    fields = wire.walk(buffer, offsets[:-1], offsets[1:])
-    key = (fields.number == _KEY) & (fields.wire_type == LEN)
-    value = (fields.number == _VALUE) & (fields.wire_type == LEN)
-    plain = (
-        (np.bincount(fields.message, minlength=count) == 2)
-        & (np.bincount(fields.message[key], minlength=count) == 1)
-        & (np.bincount(fields.message[value], minlength=count) == 1)
-    )
-    candidates = np.flatnonzero(plain)
-    value_start = np.zeros(count, dtype=np.int64)
-    value_size = np.zeros(count, dtype=np.int64)
-    value_start[fields.message[value]] = fields.start[value]
-    value_size[fields.message[value]] = fields.size[value]
-    starts = value_start[candidates]
-    any_values = wire.walk(buffer, starts, starts + value_size[candidates])
-    single = np.bincount(any_values.message, minlength=candidates.size) == 1
-    kind = np.zeros(candidates.size, dtype=np.int64)  # 0: left to protobuf
-    numbers, types = any_values.number, any_values.wire_type
-    kind[any_values.message] = np.select(
-        [
-            (numbers == _STRING_VALUE) & (types == LEN),
-            (numbers == _BOOL_VALUE) & (types == VARINT),
-            (numbers == _INT_VALUE) & (types == VARINT),
-        ],
-        [_STRING_VALUE, _BOOL_VALUE, _INT_VALUE],
-        0,
-    )
-    kind[~single] = 0
-    done = np.zeros(count, dtype=np.bool_)
-    done[candidates[kind > 0]] = True
-    per_kind = np.zeros(count, dtype=np.int64)
-    per_kind[candidates] = kind
-    per_kind[~done] = 0
-    # Each read value's one AnyValue field, laid out per KeyValue.
-    number_value = np.zeros(count, dtype=np.uint64)
-    text_start = np.zeros(count, dtype=np.int64)
-    text_size = np.zeros(count, dtype=np.int64)
-    owners = candidates[any_values.message]
-    number_value[owners] = any_values.value
-    text_start[owners] = any_values.start
-    text_size[owners] = any_values.size
-    text_size[per_kind != _STRING_VALUE] = 0
-    key_start = np.zeros(count, dtype=np.int64)
-    key_size = np.zeros(count, dtype=np.int64)
-    key_start[fields.message[key]] = fields.start[key]
-    key_size[fields.message[key]] = fields.size[key]
-    key_size[~done] = 0
+    starts, ends = offsets[:-1], offsets[1:]
+    last = int(offsets[-1])  # what is read from here on is padding: zeros
+
+    def where_still(done: wire.Bools, positions: wire.Ints) -> wire.Ints:
+        """The positions of the KeyValues still `done`; the others read padding (no varint
+        of 11 bytes or more, whatever the bytes that fail the checks hold)."""
+        return np.where(done, np.minimum(positions, last), last)
+
+    def length(values: npt.NDArray[np.uint64]) -> wire.Ints:
+        return np.minimum(values, np.uint64(last)).astype(np.int64)
+
+    done = (starts < ends) & (buffer[starts] == _KEY_TAG)
+    key_size, key_start = wire.varints(buffer, where_still(done, starts + 1))
+    value_tag_at = where_still(done, key_start + length(key_size))
+    done &= buffer[value_tag_at] == _VALUE_TAG
+    value_size, any_value_start = wire.varints(buffer, where_still(done, value_tag_at + 1))
+    done &= (value_size > 0) & (any_value_start + length(value_size) == ends)
+    any_value_tag = buffer[where_still(done, any_value_start)]
+    done &= np.isin(any_value_tag, _READ_TAGS)
+    number_value, number_end = wire.varints(buffer, where_still(done, any_value_start + 1))
+    string_kv = done & (any_value_tag == _STRING_TAG)
+    string_kv &= number_end + length(number_value) == ends
+    bool_kv = done & (any_value_tag == _BOOL_TAG) & (number_end == ends)
+    int_kv = done & (any_value_tag == _INT_TAG) & (number_end == ends)
+    done = string_kv | bool_kv | int_kv
+    per_kind = np.select([string_kv, bool_kv, int_kv], [_STRING_VALUE, _BOOL_VALUE, _INT_VALUE])
+    text_start = np.where(string_kv, number_end, 0)
+    text_size = np.where(string_kv, length(number_value), 0)
+    key_start = np.where(done, key_start, 0)
+    key_size = np.where(done, length(key_size), 0)
     is_int = pa.array(per_kind == _INT_VALUE)
     is_bool = pa.array(per_kind == _BOOL_VALUE)
     int_texts = pa.array(number_value.view(np.int64)).cast(pa.string())

@@ -11,9 +11,11 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -134,6 +136,11 @@ ODD_SPANS = {
     "start twice": b"\x39" + (5).to_bytes(8, "little") + _span().SerializeToString(),
     "a group": b"\x0b\x0c" + _span().SerializeToString(),
     "kind as a fixed64": _span().SerializeToString() + b"\x31" + bytes(8),
+    # links (field 13): a trace id given twice (the last kept), flags (a fixed32) and an
+    # unknown field, which the table leaves out
+    "link's trace id twice": _span().SerializeToString() + b"\x6a\x06\x0a\x01\x01\x0a\x01\x02",
+    "link's flags": _span().SerializeToString() + b"\x6a\x09\x0a\x02\xab\xcd\x35" + bytes(4),
+    "link's unknown field": _span().SerializeToString() + b"\x6a\x05\x12\x01\x07\x60\x01",
 }
 
 
@@ -202,3 +209,62 @@ def test_odd_key_values_decode_as_protobuf_decodes_them(monkeypatch: pytest.Monk
         assert got_array.equals(expected_array), (got_array, expected_array)
     *_, done = wire_spans.read_key_values(raws)
     assert done.tolist() == ([False] * 10 + [True, True]) * 3  # the rest went to protobuf
+
+
+@given(st.binary(min_size=0, max_size=80), st.data())
+def test_binary_arrays_hold_exactly_the_slices_at_every_alignment(
+    data: bytes, draw: st.DataObject
+) -> None:
+    slices = draw.draw(
+        st.lists(
+            st.integers(0, len(data)).flatmap(
+                lambda start: st.tuples(st.just(start), st.integers(0, len(data) - start))
+            ),
+            max_size=40,
+        )
+    )
+    starts = np.array([start for start, _ in slices], dtype=np.int64)
+    sizes = np.array([size for _, size in slices], dtype=np.int64)
+    got = wire.binary_array(wire.padded(data), starts, sizes, pa.binary())
+    assert got.to_pylist() == [data[start : start + size] for start, size in slices]
+
+
+_ANY_VALUES = st.one_of(
+    st.text(max_size=200),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False),
+    st.binary(max_size=8),
+    st.none(),
+    st.lists(st.integers(-5, 5), max_size=2),
+)
+
+
+@st.composite
+def key_value_bytes(draw: st.DrawFn) -> bytes:
+    """A serialized KeyValue: as an SDK writes it, or in a layout protobuf reads as well
+    (value first, a second value merged into the first, an unknown field after)."""
+    key, value = draw(st.text(max_size=140)), draw(_ANY_VALUES)
+    canonical = as_key_values({key: value})[0].SerializeToString()
+    layouts = ["canonical", "value first", "second value", "unknown field"]
+    layout = draw(st.sampled_from(layouts))
+    if layout == "value first":
+        only_value = as_key_values({"": value})[0].SerializeToString()
+        only_key = as_key_values({key: None})[0].SerializeToString()[: -len(b"\x12\x00")]
+        return only_value + only_key
+    if layout == "second value":
+        return canonical + as_key_values({"": draw(_ANY_VALUES)})[0].SerializeToString()
+    if layout == "unknown field":
+        return canonical + b"\x18\x01"  # field 3, a varint
+    return canonical
+
+
+@HEAVY
+@given(st.lists(key_value_bytes(), max_size=30))
+def test_key_values_read_from_the_wire_match_protobuf(raws: list[bytes]) -> None:
+    array = pa.array(raws, pa.binary())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(columns, "_WIRE_READ_MIN_KEY_VALUES", 0)
+        got = columns.decode_key_values(array)
+    for got_array, expected_array in zip(got, columns._parsed_key_values(array), strict=True):
+        assert got_array.equals(expected_array), (got_array, expected_array)
