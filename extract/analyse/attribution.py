@@ -34,10 +34,11 @@ ROOTS_SQL = ("SELECT w, root_start, root_end FROM e2e_status($run_id) WHERE comp
              "ORDER BY w")
 
 TOTALS_SQL = """
-SELECT r.TraceId AS trace_id, r.Scenario AS scenario, c.phase,
+SELECT r.TraceId AS trace_id, r.Scenario AS scenario, p.phase,
        sum(c.ns)::BIGINT AS attributed_ns
-FROM {cells} c JOIN e2e_status($run_id) r USING (w)
-GROUP BY r.TraceId, r.Scenario, c.phase
+FROM (SELECT w, code, sum(ns) AS ns FROM {cells} GROUP BY w, code) c
+JOIN e2e_status($run_id) r USING (w) JOIN {phases} p USING (code)
+GROUP BY r.TraceId, r.Scenario, p.phase
 """
 
 _HEADROOM = 2 ** 62
@@ -50,18 +51,21 @@ def attribute(con: duckdb.DuckDBPyConnection, run_id: str, table: str) -> None:
     attributed_ns). Reads the macros e2e_walk and e2e_status of the connection."""
     clipped = con.sql(CLIPPED_SQL, params={"run_id": run_id}).to_arrow_table()
     roots = con.sql(ROOTS_SQL, params={"run_id": run_id}).to_arrow_table()
-    cells = _cells(clipped, roots)
-    if cells is None:
+    found = _cells(clipped, roots)
+    if found is None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
                     "SELECT * FROM e2e_attribution($run_id)", {"run_id": run_id})
         return
-    name = f"{table}_cells"
-    con.register(name, cells)
+    cells, phases = found
+    names = {"cells": f"{table}_cells", "phases": f"{table}_phases"}
+    con.register(names["cells"], cells)
+    con.register(names["phases"], phases)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS " + TOTALS_SQL.format(cells=name),
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS " + TOTALS_SQL.format(**names),
                     {"run_id": run_id})
     finally:
-        con.unregister(name)
+        for name in names.values():
+            con.unregister(name)
 
 
 class _Axis:
@@ -108,8 +112,9 @@ def _highest_bit(mask: np.ndarray) -> np.ndarray:
     return guess - (np.left_shift(np.int64(1), guess) > mask)
 
 
-def _cells(clipped: pa.Table, roots: pa.Table) -> pa.Table | None:
-    """(w, phase, ns) per elementary interval of every complete workflow (steps 1-3)."""
+def _cells(clipped: pa.Table, roots: pa.Table) -> tuple[pa.Table, pa.Table] | None:
+    """(w, code, ns) per elementary interval of every complete workflow (steps 1-3), and the
+    phase of each code (code, phase)."""
     w = clipped["w"].to_numpy().astype(np.int64)
     depth = clipped["depth"].to_numpy().astype(np.int64)
     s = clipped["s"].to_numpy()
@@ -139,7 +144,8 @@ def _cells(clipped: pa.Table, roots: pa.Table) -> pa.Table | None:
     event_w = np.concatenate([w[kept], w[kept], root_w, root_w])
     event_b = np.concatenate([start[kept], e[kept], root_start, root_end])
     delta = np.concatenate([bit, -bit, np.zeros(2 * len(root_w), np.int64)])
-    order = np.argsort(workflows.at(event_root, event_b))
+    # stable: timsort, fast on the sorted runs the pieces already come in
+    order = np.argsort(workflows.at(event_root, event_b), kind="stable")
     event_w, event_b, delta = event_w[order], event_b[order], delta[order]
     mask = np.cumsum(delta)
     # Of the rows sharing a boundary only the last gets the interval up to the next one.
@@ -155,5 +161,5 @@ def _cells(clipped: pa.Table, roots: pa.Table) -> pa.Table | None:
         piece = np.searchsorted(groups.at(groups.group[kept], start[kept]),
                                 groups.at(group, cell_b[open_]), side="right") - 1
         phase[open_] = codes[piece]
-    return pa.table({"w": cell_w, "phase": pa.DictionaryArray.from_arrays(
-        pa.array(phase.astype(np.int32)), phases).cast(pa.string()), "ns": ns[at]})
+    return (pa.table({"w": cell_w, "code": phase.astype(np.int32), "ns": ns[at]}),
+            pa.table({"code": np.arange(len(phases), dtype=np.int32), "phase": phases}))
