@@ -9,8 +9,10 @@ join cost most of the analysis. Steps, as the macro numbers them:
 2. Every piece adds 2^depth at its start and takes it away at its end; over all boundaries
    sorted by (w, b) the running sum is each workflow's mask of open depths, and an interval's
    winning depth is its mask's highest bit ('wait' when 0).
-3. The winner is the piece of that depth that started last at or before the interval: per depth,
-   a running maximum of the positions where a piece of that depth starts.
+3. The winner is the piece of that depth that started last at or before the interval: a binary
+   search among the pieces, laid out by (w, depth, start) on one int64 axis.
+The axes hold each workflow's (or group's) time from its start, groups one after another; a run
+whose summed spans would not fit in an int64 falls back to the macro.
 """
 
 from __future__ import annotations
