@@ -24,7 +24,7 @@ import numpy as np
 
 import queries
 from benchmarks.analysis_scale import RUN, synthesize
-from extract.analyse import breakdown
+from extract.analyse import attribution, breakdown
 from extract.analyse.duckdb_runner import open_runs
 from spanbench.vocabulary import Suite
 
@@ -52,7 +52,8 @@ class Steps:
 
 def profile_once(runs: Path, steps: Steps) -> None:
     loaded = queries.load()
-    con = steps.run("open_runs", lambda: open_runs(runs, [RUN], connection=duckdb.connect()))
+    con = steps.run("open_runs", lambda: open_runs(runs, [RUN], connection=duckdb.connect(),
+                                                          in_memory=True))
     for name in ("phase_summary", "phase_stats"):
         steps.run(name, lambda name=name: con.execute(loaded[name].sql,
                                                       {"run_id": RUN}).fetchall())
@@ -60,9 +61,13 @@ def profile_once(runs: Path, steps: Steps) -> None:
         loaded["worker_phases"].sql, {"run_id": RUN, "suite": Suite.E2E_LATENCY}).fetchall())
     con.execute(loaded[breakdown.MACROS].sql)
     for macro, table in breakdown._CACHED:
-        steps.run(f"e2e_analysis: {macro}", lambda macro=macro, table=table: con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {macro}($run_id)",
-            {"run_id": RUN}))
+        if macro == breakdown.ATTRIBUTION:
+            steps.run(f"e2e_analysis: {macro} (numpy)",
+                      lambda table=table: attribution.attribute(con, RUN, table))
+        else:
+            steps.run(f"e2e_analysis: {macro}", lambda macro=macro, table=table: con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {macro}($run_id)",
+                {"run_id": RUN}))
         con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}(run) AS TABLE SELECT * FROM {table}")
     steps.run("e2e_breakdown", lambda: breakdown.e2e_breakdown(con, RUN, macros=False))
     steps.run("e2e_completeness", lambda: breakdown.trace_completeness(con, RUN, macros=False))

@@ -18,7 +18,8 @@ The data: e2e_latency workflow traces of the five templates (root, api.create_ta
 publish, result.process under the submit → discovery, publish, task.finalize; half of them
 untraced, ~2% warm-up, per-workflow speed and per-span noise), plus 20% flat worker_execution
 spans, written as Parquet parts of the store's layout, vectorised with numpy and pyarrow.
-DuckDB: phase_summary, phase_stats, worker_phases, e2e_breakdown, e2e_workflow_breakdown,
+DuckDB (the run's spans read into a temporary table once, open_runs in_memory, as the
+reports do): phase_summary, phase_stats, worker_phases, e2e_breakdown, e2e_workflow_breakdown,
 e2e_completeness and e2e_lifecycle through open_runs. pandas: per-phase count, mean, p50, p95,
 p99; per-handler worker phases; and the same breakdown (depth by repeated merges, elementary
 intervals, deepest-open winner) with completeness — map lookups done by pyarrow first.
@@ -248,8 +249,9 @@ def _flat_table(count: int, rng: np.random.Generator) -> pa.Table:
 
 
 def duckdb_analysis(runs_dir: Path) -> dict[str, int]:
-    """Every analysis query over the run, from the Parquet files; returns row counts."""
-    con = open_runs(runs_dir, [RUN], connection=duckdb.connect())
+    """Every analysis query over the run, from the Parquet files (read into memory once, as a
+    report reads them); returns row counts."""
+    con = open_runs(runs_dir, [RUN], connection=duckdb.connect(), in_memory=True)
     loaded = queries.load()
     counts = {name: len(con.execute(loaded[name].sql, {"run_id": RUN}).fetchall())
               for name in ("phase_summary", "phase_stats") if name in loaded}

@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 import queries
+from extract.analyse import attribution
 
 MACROS = "e2e_workflows"
 
@@ -119,8 +120,9 @@ def lifecycle_counts(con: duckdb.DuckDBPyConnection, run_id: str, *, macros: boo
             in _run(con, "e2e_lifecycle", run_id, macros=macros)]
 
 
+ATTRIBUTION = "e2e_attribution"
 _CACHED = (("e2e_roots", "e2e_roots_of_run"), ("e2e_walk", "e2e_walk_of_run"),
-           ("e2e_status", "e2e_status_of_run"), ("e2e_attribution", "e2e_attribution_of_run"))
+           ("e2e_status", "e2e_status_of_run"), (ATTRIBUTION, "e2e_attribution_of_run"))
 
 
 def e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str, *,
@@ -130,13 +132,17 @@ def e2e_analysis(con: duckdb.DuckDBPyConnection, run_id: str, *,
 
     The walk, the workflows' status and the attribution are kept in temporary tables while the
     four queries run (their macros are pointed at them), then dropped and the macros restored.
+    The attribution is extract.analyse.attribution's: the macro's rule, vectorised.
     """
     macros = queries.load()[MACROS].sql
     con.execute(macros)
     try:
         for macro, table in _CACHED:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {macro}($run_id)",
-                        {"run_id": run_id})
+            if macro == ATTRIBUTION:
+                attribution.attribute(con, run_id, table)
+            else:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                            f"SELECT * FROM {macro}($run_id)", {"run_id": run_id})
             con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}(run) AS TABLE "
                         f"SELECT * FROM {table}")
         return E2eAnalysis(

@@ -54,6 +54,7 @@ def open_runs(
     run_ids: Sequence[str] | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
     phase_map: PhaseMap | None = None,
+    in_memory: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """A connection with view `spans` over the runs' part files (all runs when None) and the
     queries' macros (queries.macros).
@@ -64,6 +65,9 @@ def open_runs(
     step ids join their workflows (extract.analyse.stitching).
     The file list is fixed when the view is made: call again to see parts written later.
     Runs in a bucket are read through pyarrow's S3 filesystem (no DuckDB extension needed).
+    `in_memory`: `spans` is a temporary table holding the view's rows, read from the files
+    once; for a caller that runs many queries (the full analysis, a report), each of which
+    would otherwise decode the Parquet, attribute maps included, again.
     """
     store = RunStore.at(runs_dir)
     named = run_ids is not None
@@ -97,8 +101,11 @@ def open_runs(
         rows = f"SELECT * FROM {OWN_VIEW} UNION ALL BY NAME SELECT * FROM {stitching.STITCHED}"
     else:
         rows = f"SELECT * FROM {OWN_VIEW}"
+    con.execute(f"DROP TABLE IF EXISTS temp.{VIEW}")  # an earlier in_memory open's
     con.execute(f"CREATE OR REPLACE VIEW {VIEW} AS SELECT * REPLACE "
                 f"(bench_mapped_phase(SpanName, SpanAttributes, Phase) AS Phase) FROM ({rows})")
+    if in_memory:  # the temporary table comes first in name resolution: it hides the view
+        con.execute(f"CREATE TEMP TABLE {VIEW} AS SELECT * FROM main.{VIEW}")
     return con
 
 

@@ -100,7 +100,7 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
     if baseline_dir is not None and not baseline_dir.is_dir():
         raise ReportInputError(f"no baseline at {baseline_dir}: save one with "
                                "'spanbench run --save-baseline NAME'")
-    con = open_runs(store, [run_id], phase_map=phase_map)
+    con = open_runs(store, [run_id], phase_map=phase_map, in_memory=True)
     try:
         stats = analysis.phase_statistics(con, run_id)
         ran = {row.suite for row in stats}

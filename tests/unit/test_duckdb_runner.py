@@ -103,3 +103,16 @@ def test_a_request_delivered_twice_counts_once(tmp_path: Path) -> None:
     assert _counts(con) == [("run-r", 5)]
     assert con.sql("SELECT count(*) FROM spans_as_stored").fetchall() == [(8,)]
     assert con.sql("SELECT count(DISTINCT SpanId) FROM spans").fetchall() == [(5,)]
+
+
+def test_in_memory_holds_the_views_rows_until_opened_again(runs_dir: Path) -> None:
+    con = open_runs(runs_dir, ["run-a"], in_memory=True)
+    held = con.sql("SELECT * FROM spans ORDER BY SpanId").fetchall()
+    assert held == con.sql("SELECT * FROM main.spans ORDER BY SpanId").fetchall()
+    assert len(held) == 5
+    assert con.execute("SELECT count(*) FROM duckdb_tables() "
+                       "WHERE temporary AND table_name = 'spans'").fetchall() == [(1,)]
+    _write(runs_dir, "run-a", "2", 1)
+    assert _counts(con) == [("run-a", 5)]
+    open_runs(runs_dir, ["run-a"], connection=con)
+    assert _counts(con) == [("run-a", 6)]
