@@ -94,7 +94,7 @@ def record_history(store: RunStore, report: ReportInput) -> Path | None:
         record = store.record(report.meta.run_id)
         if record.quick:
             return None
-        return history.record_run(store, report, left_out=disturbed_suites(record.suites))
+        return history.record_run(store, report, left_out=disturbed_suites(record.suites or {}))
     except (RunJsonError, OSError, ValueError) as error:
         raise ReportError(f"cannot record the run in {store.history_dir}: "
                           f"{error}") from None
