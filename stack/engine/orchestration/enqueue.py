@@ -114,18 +114,49 @@ class Publishing:
         return published
 
 
+@dataclass(frozen=True)
+class SentDiscovery:
+    """A discovery sent in a pipeline whose answer is not read yet; its phase is open."""
+
+    phase: PhaseRecord
+    cursor: AsyncCursor[Any]
+
+
+async def send_discovery(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
+                         task_uuid: UUID | str, cause: str) -> SentDiscovery:
+    """Send the readiness query and open its discovery phase; in a pipeline it goes in the
+    round trip of what was sent before it. `publish_discovered` reads it."""
+    discovery = recorder.phase(Phase.DISCOVERY, parent=parent,
+                               attributes={Attr.DISCOVERY_CAUSE: cause,
+                                           **db_attributes("SELECT", READY_STEPS_SQL)})
+    discovery.__enter__()
+    return SentDiscovery(discovery, await conn.execute(READY_STEPS_SQL, (task_uuid,)))
+
+
 async def enqueue_ready_steps(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
                               task: TaskRef, cause: str) -> Publishing:
     """Discover the task's ready steps (one round trip) and send a publish for each (in a
     pipeline, without waiting: `Publishing.settle` reads them after the commit). `cause`
     (task.initialize, result.process or SWEEP) is stamped on the discovery and publish spans."""
+    sent = await send_discovery(conn, recorder, parent, task.task_uuid, cause)
+    return await publish_discovered(conn, recorder, parent, task, cause, sent)
+
+
+async def publish_discovered(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
+                             task: TaskRef, cause: str, sent_discovery: SentDiscovery
+                             ) -> Publishing:
+    """Read a sent discovery's answer, end its phase, and send a publish for each ready step
+    (see `enqueue_ready_steps`). A discovery whose answer is never read ends no phase."""
     caused = {**task.attributes, Attr.DISCOVERY_CAUSE: cause}
-    with recorder.phase(Phase.DISCOVERY, parent=parent,
-                        attributes={**caused,
-                                    **db_attributes("SELECT", READY_STEPS_SQL)}) as discovery:
-        cur = await conn.execute(READY_STEPS_SQL, (task.task_uuid,))
-        ready = [row["workflow_step_uuid"] for row in await cur.fetchall()]
-        discovery.set_attribute(Attr.READY_STEPS, len(ready))
+    discovery = sent_discovery.phase
+    discovery.set_attributes(task.attributes)
+    try:
+        ready = [row["workflow_step_uuid"] for row in await sent_discovery.cursor.fetchall()]
+    except BaseException as error:
+        discovery.__exit__(type(error), error, error.__traceback__)
+        raise
+    discovery.set_attribute(Attr.READY_STEPS, len(ready))
+    discovery.__exit__(None, None, None)
     queue = worker_queue(task.namespace)
     sent: list[tuple[UUID, PhaseRecord, AsyncCursor[Any]]] = []
     for step_uuid in ready:

@@ -23,6 +23,8 @@ from stack.engine.orchestration.enqueue import (
     enqueue_ready_steps,
     lock_task,
     locked_task,
+    publish_discovered,
+    send_discovery,
     send_lock_task,
 )
 from stack.engine.telemetry import messaging_attributes
@@ -158,10 +160,11 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                          message: dict[str, Any]) -> ResultOutcome:
     """Process one message of orchestration_step_results and delete it, in one transaction.
 
-    Pipelined: BEGIN, the delete and a success's transition go with the task's lock in one
-    round trip (the transition runs under the lock: the server takes them in order), then
-    discovery, then the publishes with the COMMIT. The finalization check runs only when no
-    step was ready: a task with a step about to be enqueued is still processing."""
+    Pipelined: BEGIN, the delete, and a success's transition and discovery go with the task's
+    lock in one round trip (they run under the lock: the server takes them in order), then the
+    publishes with the COMMIT. An error's transitions need the lock's answer first, so its
+    discovery takes a round trip of its own. The finalization check runs only when no step
+    was ready: a task with a step about to be enqueued is still processing."""
     result = StepResultMessage.from_json(message["message"])
     incoming = extract_message_headers(message.get("headers"))
     attributes = {
@@ -179,6 +182,8 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
             await conn.execute(DELETE_SQL, (ORCHESTRATION_RESULTS_QUEUE, message["msg_id"]))
             lock = await send_lock_task(conn, result.task_uuid)
             completion = await send_completion(conn, result)
+            discovery = (None if completion is None else await send_discovery(
+                conn, recorder, processing, result.task_uuid, Phase.RESULT_PROCESS))
             task = await locked_task(lock)
             outcome = ResultOutcome(applied=False)
             if task is not None:
@@ -187,8 +192,11 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                 if applied:
                     processing.set_attribute(Attr.TRANSITIONS, 1 if result.status == "success"
                                              else 1 if retry_after is None else 2)
-                    publishing = await enqueue_ready_steps(conn, recorder, processing, task,
-                                                           Phase.RESULT_PROCESS)
+                    publishing = await (
+                        enqueue_ready_steps(conn, recorder, processing, task,
+                                            Phase.RESULT_PROCESS) if discovery is None
+                        else publish_discovered(conn, recorder, processing, task,
+                                                Phase.RESULT_PROCESS, discovery))
                     final = (None if publishing.ready
                              else await finalize_if_done(conn, recorder, processing, task))
                     outcome = ResultOutcome(True, retry_after, final)
