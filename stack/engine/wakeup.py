@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,9 +50,12 @@ class Wake:
 class Wakeup:
     """Collects the queue names announced on NOTIFY channels until a consumer asks for them."""
 
-    def __init__(self, database_url: str, channels: Iterable[str]) -> None:
+    def __init__(self, database_url: str, channels: Iterable[str],
+                 wanted: Callable[[str], bool] | None = None) -> None:
+        """`wanted` picks the queues whose notifications wake the consumer (default: all)."""
         self._database_url = database_url
         self._channels = tuple(channels)
+        self._wanted = wanted
         self._event = asyncio.Event()
         self._wake = Wake()
         self.connected = asyncio.Event()
@@ -87,6 +90,8 @@ class Wakeup:
             announced = None
         if not isinstance(announced, dict) or not isinstance(announced.get("queue_name"), str):
             self._wake.everything = True
+        elif self._wanted is not None and not self._wanted(announced["queue_name"]):
+            return
         else:
             message = _carried_message(announced)
             if message is not None and len(self._wake.messages) < MAX_HELD_MESSAGES:

@@ -26,8 +26,13 @@ from stack.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
+WORKER_QUEUE_PREFIX = "worker_"
 QUEUES_SQL = r"SELECT queue_name FROM pgmq.meta WHERE queue_name LIKE 'worker\_%\_queue'"
 RETRY_DELAY_S = 0.5
+
+
+def is_worker_queue(queue: str) -> bool:
+    return queue.startswith(WORKER_QUEUE_PREFIX)
 
 
 class ClaimPhase:
@@ -65,7 +70,8 @@ class StepWorker:
                               name=f"worker-{worker_id}")
         self.read_pool = make_read_pool(settings.database_url, name=f"worker-{worker_id}")
         self.telemetry = Telemetry("spanbench-worker")
-        self.wakeup = Wakeup(settings.database_url, [MESSAGE_READY_CHANNEL])
+        # Results and other orchestration queues share the channel: they wake no worker.
+        self.wakeup = Wakeup(settings.database_url, [MESSAGE_READY_CHANNEL], is_worker_queue)
         self.queues: list[str] = []
         self.steps_executed = 0
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -116,10 +122,8 @@ class StepWorker:
             if wake.everything:
                 return set()
             known = set(self.queues)
-            ours = {queue for queue in wake.queues if queue.startswith("worker_")}
+            ours = set(wake.queues)
             for notified in wake.messages:
-                if not notified.queue.startswith("worker_"):
-                    continue
                 if notified.queue not in known:
                     ours.add(notified.queue)
                 elif len(self._in_flight) < self.concurrency:
