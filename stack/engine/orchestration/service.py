@@ -84,12 +84,15 @@ class Orchestrator:
                 wake = await self.results_wakeup.wait(self.settings.poll_interval_s)
                 read = (wake is None or wake.everything
                         or ORCHESTRATION_RESULTS_QUEUE in wake.queues)
-                if wake is not None:
+                notified = [] if wake is None else [
+                    {"msg_id": message.msg_id, "message": message.message,
+                     "headers": message.headers}
+                    for message in wake.messages if message.queue == ORCHESTRATION_RESULTS_QUEUE]
+                # At most a read's batch at once, as if they had been read.
+                at_once = max(batch, 1)
+                for start in range(0, len(notified), at_once):
                     done = await asyncio.gather(*(
-                        self._process({"msg_id": notified.msg_id, "message": notified.message,
-                                       "headers": notified.headers})
-                        for notified in wake.messages
-                        if notified.queue == ORCHESTRATION_RESULTS_QUEUE))
+                        self._process(message) for message in notified[start:start + at_once]))
                     read = read or not all(done)
             except (psycopg.Error, OSError, TimeoutError) as error:
                 logger.warning("reading step results failed (%s); retrying", error)
