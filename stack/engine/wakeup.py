@@ -2,6 +2,10 @@
 
 One connection per process listens for the whole life of the process and reconnects by itself
 when the database goes away; consumers wait on it for at most the poll interval.
+
+A notification whose payload carries its message (tasker.pgmq_send_with_notify includes it
+when it is small) is handed over whole, so the consumer can act on that one message without
+reading its queue; any other notification names the queue to read.
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -17,16 +23,41 @@ from psycopg import sql
 logger = logging.getLogger(__name__)
 
 RECONNECT_DELAYS_S = (0.1, 0.25, 0.5, 1.0, 2.0)
+MAX_HELD_MESSAGES = 1000
+"""Beyond this many messages not yet taken, further ones only name their queue (to be read)."""
+
+
+@dataclass(frozen=True)
+class NotifiedMessage:
+    """A message as its NOTIFY announced it: enough to take it without reading the queue."""
+
+    queue: str
+    msg_id: int
+    message: dict[str, Any]
+    headers: dict[str, Any] | None
+
+
+@dataclass
+class Wake:
+    """What woke a consumer: queues to read (`everything`: read all it knows) and messages
+    announced with their bodies."""
+
+    queues: set[str] = field(default_factory=set)
+    everything: bool = False
+    messages: list[NotifiedMessage] = field(default_factory=list)
 
 
 class Wakeup:
     """Collects the queue names announced on NOTIFY channels until a consumer asks for them."""
 
-    def __init__(self, database_url: str, channels: Iterable[str]) -> None:
+    def __init__(self, database_url: str, channels: Iterable[str],
+                 wanted: Callable[[str], bool] | None = None) -> None:
+        """`wanted` picks the queues whose notifications wake the consumer (default: all)."""
         self._database_url = database_url
         self._channels = tuple(channels)
+        self._wanted = wanted
         self._event = asyncio.Event()
-        self._queues: set[str] = set()
+        self._wake = Wake()
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
@@ -42,7 +73,7 @@ class Wakeup:
                     self.connected.set()
                     failures = 0
                     # Anything sent while we were away must be picked up by one poll.
-                    self._event.set()
+                    self.poke()
                     async for notification in conn.notifies():
                         self._note(notification.payload)
             except (psycopg.Error, OSError) as error:
@@ -54,24 +85,44 @@ class Wakeup:
 
     def _note(self, payload: str) -> None:
         try:
-            queue = json.loads(payload).get("queue_name")
-        except (ValueError, AttributeError):
-            queue = None
-        if isinstance(queue, str):
-            self._queues.add(queue)
+            announced = json.loads(payload)
+        except ValueError:
+            announced = None
+        if not isinstance(announced, dict) or not isinstance(announced.get("queue_name"), str):
+            self._wake.everything = True
+        elif self._wanted is not None and not self._wanted(announced["queue_name"]):
+            return
+        else:
+            message = _carried_message(announced)
+            if message is not None and len(self._wake.messages) < MAX_HELD_MESSAGES:
+                self._wake.messages.append(message)
+            else:
+                self._wake.queues.add(announced["queue_name"])
         self._event.set()
 
     def poke(self) -> None:
         """Wake the consumer now, as if a notification had arrived for no particular queue."""
+        self._wake.everything = True
         self._event.set()
 
-    async def wait(self, timeout_s: float) -> set[str] | None:
-        """The queues notified since the last call, or None when the poll interval ran out."""
+    async def wait(self, timeout_s: float) -> Wake | None:
+        """What was notified since the last call, or None when the poll interval ran out."""
         try:
             async with asyncio.timeout(timeout_s):
                 await self._event.wait()
         except TimeoutError:
             return None
         self._event.clear()
-        queues, self._queues = self._queues, set()
-        return queues
+        wake, self._wake = self._wake, Wake()
+        return wake
+
+
+def _carried_message(announced: dict[str, Any]) -> NotifiedMessage | None:
+    """The message a payload carries, when it is visible now; None when it must be read."""
+    message, msg_id = announced.get("message"), announced.get("msg_id")
+    if (not isinstance(message, dict) or not isinstance(msg_id, int)
+            or announced.get("delay_seconds", 0) != 0):
+        return None
+    headers = announced.get("headers")
+    return NotifiedMessage(announced["queue_name"], msg_id, message,
+                           headers if isinstance(headers, dict) else None)

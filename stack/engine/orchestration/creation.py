@@ -15,7 +15,7 @@ from spanbench.vocabulary import Attr, Phase
 from stack.engine.catalog import RegisteredTemplate
 from stack.engine.database import pipelined_transaction
 from stack.engine.ids import uuid7
-from stack.engine.orchestration.enqueue import TaskRef, enqueue_ready_steps
+from stack.engine.orchestration.enqueue import TaskRef, publish_expected_steps
 from stack.engine.orchestration.identity import DUPLICATE_MESSAGE, IDENTITY_INDEX, identity_hash
 from stack.engine.orchestration.requests import TaskRequest
 from stack.engine.orchestration.views import PendingTaskResponse, request_task_response
@@ -73,7 +73,7 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
                       request: TaskRequest, recorder: PhaseRecorder, parent: Parent
                       ) -> CreatedTask:
     """Write the task and publish its initially ready steps in one transaction, and read its
-    TaskResponse back in the COMMIT's round trip.
+    TaskResponse back: one round trip in all.
 
     Raises MissingIdempotencyKey (a caller_provided template without a key) before writing,
     and DuplicateTask when a task with the same identity exists (nothing is written)."""
@@ -93,17 +93,19 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
     }
     with recorder.phase(Phase.TASK_INITIALIZE, parent=parent, attributes=attributes) as init:
         trace_context = inject_message_headers(init.context)
-        # Pipelined: BEGIN, the inserts and discovery in one round trip (a duplicate's
-        # UniqueViolation surfaces there), then the publishes, the COMMIT and the
-        # TaskResponse's queries: they run once the steps' messages are visible.
+        # Pipelined, one round trip: BEGIN, the inserts, discovery and the publishes of the
+        # steps without parents (each checks readiness itself: the discovery is not waited
+        # for), the COMMIT and the TaskResponse's queries, which run once the steps' messages
+        # are visible. A duplicate's UniqueViolation aborts the rest and surfaces at the end.
         responses: list[PendingTaskResponse] = []
 
         async def read_back() -> None:
             responses.append(await request_task_response(conn, task_uuid))
 
-        async with pipelined_transaction(conn, after_commit=read_back):
-            ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
-            try:
+        ref = TaskRef(task_uuid, template.namespace, request.correlation_id, trace_context)
+        roots = [step_uuids[step.name] for step in template.steps if not step.depends_on]
+        try:
+            async with pipelined_transaction(conn, after_commit=read_back):
                 await _queue_rows(conn, registered, step_uuids, {
                     "task_uuid": task_uuid,
                     "named_task_uuid": registered.named_task_uuid,
@@ -119,13 +121,13 @@ async def create_task(conn: AsyncConnection, registered: RegisteredTemplate,
                     "parent_correlation_id": request.parent_correlation_id,
                     "trace_context": Jsonb(trace_context),
                 })
-                publishing = await enqueue_ready_steps(conn, recorder, init, ref,
-                                                       Phase.TASK_INITIALIZE)
-            except errors.UniqueViolation as error:
-                if error.diag.constraint_name == IDENTITY_INDEX:
-                    raise DuplicateTask(DUPLICATE_MESSAGE) from error
-                raise
-        await publishing.settle()
+                publishing = await publish_expected_steps(conn, recorder, init, ref,
+                                                          Phase.TASK_INITIALIZE, roots)
+        except errors.UniqueViolation as error:
+            if error.diag.constraint_name == IDENTITY_INDEX:
+                raise DuplicateTask(DUPLICATE_MESSAGE) from error
+            raise
+        await publishing.settle(ref)
     return CreatedTask(task_uuid, await responses[0].body())
 
 

@@ -36,6 +36,23 @@ SELECT CASE WHEN from_state IS NOT NULL
 FROM moved
 """
 
+# A publish sent before its task's discovery answered (a new task's root steps): the step moves
+# and its message goes only if readiness says it is ready.
+PUBLISH_IF_READY_SQL = """
+WITH ready AS (
+    SELECT 1 FROM tasker.get_step_readiness_status(%(task)s, ARRAY[%(step)s]::uuid[])
+    WHERE ready_for_execution
+), moved AS (
+    SELECT tasker.transition_step_state_atomic(
+        %(step)s, ARRAY['pending', 'waiting_for_retry'], 'enqueued') AS from_state
+    FROM ready
+)
+SELECT CASE WHEN from_state IS NOT NULL
+            THEN tasker.pgmq_send_with_notify(%(queue)s, %(message)s, 0, %(headers)s)
+       END AS msg_id
+FROM moved
+"""
+
 LOCK_TASK_SQL = """
 SELECT t.task_uuid, tn.name AS namespace, t.correlation_id, t.complete, t.trace_context
 FROM tasker.tasks t
@@ -114,31 +131,104 @@ class Publishing:
         return published
 
 
+@dataclass(frozen=True)
+class SentDiscovery:
+    """A discovery sent in a pipeline whose answer is not read yet; its phase is open."""
+
+    phase: PhaseRecord
+    cursor: AsyncCursor[Any]
+
+
+async def send_discovery(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
+                         task_uuid: UUID | str, cause: str) -> SentDiscovery:
+    """Send the readiness query and open its discovery phase; in a pipeline it goes in the
+    round trip of what was sent before it. `publish_discovered` reads it."""
+    discovery = recorder.phase(Phase.DISCOVERY, parent=parent,
+                               attributes={Attr.DISCOVERY_CAUSE: cause,
+                                           **db_attributes("SELECT", READY_STEPS_SQL)})
+    discovery.__enter__()
+    return SentDiscovery(discovery, await conn.execute(READY_STEPS_SQL, (task_uuid,)))
+
+
 async def enqueue_ready_steps(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
                               task: TaskRef, cause: str) -> Publishing:
     """Discover the task's ready steps (one round trip) and send a publish for each (in a
     pipeline, without waiting: `Publishing.settle` reads them after the commit). `cause`
     (task.initialize, result.process or SWEEP) is stamped on the discovery and publish spans."""
+    sent = await send_discovery(conn, recorder, parent, task.task_uuid, cause)
+    return await publish_discovered(conn, recorder, parent, task, cause, sent)
+
+
+async def publish_discovered(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
+                             task: TaskRef, cause: str, sent_discovery: SentDiscovery
+                             ) -> Publishing:
+    """Read a sent discovery's answer, end its phase, and send a publish for each ready step
+    (see `enqueue_ready_steps`). A discovery whose answer is never read ends no phase."""
+    discovery = sent_discovery.phase
+    discovery.set_attributes(task.attributes)
+    try:
+        ready = [row["workflow_step_uuid"] for row in await sent_discovery.cursor.fetchall()]
+    except BaseException as error:
+        discovery.__exit__(type(error), error, error.__traceback__)
+        raise
+    discovery.set_attribute(Attr.READY_STEPS, len(ready))
+    discovery.__exit__(None, None, None)
+    return Publishing(ready, await _send_publishes(conn, recorder, parent, task, cause, ready,
+                                                   PUBLISH_SQL))
+
+
+async def _send_publishes(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
+                          task: TaskRef, cause: str, steps: list[UUID], query: str
+                          ) -> list[tuple[UUID, PhaseRecord, AsyncCursor[Any]]]:
+    """Open a publish phase for each step and send its publish (`query`) without waiting."""
     caused = {**task.attributes, Attr.DISCOVERY_CAUSE: cause}
-    with recorder.phase(Phase.DISCOVERY, parent=parent,
-                        attributes={**caused,
-                                    **db_attributes("SELECT", READY_STEPS_SQL)}) as discovery:
-        cur = await conn.execute(READY_STEPS_SQL, (task.task_uuid,))
-        ready = [row["workflow_step_uuid"] for row in await cur.fetchall()]
-        discovery.set_attribute(Attr.READY_STEPS, len(ready))
     queue = worker_queue(task.namespace)
     sent: list[tuple[UUID, PhaseRecord, AsyncCursor[Any]]] = []
-    for step_uuid in ready:
+    for step_uuid in steps:
         publish = recorder.phase(Phase.PUBLISH, parent=parent, kind=SpanKind.PRODUCER,
                                  attributes={**caused, Attr.STEP_UUID: str(step_uuid),
                                              **messaging_attributes("send", queue)})
         publish.__enter__()
         message = StepMessage(str(task.task_uuid), str(step_uuid), str(task.correlation_id))
-        cur = await conn.execute(PUBLISH_SQL, {
+        cur = await conn.execute(query, {
+            "task": task.task_uuid,
             "step": step_uuid,
             "queue": queue,
             "message": Jsonb(message.to_json()),
             "headers": Jsonb(inject_message_headers(publish.context)),
         })
         sent.append((step_uuid, publish, cur))
-    return Publishing(ready, sent)
+    return sent
+
+
+@dataclass(frozen=True)
+class EarlyPublishing:
+    """A discovery and the publishes sent with it, before its answer, for the steps expected
+    to be ready (a new task's roots; each publish checks readiness itself). `settle`, once the
+    transaction has committed, reads the discovery and the publishes; a publish of a step the
+    discovery did not find ready ends no phase."""
+
+    discovery: SentDiscovery
+    sent: list[tuple[UUID, PhaseRecord, AsyncCursor[Any]]]
+
+    async def settle(self, task: TaskRef) -> list[UUID]:
+        """The steps published; the discovery's phase and the publishes' end."""
+        discovery = self.discovery.phase
+        discovery.set_attributes(task.attributes)
+        ready = [row["workflow_step_uuid"] for row in await self.discovery.cursor.fetchall()]
+        discovery.set_attribute(Attr.READY_STEPS, len(ready))
+        discovery.__exit__(None, None, None)
+        found = set(ready)
+        return await Publishing(ready, [entry for entry in self.sent if entry[0] in found]
+                                ).settle()
+
+
+async def publish_expected_steps(conn: AsyncConnection, recorder: PhaseRecorder,
+                                 parent: Parent, task: TaskRef, cause: str,
+                                 expected: list[UUID]) -> EarlyPublishing:
+    """Send the task's discovery and, without waiting for it, a readiness-checked publish
+    for each of the `expected` steps: all in the round trip of what follows (the COMMIT)."""
+    sent_discovery = await send_discovery(conn, recorder, parent, task.task_uuid, cause)
+    sent = await _send_publishes(conn, recorder, parent, task, cause, expected,
+                                 PUBLISH_IF_READY_SQL)
+    return EarlyPublishing(sent_discovery, sent)

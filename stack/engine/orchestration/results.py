@@ -12,7 +12,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 
 from instrument.propagation import extract_message_headers
-from instrument.recorder import Parent, PhaseRecorder
+from instrument.recorder import Parent, PhaseRecord, PhaseRecorder
 from spanbench.vocabulary import FINALIZED_CHANNEL, Attr, Phase
 from stack.engine.database import pipelined_transaction
 from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, StepResultMessage
@@ -23,6 +23,8 @@ from stack.engine.orchestration.enqueue import (
     enqueue_ready_steps,
     lock_task,
     locked_task,
+    publish_discovered,
+    send_discovery,
     send_lock_task,
 )
 from stack.engine.telemetry import messaging_attributes
@@ -131,37 +133,60 @@ async def apply_result(conn: AsyncConnection, result: StepResultMessage,
     return True, float(row["backoff_s"])
 
 
+@dataclass(frozen=True)
+class SentFinalization:
+    """A task's final transition sent in a pipeline, its answer read after the COMMIT (so the
+    COMMIT goes in its round trip); its task.finalize phase is open until then."""
+
+    final_state: str
+    phase: PhaseRecord
+    cursor: AsyncCursor[Any]
+
+    async def settle(self) -> str | None:
+        """The task's final state when this transaction moved it there, else None."""
+        try:
+            moved = await self.cursor.fetchone()
+        except BaseException as error:
+            self.phase.__exit__(type(error), error, error.__traceback__)
+            raise
+        done = moved is not None and bool(moved["moved"])
+        if done:
+            self.phase.set_attribute(Attr.TRANSITIONS, 1)
+        self.phase.__exit__(None, None, None)
+        return self.final_state if done else None
+
+
 async def finalize_if_done(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
-                           task: TaskRef) -> str | None:
-    """Finalize a task whose steps are all complete or blocked; returns its final state."""
+                           task: TaskRef) -> SentFinalization | None:
+    """Send the final transition of a task whose steps are all complete or blocked (one round
+    trip to decide); `SentFinalization.settle` reads it after the COMMIT."""
     cur = await conn.execute(EXECUTION_STATUS_SQL, (task.task_uuid,))
     row = await cur.fetchone()
     final_state = FINAL_STATES.get(row["execution_status"]) if row else None
     if final_state is None:
         return None
-    with recorder.phase(Phase.TASK_FINALIZE, parent=parent,
-                        attributes={**task.attributes, Attr.FINAL_STATE: final_state}) as span:
-        cur = await conn.execute(FINALIZE_SQL, {
-            "task": task.task_uuid, "state": final_state,
-            "complete": final_state == "complete", "channel": FINALIZED_CHANNEL,
-            "payload": json.dumps({"task_uuid": str(task.task_uuid),
-                                   "correlation_id": str(task.correlation_id),
-                                   "status": final_state})})
-        moved = await cur.fetchone()
-        if moved is None or not moved["moved"]:
-            return None
-        span.set_attribute(Attr.TRANSITIONS, 1)
-    return final_state
+    phase = recorder.phase(Phase.TASK_FINALIZE, parent=parent,
+                           attributes={**task.attributes, Attr.FINAL_STATE: final_state})
+    phase.__enter__()
+    cur = await conn.execute(FINALIZE_SQL, {
+        "task": task.task_uuid, "state": final_state,
+        "complete": final_state == "complete", "channel": FINALIZED_CHANNEL,
+        "payload": json.dumps({"task_uuid": str(task.task_uuid),
+                               "correlation_id": str(task.correlation_id),
+                               "status": final_state})})
+    return SentFinalization(final_state, phase, cur)
 
 
 async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                          message: dict[str, Any]) -> ResultOutcome:
     """Process one message of orchestration_step_results and delete it, in one transaction.
 
-    Pipelined: BEGIN, the delete and a success's transition go with the task's lock in one
-    round trip (the transition runs under the lock: the server takes them in order), then
-    discovery, then the publishes with the COMMIT. The finalization check runs only when no
-    step was ready: a task with a step about to be enqueued is still processing."""
+    Pipelined: BEGIN, the delete, and a success's transition and discovery go with the task's
+    lock in one round trip (they run under the lock: the server takes them in order), then the
+    publishes with the COMMIT. An error's transitions need the lock's answer first, so its
+    discovery takes a round trip of its own. The finalization check runs only when no step
+    was ready (a task with a step about to be enqueued is still processing): one round trip
+    for the task's execution status, then its final transition with the COMMIT."""
     result = StepResultMessage.from_json(message["message"])
     incoming = extract_message_headers(message.get("headers"))
     attributes = {
@@ -175,10 +200,13 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
     with recorder.phase(Phase.RESULT_PROCESS, parent=incoming, kind=SpanKind.CONSUMER,
                         attributes=attributes) as processing:
         publishing: Publishing | None = None
+        finalization: SentFinalization | None = None
         async with pipelined_transaction(conn):
             await conn.execute(DELETE_SQL, (ORCHESTRATION_RESULTS_QUEUE, message["msg_id"]))
             lock = await send_lock_task(conn, result.task_uuid)
             completion = await send_completion(conn, result)
+            discovery = (None if completion is None else await send_discovery(
+                conn, recorder, processing, result.task_uuid, Phase.RESULT_PROCESS))
             task = await locked_task(lock)
             outcome = ResultOutcome(applied=False)
             if task is not None:
@@ -187,13 +215,19 @@ async def process_result(conn: AsyncConnection, recorder: PhaseRecorder,
                 if applied:
                     processing.set_attribute(Attr.TRANSITIONS, 1 if result.status == "success"
                                              else 1 if retry_after is None else 2)
-                    publishing = await enqueue_ready_steps(conn, recorder, processing, task,
-                                                           Phase.RESULT_PROCESS)
-                    final = (None if publishing.ready
-                             else await finalize_if_done(conn, recorder, processing, task))
-                    outcome = ResultOutcome(True, retry_after, final)
+                    publishing = await (
+                        enqueue_ready_steps(conn, recorder, processing, task,
+                                            Phase.RESULT_PROCESS) if discovery is None
+                        else publish_discovered(conn, recorder, processing, task,
+                                                Phase.RESULT_PROCESS, discovery))
+                    finalization = (None if publishing.ready
+                                    else await finalize_if_done(conn, recorder, processing,
+                                                                task))
+                    outcome = ResultOutcome(True, retry_after)
         if publishing is not None:
             processing.set_attribute(Attr.READY_STEPS, len(await publishing.settle()))
+        if finalization is not None:
+            outcome = ResultOutcome(True, outcome.retry_after_s, await finalization.settle())
         processing.set_attribute(Attr.RESULT_APPLIED, outcome.applied)
     return outcome
 

@@ -67,32 +67,54 @@ class Orchestrator:
                 await asyncio.sleep(RETRY_DELAY_S)
 
     async def _consume_results(self) -> None:
+        """Process the results each NOTIFY carries as they come, reading the queue only when
+        a notification came without its message, after a silent poll interval, a
+        reconnection or a failure, and while reads fill their batch."""
         vt, batch = self.settings.visibility_timeout_s, self.settings.read_batch
+        read = True
         while True:
             try:
-                messages = await read_messages(self.read_pool, ORCHESTRATION_RESULTS_QUEUE, vt,
-                                               batch)
-                await asyncio.gather(*(self._process(message) for message in messages))
-                if len(messages) < batch:
-                    # The queue was drained: the next result is announced by its NOTIFY.
-                    await self.results_wakeup.wait(self.settings.poll_interval_s)
+                if read:
+                    messages = await read_messages(self.read_pool, ORCHESTRATION_RESULTS_QUEUE,
+                                                   vt, batch)
+                    await asyncio.gather(*(self._process(message) for message in messages))
+                    if len(messages) == batch:
+                        continue
+                # The queue was drained: the next result is announced by its NOTIFY.
+                wake = await self.results_wakeup.wait(self.settings.poll_interval_s)
+                read = (wake is None or wake.everything
+                        or ORCHESTRATION_RESULTS_QUEUE in wake.queues)
+                notified = [] if wake is None else [
+                    {"msg_id": message.msg_id, "message": message.message,
+                     "headers": message.headers}
+                    for message in wake.messages if message.queue == ORCHESTRATION_RESULTS_QUEUE]
+                # At most a read's batch at once, as if they had been read.
+                at_once = max(batch, 1)
+                for start in range(0, len(notified), at_once):
+                    done = await asyncio.gather(*(
+                        self._process(message) for message in notified[start:start + at_once]))
+                    read = read or not all(done)
             except (psycopg.Error, OSError, TimeoutError) as error:
                 logger.warning("reading step results failed (%s); retrying", error)
                 await asyncio.sleep(RETRY_DELAY_S)
+                read = True
 
-    async def _process(self, message: dict[str, object]) -> None:
+    async def _process(self, message: dict[str, object]) -> bool:
+        """Process one result message; False when that failed (it stays in the queue)."""
         try:
             async with self.pool.connection() as conn:
                 outcome = await process_result(conn, self.telemetry.recorder, message)
         except Exception:
-            # The message becomes visible again after the visibility timeout.
+            # A read message becomes visible again after the visibility timeout; a notified
+            # one, never taken, is there for the next read.
             logger.exception("processing result message %s failed", message.get("msg_id"))
-            return
+            return False
         finally:
             self.telemetry.flush()
         self.results_processed += 1
         if outcome.retry_after_s is not None:
             asyncio.get_running_loop().call_later(outcome.retry_after_s, self._sweep_now.set)
+        return True
 
     async def _sweep(self) -> None:
         while True:

@@ -1,29 +1,62 @@
-"""The worker process's loop: wake on LISTEN (or poll), read namespace queues, run steps."""
+"""The worker process's loop: wake on LISTEN (or poll), take the notified messages or read
+namespace queues, run steps."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from types import TracebackType
 from typing import Any
 
 import psycopg
 from opentelemetry.trace import SpanKind
 
 from instrument.propagation import extract_message_headers, inject_message_headers
+from instrument.recorder import AttrValue, PhaseRecord
 from spanbench.vocabulary import Attr, Phase
 from stack.engine.database import make_pool
 from stack.engine.messages import MESSAGE_READY_CHANNEL, StepMessage
 from stack.engine.queue_reads import make_read_pool, read_messages
 from stack.engine.telemetry import Telemetry, messaging_attributes
-from stack.engine.wakeup import Wakeup
+from stack.engine.wakeup import NotifiedMessage, Wakeup
 from stack.engine.worker.fault_stall import stall_if_armed
-from stack.engine.worker.steps import claim, execute, submit
+from stack.engine.worker.steps import claim, execute, submit, take_and_claim
 from stack.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
 
+WORKER_QUEUE_PREFIX = "worker_"
 QUEUES_SQL = r"SELECT queue_name FROM pgmq.meta WHERE queue_name LIKE 'worker\_%\_queue'"
 RETRY_DELAY_S = 0.5
+
+
+def is_worker_queue(queue: str) -> bool:
+    return queue.startswith(WORKER_QUEUE_PREFIX)
+
+
+class ClaimPhase:
+    """The claim's phase, which a worker that lost the race for a notified message drops: it
+    ends without becoming a span."""
+
+    def __init__(self, record: PhaseRecord) -> None:
+        self._record = record
+        self._dropped = False
+
+    def __enter__(self) -> ClaimPhase:
+        self._record.__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if not self._dropped:
+            self._record.__exit__(exc_type, exc, tb)
+
+    def drop(self) -> None:
+        self._dropped = True
+
+    def set_attribute(self, key: str, value: AttrValue) -> None:
+        self._record.set_attribute(key, value)
 
 
 class StepWorker:
@@ -37,7 +70,8 @@ class StepWorker:
                               name=f"worker-{worker_id}")
         self.read_pool = make_read_pool(settings.database_url, name=f"worker-{worker_id}")
         self.telemetry = Telemetry("spanbench-worker")
-        self.wakeup = Wakeup(settings.database_url, [MESSAGE_READY_CHANNEL])
+        # Results and other orchestration queues share the channel: they wake no worker.
+        self.wakeup = Wakeup(settings.database_url, [MESSAGE_READY_CHANNEL], is_worker_queue)
         self.queues: list[str] = []
         self.steps_executed = 0
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -78,15 +112,25 @@ class StepWorker:
             targets = await self._wait_for_work()
 
     async def _wait_for_work(self) -> set[str] | None:
-        """Notified worker queues (empty set: all known), or None after a silent poll interval."""
+        """Queues to read (empty set: all known), or None after a silent poll interval or news
+        of an unknown queue. A notified message that carries its body is taken and run
+        directly, without reading its queue, while a slot is free."""
         while True:
-            notified = await self.wakeup.wait(self.settings.poll_interval_s)
-            if notified is None:
+            wake = await self.wakeup.wait(self.settings.poll_interval_s)
+            if wake is None:
                 return None
-            if not notified:
+            if wake.everything:
                 return set()
-            ours = {queue for queue in notified if queue.startswith("worker_")}
-            if ours - set(self.queues):
+            known = set(self.queues)
+            ours = set(wake.queues)
+            for notified in wake.messages:
+                if notified.queue not in known:
+                    ours.add(notified.queue)
+                elif len(self._in_flight) < self.concurrency:
+                    self._start(self._run_notified(notified))
+                else:
+                    ours.add(notified.queue)
+            if ours - known:
                 return None
             if ours:
                 return ours
@@ -107,41 +151,67 @@ class StepWorker:
             messages = await read_messages(self.read_pool, queue,
                                            self.settings.visibility_timeout_s, free)
             for message in messages:
-                task = asyncio.create_task(self._run_step(queue, message))
-                self._in_flight.add(task)
-                task.add_done_callback(self._finished)
+                self._start(self._run_step(queue, message))
             if messages and len(messages) == free:
                 full.add(queue)
         return full
+
+    def _start(self, step: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(step)
+        self._in_flight.add(task)
+        task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._slot_freed.set()
 
     async def _run_step(self, queue: str, message: dict[str, Any]) -> None:
+        """A message pgmq.read handed us (hidden for the visibility timeout)."""
+        await self._guarded(queue, message["msg_id"], message["message"], message.get("headers"),
+                            message["read_ct"])
+
+    async def _run_notified(self, notified: NotifiedMessage) -> None:
+        """A message its NOTIFY announced: the claim takes it from the queue first."""
+        await self._guarded(notified.queue, notified.msg_id, notified.message, notified.headers,
+                            None)
+
+    async def _guarded(self, queue: str, msg_id: int, message: dict[str, Any],
+                       headers: dict[str, Any] | None, read_ct: int | None) -> None:
         try:
-            await self._process(queue, message)
+            await self._process(queue, msg_id, message, headers, read_ct)
         except Exception:
-            # Left unclaimed or unsubmitted, the message is delivered again after its timeout.
-            logger.exception("step message %s of %s failed", message.get("msg_id"), queue)
+            # Left unclaimed or unsubmitted, the message is delivered again after its timeout
+            # (or, never taken, to the next read).
+            logger.exception("step message %s of %s failed", msg_id, queue)
         finally:
             self.telemetry.flush()
 
-    async def _process(self, queue: str, message: dict[str, Any]) -> None:
+    async def _process(self, queue: str, msg_id: int, message: dict[str, Any],
+                       headers: dict[str, Any] | None, read_ct: int | None) -> None:
+        """Claim, execute and submit one step; `read_ct` None: the message is not taken yet."""
         recorder = self.telemetry.recorder
-        incoming = extract_message_headers(message.get("headers"))
-        body = StepMessage.from_json(message["message"])
-        msg_id = message["msg_id"]
+        incoming = extract_message_headers(headers)
+        body = StepMessage.from_json(message)
         attributes = {Attr.TASK_UUID: body.task_uuid, Attr.STEP_UUID: body.step_uuid,
                       Attr.CORRELATION_ID: body.correlation_id,
                       Attr.MESSAGING_MESSAGE_ID: str(msg_id), Attr.WORKER_ID: self.worker_id}
         async with self.pool.connection() as conn:
-            with recorder.phase(Phase.CLAIM, parent=incoming, kind=SpanKind.CONSUMER,
-                                attributes={**attributes,
-                                            **messaging_attributes("receive", queue)}) as span:
-                step = await claim(conn, queue, msg_id, message["read_ct"], body, self.worker_id)
-                span.set_attribute(Attr.CLAIMED, step is not None)
-                span.set_attribute(Attr.TRANSITIONS, int(step is not None))
+            claiming = recorder.phase(Phase.CLAIM, parent=incoming, kind=SpanKind.CONSUMER,
+                                      attributes={**attributes,
+                                                  **messaging_attributes("receive", queue)})
+            with ClaimPhase(claiming) as claim_span:
+                if read_ct is None:
+                    taken, step = await take_and_claim(conn, queue, msg_id,
+                                                       self.settings.visibility_timeout_s, body,
+                                                       self.worker_id)
+                    if not taken:
+                        # Another worker took the message: this one claimed nothing of it.
+                        claim_span.drop()
+                        return
+                else:
+                    step = await claim(conn, queue, msg_id, read_ct, body, self.worker_id)
+                claim_span.set_attribute(Attr.CLAIMED, step is not None)
+                claim_span.set_attribute(Attr.TRANSITIONS, int(step is not None))
             if step is None:
                 return
             step_attributes = {**attributes, Attr.STEP_NAME: step.step_name,

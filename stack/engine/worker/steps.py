@@ -18,6 +18,13 @@ SELECT * FROM tasker.claim_step(%(step)s, %(queue)s, %(msg_id)s::bigint, %(read_
                                 %(metadata)s)
 """
 
+# Take a notified message off its queue and claim its step in one statement
+# (011_take_notified_message.sql): no row when another worker took the message first.
+TAKE_AND_CLAIM_SQL = """
+SELECT * FROM tasker.take_and_claim_step(%(queue)s, %(msg_id)s::bigint, %(vt)s, %(step)s,
+                                         %(metadata)s)
+"""
+
 # The hand-back to the orchestration in one statement (009_claim_and_submit.sql).
 SUBMIT_SQL = """
 SELECT tasker.submit_step_result(%(step)s, %(queue)s, %(msg_id)s::bigint, %(metadata)s,
@@ -52,7 +59,26 @@ async def claim(conn: AsyncConnection, queue: str, msg_id: int, read_ct: int,
     cur = await conn.execute(CLAIM_SQL, {
         "step": message.step_uuid, "queue": queue, "msg_id": msg_id, "read_ct": read_ct,
         "metadata": Jsonb({"worker_id": worker_id, "msg_id": msg_id})})
+    return _claimed(message, await cur.fetchone())
+
+
+async def take_and_claim(conn: AsyncConnection, queue: str, msg_id: int,
+                         visibility_timeout_s: int, message: StepMessage, worker_id: str
+                         ) -> tuple[bool, ClaimedStep | None]:
+    """Take a message its NOTIFY announced (as pgmq.read would: hidden for the timeout, its
+    read counted) and claim its step as `claim` does, in one statement: (whether this worker
+    took the message, the step claimed or None for a duplicate). Not taken means another
+    worker (or a read) has it, or it is gone."""
+    cur = await conn.execute(TAKE_AND_CLAIM_SQL, {
+        "queue": queue, "msg_id": msg_id, "vt": visibility_timeout_s, "step": message.step_uuid,
+        "metadata": Jsonb({"worker_id": worker_id, "msg_id": msg_id})})
     row = await cur.fetchone()
+    if row is None:
+        return False, None
+    return True, _claimed(message, row if row["step_name"] is not None else None)
+
+
+def _claimed(message: StepMessage, row: dict[str, Any] | None) -> ClaimedStep | None:
     if row is None:
         return None
     step_config = _step_configuration(row["configuration"], row["step_name"])
