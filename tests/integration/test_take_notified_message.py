@@ -1,4 +1,4 @@
-"""tasker.take_and_claim_step (011): a notified message is taken once, as pgmq.read would take
+"""tasker.take_and_claim_step (012): a notified message is taken once, as pgmq.read would take
 it; a message another consumer holds, or one already gone, is not taken."""
 
 from __future__ import annotations

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from spanbench.runner.machine_load import MIN_TICKS, CpuTimes, machine_share, read_cpu_times
+from spanbench.runner.machine_load import (
+    MIN_TICKS,
+    READING_SLACK_TICKS,
+    CpuTimes,
+    machine_share,
+    read_cpu_times,
+)
 
 
 def _stat(tmp_path: Path, first_line: str) -> Path:
@@ -29,16 +35,17 @@ def test_no_aggregate_line_is_unknown(tmp_path: Path, text: str) -> None:
 
 
 def test_shares_are_of_the_ticks_between_the_readings() -> None:
-    before, after = CpuTimes(100, 50, 900, 10_000), CpuTimes(130, 110, 1900, 12_000)
+    before, after = CpuTimes(100, 50, 900, 10_000), CpuTimes(133, 113, 1900, 12_000)
+    # 33 ticks of steal and 63 niced, each less the reading's slack of 3, of 2000
     assert machine_share(before, after, own_niced=False) == {"cpu_steal": 0.015,
                                                              "cpu_niced": 0.03}
     assert machine_share(before, after, own_niced=True) == {"cpu_steal": 0.015}
 
 
 def test_with_the_runs_own_cpu_known_the_rest_is_foreign() -> None:
-    before, after = CpuTimes(100, 50, 900, 10_000), CpuTimes(130, 110, 1900, 12_000)
-    # 1000 ticks went to processes, 940 of them to the run's: 60 of 2000 elsewhere
-    assert machine_share(before, after, own_niced=False, own_ticks=940) == {
+    before, after = CpuTimes(100, 50, 900, 10_000), CpuTimes(133, 110, 1900, 12_000)
+    # 1000 ticks went to processes, 937 of them to the run's: 63 less 3 of 2000 elsewhere
+    assert machine_share(before, after, own_niced=False, own_ticks=937) == {
         "cpu_steal": 0.015, "cpu_foreign": 0.03}
     # per-process ticks are rounded apart from /proc/stat's: never a negative share
     assert machine_share(before, after, own_niced=True, own_ticks=1010) == {
@@ -53,8 +60,18 @@ def test_an_unknown_or_short_interval_has_no_share() -> None:
     # one tick of steal in a window of 49 would read as 2%: too coarse to judge
     assert machine_share(reading, CpuTimes(2, 2, 3, 300 + MIN_TICKS - 1),
                          own_niced=False) is None
-    assert machine_share(reading, CpuTimes(2, 2, 3, 300 + MIN_TICKS), own_niced=False) == {
+    assert machine_share(reading, CpuTimes(5, 2, 3, 300 + MIN_TICKS), own_niced=False) == {
         "cpu_steal": 0.02, "cpu_niced": 0.0}
+
+
+def test_a_few_stray_ticks_are_the_readings_own_error() -> None:
+    """A suite of about a second spans some 200 ticks: 3 stray ones would read as 1.5%."""
+    before = CpuTimes(0, 0, 0, 0)
+    quiet = machine_share(before, CpuTimes(READING_SLACK_TICKS, 0, 100, 200), own_niced=False,
+                          own_ticks=100 - READING_SLACK_TICKS)
+    assert quiet == {"cpu_steal": 0.0, "cpu_foreign": 0.0}
+    busy = machine_share(before, CpuTimes(0, 0, 120, 200), own_niced=False, own_ticks=100)
+    assert busy == {"cpu_steal": 0.0, "cpu_foreign": (20 - READING_SLACK_TICKS) / 200}
 
 
 def test_this_machine_reads_when_it_is_linux() -> None:

@@ -19,7 +19,7 @@ SELECT * FROM tasker.claim_step(%(step)s, %(queue)s, %(msg_id)s::bigint, %(read_
 """
 
 # Take a notified message off its queue and claim its step in one statement
-# (011_take_notified_message.sql): no row when another worker took the message first.
+# (012_take_notified_message.sql): no row when another worker took the message first.
 TAKE_AND_CLAIM_SQL = """
 SELECT * FROM tasker.take_and_claim_step(%(queue)s, %(msg_id)s::bigint, %(vt)s, %(step)s,
                                          %(metadata)s)
