@@ -163,6 +163,11 @@ class PhaseRecord:
         }
         self.status = Status(StatusCode.ERROR, f"{exc_type.__name__}: {exc}")
 
+    def discard(self) -> None:
+        """End without becoming a span: what it timed did not happen (a step message another
+        worker took first)."""
+        self._export = False
+
     def set_attribute(self, key: str, value: AttrValue) -> None:
         """Set one span attribute (a dict write)."""
         self.attributes[key] = value

@@ -94,6 +94,15 @@ def test_phases_become_spans_with_ids_timestamps_and_attributes(
     assert parent.status_code == "UNSET"
 
 
+def test_a_discarded_phase_becomes_no_span(provider: TracerProvider) -> None:
+    rec = PhaseRecorder(provider)
+    with rec.phase("claim") as lost:
+        lost.discard()
+    with rec.phase("claim"):
+        pass
+    assert rec.flush() == 1
+
+
 def test_workload_exception_is_recorded_and_reraised(
     provider: TracerProvider,
     otlp_capture: OtlpCapture,

@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from types import TracebackType
 from typing import Any
 
 import psycopg
 from opentelemetry.trace import SpanKind
 
 from instrument.propagation import extract_message_headers, inject_message_headers
-from instrument.recorder import AttrValue, PhaseRecord
 from spanbench.vocabulary import Attr, Phase
 from stack.engine.database import make_pool
 from stack.engine.messages import MESSAGE_READY_CHANNEL, StepMessage
@@ -33,30 +31,6 @@ RETRY_DELAY_S = 0.5
 
 def is_worker_queue(queue: str) -> bool:
     return queue.startswith(WORKER_QUEUE_PREFIX)
-
-
-class ClaimPhase:
-    """The claim's phase, which a worker that lost the race for a notified message drops: it
-    ends without becoming a span."""
-
-    def __init__(self, record: PhaseRecord) -> None:
-        self._record = record
-        self._dropped = False
-
-    def __enter__(self) -> ClaimPhase:
-        self._record.__enter__()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if not self._dropped:
-            self._record.__exit__(exc_type, exc, tb)
-
-    def drop(self) -> None:
-        self._dropped = True
-
-    def set_attribute(self, key: str, value: AttrValue) -> None:
-        self._record.set_attribute(key, value)
 
 
 class StepWorker:
@@ -196,17 +170,17 @@ class StepWorker:
                       Attr.CORRELATION_ID: body.correlation_id,
                       Attr.MESSAGING_MESSAGE_ID: str(msg_id), Attr.WORKER_ID: self.worker_id}
         async with self.pool.connection() as conn:
-            claiming = recorder.phase(Phase.CLAIM, parent=incoming, kind=SpanKind.CONSUMER,
-                                      attributes={**attributes,
-                                                  **messaging_attributes("receive", queue)})
-            with ClaimPhase(claiming) as claim_span:
+            with recorder.phase(Phase.CLAIM, parent=incoming, kind=SpanKind.CONSUMER,
+                                attributes={**attributes,
+                                            **messaging_attributes("receive", queue)}
+                                ) as claim_span:
                 if read_ct is None:
                     taken, step = await take_and_claim(conn, queue, msg_id,
                                                        self.settings.visibility_timeout_s, body,
                                                        self.worker_id)
                     if not taken:
                         # Another worker took the message: this one claimed nothing of it.
-                        claim_span.drop()
+                        claim_span.discard()
                         return
                 else:
                     step = await claim(conn, queue, msg_id, read_ct, body, self.worker_id)
