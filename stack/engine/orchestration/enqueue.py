@@ -138,6 +138,18 @@ class SentDiscovery:
     phase: PhaseRecord
     cursor: AsyncCursor[Any]
 
+    async def answer(self, task: TaskRef) -> list[UUID]:
+        """Read the ready steps and end the phase (with the error, if reading raised)."""
+        self.phase.set_attributes(task.attributes)
+        try:
+            ready = [row["workflow_step_uuid"] for row in await self.cursor.fetchall()]
+        except BaseException as error:
+            self.phase.__exit__(type(error), error, error.__traceback__)
+            raise
+        self.phase.set_attribute(Attr.READY_STEPS, len(ready))
+        self.phase.__exit__(None, None, None)
+        return ready
+
 
 async def send_discovery(conn: AsyncConnection, recorder: PhaseRecorder, parent: Parent,
                          task_uuid: UUID | str, cause: str) -> SentDiscovery:
@@ -164,15 +176,7 @@ async def publish_discovered(conn: AsyncConnection, recorder: PhaseRecorder, par
                              ) -> Publishing:
     """Read a sent discovery's answer, end its phase, and send a publish for each ready step
     (see `enqueue_ready_steps`). A discovery whose answer is never read ends no phase."""
-    discovery = sent_discovery.phase
-    discovery.set_attributes(task.attributes)
-    try:
-        ready = [row["workflow_step_uuid"] for row in await sent_discovery.cursor.fetchall()]
-    except BaseException as error:
-        discovery.__exit__(type(error), error, error.__traceback__)
-        raise
-    discovery.set_attribute(Attr.READY_STEPS, len(ready))
-    discovery.__exit__(None, None, None)
+    ready = await sent_discovery.answer(task)
     return Publishing(ready, await _send_publishes(conn, recorder, parent, task, cause, ready,
                                                    PUBLISH_SQL))
 
@@ -213,11 +217,7 @@ class EarlyPublishing:
 
     async def settle(self, task: TaskRef) -> list[UUID]:
         """The steps published; the discovery's phase and the publishes' end."""
-        discovery = self.discovery.phase
-        discovery.set_attributes(task.attributes)
-        ready = [row["workflow_step_uuid"] for row in await self.discovery.cursor.fetchall()]
-        discovery.set_attribute(Attr.READY_STEPS, len(ready))
-        discovery.__exit__(None, None, None)
+        ready = await self.discovery.answer(task)
         found = set(ready)
         return await Publishing(ready, [entry for entry in self.sent if entry[0] in found]
                                 ).settle()
