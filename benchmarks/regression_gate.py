@@ -64,9 +64,10 @@ from extract.analyse.baseline_compare import (
     repetitions,
     run_samples,
 )
+from extract.analyse.confirmation import confirm, confirming_runs
 from extract.analyse.disturbance import disturbed_in, set_aside
 from extract.analyse.duckdb_runner import open_runs
-from extract.reports.gather import run_history_spreads
+from extract.reports.gather import judge_runs, run_history_spreads
 from extract.reports.model import scenario_name
 from extract.store.baselines import load_samples
 from extract.store.runstore import RunStore, baselines_dir
@@ -91,6 +92,8 @@ class RunResult:
     delay_ns: int | None = None
     set_aside: list[str] = field(default_factory=list)
     """Suites whose calls were set aside: the machine was busy elsewhere during them."""
+    confirmations: list[str] = field(default_factory=list)
+    """Runs `spanbench run` made to confirm its regressions (--confirm)."""
 
 
 def benchmark_name(row: Comparison | BenchmarkKey) -> str:
@@ -131,12 +134,14 @@ class Harness:
                               extra_env=extra_env)
         wall_s = time.monotonic() - started
         new = sorted(set(self.store.run_ids()) - before)
-        if len(new) != 1 or done.returncode not in (0, 1):
+        confirming = [] if not new else confirming_runs(
+            self.store.record(new[0]).confirmation, BASELINE)
+        if not new or new[1:] != confirming or done.returncode not in (0, 1):
             raise RuntimeError(f"spanbench run exited {done.returncode}, runs {new}:\n"
                                f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-        result = RunResult(kind, new[0], done.returncode, wall_s)
+        result = RunResult(kind, new[0], done.returncode, wall_s, confirmations=confirming)
         if baseline:
-            result.statuses = statuses(self.judge([new[0]]))
+            result.statuses = statuses(self.judge([new[0]], confirming))
             result.set_aside = sorted(self.disturbed([new[0]]))
         return result
 
@@ -157,12 +162,13 @@ class Harness:
         """Suite → why its calls are set aside, over the runs."""
         return disturbed_in(self.store.record(run_id).suites or {} for run_id in run_ids)
 
-    def judge(self, run_ids: Sequence[str]) -> list[Comparison]:
-        """The runs (their median, when several) against the baseline, on the history before
-        the first; a suite disturbed in any of them is set aside."""
-        return set_aside(compare_repetitions(*self.sides(run_ids),
-                                             history=self.history(run_ids[0])),
-                         self.disturbed(run_ids))
+    def judge(self, run_ids: Sequence[str], confirming: Sequence[str] = ()
+              ) -> list[Comparison]:
+        """The runs (their median, when several) against the baseline, as `spanbench run`
+        judges them (extract.reports.gather.judge_runs), with `confirming` as the runs that
+        confirm a regression."""
+        return judge_runs(self.store, run_ids, self.baseline_dir, BASELINE,
+                          confirming=list(confirming))
 
     def driver_phases(self, run_id: str) -> set[tuple[str, str]]:
         """(suite, phase) of the phases the driver times in `run_id`: those the hook can slow."""
@@ -233,19 +239,32 @@ class Simulated:
     """How many runs of the same code its threshold rested on."""
 
 
-def simulate(harness: Harness, run_ids: Sequence[str], slowdown: float
-             ) -> Iterator[Simulated]:
+def simulate(harness: Harness, run_ids: Sequence[str], slowdown: float,
+             confirming: Sequence[str] = ()) -> Iterator[Simulated]:
     """Every benchmark of A/A runs `run_ids` (one, or several judged by their median),
-    `slowdown` of its baseline value slower, one at a time, judged as the runs were."""
+    `slowdown` of its baseline value slower, one at a time, judged as the runs were; with
+    `confirming`, those runs slowed alike confirm a regression (extract.analyse.confirmation).
+    """
     base, now = harness.sides(run_ids)
+    again = [harness.sides([run_id])[1] for run_id in confirming]
     history = harness.history(run_ids[0])
+    disturbed = harness.disturbed(run_ids)
+    disturbed_again = [harness.disturbed([run_id]) for run_id in confirming]
     family = sum(1 for key in now if key in base)
+
+    def judged(key: BenchmarkKey, runs: Mapping[str, list[float]], reference: float,
+               reasons: Mapping[str, str]) -> list[Comparison]:
+        return set_aside(compare_repetitions(
+            {key: base[key]}, {key: shifted(runs, slowdown * reference)}, history=history,
+            family=family), reasons)
+
     for key, runs in now.items():
         if key not in base:
             continue
         reference = median(median(blocks) for blocks in base[key].values())
-        [row] = compare_repetitions({key: base[key]}, {key: shifted(runs, slowdown * reference)},
-                                    history=history, family=family)
+        [row] = confirm(judged(key, runs, reference, disturbed),
+                        [judged(key, other[key], reference, reasons) if key in other else []
+                         for other, reasons in zip(again, disturbed_again, strict=True)])
         yield Simulated(run_ids[0], benchmark_name(key), row.status, row.threshold, row.decides,
                         row.spread_runs)
 
@@ -320,28 +339,39 @@ def simulated_summary(simulated: Sequence[Simulated], slowdown: float) -> dict:
     return summary
 
 
-def rejudge(harness: Harness, slowdown: float, current_runs: int = 1
-            ) -> tuple[list[RunResult], list[Simulated]]:
+def rejudge(harness: Harness, slowdown: float, current_runs: int = 1,
+            confirm_with_next: bool = False) -> tuple[list[RunResult], list[Simulated]]:
     """The log's runs judged again with the code as it is now, and the simulated shifts; with
     `current_runs` above 1, the A/A runs in consecutive groups of that many, each group judged
-    by its median (as `spanbench compare` judges a baseline of several runs)."""
+    by its median (as `spanbench compare` judges a baseline of several runs), unconfirmed.
+    A single run's regressions are confirmed by the runs `spanbench run` made for them, or,
+    with `confirm_with_next`, by the next A/A run of the log, for the real and the simulated
+    ones alike (the last A/A run, without a next, is left out)."""
     results, simulated = [], []
     logged = harness.logged()
     aa = [result for result in logged if result.kind == "A/A"]
     groups = [aa[i:i + current_runs] for i in range(0, len(aa) - current_runs + 1, current_runs)]
+    proxies = {result.run_id: [following.run_id]
+               for result, following in itertools.pairwise(aa)}
+    if confirm_with_next:
+        groups = [[result] for result in aa[:-1]]
     for result in logged:
         if result.kind == "baseline":
             results.append(result)
         elif result.kind != "A/A":
-            results.append(replace(result, statuses=statuses(harness.judge([result.run_id])),
-                                   set_aside=sorted(harness.disturbed([result.run_id]))))
+            results.append(replace(result, statuses=statuses(harness.judge(
+                [result.run_id], result.confirmations)),
+                set_aside=sorted(harness.disturbed([result.run_id]))))
     for group in groups:
         ids = [result.run_id for result in group]
+        confirming = (proxies[ids[0]] if confirm_with_next else
+                      group[0].confirmations if len(group) == 1 else [])
         results.append(replace(group[0], exit_code=max(r.exit_code for r in group),
                                wall_s=sum(r.wall_s for r in group),
-                               statuses=statuses(harness.judge(ids)),
+                               statuses=statuses(harness.judge(ids, confirming)),
                                set_aside=sorted(harness.disturbed(ids))))
-        simulated += simulate(harness, ids, slowdown)
+        simulated += simulate(harness, ids, slowdown,
+                              confirming if confirm_with_next else ())
     return results, simulated
 
 
@@ -388,6 +418,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--current-runs", type=int, default=1,
                         help="With --rejudge: judge the A/A runs in groups of this many, "
                              "each by its median (default 1: each run alone).")
+    parser.add_argument("--confirm-with-next", action="store_true",
+                        help="With --rejudge: confirm each A/A run's regressions, real and "
+                             "simulated, by the next A/A run, as --confirm would by a run "
+                             "made for them.")
     parser.add_argument("--rejudge", action="store_true",
                         help="Make no run: judge the runs kept in --home again, and simulate "
                              "the slowdown on every benchmark of its A/A runs.")
@@ -400,7 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         home.mkdir(parents=True, exist_ok=True)
         harness = Harness(home, args.suites)
         if args.rejudge:
-            results, simulated = rejudge(harness, args.slowdown, args.current_runs)
+            results, simulated = rejudge(harness, args.slowdown, args.current_runs,
+                                         args.confirm_with_next)
         else:
             results = make_runs(harness, args)
     summary = report(results, args.slowdown, simulated)

@@ -80,6 +80,9 @@ class Comparison:
     disturbed: str = ""
     """Why no change is called, when the current run's machine was busy elsewhere during the
     suite (extract.analyse.disturbance); empty otherwise."""
+    confirmation: str = ""
+    """For a row Regressed at first: what the runs made to confirm it measured, and whether
+    they did (extract.analyse.confirmation); empty otherwise."""
 
 
 def run_samples(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:

@@ -21,7 +21,8 @@ def comparison_rows(comparisons: Sequence[Any]) -> list[str]:
         lines.append(f"| {row.suite}/{benchmark_name(row)} | "
                      f"{format_compact_ms(row.baseline_median_ns)} | "
                      f"{format_compact_ms(row.current_median_ns)} | {change} | "
-                     f"{COMPARISON_MARK[row.status]} | {row.note} |")
+                     f"{COMPARISON_MARK[row.status]} | {row.note}"
+                     f"{'; ' + row.confirmation if row.confirmation else ''} |")
     return lines
 
 
@@ -36,9 +37,11 @@ def baseline_markdown(comparisons: Sequence[Any], baseline: str, current: str) -
 
 
 def status_lines(comparisons: Sequence[Any]) -> list[str]:
-    """What the comparison could call: the power, the undecided and the disturbed lines."""
+    """What the comparison could call: the power, the undecided, the disturbed and the
+    confirmation lines."""
     return [line for line in (power_line(comparisons), undecided_line(comparisons),
-                              disturbed_line(comparisons)) if line]
+                              disturbed_line(comparisons), confirmation_line(comparisons))
+            if line]
 
 
 def power_line(comparisons: Sequence[Any]) -> str | None:
@@ -71,6 +74,17 @@ def disturbed_line(comparisons: Sequence[Any]) -> str | None:
     suites = "; ".join(f"{suite}: {reason}" for suite, reason in reasons.items())
     return (f"no change called in {len(reasons)} suite(s), whose machine was busy elsewhere "
             f"({suites}): run again when it is quiet")
+
+
+def confirmation_line(comparisons: Sequence[Any]) -> str | None:
+    """How the regressions measured again came out (None: none were)."""
+    again = [row for row in comparisons if row.confirmation]
+    if not again:
+        return None
+    held = sum(row.status == "Regressed" for row in again)
+    return (f"{len(again)} regression(s) measured again before being called: {held} "
+            f"confirmed (Regressed), {len(again) - held} not (Unstable): a change is called "
+            "only when it reproduces")
 
 
 def undecided_line(comparisons: Sequence[Any]) -> str | None:

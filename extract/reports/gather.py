@@ -9,7 +9,13 @@ from typing import Any
 
 import duckdb
 
-from extract.analyse import analysis, baseline_compare, breakdown, disturbance
+from extract.analyse import (
+    analysis,
+    baseline_compare,
+    breakdown,
+    confirmation,
+    disturbance,
+)
 from extract.analyse.baseline_compare import BenchmarkKey
 from extract.analyse.calibration import history_spreads
 from extract.analyse.derived_check import derived_check
@@ -64,22 +70,41 @@ def _prerequisites(record: RunRecord) -> tuple[Prerequisite, ...]:
     return tuple(Prerequisite(p.name, p.ok, p.detail) for p in record.prerequisites or ())
 
 
-def _comparisons(store: RunStore, judged: Sequence[str], baseline_dir: Path,
-                 con: duckdb.DuckDBPyConnection | None, phase_map: PhaseMap | None
-                 ) -> list[Any]:
-    """`judged` (their median when several) against the baseline, on the history before the
-    first, a suite disturbed in any of them set aside; `con`: one opened on them already."""
+def _judged(store: RunStore, judged: Sequence[str], baseline_dir: Path,
+            con: duckdb.DuckDBPyConnection | None, phase_map: PhaseMap | None,
+            history: dict[BenchmarkKey, Spread]) -> list[Any]:
+    """`judged` (their median when several) against the baseline on `history`, a suite
+    disturbed in any of them set aside; `con`: one opened on them already."""
     own = con is None
     con = open_runs(store, list(judged), phase_map=phase_map) if con is None else con
     try:
         disturbed = disturbance.disturbed_in(run_record(store, run_id).suites or {}
                                              for run_id in judged)
         return disturbance.set_aside(
-            baseline_compare.compare(con, judged, baseline_dir,
-                                     history=run_history_spreads(store, judged[0])), disturbed)
+            baseline_compare.compare(con, judged, baseline_dir, history=history), disturbed)
     finally:
         if own:
             con.close()
+
+
+def judge_runs(runs_dir: Runs, judged: Sequence[str], baseline_dir: Path,
+               baseline_name: str | None, con: duckdb.DuckDBPyConnection | None = None,
+               phase_map: PhaseMap | None = None,
+               confirming: Sequence[str] | None = None) -> list[Any]:
+    """`judged` (their median when several) against the baseline, on the history before the
+    first, a suite disturbed in any of them set aside; a Regressed row stays so only when the
+    runs the last one recorded as confirming it against `baseline_name` reproduce it
+    (extract.analyse.confirmation), each judged alone on the same history. `confirming`: these
+    runs instead of those recorded ([]: none)."""
+    store = RunStore.at(runs_dir)
+    history = run_history_spreads(store, judged[0])
+    rows = _judged(store, judged, baseline_dir, con, phase_map, history)
+    again = confirming if confirming is not None else confirmation.confirming_runs(
+        run_record(store, judged[-1]).confirmation, baseline_name)
+    if not again or not confirmation.suspect_suites(rows):
+        return rows
+    return confirmation.confirm(rows, [_judged(store, [run_id], baseline_dir, None, phase_map,
+                                               history) for run_id in again])
 
 
 def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
@@ -110,8 +135,9 @@ def gather(runs_dir: Runs, run_id: str, targets_path: Path | None = None,
         record = run_record(store, run_id)
         comparisons: list[Any] = []
         if baseline_dir is not None:
-            comparisons = _comparisons(store, [*earlier_runs, run_id], baseline_dir,
-                                       con if not earlier_runs else None, phase_map)
+            comparisons = judge_runs(store, [*earlier_runs, run_id], baseline_dir,
+                                     baseline_name, con if not earlier_runs else None,
+                                     phase_map)
         if not prerequisites:
             prerequisites = _prerequisites(record)
         e2e = breakdown.e2e_analysis(con, run_id)  # one walk of the traces for all three

@@ -25,5 +25,6 @@ def verdict(report: ReportInput) -> Verdict:
     lines += [f"REGRESSED {r.suite}/{benchmark_name(r)} median {ms(r.baseline_median_ns):.3g} ms → "
               f"{ms(r.current_median_ns):.3g} ms ({r.change:+.1%} > threshold {r.note}) "
               f"against baseline {report.baseline_name}"
+              + (f"; {r.confirmation}" if r.confirmation else "")
               for r in report.comparisons if r.status == "Regressed"]
     return Verdict(EXIT_FAILED if lines else EXIT_OK, tuple(lines))

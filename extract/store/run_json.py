@@ -25,7 +25,8 @@ RUN_JSON: Final = "run.json"
 #   1  `schema_version` added; the keys and types of FIELDS.
 #   2  `suites`: what became of each suite asked for (SUITE_FIELDS).
 #   3  `suites.*.machine`: the share of the machine's CPU that went elsewhere during the suite.
-SCHEMA_VERSION: Final = 3
+#   4  `confirmation`: the runs made to confirm the run's regressions against its baseline.
+SCHEMA_VERSION: Final = 4
 VERSION_KEY: Final = "schema_version"
 OMIT_WHEN_NONE: Final = "omit_when_none"
 """Field metadata: a key added after version 1 that is left out, not written null, when unset."""
@@ -52,6 +53,7 @@ FIELDS: Final[Mapping[str, JsonType]] = {
     "stack_telemetry": list,  # per stack process that stopped cleanly: its span counts
     "throughput": list,  # e2e load runs: queries/e2e_throughput.sql's rows
     "suites": dict,  # suite -> SUITE_FIELDS: ran, skipped or failed, and why
+    "confirmation": dict,  # baseline, runs: extract.analyse.confirmation
 }
 """Every top-level key of run.json and its JSON type; all but schema_version may be absent."""
 
@@ -165,6 +167,9 @@ class RunRecord:
     throughput: list[dict[str, Any]] | None = None
     suites: dict[str, SuiteRecord] | None = None
     """Each suite asked for, in the order asked (absent before version 2)."""
+    confirmation: dict[str, Any] | None = None
+    """`baseline` and `runs`: the runs made to confirm the run's regressions against that
+    baseline (extract.analyse.confirmation); absent when none were made, and before version 4."""
     schema_version: int = SCHEMA_VERSION
     """The version the document was written with (0: before the schema had one)."""
     extra: dict[str, Any] = field(default_factory=dict)

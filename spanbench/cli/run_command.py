@@ -23,11 +23,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from extract.analyse import confirmation
 from extract.analyse.analysis import MEAN_MIN_N, P95_MIN_N, P99_MIN_N, PhaseStats
 from extract.analyse.baseline_compare import add_runs
 from extract.analyse.baseline_compare import save_baseline as keep_baseline
 from extract.analyse.duckdb_runner import NoSpansError
-from extract.reports.model import SET_OFF_HEADING, Prerequisite, scenario_name
+from extract.reports.model import SET_OFF_HEADING, Prerequisite, ReportInput, scenario_name
 from extract.store.run_json import SUITE_FAILED, SUITE_SKIPPED
 from extract.store.runstore import RunsDirError, RunStore, new_run_id
 from instrument.drivers import e2e_latency
@@ -179,6 +180,11 @@ def run(
                     "--baseline judges the median of the N runs against a narrower bound "
                     "(about 0.7 of one run's for 3) and --save-baseline keeps all N; every "
                     "run's targets are checked.")] = 1,
+    confirm: Annotated[int, typer.Option(
+        min=0, help="With --baseline: when a benchmark comes out Regressed, run the suites "
+                    "holding one N more times, each with a stack of its own, and keep "
+                    "Regressed only where every one of those runs has it Regressed too; the "
+                    "others become Unstable. 0: call it on this run alone.")] = 1,
     output_dir: OutputDirOption = DEFAULT_OUTPUT_DIR,
     phase_map_file: PhaseMapOption = None,
     tee_otlp: Annotated[list[str] | None, typer.Option(
@@ -264,7 +270,7 @@ def run(
             tee_otlp=tuple(tee_otlp or ()), targets=targets,
             baseline=baseline if index == repeat - 1 else None,
             chosen_phase_map=chosen_phase_map, output_dir=output_dir,
-            earlier_runs=tuple(run_ids))
+            earlier_runs=tuple(run_ids), confirm=confirm)
         run_ids.append(run_id)
         codes.append(code)
     if save_baseline:
@@ -284,9 +290,11 @@ def run(
 def _measure(console: Console, errors: Console, *, store: RunStore, home: Path,
              options: job.RunOptions, workers: int, tee_otlp: tuple[str, ...],
              targets: Path | None, baseline: str | None, chosen_phase_map: PhaseMap | None,
-             output_dir: Path, earlier_runs: Sequence[str]) -> tuple[int, str]:
+             output_dir: Path, earlier_runs: Sequence[str], confirm: int = 0
+             ) -> tuple[int, str]:
     """One run: deploy, measure, keep, report; its exit code and run id. `earlier_runs`: the
-    repeats before it, judged with it against `baseline`."""
+    repeats before it, judged with it against `baseline`; `confirm`: how many runs of the
+    suites holding a regression against it to make before calling it (_confirm)."""
     measured, load, chosen, quick = options.system, options.load, options.suites, options.quick
     write_to_deployment = options.write_to_deployment
 
@@ -359,6 +367,11 @@ def _measure(console: Console, errors: Console, *, store: RunStore, home: Path,
         _report_load(console, store, outcome.run_id)
     if outcome.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
+    if baseline and confirm and not quick:
+        report = _confirm(console, errors, report, confirm, store=store, home=home,
+                          options=options, workers=workers, tee_otlp=tee_otlp, targets=targets,
+                          baseline=baseline, chosen_phase_map=chosen_phase_map,
+                          output_dir=output_dir, earlier_runs=earlier_runs)
     try:
         code = publish(console, errors, report, store=store, output_dir=output_dir,
                        gate=not quick)
@@ -366,6 +379,49 @@ def _measure(console: Console, errors: Console, *, store: RunStore, home: Path,
         errors.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_PREREQUISITE) from None
     return exit_code(outcome, code), outcome.run_id
+
+
+def _confirm(console: Console, errors: Console, report: ReportInput, count: int, *,
+             store: RunStore, home: Path, options: job.RunOptions, workers: int,
+             tee_otlp: tuple[str, ...], targets: Path | None, baseline: str,
+             chosen_phase_map: PhaseMap | None, output_dir: Path,
+             earlier_runs: Sequence[str]) -> ReportInput:
+    """The report with its regressions confirmed: the suites holding one run `count` more
+    times, each on a stack of its own, recorded in run.json's `confirmation`, and the report
+    gathered again (extract.analyse.confirmation). A confirmation that cannot run leaves the
+    regressions standing."""
+    suspects = confirmation.suspect_suites(report.comparisons)
+    if not suspects:
+        return report
+    run_id = report.meta.run_id
+    regressed = sum(row.status == "Regressed" for row in report.comparisons)
+    confirming: list[str] = []
+    for index in range(count):
+        console.print(f"confirming {regressed} regression(s) against {baseline!r}: running "
+                      f"{', '.join(suspects)} again ({index + 1} of {count})", highlight=False)
+        try:
+            _, again = _measure(
+                console, errors, store=store, home=home,
+                options=dataclasses.replace(options, suites=suspects), workers=workers,
+                tee_otlp=tee_otlp, targets=targets, baseline=None,
+                chosen_phase_map=chosen_phase_map, output_dir=output_dir, earlier_runs=())
+        except typer.Exit as stopped:
+            if stopped.exit_code == EXIT_INTERRUPTED:
+                raise
+            errors.print(f"the confirmation run stopped (exit {stopped.exit_code}): the "
+                         "regressions stand unconfirmed", highlight=False)
+            return report
+        confirming.append(again)
+    store.write_record(run_id, dataclasses.replace(
+        store.record(run_id), confirmation=confirmation.record(baseline, confirming)))
+    try:
+        return collect(store, run_id, targets=targets, baseline=baseline,
+                       prerequisites=report.prerequisites, phase_map=chosen_phase_map,
+                       earlier_runs=earlier_runs)
+    except ReportError as error:
+        errors.print(f"judging the confirmation runs failed ({error}): the regressions stand "
+                     "unconfirmed", highlight=False, markup=False, soft_wrap=True)
+        return report
 
 
 def _print_sample_plan(console: Console, runnable: list[str], options: job.RunOptions) -> None:

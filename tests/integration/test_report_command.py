@@ -7,10 +7,12 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from extract.analyse.confirmation import record
 from extract.store.runstore import RunStore
 from stack.local import postgres
 from tests.fake_runs import write_calls_run
@@ -124,6 +126,36 @@ def test_a_change_beyond_the_spread_of_five_runs_fails(tmp_path: Path) -> None:
     assert "❌ Regressed | 15.7% = 2.34 × spread 6.7% over 5 baseline runs |" in result.stdout
     assert "undecided" not in result.stdout
     assert "REGRESSED task_initialization/linear_3" in result.stderr
+
+
+@pytest.mark.parametrize("again_ms, code, verdict", [
+    (11.0, 0, "⚠️ Unstable | 15.7% = 2.34 × spread 6.7% over 5 baseline runs; not confirmed by "
+              "1 more run: +0.0% (Stable) |"),
+    (16.5, 1, "❌ Regressed | 15.7% = 2.34 × spread 6.7% over 5 baseline runs; confirmed by 1 "
+              "more run: +50.0% |")])
+def test_a_regression_stands_only_when_its_confirmation_reproduces_it(
+        tmp_path: Path, again_ms: float, code: int, verdict: str) -> None:
+    runs = tmp_path / ".spanbench" / "runs"
+    for run_id, ms in FIVE_RUNS:
+        write_calls_run(runs, run_id, {"linear_3": ms})
+    assert spanbench("baseline", "add", "main", *(run_id for run_id, _ in FIVE_RUNS),
+                     cwd=tmp_path).returncode == 0
+    judged, again = "20261129T230000Z-ffffff", "20261129T231000Z-gggggg"
+    write_calls_run(runs, judged, {"linear_3": 16.0})
+    write_calls_run(runs, again, {"linear_3": again_ms})
+    store = RunStore.at(runs)
+    store.write_record(judged, replace(store.record(judged),
+                                       confirmation=record("main", [again])))
+    result = spanbench("report", "--run", judged, "--baseline", "main", cwd=tmp_path)
+    assert result.returncode == code, result.stdout + result.stderr
+    summary = (tmp_path / "tmp" / "benchmarks" / "latest" / "summary.md").read_text()
+    assert verdict in summary
+    held = 1 if code else 0
+    assert (f"1 regression(s) measured again before being called: {held} confirmed "
+            f"(Regressed), {1 - held} not (Unstable)") in result.stdout
+    assert ("REGRESSED task_initialization/linear_3" in result.stderr) == bool(code)
+    other = spanbench("report", "--run", judged, "--baseline", "other", cwd=tmp_path)
+    assert other.returncode == 2  # no such baseline: nothing confirmed against it either
 
 
 @pytest.mark.full_run

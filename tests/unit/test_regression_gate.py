@@ -14,6 +14,7 @@ from benchmarks.regression_gate import (
     simulated_summary,
 )
 from extract.analyse.baseline_compare import Comparison, compare_repetitions
+from extract.analyse.confirmation import confirm
 from extract.analyse.disturbance import set_aside
 from extract.analyse.run_level import Spread
 
@@ -100,10 +101,13 @@ class _KeptRuns:
     def disturbed(self, run_ids: list[str]) -> dict[str, str]:
         return {"s": "busy"} if set(run_ids) & self.disturbed_runs else {}
 
-    def judge(self, run_ids: list[str]) -> list[Comparison]:
-        return set_aside(compare_repetitions(*self.sides(run_ids),
-                                             history=self.history(run_ids[0])),
-                         self.disturbed(run_ids))
+    def judge(self, run_ids: list[str], confirming: list[str] = ()) -> list[Comparison]:
+        def judged(ids: list[str]) -> list[Comparison]:
+            return set_aside(compare_repetitions(*self.sides(ids),
+                                                 history=self.history(run_ids[0])),
+                             self.disturbed(ids))
+
+        return confirm(judged(run_ids), [judged([run_id]) for run_id in confirming])
 
 
 def test_rejudging_in_groups_judges_each_group_by_its_median() -> None:
@@ -121,3 +125,18 @@ def test_rejudging_in_groups_judges_each_group_by_its_median() -> None:
     set_apart, _ = rejudge(_KeptRuns(kept.moves, disturbed={"a2"}), 0.2, current_runs=3)
     assert [(r.statuses["s/x/p"], r.set_aside) for r in set_apart if r.kind == "A/A"] == [
         ("Unstable", ["s"]), ("Stable", [])]
+
+
+def test_rejudging_with_the_next_run_as_confirmation_needs_two_runs_beyond_the_bar() -> None:
+    # one run's bar is 17.7%: a1 and a3 are beyond it, but only a3's next run is too
+    kept = _KeptRuns({"a1": 0.9, "a2": 0.0, "a3": 0.5, "a4": 0.3, "a5": 0.0})
+    confirmed, simulated = rejudge(kept, 0.2, confirm_with_next=True)
+    assert [(r.run_id, r.statuses["s/x/p"]) for r in confirmed if r.kind == "A/A"] == [
+        ("a1", "Unstable"), ("a2", "Stable"), ("a3", "Regressed"), ("a4", "Unstable")]
+    # +20% on every run: a run and its next both beyond 17.7%, so every one is caught but a5,
+    # which has no next run and is left out
+    assert [(s.run_id, s.status) for s in simulated] == [
+        ("a1", "Regressed"), ("a2", "Regressed"), ("a3", "Regressed"), ("a4", "Regressed")]
+    lone = _KeptRuns({"a1": 0.0, "a2": -0.1})
+    _, missed = rejudge(lone, 0.2, confirm_with_next=True)
+    assert [s.status for s in missed] == ["Unstable"]  # a2's +10% does not confirm a1's +20%
