@@ -58,6 +58,7 @@ from spanbench.runner import (
     runinfo,
     sample_plan,
     scratch,
+    speed_probe,
     suites,
     system_choice,
 )
@@ -389,14 +390,17 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                                 else None)
             outcome.suites[suite] = SuiteRecord(SUITE_FAILED, "interrupted")
             measures = suites.subject(DRIVERS[suite], system)
+            probe_before = speed_probe.reading()
             watch = machine_load.start_watch(deployment.system_processes)
             try:
                 if suite in scratch_suites:  # it writes in a copy, never in the deployment
                     ctx.system = _scratch_system(scratch_copy, deployment, options)
                     ctx.database_is_scratch = True
                 outcome.results[suite] = DRIVERS[suite].run(ctx)
+                machine = machine_load.shares_since(watch)
                 outcome.suites[suite] = SuiteRecord(
-                    SUITE_RAN, measures=measures, machine=machine_load.shares_since(watch))
+                    SUITE_RAN, measures=measures, machine=machine,
+                    probe={"before_ns": probe_before, "after_ns": speed_probe.reading()})
             except Exception as error:
                 outcome.suites[suite] = SuiteRecord(SUITE_FAILED, first_line(error),
                                                     measures=measures)

@@ -72,7 +72,12 @@ def test_a_suite_whose_setup_raises_fails_alone(tmp_path: Path,
             SuiteReadiness("e2e_latency", False, SKIPPED.reason)]
     outcome = job.run_suites(deployment, "r1", options, NoProgress(), tmp_path / "art",
                              plan)
-    recorded = {suite: dataclasses.replace(record, machine=None)  # the machine's, if timed
+    probes = {suite: record.probe for suite, record in outcome.suites.items()}
+    assert probes["sql_functions"] is None and probes["e2e_latency"] is None
+    for suite in ("event_propagation", "handler_overhead"):  # read as each suite ran
+        assert sorted(probes[suite]) == ["after_ns", "before_ns"]
+        assert all(isinstance(ns, int) and ns > 0 for ns in probes[suite].values())
+    recorded = {suite: dataclasses.replace(record, machine=None, probe=None)  # the machine's
                 for suite, record in outcome.suites.items()}
     assert recorded == {
         "sql_functions": SuiteRecord("failed", "RuntimeError: could not seed the dataset"),
