@@ -69,7 +69,7 @@ class Comparison:
     spread: float | None
     """The widest spread known, as a fraction (None: too few repetitions to tell)."""
     note: str
-    """How the threshold was set, e.g. "50.0% = 4.16 × spread 12.0% over 20 runs of its
+    """How the threshold was set, e.g. "58.7% = 4.89 × spread 12.0% over 20 runs of its
     history"."""
     baseline_runs: int
     decides: bool = True
@@ -213,7 +213,7 @@ def compare_repetitions(base: Mapping[BenchmarkKey, Mapping[str, list[float]]],
                 run_level.between_runs([run_level.run_value(blocks)
                                         for blocks in base_runs.values()], "baseline runs"),
                 (history or {}).get(key)]),
-            compared, len(current_runs))
+            compared, len(current_runs), len(base_runs))
         change = (value - reference) / reference if reference else float("nan")
         comparisons.append(Comparison(
             *key, baseline_median_ns=reference, current_median_ns=value, change=change,

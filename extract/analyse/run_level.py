@@ -10,9 +10,10 @@ the same benchmark's past runs on the same host where the history has more of th
 (extract/analyse/calibration.py). The threshold is a prediction bound: spread_multiple × the
 wider of the two spreads — Student's t for the runs known, at a family-wise false-alarm rate of
 FAMILY_FALSE_ALARM over the benchmarks compared, so it is wide when few runs are known and
-narrows as they accumulate — never below the largest move seen between those runs (heavy
-tails, two modes), nor below the floor (the seed's noise threshold: 5%, sql_functions 15%).
-Without a spread between runs (fewer than MIN_VALUES runs) no change is called.
+narrows as they accumulate, times how far the two sides' medians move between them (each side
+is the median of its own runs, and each moves) — never below the largest move seen between
+those runs (heavy tails, two modes), nor below the floor (the seed's noise threshold: 5%,
+sql_functions 15%). Without a spread between runs (fewer than MIN_VALUES runs) no change is called.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class Threshold:
         return self.runs is not None
 
     def note(self) -> str:
-        """How the threshold was set, e.g. "50.0% = 4.16 × spread 12.0% over 20 runs of its
+        """How the threshold was set, e.g. "58.7% = 4.89 × spread 12.0% over 20 runs of its
         history"; an undecided one says what it lacks."""
         if self.spread is None:
             text = f"{self.value:.0%} (floor; spread unknown)"
@@ -154,28 +155,31 @@ def median_variance(runs: int) -> float:
     return pi / (2 * runs)
 
 
-def spread_multiple(runs: int, benchmarks: int, current_runs: int = 1) -> float:
+def spread_multiple(runs: int, benchmarks: int, current_runs: int = 1,
+                    baseline_runs: int = 1) -> float:
     """How many spreads a change must exceed when the spread comes from `runs` runs,
-    `benchmarks` are compared and the current side is the median of `current_runs` runs:
-    Student's t at 1 - FAMILY_FALSE_ALARM / benchmarks with runs - 1 degrees of freedom, times
-    sqrt(median_variance(current_runs) + 1/runs) (the current side against the runs' centre),
-    e.g. 10.5 for 5 runs and 150 benchmarks, 4.2 for 20, 3.0 for 20 against the median of 3."""
+    `benchmarks` are compared, and the current and baseline sides are the medians of
+    `current_runs` and `baseline_runs` runs: Student's t at 1 - FAMILY_FALSE_ALARM / benchmarks
+    with runs - 1 degrees of freedom, times sqrt(median_variance(current_runs) +
+    median_variance(baseline_runs)), the spread of the difference of the two medians; e.g. for
+    150 benchmarks and one run against one, 13.5 from 5 runs, 5.7 from 20; against a baseline of
+    3 runs, 4.9 from 20, and 3.8 for the median of 3 runs."""
     from scipy.special import stdtrit  # imported here: only a comparison needs it
 
     return float(stdtrit(runs - 1, 1 - FAMILY_FALSE_ALARM / max(benchmarks, 1))
-                 * sqrt(median_variance(current_runs) + 1 / runs))
+                 * sqrt(median_variance(current_runs) + median_variance(baseline_runs)))
 
 
 def threshold(floor: float, block: Spread | None, runs: Spread | None, benchmarks: int = 1,
-              current_runs: int = 1) -> Threshold:
+              current_runs: int = 1, baseline_runs: int = 1) -> Threshold:
     """With a spread between runs of the same code: spread_multiple × the wider of it and the
     blocks' spread, never below the largest move between those runs, nor below `floor`.
-    Without one: `floor`, deciding nothing. `current_runs`: how many runs the current side's
-    median is of."""
+    Without one: `floor`, deciding nothing. `current_runs`, `baseline_runs`: how many runs each
+    side's median is of."""
     spread = widest([block, runs])
     if runs is None:
         return Threshold(floor, floor, spread, current_runs=current_runs)
-    multiple = spread_multiple(runs.count, benchmarks, current_runs)
+    multiple = spread_multiple(runs.count, benchmarks, current_runs, baseline_runs)
     bar = max(floor, multiple * spread.value, runs.largest_move)
     return Threshold(bar, floor, spread, runs, multiple, current_runs)
 

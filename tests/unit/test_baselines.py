@@ -62,10 +62,11 @@ def test_a_shift_inside_the_run_to_run_spread_is_not_a_regression() -> None:
     assert result.change == pytest.approx(0.08)
     # runs at 100 92 108 96 104: deviations 0 8 8 4 4 around 100, MAD 4
     assert result.spread == pytest.approx(1.4826 * 4 / 100)
-    # one benchmark, five runs: Student's t at 0.95, 4 degrees of freedom, × √(1 + 1/5)
-    assert result.threshold == pytest.approx(2.3353 * 1.4826 * 0.04, rel=1e-4)
+    # one benchmark, five runs: Student's t at 0.95, 4 degrees of freedom, × √(1 + π/10) (one
+    # run against the median of five)
+    assert result.threshold == pytest.approx(2.4439 * 1.4826 * 0.04, rel=1e-4)
     assert (result.status, result.decides) == ("Unstable", True)
-    assert result.note == "13.8% = 2.34 × spread 5.9% over 5 baseline runs"
+    assert result.note == "14.5% = 2.44 × spread 5.9% over 5 baseline runs"
     assert (result.n_baseline, result.n_current, result.baseline_runs) == (25, 5, 5)
 
 
@@ -120,9 +121,10 @@ def test_the_history_spread_widens_the_bar() -> None:
     base, now = _side({"b": [[100.0] * 20] * 5}), _side({"n": [[110.0] * 20] * 5})
     history = {("s", "x", None, "p"): Spread(0.06, 8, "runs of its history", 0.07)}
     [result] = compare_tables(base, now, history=history)
-    assert (result.status, result.threshold) == ("Unstable", pytest.approx(0.06 * 2.0095,
+    # Student's t at 0.95 with 7 degrees of freedom (1.895) × √2: one run against one
+    assert (result.status, result.threshold) == ("Unstable", pytest.approx(0.06 * 2.6793,
                                                                            rel=1e-4))
-    assert result.note == "12.1% = 2.01 × spread 6.0% over 8 runs of its history"
+    assert result.note == "16.1% = 2.68 × spread 6.0% over 8 runs of its history"
 
 
 def test_the_history_counts_when_it_has_more_runs_than_the_baseline() -> None:
@@ -130,23 +132,23 @@ def test_the_history_counts_when_it_has_more_runs_than_the_baseline() -> None:
     few = {("s", "x", None, "p"): Spread(0.5, 4, "runs of its history", 0.9)}
     many = {("s", "x", None, "p"): Spread(0.01, 12, "runs of its history", 0.02)}
     [base_runs] = compare_tables(baseline, _side({"now": _steady(108)}), history=few)
-    assert base_runs.note == "13.8% = 2.34 × spread 5.9% over 5 baseline runs"
+    assert base_runs.note == "14.5% = 2.44 × spread 5.9% over 5 baseline runs"
     [history] = compare_tables(baseline, _side({"now": _steady(108)}), history=many)
     assert history.note.startswith("5% (floor; spread")
     assert history.status == "Regressed"
 
 
 def test_the_median_of_three_current_runs_calls_what_one_run_cannot() -> None:
-    """The history's runs move 20%: +30% in one run is within its bar (1.77 spreads, 35.4%),
-    in the median of three runs beyond theirs (1.22 spreads, 24.4%); one wild run of three
-    moves nothing."""
+    """The history's runs move 20%: against a baseline of one run, +45% in one run is within
+    its bar (2.45 spreads, 48.9%), in the median of three runs beyond theirs (2.08 spreads,
+    41.6%); one wild run of three moves nothing."""
     baseline = _side({"b": _steady(100)})
     history = {("s", "x", None, "p"): Spread(0.2, 20, "runs of its history", 0.2)}
-    [one] = compare_tables(baseline, _side({"n1": _steady(130)}), history=history)
-    assert (one.status, one.threshold) == ("Unstable", pytest.approx(0.3544, rel=1e-3))
-    three = {"n1": _steady(130), "n2": _steady(131), "n3": _steady(129)}
+    [one] = compare_tables(baseline, _side({"n1": _steady(145)}), history=history)
+    assert (one.status, one.threshold) == ("Unstable", pytest.approx(0.4891, rel=1e-3))
+    three = {"n1": _steady(145), "n2": _steady(146), "n3": _steady(144)}
     [median_of_3] = compare_tables(baseline, _side(three), history=history)
-    assert median_of_3.threshold == pytest.approx(0.2442, rel=1e-3)
+    assert median_of_3.threshold == pytest.approx(0.4162, rel=1e-3)
     assert median_of_3.status == "Regressed"
     assert median_of_3.note.endswith("(current: median of 3 runs)")
     wild = {"n1": _steady(101), "n2": _steady(300), "n3": _steady(99)}
@@ -213,10 +215,10 @@ def test_a_baseline_combines_runs(tmp_path: Path) -> None:
     [result] = compare(open_runs(runs, ["r1"]), ["r1"], folder)
     assert (result.baseline_runs, result.n_baseline) == (3, 15)
     assert result.baseline_median_ns == pytest.approx(11e6)
-    # runs at 10, 11 and 12: spread 1.4826 × 1/11, Student's t (2 degrees of freedom) × √(4/3):
-    # a bar of 45%; r1 is 9.1% faster
+    # runs at 10, 11 and 12: spread 1.4826 × 1/11, Student's t (2 degrees of freedom) × √(1 +
+    # 0.4487), one run against the median of three: a bar of 47%; r1 is 9.1% faster
     assert (result.status, result.threshold) == ("Unstable",
-                                                 pytest.approx(3.3717 * 1.4826 / 11, rel=1e-4))
+                                                 pytest.approx(3.5145 * 1.4826 / 11, rel=1e-4))
     assert result.decides
 
 

@@ -111,9 +111,9 @@ class _KeptRuns:
 
 
 def test_rejudging_in_groups_judges_each_group_by_its_median() -> None:
-    # one benchmark, 20 runs: one run's bar is 1.77 spreads (17.7%), the median of three's
-    # 1.22 (12.2%); a group's wild run does not move its median
-    kept = _KeptRuns({"a1": 0.15, "a2": 0.14, "a3": 0.16, "a4": 0.0, "a5": 0.9, "a6": 0.01,
+    # one benchmark, 20 runs, a baseline of one run: one run's bar is 2.45 spreads (24.5%),
+    # the median of three's 2.08 (20.8%); a group's wild run does not move its median
+    kept = _KeptRuns({"a1": 0.22, "a2": 0.21, "a3": 0.23, "a4": 0.0, "a5": 0.9, "a6": 0.02,
                       "a7": 0.0})
     alone, _ = rejudge(kept, 0.2)
     assert [r.statuses["s/x/p"] for r in alone if r.kind == "A/A"] == [
@@ -128,15 +128,15 @@ def test_rejudging_in_groups_judges_each_group_by_its_median() -> None:
 
 
 def test_rejudging_with_the_next_run_as_confirmation_needs_two_runs_beyond_the_bar() -> None:
-    # one run's bar is 17.7%: a1 and a3 are beyond it, but only a3's next run is too
+    # one run's bar is 24.5%: a1, a3 and a4 are beyond it, but only a3's next run is too
     kept = _KeptRuns({"a1": 0.9, "a2": 0.0, "a3": 0.5, "a4": 0.3, "a5": 0.0})
-    confirmed, simulated = rejudge(kept, 0.2, confirm_with_next=True)
+    confirmed, simulated = rejudge(kept, 0.3, confirm_with_next=True)
     assert [(r.run_id, r.statuses["s/x/p"]) for r in confirmed if r.kind == "A/A"] == [
         ("a1", "Unstable"), ("a2", "Stable"), ("a3", "Regressed"), ("a4", "Unstable")]
-    # +20% on every run: a run and its next both beyond 17.7%, so every one is caught but a5,
+    # +30% on every run: a run and its next both beyond 24.5%, so every one is caught but a5,
     # which has no next run and is left out
     assert [(s.run_id, s.status) for s in simulated] == [
         ("a1", "Regressed"), ("a2", "Regressed"), ("a3", "Regressed"), ("a4", "Regressed")]
     lone = _KeptRuns({"a1": 0.0, "a2": -0.1})
-    _, missed = rejudge(lone, 0.2, confirm_with_next=True)
-    assert [s.status for s in missed] == ["Unstable"]  # a2's +10% does not confirm a1's +20%
+    _, missed = rejudge(lone, 0.3, confirm_with_next=True)
+    assert [s.status for s in missed] == ["Unstable"]  # a2's +20% does not confirm a1's +30%

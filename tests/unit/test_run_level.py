@@ -30,11 +30,12 @@ def test_between_runs_keeps_the_largest_move() -> None:
 
 
 def test_the_multiple_is_students_t_for_the_runs_known_and_the_benchmarks_compared() -> None:
-    # one benchmark, 5 runs: t at 0.95 with 4 degrees of freedom (2.132 in any table) × √1.2
-    assert run_level.spread_multiple(5, 1) == pytest.approx(2.132 * 1.2 ** 0.5, rel=1e-3)
+    # one benchmark, 5 runs: t at 0.95 with 4 degrees of freedom (2.132 in any table) × √2,
+    # for one run against a baseline of one run: both move
+    assert run_level.spread_multiple(5, 1) == pytest.approx(2.132 * 2 ** 0.5, rel=1e-3)
     # 150 benchmarks share the 5%: the bound moves out, and narrows as runs accumulate
-    assert run_level.spread_multiple(5, 150) == pytest.approx(10.48, rel=1e-3)
-    assert run_level.spread_multiple(20, 150) == pytest.approx(4.16, rel=1e-3)
+    assert run_level.spread_multiple(5, 150) == pytest.approx(13.53, rel=1e-3)
+    assert run_level.spread_multiple(20, 150) == pytest.approx(5.743, rel=1e-3)
     assert run_level.spread_multiple(3, 150) > run_level.spread_multiple(5, 150) > \
         run_level.spread_multiple(20, 150) > run_level.spread_multiple(20, 1)
 
@@ -44,25 +45,39 @@ def test_the_median_of_several_current_runs_narrows_the_bound() -> None:
     assert [run_level.median_variance(k) for k in (1, 2, 3)] == pytest.approx(
         [1, 0.5, 0.4487], abs=1e-4)
     assert run_level.median_variance(9) == pytest.approx(3.14159 / 18, rel=1e-4)
-    # 20 runs known, 150 benchmarks: t = 3.96 (4.16 / sqrt(1.05)); × sqrt(0.4487 + 0.05)
-    assert run_level.spread_multiple(20, 150, 3) == pytest.approx(4.161 / 1.05 ** 0.5
-                                                                  * 0.4987 ** 0.5, rel=1e-3)
+    # 20 runs known, 150 benchmarks: t = 4.061; the median of 3 runs against a baseline of 1
+    # run moves by sqrt(0.4487 + 1) spreads, against a baseline of 3 by sqrt(0.4487 * 2)
+    t = 4.061
+    assert run_level.spread_multiple(20, 150, 3) == pytest.approx(t * 1.4487 ** 0.5, rel=1e-3)
+    assert run_level.spread_multiple(20, 150, 3, 3) == pytest.approx(t * 0.8974 ** 0.5,
+                                                                     rel=1e-3)
     bar = run_level.threshold(0.05, None, Spread(0.1, 20, "runs of its history", 0.2), 150, 3)
-    assert bar.value == pytest.approx(0.2868, rel=1e-3)
-    assert bar.note() == ("28.7% = 2.87 × spread 10.0% over 20 runs of its history "
+    assert bar.value == pytest.approx(0.4888, rel=1e-3)
+    assert bar.note() == ("48.9% = 4.89 × spread 10.0% over 20 runs of its history "
                           "(current: median of 3 runs)")
-    # one run: the same spread gives a bar of 4.16 spreads
+    # one run against one: the same spread gives a bar of 5.74 spreads
     assert run_level.threshold(0.05, None, Spread(0.1, 20, "runs of its history", 0.2),
-                               150).value == pytest.approx(0.4161, rel=1e-3)
+                               150).value == pytest.approx(0.5743, rel=1e-3)
+
+
+def test_the_baselines_own_runs_move_too() -> None:
+    """The baseline's value is the median of its runs, which moves like the current run's:
+    a spread learnt from 20 runs of history does not make a baseline of one run exact."""
+    history = Spread(0.1, 20, "runs of its history", 0.2)
+    one = run_level.threshold(0.05, None, history, 150, 1, 1)
+    three = run_level.threshold(0.05, None, history, 150, 1, 3)
+    assert one.value / three.value == pytest.approx((2 / 1.4487) ** 0.5, rel=1e-3)
+    assert run_level.verdict(0.5, three) == "Regressed"
+    assert run_level.verdict(0.5, one) == "Unstable"
 
 
 def test_the_threshold_is_a_prediction_bound_floored() -> None:
-    runs = Spread(0.02, 5, "runs of its history", 0.03)
+    runs = Spread(0.015, 5, "runs of its history", 0.03)
     wide = run_level.threshold(0.05, Spread(0.04, 10, "blocks"), runs)
-    assert wide.value == pytest.approx(0.04 * 2.3353, rel=1e-4)
-    assert wide.note() == "9.3% = 2.34 × spread 4.0% over 10 blocks"
+    assert wide.value == pytest.approx(0.04 * 3.0149, rel=1e-4)
+    assert wide.note() == "12.1% = 3.01 × spread 4.0% over 10 blocks"
     narrow = run_level.threshold(0.05, None, runs)
-    assert (narrow.value, narrow.note()) == (0.05, "5% (floor; spread 2.0% over 5 runs of "
+    assert (narrow.value, narrow.note()) == (0.05, "5% (floor; spread 1.5% over 5 runs of "
                                                    "its history)")
     assert run_level.threshold(0.15, None, None).note() == (
         "15% (floor; spread unknown); undecided: needs 3 runs of the same code")
@@ -82,8 +97,8 @@ def test_the_largest_move_between_runs_is_a_bar_too() -> None:
 
 
 def test_few_runs_give_a_wide_bar_and_none_decide_nothing() -> None:
-    three = run_level.threshold(0.05, None, Spread(0.01, 3, "baseline runs", 0.01), 150)
-    assert three.decides and three.value == pytest.approx(0.447, rel=1e-3)
+    three = run_level.threshold(0.05, None, Spread(0.01, 3, "baseline runs", 0.01), 150, 1, 3)
+    assert three.decides and three.value == pytest.approx(0.4659, rel=1e-3)
     assert run_level.verdict(0.4, three) == "Unstable"
     assert run_level.verdict(0.5, three) == "Regressed"
     unknown = run_level.threshold(0.05, Spread(0.01, 20, "blocks"), None)
