@@ -26,7 +26,7 @@ RUN_JSON: Final = "run.json"
 #   2  `suites`: what became of each suite asked for (SUITE_FIELDS).
 #   3  `suites.*.machine`: the share of the machine's CPU that went elsewhere during the suite.
 #   4  `confirmation`: the runs made to confirm the run's regressions against its baseline;
-#      `suites.*.probe`: a fixed piece of Python timed before and after the suite.
+#      `suites.*.probe`: a fixed piece of Python timed every 100 ms while the suite ran.
 SCHEMA_VERSION: Final = 4
 VERSION_KEY: Final = "schema_version"
 OMIT_WHEN_NONE: Final = "omit_when_none"
@@ -76,7 +76,7 @@ SUITE_FIELDS: Final[Mapping[str, JsonType]] = {
     "status": str, "reason": str,
     "measures": dict,  # scenario -> what it measures, when not the deployment (optional)
     "machine": dict,  # cpu_steal, cpu_foreign | cpu_niced: shares of the CPU gone elsewhere
-    "probe": dict,  # before_ns, after_ns: spanbench.runner.speed_probe's readings
+    "probe": dict,  # readings, mean_ns, median_ns: spanbench.runner.speed_probe
 }
 SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED = "ran", "skipped", "failed"
 SUITE_STATUSES: Final = (SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED)
@@ -147,8 +147,9 @@ class SuiteRecord:
     stack) or cpu_niced (lower-priority processes; absent when spanbench ran niced)
     (spanbench.runner.machine_load); absent where unknown and before version 3."""
     probe: dict[str, int] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
-    """`before_ns` and `after_ns`: spanbench.runner.speed_probe's readings as the suite started
-    and ended; absent for a suite that did not run, and before version 4."""
+    """`readings`, `mean_ns`, `median_ns`: spanbench.runner.speed_probe's timings of a fixed
+    piece of Python while the suite ran; absent for a suite that did not run or too short for
+    one, and before version 4."""
 
 
 @dataclass(frozen=True)

@@ -390,7 +390,7 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                                 else None)
             outcome.suites[suite] = SuiteRecord(SUITE_FAILED, "interrupted")
             measures = suites.subject(DRIVERS[suite], system)
-            probe_before = speed_probe.reading()
+            probe = speed_probe.start(artifacts_dir)
             watch = machine_load.start_watch(deployment.system_processes)
             try:
                 if suite in scratch_suites:  # it writes in a copy, never in the deployment
@@ -399,13 +399,13 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                 outcome.results[suite] = DRIVERS[suite].run(ctx)
                 machine = machine_load.shares_since(watch)
                 outcome.suites[suite] = SuiteRecord(
-                    SUITE_RAN, measures=measures, machine=machine,
-                    probe={"before_ns": probe_before, "after_ns": speed_probe.reading()})
+                    SUITE_RAN, measures=measures, machine=machine, probe=probe.stop())
             except Exception as error:
                 outcome.suites[suite] = SuiteRecord(SUITE_FAILED, first_line(error),
                                                     measures=measures)
                 keep_traceback(ctx, error)
             finally:
+                probe.stop()
                 ctx.recorder.flush()
                 emitted += ctx.recorder.spans_emitted
                 outcome.failures[suite] = ctx.failures

@@ -1,37 +1,91 @@
-"""How fast this machine runs a fixed piece of Python at a moment: the gate's witness of a
-machine that is slower or faster as a whole.
+"""How fast this machine ran a fixed piece of Python while a suite ran: the gate's witness of
+a machine slower or faster as a whole.
 
 Between runs of unchanged code on a shared 2-core VM, every benchmark of a run moved together
 by up to ±20% (the median over a run's 151 benchmarks, against their medians over 25 runs),
-with no steal and no other process to account for it: the host's other tenants and its clock
-are invisible from inside. Removing each suite's common move halved the benchmarks' run-to-run
-spread. The probe is kept beside each suite (run.json's `suites.*.probe`), read before and
-after it, to find out whether it sees that move; nothing is judged on it yet.
+with no steal and no other process to account for it. Timed once a second on a quiet machine,
+a fixed loop took either about 3.0 ms or about 4.7 ms, switching from one second to the next:
+the host's other tenants and its clock are invisible from inside, but not to a clock. So a
+child process times FIXED_WORK_LOOPS iterations every INTERVAL_S while the suite runs (about
+0.5 ms of one core in 100 ms, 0.5%; a process of its own so that it never holds the driver's
+interpreter lock) and run.json keeps the mean and the median of its readings beside the suite
+(`suites.*.probe`). The mean is how slow the machine was on average over the suite. Nothing is
+judged on it yet.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
-from statistics import median
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import mean, median
 
-PROBE_REPEATS = 5
-LOOP_COUNT = 60_000
-"""Iterations of the probe's loop: about 3 ms on the machine above."""
+INTERVAL_S = 0.1
+FIXED_WORK_LOOPS = 8_000
+"""About 0.5 ms on the machine above."""
 
 
 def _fixed_work() -> int:
     total = 0
-    for i in range(LOOP_COUNT):
+    for i in range(FIXED_WORK_LOOPS):
         total += i * i % 7
     return total
 
 
-def reading() -> int:
-    """The median over PROBE_REPEATS timings of the fixed work, in nanoseconds (wall clock,
-    time.perf_counter_ns)."""
-    timings = []
-    for _ in range(PROBE_REPEATS):
-        started = time.perf_counter_ns()
-        _fixed_work()
-        timings.append(time.perf_counter_ns() - started)
-    return int(median(timings))
+def sample_forever(out: Path) -> None:
+    """The child's loop: one reading (ns) a line, every INTERVAL_S, until it is stopped."""
+    with out.open("a", buffering=1) as lines:
+        while True:
+            started = time.perf_counter_ns()
+            _fixed_work()
+            lines.write(f"{time.perf_counter_ns() - started}\n")
+            time.sleep(INTERVAL_S)
+
+
+@dataclass
+class SpeedWatch:
+    """A child process timing the fixed work until `stop`."""
+
+    out: Path
+    child: subprocess.Popen[bytes] | None
+
+    def stop(self) -> dict[str, int] | None:
+        """The readings' count, mean and median (ns); None when there were none."""
+        if self.child is None:
+            return None
+        self.child.terminate()
+        try:
+            self.child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.child.kill()
+            self.child.wait()
+        self.child = None
+        try:
+            readings = [int(line) for line in self.out.read_text().split() if line.isdigit()]
+            self.out.unlink()
+        except OSError:
+            return None
+        if not readings:
+            return None
+        return {"readings": len(readings), "mean_ns": int(mean(readings)),
+                "median_ns": int(median(readings))}
+
+
+def start(scratch_dir: Path) -> SpeedWatch:
+    """Start timing in a child process writing to a file in `scratch_dir`; a child that cannot
+    start gives a watch that reads nothing."""
+    out = scratch_dir / f"speed-probe-{time.monotonic_ns()}.txt"
+    try:
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+        child = subprocess.Popen([sys.executable, "-I", __file__, str(out)],  # no package
+                                 stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return SpeedWatch(out, None)
+    return SpeedWatch(out, child)
+
+
+if __name__ == "__main__":
+    sample_forever(Path(sys.argv[1]))

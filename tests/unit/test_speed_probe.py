@@ -1,0 +1,27 @@
+"""The speed probe times fixed work in a child process while a suite runs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from spanbench.runner import speed_probe
+
+
+def test_the_probe_times_the_work_until_stopped_and_leaves_nothing(tmp_path: Path) -> None:
+    watch = speed_probe.start(tmp_path)
+    child = watch.child
+    assert child is not None
+    time.sleep(1.5)  # the child's start, then a reading every 0.1 s
+    summary = watch.stop()
+    assert summary is not None and summary["readings"] >= 2
+    assert 0 < summary["median_ns"] < 1_000_000_000 and summary["mean_ns"] > 0
+    assert child.poll() is not None  # stopped
+    assert list(tmp_path.iterdir()) == []
+    assert watch.stop() is None  # once
+
+
+def test_a_probe_that_cannot_start_reads_nothing(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert speed_probe.start(blocked / "under-a-file").stop() is None
