@@ -178,7 +178,7 @@ def run(
     repeat: Annotated[int, typer.Option(
         min=1, help="Run the suites N times, each run with a stack and run id of its own: "
                     "--baseline judges the median of the N runs against a narrower bound "
-                    "(about 0.7 of one run's for 3) and --save-baseline keeps all N; every "
+                    "(about 0.8 of one run's for 3) and --save-baseline keeps all N; every "
                     "run's targets are checked.")] = 1,
     confirm: Annotated[int, typer.Option(
         min=0, help="With --baseline: when a benchmark comes out Regressed, run the suites "
