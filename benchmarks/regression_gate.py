@@ -390,7 +390,10 @@ def make_runs(harness: Harness, args: argparse.Namespace) -> list[RunResult]:
         print(f"A/A {index + 1}/{args.pairs}: exit {result.exit_code}, "
               f"{result.wall_s:.1f} s, regressed {regressed or 'none'}", flush=True)
     if args.slowdowns:
-        newest = harness.store.run_ids()[-1]
+        # the newest run of the log holds every suite; a confirmation run after it, only
+        # its suspects
+        newest = next((r.run_id for r in reversed(harness.logged()) if r.kind != "injected"),
+                      harness.store.run_ids()[-1])
         targets = injection_targets(harness.judge([newest]), harness.driver_phases(newest))
         for index, (row, name) in zip(range(args.slowdowns), itertools.cycle(targets)):
             delay = round(args.slowdown * row.baseline_median_ns)
