@@ -8,7 +8,7 @@ from statistics import median
 from typing import Any
 
 from extract.analyse.run_level import FAMILY_FALSE_ALARM, MIN_VALUES
-from extract.reports.model import COMPARISON_MARK, benchmark_name
+from extract.reports.model import COMPARISON_MARK, benchmark_name, threshold_note
 from spanbench.units import format_compact_ms
 
 
@@ -21,8 +21,7 @@ def comparison_rows(comparisons: Sequence[Any]) -> list[str]:
         lines.append(f"| {row.suite}/{benchmark_name(row)} | "
                      f"{format_compact_ms(row.baseline_median_ns)} | "
                      f"{format_compact_ms(row.current_median_ns)} | {change} | "
-                     f"{COMPARISON_MARK[row.status]} | {row.note}"
-                     f"{'; ' + row.confirmation if row.confirmation else ''} |")
+                     f"{COMPARISON_MARK[row.status]} | {threshold_note(row)} |")
     return lines
 
 

@@ -18,6 +18,7 @@ from extract.reports.model import (
     check_label,
     checks_for,
     suite_status_line,
+    threshold_note,
     unmatched,
 )
 from extract.reports.phase_colours import WAIT, phase_colour, phase_order
@@ -125,7 +126,7 @@ def _comparison_table(report: ReportInput, suite: str) -> str:
         f'<tr><td class="name">{escape(benchmark_name(r))}</td>'
         f"<td>{escape(format_ns(r.baseline_median_ns))}</td>"
         f"<td>{escape(format_ns(r.current_median_ns))}</td><td>{r.change:+.1%}</td>"
-        f"<td>{escape(r.status)}</td><td>{escape(r.note)}</td></tr>" for r in rows)
+        f"<td>{escape(r.status)}</td><td>{escape(threshold_note(r))}</td></tr>" for r in rows)
     return (f"<h3>Against baseline {escape(str(report.baseline_name))} (run-level medians)</h3>"
             '<table><thead><tr><th scope="col" class="name">Benchmark</th>'
             '<th scope="col">baseline</th><th scope="col">current</th>'

@@ -121,6 +121,13 @@ def benchmark_name(row: Any) -> str:
     return f"{scenario_name(row.scenario, getattr(row, 'variant', None))}/{row.phase}"
 
 
+def threshold_note(row: Any) -> str:
+    """A comparison row's threshold as the reports show it: how the bar was set, then what
+    the runs made to confirm a regression measured, when any were."""
+    confirmation = getattr(row, "confirmation", "")
+    return f"{row.note}; {confirmation}" if confirmation else row.note
+
+
 def scenario_name(scenario: str, variant: str | None) -> str:
     """The scenario with its variant (a dataset size) when it has one: `name+1000`."""
     return with_dataset_size(scenario, variant) if variant else scenario

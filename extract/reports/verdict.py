@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from extract.reports.model import ReportInput, benchmark_name, check_name
+from extract.reports.model import ReportInput, benchmark_name, check_name, threshold_note
 from spanbench.units import format_ms, format_target_ms, ms
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT = 0, 1, 2
@@ -23,8 +23,7 @@ def verdict(report: ReportInput) -> Verdict:
              f"{format_target_ms(c.target.threshold_ms)}"
              for c in report.checks if c.status == "fail" and c.measured_ms is not None]
     lines += [f"REGRESSED {r.suite}/{benchmark_name(r)} median {ms(r.baseline_median_ns):.3g} ms → "
-              f"{ms(r.current_median_ns):.3g} ms ({r.change:+.1%} > threshold {r.note}) "
-              f"against baseline {report.baseline_name}"
-              + (f"; {r.confirmation}" if r.confirmation else "")
+              f"{ms(r.current_median_ns):.3g} ms ({r.change:+.1%} > threshold "
+              f"{threshold_note(r)}) against baseline {report.baseline_name}"
               for r in report.comparisons if r.status == "Regressed"]
     return Verdict(EXIT_FAILED if lines else EXIT_OK, tuple(lines))

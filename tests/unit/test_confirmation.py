@@ -58,3 +58,19 @@ def test_runs_confirm_only_against_the_baseline_they_were_made_for() -> None:
     assert confirming_runs(kept, "release") == []
     assert confirming_runs(None, "main") == []
     assert confirming_runs(kept, None) == []
+
+
+def test_every_report_shows_what_the_confirmation_measured() -> None:
+    from extract.reports.baseline_table import comparison_rows
+    from extract.reports.html import html_report
+    from extract.reports.verdict import verdict
+    from tests.unit.reports_fixture import sample_report
+
+    report = sample_report()
+    said = "confirmed by 1 more run: +23.0%"
+    rows = [replace(r, confirmation=said) if r.status == "Regressed" else r
+            for r in report.comparisons]
+    report = replace(report, comparisons=rows)
+    assert sum(said in line for line in comparison_rows(rows)) == 1
+    assert f"over 20 runs of its history; {said}</td>" in html_report(report)
+    assert any(said in line for line in verdict(report).lines)
