@@ -53,7 +53,8 @@ def test_an_external_spanbench_sink_is_named_by_its_grpc_endpoint(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _named_elsewhere(monkeypatch, tmp_path)
     _stack_phase_suite(monkeypatch)
-    monkeypatch.setenv("SPANBENCH_SETTLE_S", "0.5")
+    # longer than the sink's segment age (1 s): its spans are on disk only once it is sealed
+    monkeypatch.setenv("SPANBENCH_SETTLE_S", "2")
     with SinkProcess(tmp_path / ".spanbench" / "runs") as sink:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", sink.http_url)
         output = _run(tmp_path)
