@@ -9,6 +9,7 @@ stack's workers race the driver for. Queue, results queue, channel, the send wit
 how completion is seen come from the system. Then, timed:
 
     enqueue.total   driver: from the result's send to the N-th leaf message's NOTIFY receipt
+                    (or the submit's end, should this thread return from it later)
       submit        driver: as a worker submits (in_progress → enqueued_for_orchestration,
                     results, send with notify to the system's results queue), its
                     context in the message headers
@@ -111,7 +112,9 @@ class EnqueueBench:
             ready = self.messages.wait(task.task_uuid, template.leaves, deadline.expires_at)
             receipts = [self.receipts.receipt(str(m.msg_id), deadline.expires_at)
                         for m in ready]
-        total.end_ns = max(receipts)  # the N-th receipt, not the block's exit (before flush)
+        # the N-th receipt, not the block's exit (before flush); never before the submit's end,
+        # which a listener's receipt can beat when this thread is descheduled after the commit
+        total.end_ns = max(*receipts, submit.end_ns)
         for message, receipt_ns in zip(ready, receipts, strict=True):
             self._notify(total, message, receipt_ns)
 
