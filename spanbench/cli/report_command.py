@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import duckdb
 import typer
@@ -19,7 +19,7 @@ from extract.analyse.duckdb_runner import NoSpansError
 from extract.reports.baseline_table import counts_line, status_lines
 from extract.reports.console import console_report
 from extract.reports.files import LATEST, write_reports
-from extract.reports.gather import ReportInputError, gather
+from extract.reports.gather import ReportInputError, gather, judge_runs
 from extract.reports.model import Prerequisite, ReportInput
 from extract.reports.verdict import EXIT_INPUT, verdict
 from extract.store import history, runstore
@@ -72,6 +72,10 @@ def check_targets_file(targets: Path | None) -> list[Target]:
         raise ReportError(str(error)) from None
 
 
+READ_ERRORS = (ReportInputError, NoSpansError, ValueError, OSError, duckdb.Error)
+"""What reading a run, a baseline or the history for a report can raise."""
+
+
 def collect(store: RunStore, run_id: str, *, targets: Path | None = None,
             baseline: str | None = None,
             prerequisites: Sequence[Prerequisite] = (),
@@ -82,7 +86,20 @@ def collect(store: RunStore, run_id: str, *, targets: Path | None = None,
         return gather(store, run_id, targets,
                       baseline_path(baseline) if baseline else None, baseline,
                       tuple(prerequisites), phase_map, earlier_runs)
-    except (ReportInputError, NoSpansError, ValueError, OSError, duckdb.Error) as error:
+    except READ_ERRORS as error:
+        raise ReportError(str(error)) from None
+
+
+def judge_again(store: RunStore, run_id: str, baseline: str, *,
+                phase_map: PhaseMap | None = None,
+                earlier_runs: Sequence[str] = ()) -> list[Any]:
+    """The run's comparison with `baseline` alone, as `collect` makes it: for a report whose
+    statistics stand while its verdicts change (the runs confirming a regression were
+    recorded). ReportError on bad input."""
+    try:
+        return judge_runs(store, [*earlier_runs, run_id], baseline_path(baseline), baseline,
+                          phase_map=phase_map)
+    except READ_ERRORS as error:
         raise ReportError(str(error)) from None
 
 

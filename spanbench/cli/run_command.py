@@ -28,6 +28,7 @@ from extract.analyse.analysis import MEAN_MIN_N, P95_MIN_N, P99_MIN_N, PhaseStat
 from extract.analyse.baseline_compare import add_runs
 from extract.analyse.baseline_compare import save_baseline as keep_baseline
 from extract.analyse.duckdb_runner import NoSpansError
+from extract.analyse.run_level import REGRESSED
 from extract.reports.model import SET_OFF_HEADING, Prerequisite, ReportInput, scenario_name
 from extract.store.run_json import SUITE_FAILED, SUITE_SKIPPED
 from extract.store.runstore import RunsDirError, RunStore, new_run_id
@@ -45,6 +46,7 @@ from spanbench.cli.report_command import (
     baselines_dir,
     check_targets_file,
     collect,
+    judge_again,
     publish,
 )
 from spanbench.cli.runs_dir import RunsDirOutOption, resolve_store
@@ -387,14 +389,14 @@ def _confirm(console: Console, errors: Console, report: ReportInput, count: int,
              chosen_phase_map: PhaseMap | None, output_dir: Path,
              earlier_runs: Sequence[str]) -> ReportInput:
     """The report with its regressions confirmed: the suites holding one run `count` more
-    times, each on a stack of its own, recorded in run.json's `confirmation`, and the report
-    gathered again (extract.analyse.confirmation). A confirmation that cannot run leaves the
-    regressions standing."""
+    times, each on a stack of its own, recorded in run.json's `confirmation`, and the
+    comparison judged again with them (extract.analyse.confirmation). A confirmation that
+    cannot run leaves the regressions standing."""
     suspects = confirmation.suspect_suites(report.comparisons)
     if not suspects:
         return report
     run_id = report.meta.run_id
-    regressed = sum(row.status == "Regressed" for row in report.comparisons)
+    regressed = sum(row.status == REGRESSED for row in report.comparisons)
     confirming: list[str] = []
     for index in range(count):
         console.print(f"confirming {regressed} regression(s) against {baseline!r}: running "
@@ -415,9 +417,8 @@ def _confirm(console: Console, errors: Console, report: ReportInput, count: int,
     store.write_record(run_id, dataclasses.replace(
         store.record(run_id), confirmation=confirmation.record(baseline, confirming)))
     try:
-        return collect(store, run_id, targets=targets, baseline=baseline,
-                       prerequisites=report.prerequisites, phase_map=chosen_phase_map,
-                       earlier_runs=earlier_runs)
+        return dataclasses.replace(report, comparisons=judge_again(
+            store, run_id, baseline, phase_map=chosen_phase_map, earlier_runs=earlier_runs))
     except ReportError as error:
         errors.print(f"judging the confirmation runs failed ({error}): the regressions stand "
                      "unconfirmed", highlight=False, markup=False, soft_wrap=True)
