@@ -97,8 +97,7 @@ class RunResult:
 
 
 def benchmark_name(row: Comparison | BenchmarkKey) -> str:
-    suite, scenario, variant, phase = (row if isinstance(row, tuple) else
-                                       (row.suite, row.scenario, row.variant, row.phase))
+    suite, scenario, variant, phase = row if isinstance(row, tuple) else row.key
     return f"{suite}/{scenario_name(scenario, variant)}/{phase}"
 
 
@@ -350,11 +349,10 @@ def rejudge(harness: Harness, slowdown: float, current_runs: int = 1,
     results, simulated = [], []
     logged = harness.logged()
     aa = [result for result in logged if result.kind == "A/A"]
-    groups = [aa[i:i + current_runs] for i in range(0, len(aa) - current_runs + 1, current_runs)]
     proxies = {result.run_id: [following.run_id]
                for result, following in itertools.pairwise(aa)}
-    if confirm_with_next:
-        groups = [[result] for result in aa[:-1]]
+    groups = ([[result] for result in aa[:-1]] if confirm_with_next else
+              [aa[i:i + current_runs] for i in range(0, len(aa) - current_runs + 1, current_runs)])
     for result in logged:
         if result.kind == "baseline":
             results.append(result)

@@ -84,6 +84,10 @@ class Comparison:
     """For a row Regressed at first: what the runs made to confirm it measured, and whether
     they did (extract.analyse.confirmation); empty otherwise."""
 
+    @property
+    def key(self) -> BenchmarkKey:
+        return (self.suite, self.scenario, self.variant, self.phase)
+
 
 def run_samples(con: duckdb.DuckDBPyConnection, run_id: str) -> pa.Table:
     """Run `run_id`'s samples with their blocks (over the connection's `spans` view)."""

@@ -40,22 +40,18 @@ def confirming_runs(recorded: Mapping[str, Any] | None, baseline: str | None) ->
     return [str(run_id) for run_id in recorded.get(RECORD_RUNS, ())]
 
 
-def _key(row: Any) -> tuple[str, str, str | None, str]:
-    return (row.suite, row.scenario, row.variant, row.phase)
-
-
 def confirm(comparisons: Sequence[Any], confirmations: Sequence[Sequence[Any]]
             ) -> list[Any]:
     """The comparisons with each Regressed row kept only where every confirmation (a run's
     comparison rows) has it Regressed too, else Unstable; a confirmed or refuted row's
     `confirmation` says what the runs measured."""
-    again = [{_key(row): row for row in rows} for rows in confirmations]
+    again = [{row.key: row for row in rows} for rows in confirmations]
     result = []
     for row in comparisons:
         if row.status != REGRESSED or not again:
             result.append(row)
             continue
-        seen = [rows.get(_key(row)) for rows in again]
+        seen = [rows.get(row.key) for rows in again]
         held = all(other is not None and other.status == REGRESSED for other in seen)
         moves = ", ".join("absent" if other is None else
                           f"{other.change:+.1%}" + (f" ({other.status})"
