@@ -17,12 +17,13 @@ def test_a_suite_is_disturbed_from_its_shares_added_up() -> None:
     below = DISTURBED_AT * 0.9
     suites = {"quiet": SuiteRecord(SUITE_RAN, machine={"cpu_steal": below / 2,
                                                        "cpu_niced": below / 2}),
-              "busy": SuiteRecord(SUITE_RAN, machine={"cpu_steal": DISTURBED_AT / 2,
-                                                      "cpu_niced": DISTURBED_AT / 2}),
+              "busy": SuiteRecord(SUITE_RAN, machine={"cpu_steal": DISTURBED_AT * 0.6,
+                                                      "cpu_niced": DISTURBED_AT * 0.6}),
               "unknown": SuiteRecord(SUITE_RAN)}
     reasons = disturbed_suites(suites)
     assert list(reasons) == ["busy"]
-    assert "steal 0.5%" in reasons["busy"] and "niced processes 0.5%" in reasons["busy"]
+    share = f"{DISTURBED_AT * 0.6:.1%}"
+    assert f"steal {share}" in reasons["busy"] and f"niced processes {share}" in reasons["busy"]
 
 
 def test_set_aside_turns_calls_of_a_disturbed_suite_unstable() -> None:
