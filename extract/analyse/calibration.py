@@ -5,8 +5,9 @@ The spread is run_level.between_runs of the medians of the benchmark's HISTORY_R
 runs on the same host that started before the run being judged (queries/calibration.sql): a run
 is judged on what was known when it ran, even when it is judged again later. Fewer than
 run_level.MIN_VALUES runs give none. Runs whose host is unknown (history written before hosts
-were kept) never count. A real change in the history widens the bar only as far as the median
-absolute deviation lets it: a minority of shifted runs hardly moves it.
+were kept) never count. A real change in the history widens the bar for as long as its runs
+are among the HISTORY_RUNS newest: the spread's standard deviation counts them, as it counts a
+benchmark's runs in the machine's slower mode, which unchanged code lands in now and then.
 """
 
 from __future__ import annotations

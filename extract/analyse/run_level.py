@@ -1,27 +1,28 @@
 """The gate's statistics: run-level values, their spread, the threshold and the verdict.
 
 A benchmark's result is a set of repetitions (block medians: queries/baseline_samples.sql), never
-its raw samples: what varies between two runs of the same code is the run, so no test treats a
-run's samples as independent draws. A run's value is the median of its block medians; a side
-(baseline or current) is the median of its runs' values. The spread is a robust relative
-standard deviation (1.4826 × median absolute deviation / median): of the blocks around their own
-run's value (drift within a run), and between runs of the same code — the baseline's runs, or
-the same benchmark's past runs on the same host where the history has more of them
-(extract/analyse/calibration.py). The threshold is a prediction bound: spread_multiple × the
-wider of the two spreads — Student's t for the runs known, at a family-wise false-alarm rate of
-FAMILY_FALSE_ALARM over the benchmarks compared, so it is wide when few runs are known and
-narrows as they accumulate, times how far the two sides' medians move between them (each side
-is the median of its own runs, and each moves) — never below the largest move seen between
-those runs (heavy tails, two modes), nor below the floor (the seed's noise threshold: 5%,
-sql_functions 15%). Without a spread between runs (fewer than MIN_VALUES runs) no change is called.
+its raw samples: what varies between two runs of the same code is the run, so no test treats a run's
+samples as independent draws. A run's value is the median of its block medians; a side (baseline or
+current) is the median of its runs' values. The spread is a relative standard deviation: of the
+blocks around their own run's value (drift within a run; robust: 1.4826 × median absolute deviation
+/ median), and between runs of the same code — the baseline's runs, or the same benchmark's past
+runs on the same host where the history has more of them (extract/analyse/calibration.py; the wider
+of the robust one and the standard deviation of the values' logarithms, which alone sees a minority
+of runs in another mode). The threshold is a prediction bound: spread_multiple × the wider of the
+two spreads — Student's t for the runs known, at a family-wise false-alarm rate of
+FAMILY_FALSE_ALARM over the benchmarks compared, so it is wide when few runs are known and narrows
+as they accumulate, times how far the two sides' medians move between them (each side is the median
+of its own runs, and each moves) — never below the largest move seen between those runs (heavy
+tails, two modes), nor below the floor (the seed's noise threshold: 5%, sql_functions 15%). Without
+a spread between runs (fewer than MIN_VALUES runs) no change is called.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from math import pi, sqrt
-from statistics import median
+from math import expm1, log, pi, sqrt
+from statistics import median, stdev
 
 FAMILY_FALSE_ALARM = 0.05
 """The chance, for a comparison of unchanged code, that any of its benchmarks is called
@@ -104,14 +105,26 @@ def relative_spread(values: Sequence[float]) -> float | None:
     return MAD_TO_SIGMA * median(abs(v - centre) for v in values) / centre
 
 
+def log_spread(values: Sequence[float]) -> float | None:
+    """The standard deviation of the values' logarithms, as a relative spread (e^sd - 1); None
+    for fewer than MIN_VALUES or a value that is not positive."""
+    if len(values) < MIN_VALUES or min(values) <= 0:
+        return None
+    return expm1(stdev(log(v) for v in values))
+
+
 def between_runs(values: Sequence[float], basis: str) -> Spread | None:
     """The spread of run-level values of the same code, with their largest move; None for
-    fewer than MIN_VALUES."""
+    fewer than MIN_VALUES. The spread is the wider of the robust one (relative_spread) and
+    the standard deviation's (log_spread): a benchmark whose runs sit in two modes (the machine
+    runs at two speeds) has a small median deviation, and only the standard deviation sees how
+    far its next run may land."""
     spread = relative_spread(values)
     if spread is None:
         return None
     centre = median(values)
-    return Spread(spread, len(values), basis, max(abs(v - centre) for v in values) / centre)
+    return Spread(max(spread, log_spread(values) or 0.0), len(values), basis,
+                  max(abs(v - centre) for v in values) / centre)
 
 
 def block_spread(runs: Iterable[Sequence[float]]) -> Spread | None:

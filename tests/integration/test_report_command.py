@@ -111,11 +111,13 @@ def _against_five_runs(tmp_path: Path, current_ms: float) -> subprocess.Complete
 
 def test_a_baseline_of_several_runs_widens_the_bar(tmp_path: Path) -> None:
     result = _against_five_runs(tmp_path, 12.5)
-    # runs at 10 11 12 10.5 11.5: MAD 0.5 around 11, a spread of 6.7%; one benchmark, five
-    # runs: the bound is Student's t (0.95, 4 degrees of freedom) × √(1 + π/10) = 2.44 spreads
-    # (one run against the median of five), and +13.6% is within it
+    # runs at 10 11 12 10.5 11.5: MAD 0.5 around 11, a robust spread of 6.7%; their standard
+    # deviation is wider, √(2.5 / 4) = 0.79 around a mean of 11 (7.5% in logarithms), and
+    # stands; one benchmark, five runs: the bound is Student's t (0.95, 4 degrees of freedom)
+    # × √(1 + π/10) = 2.44 spreads (one run against the median of five), 18.3%, and +13.6% is
+    # within it
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "⚠️ Unstable | 16.5% = 2.44 × spread 6.7% over 5 baseline runs |" in result.stdout
+    assert "⚠️ Unstable | 18.3% = 2.44 × spread 7.5% over 5 baseline runs |" in result.stdout
     absent = spanbench("baseline", "add", "main", "20261129T000000Z-eeeeee", cwd=tmp_path)
     assert absent.returncode == 2 and "error:" in absent.stderr
 
@@ -123,15 +125,15 @@ def test_a_baseline_of_several_runs_widens_the_bar(tmp_path: Path) -> None:
 def test_a_change_beyond_the_spread_of_five_runs_fails(tmp_path: Path) -> None:
     result = _against_five_runs(tmp_path, 16.0)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "❌ Regressed | 16.5% = 2.44 × spread 6.7% over 5 baseline runs |" in result.stdout
+    assert "❌ Regressed | 18.3% = 2.44 × spread 7.5% over 5 baseline runs |" in result.stdout
     assert "undecided" not in result.stdout
     assert "REGRESSED task_initialization/linear_3" in result.stderr
 
 
 @pytest.mark.parametrize("again_ms, code, verdict", [
-    (11.0, 0, "⚠️ Unstable | 16.5% = 2.44 × spread 6.7% over 5 baseline runs; not confirmed by "
+    (11.0, 0, "⚠️ Unstable | 18.3% = 2.44 × spread 7.5% over 5 baseline runs; not confirmed by "
               "1 more run: +0.0% (Stable) |"),
-    (16.5, 1, "❌ Regressed | 16.5% = 2.44 × spread 6.7% over 5 baseline runs; confirmed by 1 "
+    (16.5, 1, "❌ Regressed | 18.3% = 2.44 × spread 7.5% over 5 baseline runs; confirmed by 1 "
               "more run: +50.0% |")])
 def test_a_regression_stands_only_when_its_confirmation_reproduces_it(
         tmp_path: Path, again_ms: float, code: int, verdict: str) -> None:
@@ -190,18 +192,19 @@ def test_a_quick_run_writes_every_report_and_saves_a_baseline(tmp_path: Path) ->
 
 
 def test_a_candidate_of_three_runs_is_judged_by_its_median(tmp_path: Path) -> None:
-    """+13.6% in one run is within five runs' bar (2.44 spreads); in each of three runs saved
-    as a candidate, their median is judged against 1.86 spreads (t × √(0.449 + π/10)), 12.5%."""
+    """+15.5% in one run would be within five runs' bar (2.44 spreads, 18.3%); in three runs
+    saved as a candidate, their median is judged against 1.86 spreads (t × √(0.449 + π/10)),
+    13.9%."""
     runs = tmp_path / ".spanbench" / "runs"
     assert _against_five_runs(tmp_path, 12.5).returncode == 0
     candidate = ["20261129T231000Z-aaaaa1", "20261129T232000Z-aaaaa2", "20261129T233000Z-aaaaa3"]
-    for run_id, ms in zip(candidate, (12.5, 12.4, 12.6), strict=True):
+    for run_id, ms in zip(candidate, (12.7, 12.6, 12.8), strict=True):
         write_calls_run(runs, run_id, {"linear_3": ms})
     saved = spanbench("baseline", "add", "candidate", *candidate, cwd=tmp_path)
     assert saved.returncode == 0, saved.stdout + saved.stderr
     result = spanbench("compare", "main", "candidate", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert ("❌ Regressed | 12.5% = 1.86 × spread 6.7% over 5 baseline runs (current: median of "
+    assert ("❌ Regressed | 13.9% = 1.86 × spread 7.5% over 5 baseline runs (current: median of "
             "3 runs) |") in result.stdout
 
 

@@ -60,13 +60,15 @@ def test_a_shift_inside_the_run_to_run_spread_is_not_a_regression() -> None:
     within the measured spread: Unstable)."""
     [result] = compare_tables(_side(_five_noisy_runs()), _side({"now": _steady(108)}))
     assert result.change == pytest.approx(0.08)
-    # runs at 100 92 108 96 104: deviations 0 8 8 4 4 around 100, MAD 4
-    assert result.spread == pytest.approx(1.4826 * 4 / 100)
+    # runs at 100 92 108 96 104: deviations 0 8 8 4 4 around 100, MAD 4, a robust spread of
+    # 5.9%; the logarithms' standard deviation is wider, 6.54% (about √(160 / 4) = 6.3 around
+    # 100), and stands
+    assert result.spread == pytest.approx(0.06543, rel=1e-3)
     # one benchmark, five runs: Student's t at 0.95, 4 degrees of freedom, × √(1 + π/10) (one
     # run against the median of five)
-    assert result.threshold == pytest.approx(2.4439 * 1.4826 * 0.04, rel=1e-4)
+    assert result.threshold == pytest.approx(2.4439 * 0.06543, rel=1e-3)
     assert (result.status, result.decides) == ("Unstable", True)
-    assert result.note == "14.5% = 2.44 × spread 5.9% over 5 baseline runs"
+    assert result.note == "16.0% = 2.44 × spread 6.5% over 5 baseline runs"
     assert (result.n_baseline, result.n_current, result.baseline_runs) == (25, 5, 5)
 
 
@@ -132,7 +134,7 @@ def test_the_history_counts_when_it_has_more_runs_than_the_baseline() -> None:
     few = {("s", "x", None, "p"): Spread(0.5, 4, "runs of its history", 0.9)}
     many = {("s", "x", None, "p"): Spread(0.01, 12, "runs of its history", 0.02)}
     [base_runs] = compare_tables(baseline, _side({"now": _steady(108)}), history=few)
-    assert base_runs.note == "14.5% = 2.44 × spread 5.9% over 5 baseline runs"
+    assert base_runs.note == "16.0% = 2.44 × spread 6.5% over 5 baseline runs"
     [history] = compare_tables(baseline, _side({"now": _steady(108)}), history=many)
     assert history.note.startswith("5% (floor; spread")
     assert history.status == "Regressed"

@@ -23,10 +23,33 @@ def test_block_spread_pools_deviations_around_each_runs_own_value() -> None:
 
 
 def test_between_runs_keeps_the_largest_move() -> None:
-    # median 100, deviations 10 0 10 0 30 → spread 14.8%, largest move 30%
-    spread = run_level.between_runs([90.0, 100, 110, 100, 130], "baseline runs")
+    # median 100, deviations 10 0 10 0 30 → spread 14.8%, largest move 30%; the logarithms'
+    # standard deviation is narrower here, so the robust spread stands
+    values = [90.0, 100, 110, 100, 130]
+    assert run_level.log_spread(values) < 0.14826
+    spread = run_level.between_runs(values, "baseline runs")
     assert spread == Spread(pytest.approx(0.14826), 5, "baseline runs", pytest.approx(0.3))
     assert run_level.between_runs([1.0, 2.0], "baseline runs") is None
+
+
+def test_the_log_spread_is_the_standard_deviation_of_the_logarithms() -> None:
+    # logarithms 0, ln 2, ln 4 → mean ln 2, deviations ∓ln 2 → sd ln 2 (n - 1) → e^ln 2 - 1 = 1
+    assert run_level.log_spread([1.0, 2.0, 4.0]) == pytest.approx(1.0)
+    assert run_level.log_spread([1.0, 2.0]) is None  # too few to tell
+    assert run_level.log_spread([0.0, 1.0, 2.0]) is None
+
+
+def test_a_minority_of_runs_in_another_mode_widens_the_spread() -> None:
+    """Runs at the machine's two speeds: six at 100, two at 170. The median deviation sees none
+    of the slower ones, the standard deviation does, and a third run at 170 is within the bar."""
+    values = [100.0, 100, 101, 99, 100, 170, 100, 170]
+    assert run_level.relative_spread(values) == pytest.approx(0.0074, abs=1e-4)
+    spread = run_level.between_runs(values, "runs of its history")
+    assert spread is not None
+    assert spread.value == pytest.approx(run_level.log_spread(values))
+    assert spread.value > 0.25
+    bar = run_level.threshold(0.05, None, spread, benchmarks=150)
+    assert run_level.verdict(0.75, bar) == "Unstable"
 
 
 def test_the_multiple_is_students_t_for_the_runs_known_and_the_benchmarks_compared() -> None:
@@ -84,10 +107,9 @@ def test_the_threshold_is_a_prediction_bound_floored() -> None:
 
 
 def test_the_largest_move_between_runs_is_a_bar_too() -> None:
-    """A benchmark that sometimes jumps (two modes) has a small median deviation: the jump it
-    has shown among runs of the same code is not a regression."""
-    bimodal = run_level.between_runs([10.0, 10, 10.1, 10, 9.9, 10, 14], "runs of its history")
-    assert bimodal is not None and bimodal.value == 0.0  # most runs sit on one value
+    """A jump a benchmark has shown among runs of the same code is not a regression, however
+    narrow its spread."""
+    bimodal = Spread(0.0, 7, "runs of its history", 0.4)
     bar = run_level.threshold(0.05, None, bimodal)
     assert bar.value == pytest.approx(0.4)
     assert bar.note() == ("40.0% = the largest move over 7 runs of its history "
