@@ -25,6 +25,9 @@ from statistics import mean, median
 INTERVAL_S = 0.1
 FIXED_WORK_LOOPS = 8_000
 """About 0.5 ms on the machine above."""
+READY_WITHIN_S = 5.0
+"""How long `start` waits for the child's first reading: its interpreter's start (some tens of
+ms of CPU) stays out of the suite's first iterations."""
 
 
 def _fixed_work() -> int:
@@ -74,8 +77,9 @@ class SpeedWatch:
 
 
 def start(scratch_dir: Path) -> SpeedWatch:
-    """Start timing in a child process writing to a file in `scratch_dir`; a child that cannot
-    start gives a watch that reads nothing."""
+    """Start timing in a child process writing to a file in `scratch_dir`, and return once it
+    has its first reading (or after READY_WITHIN_S, or as soon as it has ended); a child that
+    cannot start gives a watch that reads nothing."""
     out = scratch_dir / f"speed-probe-{time.monotonic_ns()}.txt"
     try:
         scratch_dir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +88,17 @@ def start(scratch_dir: Path) -> SpeedWatch:
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         return SpeedWatch(out, None)
+    deadline = time.monotonic() + READY_WITHIN_S
+    while child.poll() is None and time.monotonic() < deadline and not _has_reading(out):
+        time.sleep(0.005)
     return SpeedWatch(out, child)
+
+
+def _has_reading(out: Path) -> bool:
+    try:
+        return out.stat().st_size > 0
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":
