@@ -76,7 +76,7 @@ SUITE_FIELDS: Final[Mapping[str, JsonType]] = {
     "status": str, "reason": str,
     "measures": dict,  # scenario -> what it measures, when not the deployment (optional)
     "machine": dict,  # cpu_steal, cpu_foreign | cpu_niced: shares of the CPU gone elsewhere
-    "probe": dict,  # readings, mean_ns, median_ns: spanbench.runner.speed_probe
+    "probe": dict,  # readings, mean_ns, median_ns, wake_*: spanbench.runner.speed_probe
 }
 SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED = "ran", "skipped", "failed"
 SUITE_STATUSES: Final = (SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED)
@@ -148,8 +148,9 @@ class SuiteRecord:
     (spanbench.runner.machine_load); absent where unknown and before version 3."""
     probe: dict[str, int] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
     """`readings`, `mean_ns`, `median_ns`: spanbench.runner.speed_probe's timings of a fixed
-    piece of Python while the suite ran; absent for a suite that did not run or too short for
-    one, and before version 4."""
+    piece of Python while the suite ran, and `wake_mean_ns`, `wake_median_ns`: how late its
+    sleeps between them ended (absent with one reading, and in files written before them);
+    absent for a suite that did not run, and before version 4."""
 
 
 @dataclass(frozen=True)
