@@ -12,6 +12,7 @@ from stack.engine.database import make_pool
 from stack.engine.messages import ORCHESTRATION_RESULTS_QUEUE, namespace_channel
 from stack.engine.orchestration.results import process_result, sweep_ready_tasks
 from stack.engine.queue_reads import make_read_pool, read_messages
+from stack.engine.recent_ids import RecentIds
 from stack.engine.telemetry import Telemetry
 from stack.engine.templates import BUILTIN_TEMPLATES
 from stack.engine.wakeup import Wakeup
@@ -37,6 +38,7 @@ class Orchestrator:
         self._sweep_now = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.results_processed = 0
+        self._read_ids = RecentIds()
 
     async def start(self) -> None:
         await self.pool.open(wait=False)
@@ -77,6 +79,7 @@ class Orchestrator:
                 if read:
                     messages = await read_messages(self.read_pool, ORCHESTRATION_RESULTS_QUEUE,
                                                    vt, batch)
+                    self._read_ids.note(message["msg_id"] for message in messages)
                     await asyncio.gather(*(self._process(message) for message in messages))
                     if len(messages) == batch:
                         continue
@@ -84,10 +87,12 @@ class Orchestrator:
                 wake = await self.results_wakeup.wait(self.settings.poll_interval_s)
                 read = (wake is None or wake.everything
                         or ORCHESTRATION_RESULTS_QUEUE in wake.queues)
+                # A message a read took already is announced too when its NOTIFY came later.
                 notified = [] if wake is None else [
                     {"msg_id": message.msg_id, "message": message.message,
                      "headers": message.headers}
-                    for message in wake.messages if message.queue == ORCHESTRATION_RESULTS_QUEUE]
+                    for message in wake.messages if message.queue == ORCHESTRATION_RESULTS_QUEUE
+                    and message.msg_id not in self._read_ids]
                 # At most a read's batch at once, as if they had been read.
                 at_once = max(batch, 1)
                 for start in range(0, len(notified), at_once):
