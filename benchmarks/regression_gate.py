@@ -13,6 +13,8 @@ own, in a fresh SPANBENCH_HOME (so its history starts empty and calibrates as it
              the baseline in turn: a detection is that benchmark Regressed. Where a phase name
              is shared by several scenarios of a suite, the delay is set by the one with the
              smallest median and hits the others by less; only the one it was set by counts.
+             A span of a batched phase (bench.batch_size calls) is delayed by the batch size
+             times the slowdown of one call.
 
 The delay hook is in the driver's recorder, so only phases the driver times (spans of service
 spanbench-driver) can be slowed; the targets take the suites in turn.
@@ -169,16 +171,17 @@ class Harness:
         return judge_runs(self.store, run_ids, self.baseline_dir, BASELINE,
                           confirming=list(confirming))
 
-    def driver_phases(self, run_id: str) -> set[tuple[str, str]]:
-        """(suite, phase) of the phases the driver times in `run_id`: those the hook can slow."""
+    def driver_phases(self, run_id: str) -> dict[tuple[str, str], int]:
+        """(suite, phase) of the phases the driver times in `run_id`, those the hook can slow,
+        each with the most calls one of its spans covers (bench.batch_size; 1 for most)."""
         con = open_runs(self.store, [run_id])
         try:
-            rows = con.execute("SELECT DISTINCT Suite, Phase FROM spans WHERE ServiceName = ? "
-                               "AND Suite IS NOT NULL AND Phase IS NOT NULL",
-                               [SERVICE_NAME]).fetchall()
+            rows = con.execute("SELECT Suite, Phase, max(bench_batch_size(SpanAttributes)) "
+                               "FROM spans WHERE ServiceName = ? AND Suite IS NOT NULL "
+                               "AND Phase IS NOT NULL GROUP BY ALL", [SERVICE_NAME]).fetchall()
         finally:
             con.close()
-        return {(suite, phase) for suite, phase in rows}
+        return {(suite, phase): int(batch) for suite, phase, batch in rows}
 
     def keep_baseline(self, run_ids: Sequence[str]) -> None:
         done = self.spanbench("baseline", "add", BASELINE, *run_ids)
@@ -200,7 +203,14 @@ def statuses(rows: Sequence[Comparison]) -> dict[str, str]:
     return {benchmark_name(row): row.status for row in rows}
 
 
-def injection_targets(rows: Sequence[Comparison], timed: set[tuple[str, str]] | None = None
+def injected_delay(row: Comparison, slowdown: float, batch_size: int = 1) -> int:
+    """The delay (ns) that makes each call of `row`'s benchmark `slowdown` slower: the hook
+    delays a span, and a span of a batched phase covers `batch_size` calls (its samples are
+    the span's Duration / batch_size)."""
+    return round(slowdown * row.baseline_median_ns * batch_size)
+
+
+def injection_targets(rows: Sequence[Comparison], timed: Mapping[tuple[str, str], int] | None = None
                       ) -> list[tuple[Comparison, str]]:
     """Each (suite, phase) the driver times (`timed`; None: all) once, with the benchmark whose
     median sets its delay, and its name, the suites taken in turn."""
@@ -392,9 +402,10 @@ def make_runs(harness: Harness, args: argparse.Namespace) -> list[RunResult]:
         # its suspects
         newest = next((r.run_id for r in reversed(harness.logged()) if r.kind != "injected"),
                       harness.store.run_ids()[-1])
-        targets = injection_targets(harness.judge([newest]), harness.driver_phases(newest))
+        timed = harness.driver_phases(newest)
+        targets = injection_targets(harness.judge([newest]), timed)
         for index, (row, name) in zip(range(args.slowdowns), itertools.cycle(targets)):
-            delay = round(args.slowdown * row.baseline_median_ns)
+            delay = injected_delay(row, args.slowdown, timed[(row.suite, row.phase)])
             result = harness.run("injected", baseline=True, extra_env={
                 "SPANBENCH_FAULT_DELAY": f"{row.suite}/{row.phase}:{delay}"})
             result.target, result.delay_ns = name, delay

@@ -7,6 +7,7 @@ import pytest
 from benchmarks.regression_gate import (
     RunResult,
     Simulated,
+    injected_delay,
     injection_targets,
     rejudge,
     report,
@@ -55,9 +56,17 @@ def test_false_alarms_and_detections_are_counted_per_run(capsys: pytest.CaptureF
 def test_only_phases_the_driver_times_are_targets_and_suites_take_turns() -> None:
     rows = [_row("a", "p1", 1.0, "s1"), _row("a", "p2", 1.0, "s1"), _row("a", "p3", 1.0, "s1"),
             _row("b", "q1", 1.0, "s2"), _row("b", "stack_phase", 1.0, "s2")]
-    timed = {("s1", "p1"), ("s1", "p2"), ("s1", "p3"), ("s2", "q1")}
+    timed = {("s1", "p1"): 1, ("s1", "p2"): 1, ("s1", "p3"): 1, ("s2", "q1"): 1}
     assert [name for _, name in injection_targets(rows, timed)] == [
         "s1/a/p1", "s2/b/q1", "s1/a/p2", "s1/a/p3"]
+
+
+def test_a_batched_phase_is_delayed_for_every_call_its_span_covers() -> None:
+    """handler.direct: a span of 10 000 calls of 160 ns; +20% a call is 32 ns a call, so
+    320 000 ns a span (its samples are Duration / batch size)."""
+    row = _row("direct", "handler.direct", 160.0, "handler_overhead")
+    assert injected_delay(row, 0.2, 10_000) == 320_000
+    assert injected_delay(_row("bare", "notify", 130_000.0), 0.2) == 26_000
 
 
 def test_a_shift_moves_every_block_median_by_the_delay() -> None:
