@@ -78,13 +78,12 @@ class SpeedWatch:
             self.child.wait()
         self.child = None
         try:
-            lines = [line.split() for line in self.out.read_text().splitlines()]
+            text = self.out.read_text()
             self.out.unlink()
         except OSError:
             return None
-        pairs = [(int(work), int(late)) for work, late in
-                 (fields for fields in lines if len(fields) == 2 and
-                  all(field.isdigit() for field in fields))]
+        pairs = [(int(fields[0]), int(fields[1])) for fields in map(str.split, text.splitlines())
+                 if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit()]
         if not pairs:
             return None
         readings = [work for work, _ in pairs]
