@@ -2,7 +2,8 @@
 
 A suite whose machine gave DISTURBED_AT or more of its CPU to others (run.json's
 suites.*.machine, spanbench.runner.machine_load) measured the machine as much as the code: its
-benchmarks' changes are Unstable, never Regressed or Improved, with the reason on the row.
+benchmarks' changes are Unstable, never Regressed or Improved, with the reason on the row,
+naming the processes that took the CPU where the run knows them (suites.*.cpu_takers).
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def disturbed_suites(suites: Mapping[str, Any]) -> dict[str, str]:
         if sum(shares.values()) >= DISTURBED_AT:
             parts = ", ".join(f"{SHARE_NAMES.get(name, name)} {share:.1%}"
                               for name, share in shares.items())
+            takers = getattr(record, "cpu_takers", None)
+            if takers:
+                parts += "; most to " + ", ".join(
+                    f"pid {taker.get('pid')} `{taker.get('command') or '?'}` {taker['share']:.1%}"
+                    for taker in takers)
             reasons[suite] = f"the machine's CPU went elsewhere during the suite ({parts})"
     return reasons
 

@@ -27,7 +27,8 @@ RUN_JSON: Final = "run.json"
 #   3  `suites.*.machine`: the share of the machine's CPU that went elsewhere during the suite.
 #   4  `confirmation`: the runs made to confirm the run's regressions against its baseline;
 #      `suites.*.probe`: a fixed piece of Python timed every 100 ms while the suite ran.
-SCHEMA_VERSION: Final = 4
+#   5  `suites.*.cpu_takers`: the processes that took the most of the CPU gone elsewhere.
+SCHEMA_VERSION: Final = 5
 VERSION_KEY: Final = "schema_version"
 OMIT_WHEN_NONE: Final = "omit_when_none"
 """Field metadata: a key added after version 1 that is left out, not written null, when unset."""
@@ -77,6 +78,7 @@ SUITE_FIELDS: Final[Mapping[str, JsonType]] = {
     "measures": dict,  # scenario -> what it measures, when not the deployment (optional)
     "machine": dict,  # cpu_steal, cpu_foreign | cpu_niced: shares of the CPU gone elsewhere
     "probe": dict,  # readings, mean_ns, median_ns, wake_*: spanbench.runner.speed_probe
+    "cpu_takers": list,  # [{pid, command, share}]: spanbench.runner.machine_load.CpuTaker
 }
 SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED = "ran", "skipped", "failed"
 SUITE_STATUSES: Final = (SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED)
@@ -151,6 +153,12 @@ class SuiteRecord:
     piece of Python while the suite ran, and `wake_mean_ns`, `wake_median_ns`: how late its
     sleeps between them ended (absent with one reading, and in files written before them);
     absent for a suite that did not run, and before version 4."""
+    cpu_takers: list[dict[str, Any]] | None = field(default=None,
+                                                    metadata={OMIT_WHEN_NONE: True})
+    """The processes outside the run and its system that used the most CPU while the suite ran
+    (`pid`, `command`, `share` of the machine's capacity; spanbench.runner.machine_load.CpuTaker),
+    most first: where cpu_foreign is known; absent when none used TAKER_AT of it, and before
+    version 5."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +264,9 @@ def _suite(suite: str, document: Mapping[str, Any]) -> SuiteRecord:
     if not all(isinstance(share, (int, float)) and not isinstance(share, bool)
                for share in machine.values()):
         raise RunJsonError(f"run.json.suites.{suite}.machine has a value that is not a number")
+    if not all(isinstance(taker, dict) and isinstance(taker.get("share"), (int, float))
+               for taker in values.get("cpu_takers", [])):
+        raise RunJsonError(f"run.json.suites.{suite}.cpu_takers has an entry without a share")
     return SuiteRecord(**values)
 
 

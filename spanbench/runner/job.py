@@ -397,9 +397,10 @@ def run_suites(deployment: Deployment, run_id: str, options: RunOptions,
                     ctx.system = _scratch_system(scratch_copy, deployment, options)
                     ctx.database_is_scratch = True
                 outcome.results[suite] = DRIVERS[suite].run(ctx)
-                machine = machine_load.shares_since(watch)
+                machine = machine_load.reading_since(watch)
                 outcome.suites[suite] = SuiteRecord(
-                    SUITE_RAN, measures=measures, machine=machine, probe=probe.stop())
+                    SUITE_RAN, measures=measures, machine=machine.shares, probe=probe.stop(),
+                    cpu_takers=[dataclasses.asdict(taker) for taker in machine.takers] or None)
             except Exception as error:
                 outcome.suites[suite] = SuiteRecord(SUITE_FAILED, first_line(error),
                                                     measures=measures)

@@ -105,9 +105,51 @@ def start_watch(system_processes: Sequence[int] | None) -> Watch:
     return Watch(cpu, process_cpu.snapshot(), (os.getpid(), *system_processes))
 
 
-def shares_since(watch: Watch) -> dict[str, float] | None:
-    """The machine's shares since `watch` was started (machine_share)."""
-    own = None
-    if watch.processes is not None and watch.own_roots is not None:
-        own = process_cpu.own_ticks(watch.processes, process_cpu.snapshot(), watch.own_roots)
-    return machine_share(watch.cpu, read_cpu_times(), runs_niced(), own)
+@dataclass(frozen=True)
+class CpuTaker:
+    """A process outside the run and its system that used CPU while a suite ran."""
+
+    pid: int
+    command: str
+    """Its command line, cut short (process_cpu.command_of); empty when it was gone."""
+    share: float
+    """Of the machine's CPU capacity over the suite, as the shares are."""
+
+
+TAKERS_KEPT = 3
+"""Most processes a suite's record names as having taken the machine's CPU."""
+TAKER_AT = 0.001
+"""Smallest share of the machine's CPU for which a process is named."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What went elsewhere while a suite ran."""
+
+    shares: dict[str, float] | None
+    """machine_share's shares; None where unknown."""
+    takers: tuple[CpuTaker, ...] = ()
+    """The processes outside the run and its system that used the most CPU, at TAKER_AT or
+    more of it, most first; known only where cpu_foreign is."""
+
+
+def reading_since(watch: Watch) -> Reading:
+    """The machine's shares since `watch` was started (machine_share), and the processes that
+    took the foreign share (takers_of)."""
+    if watch.processes is None or watch.own_roots is None:
+        return Reading(machine_share(watch.cpu, read_cpu_times(), runs_niced()))
+    after = process_cpu.snapshot()
+    cpu_after = read_cpu_times()
+    shares = machine_share(watch.cpu, cpu_after, runs_niced(),
+                           process_cpu.own_ticks(watch.processes, after, watch.own_roots))
+    if shares is None or watch.cpu is None or cpu_after is None:
+        return Reading(shares)
+    return Reading(shares, takers_of(process_cpu.others(watch.processes, after, watch.own_roots),
+                                     cpu_after.total - watch.cpu.total))
+
+
+def takers_of(others: Sequence[tuple[int, int]], elapsed_ticks: int) -> tuple[CpuTaker, ...]:
+    """The first TAKERS_KEPT of `others` ((pid, ticks), most first: process_cpu.others) whose
+    ticks are TAKER_AT or more of `elapsed_ticks`, each named by its command line."""
+    return tuple(CpuTaker(pid, process_cpu.command_of(pid), ticks / elapsed_ticks)
+                 for pid, ticks in others[:TAKERS_KEPT] if ticks >= TAKER_AT * elapsed_ticks)

@@ -5,7 +5,8 @@ at normal priority: a build or a test suite beside the run, a browser on a lapto
 machine spent at normal priority, less what this module finds the run's process trees spent,
 is that neighbour's. Each process's CPU ticks here are its own and those of the children it
 reaped, so a PostgreSQL backend that exited still counts, in its postmaster's. Kernel threads
-do the run's I/O and are counted with it.
+do the run's I/O and are counted with it. `others` names the processes outside the trees that
+used CPU, for a record to say what took the machine.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 PROC = Path("/proc")
 KERNEL_THREAD = 0x00200000
 """PF_KTHREAD in a process's flags (the 9th field of /proc/<pid>/stat)."""
+COMMAND_CHARS = 80
+"""Longest command line kept of a process named in a record."""
 
 
 @dataclass(frozen=True)
@@ -82,21 +85,47 @@ def trees(processes: Snapshot, roots: Iterable[int]) -> set[int]:
     return found
 
 
+def spent_since(before: Snapshot, pid: int, process: ProcessCpu) -> int:
+    """The ticks `process` (pid `pid` now) used since `before`: all of them when it started
+    after it, its pid then held by another process or by none."""
+    earlier = before.get(pid)
+    since = earlier.ticks if earlier is not None and earlier.started == process.started else 0
+    return max(process.ticks - since, 0)
+
+
 def own_ticks(before: Snapshot, after: Snapshot, own_roots: Iterable[int]) -> int:
     """CPU ticks used between the snapshots by the trees of `own_roots` (as they are in
     `after`, with the children they reaped) and by kernel threads. A process of the trees that
     exited in between counts for what it spent after the first snapshot, on the assumption
     that a process of the trees reaped it (the postmaster its backends, the run its children)."""
     own = trees(after, own_roots)
-    total = 0
-    for pid, process in after.items():
-        if pid not in own and not process.kernel_thread:
-            continue
-        earlier = before.get(pid)
-        since = earlier.ticks if earlier is not None and earlier.started == process.started else 0
-        total += max(process.ticks - since, 0)
+    total = sum(spent_since(before, pid, process) for pid, process in after.items()
+                if pid in own or process.kernel_thread)
     for pid in trees(before, own_roots):  # reaped since: their parents' children's time took
         now = after.get(pid)              # all they spent, before the first snapshot too
         if now is None or now.started != before[pid].started:
             total -= before[pid].ticks
     return max(total, 0)
+
+
+def others(before: Snapshot, after: Snapshot, own_roots: Iterable[int]) -> list[tuple[int, int]]:
+    """(pid, ticks) of each process outside the trees of `own_roots`, kernel threads left out,
+    that used CPU between the snapshots (with the children it reaped meanwhile), most first."""
+    own = trees(after, own_roots)
+    spent = [(pid, spent_since(before, pid, process)) for pid, process in after.items()
+             if pid not in own and not process.kernel_thread]
+    return sorted((entry for entry in spent if entry[1] > 0), key=lambda entry: -entry[1])
+
+
+def command_of(pid: int, proc: Path = PROC, limit: int = COMMAND_CHARS) -> str:
+    """The command line of `pid`, its arguments and any white space in them joined by single
+    spaces and cut to `limit` characters; its name alone where it has none (a kernel thread);
+    empty once it is gone."""
+    try:
+        text = (proc / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").strip()
+        if not text:
+            text = (proc / str(pid) / "comm").read_bytes().strip()
+    except OSError:
+        return ""
+    command = " ".join(text.decode(errors="replace").split())
+    return command if len(command) <= limit else command[: limit - 1] + "…"

@@ -26,6 +26,20 @@ def test_a_suite_is_disturbed_from_its_shares_added_up() -> None:
     assert f"steal {share}" in reasons["busy"] and f"niced processes {share}" in reasons["busy"]
 
 
+def test_a_disturbed_suite_names_the_processes_that_took_its_cpu() -> None:
+    takers = [{"pid": 4242, "command": "python -m pytest", "share": 0.021},
+              {"pid": 77, "command": "", "share": 0.004}]
+    suites = {"busy": SuiteRecord(SUITE_RAN, machine={"cpu_steal": 0.0, "cpu_foreign": 0.03},
+                                  cpu_takers=takers),
+              "quiet": SuiteRecord(SUITE_RAN, machine={"cpu_steal": 0.0, "cpu_foreign": 0.0},
+                                   cpu_takers=takers[1:])}
+    reasons = disturbed_suites(suites)
+    assert list(reasons) == ["busy"]
+    assert reasons["busy"] == ("the machine's CPU went elsewhere during the suite (steal 0.0%, "
+                               "other processes 3.0%; most to pid 4242 `python -m pytest` 2.1%, "
+                               "pid 77 `?` 0.4%)")
+
+
 def test_set_aside_turns_calls_of_a_disturbed_suite_unstable() -> None:
     rows = [_row("busy", "Regressed"), _row("busy", "Improved", -0.6),
             _row("busy", "Stable", 0.01), _row("quiet", "Regressed")]

@@ -9,9 +9,13 @@ import pytest
 from spanbench.runner.machine_load import (
     MIN_TICKS,
     READING_SLACK_TICKS,
+    TAKER_AT,
+    TAKERS_KEPT,
+    CpuTaker,
     CpuTimes,
     machine_share,
     read_cpu_times,
+    takers_of,
 )
 
 
@@ -79,3 +83,14 @@ def test_this_machine_reads_when_it_is_linux() -> None:
         pytest.skip("no /proc/stat here")
     times = read_cpu_times()
     assert times is not None and 0 <= times.steal <= times.total and times.total > 0
+
+
+def test_the_takers_are_the_first_few_that_took_enough_each_with_its_share() -> None:
+    elapsed = 10_000
+    found = [(pid, ticks) for pid, ticks in [(40, 700), (50, 45), (1, 30), (60, 20), (70, 9)]]
+    takers = takers_of(found, elapsed)
+    assert TAKERS_KEPT == 3 and TAKER_AT * elapsed == 10
+    assert [(t.pid, t.share) for t in takers] == [(40, 0.07), (50, 0.0045), (1, 0.003)]
+    assert all(isinstance(t, CpuTaker) for t in takers)
+    assert [t.pid for t in takers_of([(40, 700), (70, 9)], elapsed)] == [40]  # 9 < 10
+    assert takers_of([], elapsed) == ()

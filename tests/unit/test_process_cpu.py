@@ -15,6 +15,8 @@ from spanbench.runner import machine_load
 from spanbench.runner.process_cpu import (
     KERNEL_THREAD,
     ProcessCpu,
+    command_of,
+    others,
     own_ticks,
     parse_stat,
     snapshot,
@@ -63,6 +65,30 @@ def test_own_ticks_count_the_trees_and_kernel_threads_between_snapshots() -> Non
     assert own_ticks(before, after, [99]) == 2  # no tree: the kernel threads alone
 
 
+def test_others_are_the_processes_outside_the_trees_that_used_cpu_most_first() -> None:
+    before = {1: _process(0, 1000), 10: _process(1, 100), 30: _process(2, 7, kernel=True),
+              40: _process(1, 200), 50: _process(1, 300), 60: _process(1, 5)}
+    after = {1: _process(0, 1030),  # +30
+             10: _process(1, 160), 11: _process(10, 20),  # the tree: left out
+             30: _process(2, 90, kernel=True),  # a kernel thread: left out
+             40: _process(1, 900),  # +700
+             50: _process(1, 45, started=9),  # the pid was reused: all 45 are new
+             60: _process(1, 5)}  # used nothing
+    assert others(before, after, [10]) == [(40, 700), (50, 45), (1, 30)]
+
+
+def test_a_process_is_named_by_its_command_line_or_else_its_name(tmp_path: Path) -> None:
+    (tmp_path / "7").mkdir()
+    (tmp_path / "7" / "cmdline").write_bytes(b"python\0-m\0pytest\0tests/\0-k\0a\nb\0")
+    (tmp_path / "8").mkdir()
+    (tmp_path / "8" / "cmdline").write_bytes(b"")
+    (tmp_path / "8" / "comm").write_bytes(b"kworker/0:1\n")
+    assert command_of(7, tmp_path) == "python -m pytest tests/ -k a b"
+    assert command_of(7, tmp_path, limit=10) == "python -m…"
+    assert command_of(8, tmp_path) == "kworker/0:1"
+    assert command_of(9, tmp_path) == ""  # gone
+
+
 def _busy_loop(detached: bool) -> subprocess.Popen[bytes] | None:
     """A process spinning for 1.5 s, which then exits by itself."""
     loop = [sys.executable, "-c",
@@ -92,6 +118,18 @@ def test_a_busy_process_counts_as_ours_only_in_our_tree(detached: bool) -> None:
         assert others >= 20 and ours < 20
     else:
         assert ours >= 20
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file() or shutil.which("setsid") is None,
+                    reason="needs Linux /proc and setsid")
+def test_a_suite_reading_names_a_busy_neighbour_by_its_command_line() -> None:
+    watch = machine_load.start_watch(())  # the run is this process alone
+    _busy_loop(detached=True)
+    time.sleep(1.0)
+    reading = machine_load.reading_since(watch)
+    assert reading.shares is not None and reading.shares["cpu_foreign"] > 0
+    loops = [taker for taker in reading.takers if " -c import time end = " in taker.command]
+    assert len(loops) == 1 and loops[0].share >= 0.05  # >= 20 of 400 ticks: see above
 
 
 def test_a_child_reaped_between_snapshots_counts_only_what_it_spent_after_the_first() -> None:

@@ -162,6 +162,8 @@ def test_the_test_fixtures_run_json_read(tmp_path: Path) -> None:
     ({"schema_version": SCHEMA_VERSION + 1}, "upgrade spanbench"),
     ({"suites": {"a": {"status": "ran", "machine": {"cpu_steal": "2%"}}}},
      r"suites.a.machine has a value that is not a number"),
+    ({"suites": {"a": {"status": "ran", "cpu_takers": [{"pid": 7, "command": "x"}]}}},
+     r"suites.a.cpu_takers has an entry without a share"),
 ])
 def test_a_run_json_off_the_schema_is_refused_naming_the_key(document: dict[str, object],
                                                             message: str) -> None:
@@ -176,6 +178,17 @@ def test_a_suite_keeps_its_machine_shares() -> None:
     record = parse(document)
     assert record.suites["a"].machine == {"cpu_steal": 0.02, "cpu_niced": 0}
     assert record.suites["b"].machine is None
+    assert record.to_json() == document
+
+
+def test_a_suite_keeps_the_processes_that_took_its_cpu() -> None:
+    takers = [{"pid": 4242, "command": "python -m pytest", "share": 0.021}]
+    document = {"schema_version": SCHEMA_VERSION, "suites": {
+        "a": {"status": "ran", "reason": "", "machine": {"cpu_steal": 0.0, "cpu_foreign": 0.03},
+              "cpu_takers": takers},
+        "b": {"status": "ran", "reason": "", "machine": {"cpu_steal": 0.0, "cpu_foreign": 0.0}}}}
+    record = parse(document)
+    assert record.suites["a"].cpu_takers == takers and record.suites["b"].cpu_takers is None
     assert record.to_json() == document
 
 
