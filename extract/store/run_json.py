@@ -27,7 +27,8 @@ RUN_JSON: Final = "run.json"
 #   3  `suites.*.machine`: the share of the machine's CPU that went elsewhere during the suite.
 #   4  `confirmation`: the runs made to confirm the run's regressions against its baseline;
 #      `suites.*.probe`: a fixed piece of Python timed every 100 ms while the suite ran.
-#   5  `suites.*.cpu_takers`: the processes that took the most of the CPU gone elsewhere.
+#   5  `suites.*.cpu_takers`: the processes that took the most of the CPU gone elsewhere;
+#      `suites.*.probe`'s `nap_*`: short work timed just after short sleeps.
 SCHEMA_VERSION: Final = 5
 VERSION_KEY: Final = "schema_version"
 OMIT_WHEN_NONE: Final = "omit_when_none"
@@ -77,7 +78,7 @@ SUITE_FIELDS: Final[Mapping[str, JsonType]] = {
     "status": str, "reason": str,
     "measures": dict,  # scenario -> what it measures, when not the deployment (optional)
     "machine": dict,  # cpu_steal, cpu_foreign | cpu_niced: shares of the CPU gone elsewhere
-    "probe": dict,  # readings, mean_ns, median_ns, wake_*: spanbench.runner.speed_probe
+    "probe": dict,  # readings, mean_ns, median_ns, wake_*, nap_*: spanbench.runner.speed_probe
     "cpu_takers": list,  # [{pid, command, share}]: spanbench.runner.machine_load.CpuTaker
 }
 SUITE_RAN, SUITE_SKIPPED, SUITE_FAILED = "ran", "skipped", "failed"
@@ -151,8 +152,9 @@ class SuiteRecord:
     probe: dict[str, int] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
     """`readings`, `mean_ns`, `median_ns`: spanbench.runner.speed_probe's timings of a fixed
     piece of Python while the suite ran, and `wake_mean_ns`, `wake_median_ns`: how late its
-    sleeps between them ended (absent with one reading, and in files written before them);
-    absent for a suite that did not run, and before version 4."""
+    sleeps between them ended (absent with one reading, and in files written before them), and
+    `nap_mean_ns`, `nap_median_ns`: of a few µs of work timed just after short sleeps (from
+    version 5); absent for a suite that did not run, and before version 4."""
     cpu_takers: list[dict[str, Any]] | None = field(default=None,
                                                     metadata={OMIT_WHEN_NONE: True})
     """The processes outside the run and its system that used the most CPU while the suite ran

@@ -15,7 +15,11 @@ It also keeps how late each of its sleeps ended (`wake_mean_ns`, `wake_median_ns
 woken process waits for a CPU. In one series of runs, for some ten minutes, the worker's phases
 (a no-op handler's execute: 6 µs → 8-17 µs) and those waiting on it came out 25-60% slower with
 no steal, no other process and the fixed work's timing unchanged, while the same few µs of Python
-in the driver (handler_overhead) did not move. Nothing is judged on either yet.
+in the driver (handler_overhead) did not move. What set the slower phases apart is that each ran
+just after a short wait for the database, where handler_overhead calls its code back to back.
+So the child also times NAP_WORK_LOOPS iterations (a few µs) just after each of NAPS sleeps of
+NAP_S, every reading, and keeps their median (`nap_mean_ns`, `nap_median_ns` over the suite):
+short work right after a short wait, as a worker does it. Nothing is judged on these yet.
 """
 
 from __future__ import annotations
@@ -30,21 +34,38 @@ from statistics import mean, median
 INTERVAL_S = 0.1
 FIXED_WORK_LOOPS = 8_000
 """About 0.5 ms on the machine above."""
+NAPS = 10
+NAP_S = 0.0002
+"""About a database round trip on the machine above."""
+NAP_WORK_LOOPS = 50
+"""A few µs: about a no-op handler's execute."""
 READY_WITHIN_S = 5.0
 """How long `start` waits for the child's first reading: its interpreter's start (some tens of
 ms of CPU) stays out of the suite's first iterations."""
 
 
-def _fixed_work() -> int:
+def _fixed_work(loops: int = FIXED_WORK_LOOPS) -> int:
     total = 0
-    for i in range(FIXED_WORK_LOOPS):
+    for i in range(loops):
         total += i * i % 7
     return total
 
 
+def _after_naps() -> int:
+    """The median time (ns) of NAP_WORK_LOOPS iterations, each run just after a sleep of
+    NAP_S."""
+    times = []
+    for _ in range(NAPS):
+        time.sleep(NAP_S)
+        started = time.perf_counter_ns()
+        _fixed_work(NAP_WORK_LOOPS)
+        times.append(time.perf_counter_ns() - started)
+    return int(median(times))
+
+
 def sample_forever(out: Path) -> None:
-    """The child's loop, until it is stopped: every INTERVAL_S a line of the fixed work's time
-    and how late the sleep before it ended (ns; 0 for the first)."""
+    """The child's loop, until it is stopped: every INTERVAL_S a line of the fixed work's time,
+    how late the sleep before it ended (ns; 0 for the first) and the short work's after naps."""
     interval_ns = int(INTERVAL_S * 1e9)
     late = 0
     with out.open("a", buffering=1) as lines:
@@ -52,9 +73,10 @@ def sample_forever(out: Path) -> None:
             started = time.perf_counter_ns()
             _fixed_work()
             done = time.perf_counter_ns()
-            lines.write(f"{done - started} {late}\n")
+            lines.write(f"{done - started} {late} {_after_naps()}\n")
+            rested = time.perf_counter_ns()
             time.sleep(INTERVAL_S)
-            late = max(time.perf_counter_ns() - done - interval_ns, 0)
+            late = max(time.perf_counter_ns() - rested - interval_ns, 0)
 
 
 @dataclass
@@ -65,9 +87,9 @@ class SpeedWatch:
     child: subprocess.Popen[bytes] | None
 
     def stop(self) -> dict[str, int] | None:
-        """The readings' count, mean and median (ns), and the mean and median of how late the
-        sleeps between them ended (`wake_*`, from the second reading on); None when there were
-        none."""
+        """The readings' count, mean and median (ns), the mean and median of how late the
+        sleeps between them ended (`wake_*`, from the second reading on) and of the short work's
+        medians after naps (`nap_*`); None when there were none."""
         if self.child is None:
             return None
         self.child.terminate()
@@ -82,17 +104,20 @@ class SpeedWatch:
             self.out.unlink()
         except OSError:
             return None
-        pairs = [(int(fields[0]), int(fields[1])) for fields in map(str.split, text.splitlines())
-                 if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit()]
-        if not pairs:
+        lines = [tuple(map(int, fields)) for fields in map(str.split, text.splitlines())
+                 if len(fields) == 3 and all(field.isdigit() for field in fields)]
+        if not lines:
             return None
-        readings = [work for work, _ in pairs]
-        summary = {"readings": len(readings), "mean_ns": int(mean(readings)),
-                   "median_ns": int(median(readings))}
-        wakes = [late for _, late in pairs[1:]]
+        summary = {"readings": len(lines), **_summary("", [work for work, _, _ in lines]),
+                   **_summary("nap_", [nap for _, _, nap in lines])}
+        wakes = [late for _, late, _ in lines[1:]]
         if wakes:
-            summary |= {"wake_mean_ns": int(mean(wakes)), "wake_median_ns": int(median(wakes))}
+            summary |= _summary("wake_", wakes)
         return summary
+
+
+def _summary(prefix: str, values: list[int]) -> dict[str, int]:
+    return {f"{prefix}mean_ns": int(mean(values)), f"{prefix}median_ns": int(median(values))}
 
 
 def start(scratch_dir: Path) -> SpeedWatch:

@@ -20,6 +20,8 @@ def test_the_probe_times_the_work_until_stopped_and_leaves_nothing(tmp_path: Pat
     assert 0 < summary["median_ns"] < 1_000_000_000 and summary["mean_ns"] > 0
     # how late its sleeps ended: from the second reading on, never negative, well under a sleep
     assert 0 <= summary["wake_median_ns"] < 100_000_000 and summary["wake_mean_ns"] >= 0
+    # the short work after naps: a small fraction of the fixed work (50 of 8 000 iterations)
+    assert 0 < summary["nap_median_ns"] < summary["median_ns"] and summary["nap_mean_ns"] > 0
     assert child.poll() is not None  # stopped
     assert list(tmp_path.iterdir()) == []
     assert watch.stop() is None  # once

@@ -76,7 +76,8 @@ def test_a_suite_whose_setup_raises_fails_alone(tmp_path: Path,
     assert probes["sql_functions"] is None and probes["e2e_latency"] is None
     for suite in ("event_propagation", "handler_overhead"):  # read as each suite ran
         assert probes[suite] is None or (
-            sorted(probes[suite]) == ["mean_ns", "median_ns", "readings"]
+            sorted(probes[suite]) == ["mean_ns", "median_ns", "nap_mean_ns", "nap_median_ns",
+                                      "readings"]
             and all(isinstance(ns, int) and ns > 0 for ns in probes[suite].values()))
     recorded = {suite: dataclasses.replace(record, machine=None, probe=None)  # the machine's
                 for suite, record in outcome.suites.items()}
