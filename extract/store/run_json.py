@@ -28,7 +28,9 @@ RUN_JSON: Final = "run.json"
 #   4  `confirmation`: the runs made to confirm the run's regressions against its baseline;
 #      `suites.*.probe`: a fixed piece of Python timed every 100 ms while the suite ran.
 #   5  `suites.*.cpu_takers`: the processes that took the most of the CPU gone elsewhere;
-#      `suites.*.probe`'s `nap_*`: short work timed just after short sleeps.
+#      `suites.*.machine.cpu_foreign` from the other processes' own accounts, and what no
+#      process accounts for in `cpu_unattributed`; `suites.*.probe`'s `nap_*`: short work
+#      timed just after short sleeps.
 SCHEMA_VERSION: Final = 5
 VERSION_KEY: Final = "schema_version"
 OMIT_WHEN_NONE: Final = "omit_when_none"
@@ -77,7 +79,7 @@ PREREQUISITE_FIELDS: Final[Mapping[str, JsonType]] = {
 SUITE_FIELDS: Final[Mapping[str, JsonType]] = {
     "status": str, "reason": str,
     "measures": dict,  # scenario -> what it measures, when not the deployment (optional)
-    "machine": dict,  # cpu_steal, cpu_foreign | cpu_niced: shares of the CPU gone elsewhere
+    "machine": dict,  # cpu_steal, cpu_foreign + cpu_unattributed | cpu_niced: CPU gone elsewhere
     "probe": dict,  # readings, mean_ns, median_ns, wake_*, nap_*: spanbench.runner.speed_probe
     "cpu_takers": list,  # [{pid, command, share}]: spanbench.runner.machine_load.CpuTaker
 }
@@ -147,7 +149,8 @@ class SuiteRecord:
     machine: dict[str, float] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
     """Shares of the machine's CPU capacity that went elsewhere while the suite ran:
     cpu_steal (the hypervisor), and cpu_foreign (every other process, when the run started the
-    stack) or cpu_niced (lower-priority processes; absent when spanbench ran niced)
+    stack) with cpu_unattributed (what no process accounts for, not judged; from version 5) or
+    cpu_niced (lower-priority processes; absent when spanbench ran niced)
     (spanbench.runner.machine_load); absent where unknown and before version 3."""
     probe: dict[str, int] | None = field(default=None, metadata={OMIT_WHEN_NONE: True})
     """`readings`, `mean_ns`, `median_ns`: spanbench.runner.speed_probe's timings of a fixed

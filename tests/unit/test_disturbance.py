@@ -20,6 +20,10 @@ def test_a_suite_is_disturbed_from_its_shares_added_up() -> None:
               "busy": SuiteRecord(SUITE_RAN, machine={"cpu_steal": DISTURBED_AT * 0.6,
                                                       "cpu_niced": DISTURBED_AT * 0.6}),
               "unknown": SuiteRecord(SUITE_RAN)}
+    # what no process accounts for is recorded, never judged
+    suites["unattributed"] = SuiteRecord(SUITE_RAN, machine={"cpu_steal": 0.0,
+                                                            "cpu_foreign": 0.0,
+                                                            "cpu_unattributed": 0.1})
     reasons = disturbed_suites(suites)
     assert list(reasons) == ["busy"]
     share = f"{DISTURBED_AT * 0.6:.1%}"

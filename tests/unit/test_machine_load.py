@@ -13,6 +13,7 @@ from spanbench.runner.machine_load import (
     TAKERS_KEPT,
     CpuTaker,
     CpuTimes,
+    ProcessTicks,
     machine_share,
     read_cpu_times,
     takers_of,
@@ -46,14 +47,15 @@ def test_shares_are_of_the_ticks_between_the_readings() -> None:
     assert machine_share(before, after, own_niced=True) == {"cpu_steal": 0.015}
 
 
-def test_with_the_runs_own_cpu_known_the_rest_is_foreign() -> None:
+def test_with_the_runs_own_cpu_known_the_others_are_foreign_and_the_rest_unattributed() -> None:
     before, after = CpuTimes(100, 50, 900, 10_000), CpuTimes(133, 110, 1900, 12_000)
-    # 1000 ticks went to processes, 937 of them to the run's: 63 less 3 of 2000 elsewhere
-    assert machine_share(before, after, own_niced=False, own_ticks=937) == {
-        "cpu_steal": 0.015, "cpu_foreign": 0.03}
-    # per-process ticks are rounded apart from /proc/stat's: never a negative share
-    assert machine_share(before, after, own_niced=True, own_ticks=1010) == {
-        "cpu_steal": 0.015, "cpu_foreign": 0.0}
+    # 1000 ticks went to processes: 837 to the run's, 63 to others (less the slack of 3, of
+    # 2000: 3%), and 100 by no process's account (less 3: 4.85%)
+    assert machine_share(before, after, own_niced=False, processes=ProcessTicks(837, 63)) == {
+        "cpu_steal": 0.015, "cpu_foreign": 0.03, "cpu_unattributed": 0.0485}
+    # the per-process accounts may add up to more than /proc/stat's: never a negative share
+    assert machine_share(before, after, own_niced=True, processes=ProcessTicks(1010, 0)) == {
+        "cpu_steal": 0.015, "cpu_foreign": 0.0, "cpu_unattributed": 0.0}
 
 
 def test_an_unknown_or_short_interval_has_no_share() -> None:
@@ -72,10 +74,14 @@ def test_a_few_stray_ticks_are_the_readings_own_error() -> None:
     """A suite of about a second spans some 200 ticks: 3 stray ones would read as 1.5%."""
     before = CpuTimes(0, 0, 0, 0)
     quiet = machine_share(before, CpuTimes(READING_SLACK_TICKS, 0, 100, 200), own_niced=False,
-                          own_ticks=100 - READING_SLACK_TICKS)
-    assert quiet == {"cpu_steal": 0.0, "cpu_foreign": 0.0}
-    busy = machine_share(before, CpuTimes(0, 0, 120, 200), own_niced=False, own_ticks=100)
-    assert busy == {"cpu_steal": 0.0, "cpu_foreign": (20 - READING_SLACK_TICKS) / 200}
+                          processes=ProcessTicks(100 - 2 * READING_SLACK_TICKS,
+                                                 READING_SLACK_TICKS))
+    assert quiet == {"cpu_steal": 0.0, "cpu_foreign": 0.0, "cpu_unattributed": 0.0}
+    busy = machine_share(before, CpuTimes(0, 0, 120, 200), own_niced=False,
+                         processes=ProcessTicks(100, 20))
+    assert busy == {"cpu_steal": 0.0, "cpu_foreign": (20 - READING_SLACK_TICKS) / 200,
+                    "cpu_unattributed": 0.0}
+
 
 
 def test_this_machine_reads_when_it_is_linux() -> None:
