@@ -18,8 +18,8 @@ spanbench cannot see would show (another PID namespace: a container beside ours 
 kernel), but on a quiet 2-core VM it read 1.4-10.5% in the sub-second and bursty suites
 (event_propagation, worker_execution) while no other process used more than a tick: the
 per-CPU counters are charged a whole clock tick at a time, a process's times are scaled to its
-measured run time. Judged as foreign, it set a suite aside in 6 of 20 runs of unchanged code,
-and in 14 of 20 of another series.
+measured run time. Judged as foreign, it set a suite aside in 6 of 20 runs of unchanged code
+in which no other process had used more than a tick or two.
 """
 
 from __future__ import annotations
