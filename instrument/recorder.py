@@ -108,7 +108,7 @@ class PhaseRecord:
         self._span_context: SpanContext | None = None
         self._context: Context | None = None
         self.span_id = _IDS.getrandbits(64) or 1
-        if type(parent) is PhaseRecord:
+        if isinstance(parent, PhaseRecord):  # a DelayedPhaseRecord too
             self._base_context = parent._base_context
             self._parent: PhaseRecord | SpanContext | None = parent
             self.trace_id = parent.trace_id

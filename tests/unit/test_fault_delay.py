@@ -34,3 +34,14 @@ def test_a_delayed_phase_takes_at_least_its_delay() -> None:
     recorded = recorder.record("slow", 100, 200)
     assert recorded.duration_ns == 2_000_100
     assert recorder.record("fast", 100, 200).duration_ns == 100
+
+
+def test_a_delayed_phase_is_a_parent_like_any_other() -> None:
+    """step_enqueueing hangs its phases under enqueue.total: delayed, it must still parent."""
+    recorder = PhaseRecorder(None, delays={"total": 1_000})
+    with recorder.phase("total") as total:
+        with recorder.phase("inner", parent=total) as inner:
+            pass
+        recorded = recorder.record("late", 100, 200, parent=total)
+    assert inner.trace_id == total.trace_id == recorded.trace_id
+    assert inner.span_context.is_valid and total.duration_ns >= 1_000
