@@ -220,14 +220,25 @@ class PhaseRecord:
 
 class DelayedPhaseRecord(PhaseRecord):
     """A phase made slower on purpose (the test-only SPANBENCH_FAULT_DELAY): it busy-waits its
-    delay before it ends, so the delay is exact even below the scheduler's resolution."""
+    delay before it ends, so the delay is exact even below the scheduler's resolution. An end
+    the driver sets after the block (the receipt of a completion it saw inside it) is moved by
+    the delay as well: slower code would have seen it that much later."""
 
-    __slots__ = ("_delay_ns",)
+    __slots__ = ("_delay_ns", "_delayed_end_ns", "_exited")
 
     def __init__(self, recorder: PhaseRecorder, name: str, parent: Parent, kind: SpanKind,
                  attributes: Mapping[str, AttrValue] | None, delay_ns: int) -> None:
+        self._exited = False
         super().__init__(recorder, name, parent, kind, attributes)
         self._delay_ns = delay_ns
+
+    @property
+    def end_ns(self) -> int:
+        return self._delayed_end_ns
+
+    @end_ns.setter
+    def end_ns(self, value: int) -> None:
+        self._delayed_end_ns = value + self._delay_ns if self._exited else value
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -235,6 +246,7 @@ class DelayedPhaseRecord(PhaseRecord):
         while _perf_counter_ns() < until:
             pass
         super().__exit__(exc_type, exc, tb)
+        self._exited = True
 
 
 Parent = Context | SpanContext | PhaseRecord | None

@@ -3,6 +3,8 @@ by the recorder."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from instrument.recorder import PhaseRecorder
@@ -45,3 +47,17 @@ def test_a_delayed_phase_is_a_parent_like_any_other() -> None:
         recorded = recorder.record("late", 100, 200, parent=total)
     assert inner.trace_id == total.trace_id == recorded.trace_id
     assert inner.span_context.is_valid and total.duration_ns >= 1_000
+
+
+def test_an_end_set_after_the_block_keeps_the_delay() -> None:
+    """e2e.workflow and enqueue.total end at a receipt seen inside their block, set after it:
+    the delay must move that end too, or the injected slowdown measures nothing."""
+    recorder = PhaseRecorder(None, delays={"root": 1_000_000})
+    with recorder.phase("root") as root:
+        receipt_ns = time.perf_counter_ns()
+    root.end_ns = receipt_ns
+    assert root.duration_ns >= 1_000_000
+    with recorder.phase("plain") as plain:
+        receipt_ns = time.perf_counter_ns()
+    plain.end_ns = receipt_ns
+    assert plain.duration_ns < 1_000_000
