@@ -167,7 +167,7 @@ def reading_since(watch: Watch) -> Reading:
     shares = machine_share(watch.cpu, cpu_after, runs_niced(), ProcessTicks(
         process_cpu.own_ticks(watch.processes, after, watch.own_roots),
         sum(ticks for _, ticks in others)))
-    if shares is None or watch.cpu is None or cpu_after is None:
+    if shares is None:  # else both CPU readings are known
         return Reading(shares)
     return Reading(shares, takers_of(others, cpu_after.total - watch.cpu.total))
 

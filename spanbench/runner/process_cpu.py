@@ -1,12 +1,12 @@
 """CPU used by the run's own processes and its system's, from /proc (Linux only).
 
 /proc/stat tells steal and niced CPU apart (spanbench.runner.machine_load) but not a neighbour
-at normal priority: a build or a test suite beside the run, a browser on a laptop. What the
-machine spent at normal priority, less what this module finds the run's process trees spent,
-is that neighbour's. Each process's CPU ticks here are its own and those of the children it
-reaped, so a PostgreSQL backend that exited still counts, in its postmaster's. Kernel threads
-do the run's I/O and are counted with it. `others` names the processes outside the trees that
-used CPU, for a record to say what took the machine.
+at normal priority: a build or a test suite beside the run, a browser on a laptop. This module
+reads each process's own account: `own_ticks` what the run's process trees spent, `others` what
+every process outside them spent (that neighbour's share, and the names of the ones that took
+the most). Each process's CPU ticks here are its own and those of the children it reaped, so a
+PostgreSQL backend that exited still counts, in its postmaster's. Kernel threads do the run's
+I/O and are counted with it.
 """
 
 from __future__ import annotations

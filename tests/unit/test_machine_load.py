@@ -93,7 +93,7 @@ def test_this_machine_reads_when_it_is_linux() -> None:
 
 def test_the_takers_are_the_first_few_that_took_enough_each_with_its_share() -> None:
     elapsed = 10_000
-    found = [(pid, ticks) for pid, ticks in [(40, 700), (50, 45), (1, 30), (60, 20), (70, 9)]]
+    found = [(40, 700), (50, 45), (1, 30), (60, 20), (70, 9)]
     takers = takers_of(found, elapsed)
     assert TAKERS_KEPT == 3 and TAKER_AT * elapsed == 10
     assert [(t.pid, t.share) for t in takers] == [(40, 0.07), (50, 0.0045), (1, 0.003)]
